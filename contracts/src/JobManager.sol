@@ -80,11 +80,11 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         registry = registry_;
         treasury = treasury_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        setProtocolFee(initial.protocolFeeBps);
-        setSlashShare(initial.slashShareBps);
-        setAssignmentTimeout(initial.assignmentTimeout);
-        setChallengeWindow(initial.challengeWindow);
-        setDisputePeriod(initial.disputePeriod);
+        _setProtocolFee(initial.protocolFeeBps);
+        _setSlashShare(initial.slashShareBps);
+        _setAssignmentTimeout(initial.assignmentTimeout);
+        _setChallengeWindow(initial.challengeWindow);
+        _setDisputePeriod(initial.disputePeriod);
     }
 
     // ----------------------------------------------------------------- client
@@ -107,7 +107,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     /// @param specURI Where the specification lives; emitted, not stored.
     /// @param requiredCapabilities Capability bits a worker must have.
     /// @param reward Tokens escrowed.
-    /// @param deadline Last moment the job may be assigned or its result submitted (unix seconds).
+    /// @param deadline The job must be assigned before this moment and its result submitted by it (unix seconds).
     /// @param maxAttempts Assignments allowed, 1..16.
     /// @param permitDeadline Permit deadline.
     /// @param v Permit signature v.
@@ -217,6 +217,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     function resolveDispute(uint256 jobId, bool workerAtFault) external onlyRole(ARBITER_ROLE) nonReentrant {
         Job storage job = _jobs[jobId];
         _expectStatus(jobId, job.status, JobStatus.Disputed);
+        uint256 resolveBy = job.due;
+        if (block.timestamp > resolveBy) revert DisputePeriodOver(jobId, resolveBy);
         emit DisputeResolved(jobId, msg.sender, workerAtFault);
         if (workerAtFault) {
             address worker = job.worker;
@@ -283,54 +285,36 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     /// @notice Sets the protocol fee (timelock only), 0..2000 bps; applies to payments from now on.
     /// @param bps Basis points of each paid reward.
     /// Emits {ParameterUpdated}.
-    function setProtocolFee(uint256 bps) public onlyRole(DEFAULT_ADMIN_ROLE) {
-        ProtocolBounds.checkBounds(PROTOCOL_FEE_BPS, bps, 0, ProtocolBounds.MAX_PROTOCOL_FEE_BPS);
-        emit ParameterUpdated(PROTOCOL_FEE_BPS, _params.protocolFeeBps, bps);
-        _params.protocolFeeBps = uint16(bps);
+    function setProtocolFee(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setProtocolFee(bps);
     }
 
     /// @notice Sets the slash share (timelock only), 100..5000 bps of a worker's slashable stake.
     /// @param bps Basis points.
     /// Emits {ParameterUpdated}.
-    function setSlashShare(uint256 bps) public onlyRole(DEFAULT_ADMIN_ROLE) {
-        ProtocolBounds.checkBounds(
-            SLASH_SHARE_BPS, bps, ProtocolBounds.MIN_SLASH_SHARE_BPS, ProtocolBounds.MAX_SLASH_SHARE_BPS
-        );
-        emit ParameterUpdated(SLASH_SHARE_BPS, _params.slashShareBps, bps);
-        _params.slashShareBps = uint16(bps);
+    function setSlashShare(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSlashShare(bps);
     }
 
     /// @notice Sets the assignment timeout (timelock only), 1 minute..3 days; applies to later assignments.
     /// @param secs Seconds.
     /// Emits {ParameterUpdated}.
-    function setAssignmentTimeout(uint256 secs) public onlyRole(DEFAULT_ADMIN_ROLE) {
-        ProtocolBounds.checkBounds(
-            ASSIGNMENT_TIMEOUT, secs, ProtocolBounds.MIN_ASSIGNMENT_TIMEOUT, ProtocolBounds.MAX_ASSIGNMENT_TIMEOUT
-        );
-        emit ParameterUpdated(ASSIGNMENT_TIMEOUT, _params.assignmentTimeout, secs);
-        _params.assignmentTimeout = uint32(secs);
+    function setAssignmentTimeout(uint256 secs) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setAssignmentTimeout(secs);
     }
 
     /// @notice Sets the challenge window (timelock only), 1 minute..3 days; applies to later submissions.
     /// @param secs Seconds.
     /// Emits {ParameterUpdated}.
-    function setChallengeWindow(uint256 secs) public onlyRole(DEFAULT_ADMIN_ROLE) {
-        ProtocolBounds.checkBounds(
-            CHALLENGE_WINDOW, secs, ProtocolBounds.MIN_CHALLENGE_WINDOW, ProtocolBounds.MAX_CHALLENGE_WINDOW
-        );
-        emit ParameterUpdated(CHALLENGE_WINDOW, _params.challengeWindow, secs);
-        _params.challengeWindow = uint32(secs);
+    function setChallengeWindow(uint256 secs) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setChallengeWindow(secs);
     }
 
     /// @notice Sets the dispute period (timelock only), 1 hour..3 days; applies to later disputes.
     /// @param secs Seconds.
     /// Emits {ParameterUpdated}.
-    function setDisputePeriod(uint256 secs) public onlyRole(DEFAULT_ADMIN_ROLE) {
-        ProtocolBounds.checkBounds(
-            DISPUTE_PERIOD, secs, ProtocolBounds.MIN_DISPUTE_PERIOD, ProtocolBounds.MAX_DISPUTE_PERIOD
-        );
-        emit ParameterUpdated(DISPUTE_PERIOD, _params.disputePeriod, secs);
-        _params.disputePeriod = uint32(secs);
+    function setDisputePeriod(uint256 secs) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDisputePeriod(secs);
     }
 
     // ------------------------------------------------------------------ views
@@ -429,6 +413,44 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         uint256 amount = registry.slashableOf(worker) * _params.slashShareBps / ProtocolBounds.BPS;
         if (amount == 0) return 0;
         return registry.slash(worker, amount, recipient, jobId);
+    }
+
+    function _setProtocolFee(uint256 bps) private {
+        ProtocolBounds.checkBounds(PROTOCOL_FEE_BPS, bps, 0, ProtocolBounds.MAX_PROTOCOL_FEE_BPS);
+        emit ParameterUpdated(PROTOCOL_FEE_BPS, _params.protocolFeeBps, bps);
+        _params.protocolFeeBps = uint16(bps);
+    }
+
+    function _setSlashShare(uint256 bps) private {
+        ProtocolBounds.checkBounds(
+            SLASH_SHARE_BPS, bps, ProtocolBounds.MIN_SLASH_SHARE_BPS, ProtocolBounds.MAX_SLASH_SHARE_BPS
+        );
+        emit ParameterUpdated(SLASH_SHARE_BPS, _params.slashShareBps, bps);
+        _params.slashShareBps = uint16(bps);
+    }
+
+    function _setAssignmentTimeout(uint256 secs) private {
+        ProtocolBounds.checkBounds(
+            ASSIGNMENT_TIMEOUT, secs, ProtocolBounds.MIN_ASSIGNMENT_TIMEOUT, ProtocolBounds.MAX_ASSIGNMENT_TIMEOUT
+        );
+        emit ParameterUpdated(ASSIGNMENT_TIMEOUT, _params.assignmentTimeout, secs);
+        _params.assignmentTimeout = uint32(secs);
+    }
+
+    function _setChallengeWindow(uint256 secs) private {
+        ProtocolBounds.checkBounds(
+            CHALLENGE_WINDOW, secs, ProtocolBounds.MIN_CHALLENGE_WINDOW, ProtocolBounds.MAX_CHALLENGE_WINDOW
+        );
+        emit ParameterUpdated(CHALLENGE_WINDOW, _params.challengeWindow, secs);
+        _params.challengeWindow = uint32(secs);
+    }
+
+    function _setDisputePeriod(uint256 secs) private {
+        ProtocolBounds.checkBounds(
+            DISPUTE_PERIOD, secs, ProtocolBounds.MIN_DISPUTE_PERIOD, ProtocolBounds.MAX_DISPUTE_PERIOD
+        );
+        emit ParameterUpdated(DISPUTE_PERIOD, _params.disputePeriod, secs);
+        _params.disputePeriod = uint32(secs);
     }
 
     function _expectStatus(uint256 jobId, JobStatus actual, JobStatus expected) private pure {

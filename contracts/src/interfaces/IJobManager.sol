@@ -29,7 +29,7 @@ interface IJobManager {
     /// @param client Who posted and funded the job.
     /// @param reward Escrowed reward (tokens).
     /// @param worker The assigned worker (zero while open).
-    /// @param deadline Last moment the job may be assigned or submitted (unix seconds).
+    /// @param deadline The job must be assigned before this moment and its result submitted by it (unix seconds).
     /// @param due Assigned: submission due; Submitted: end of the challenge window; Disputed: end of the dispute
     /// period (unix seconds).
     /// @param status Life-cycle status.
@@ -110,6 +110,8 @@ interface IJobManager {
     error ChallengeWindowClosed(uint256 jobId, uint256 endedAt);
     /// @notice The challenge window is still open.
     error ChallengeWindowOpen(uint256 jobId, uint256 endsAt);
+    /// @notice The dispute period is over: the arbiter can no longer rule; anyone may refund through {expire}.
+    error DisputePeriodOver(uint256 jobId, uint256 endedAt);
     /// @notice Nothing about this job has expired yet.
     error NotExpired(uint256 jobId, JobStatus status, uint256 at);
     /// @notice Arrays of different lengths.
@@ -124,7 +126,7 @@ interface IJobManager {
     /// @param specURI Where the specification lives; emitted, not stored.
     /// @param requiredCapabilities Capability bits a worker must have.
     /// @param reward Tokens escrowed and paid to the worker, less the protocol fee.
-    /// @param deadline Last moment the job may be assigned or its result submitted (unix seconds).
+    /// @param deadline The job must be assigned before this moment and its result submitted by it (unix seconds).
     /// @param maxAttempts Assignments allowed, 1..16; each expiry uses one.
     /// @return jobId The new job's id (ids start at 1).
     /// Emits {JobPosted}.
@@ -176,8 +178,8 @@ interface IJobManager {
     /// Emits {JobDisputed}.
     function disputeResult(uint256 jobId) external;
 
-    /// @notice Rules on a dispute (arbiter only): at fault, the worker is slashed and jailed and the client
-    /// refunded; otherwise the worker is paid.
+    /// @notice Rules on a dispute (arbiter only, until the dispute period ends): at fault, the worker is slashed
+    /// and jailed and the client refunded; otherwise the worker is paid.
     /// @param jobId The job.
     /// @param workerAtFault The ruling.
     /// Emits {DisputeResolved}, then {JobPaid} or {JobRefunded}.

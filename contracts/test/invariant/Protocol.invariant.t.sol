@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IJobManager} from "../../src/interfaces/IJobManager.sol";
+import {Fixture} from "../utils/Fixture.sol";
+import {Handler} from "./Handler.sol";
+
+/// @notice Protocol-wide invariants over random sequences of post / cancel / assign / assignBatch / submit /
+/// accept / dispute / resolve / finalize / expire / stake / unstake / withdraw / slash / sweep / parameter changes.
+contract ProtocolInvariantTest is Fixture {
+    Handler internal handler;
+    address[] internal clientSet;
+    address[] internal workerSet;
+
+    function setUp() public override {
+        super.setUp();
+        for (uint256 i; i < 3; ++i) {
+            address c = makeAddr(string.concat("inv-client-", vm_toString(i)));
+            address w = makeAddr(string.concat("inv-worker-", vm_toString(i)));
+            fund(c, 10_000_000e18);
+            fund(w, 1_000_000e18);
+            vm.startPrank(w);
+            registry.register(uint16(0x0f >> i), "ipfs://w");
+            token.approve(address(registry), 500e18);
+            registry.stake(500e18);
+            vm.stopPrank();
+            clientSet.push(c);
+            workerSet.push(w);
+        }
+        handler = new Handler(jm, registry, coordinator, arbiter, address(timelock), clientSet, workerSet);
+        targetContract(address(handler));
+    }
+
+    /// @notice escrow + accrued fees = what the job manager holds; stakes + pending = what the registry holds;
+    /// swept fees and arbiter slashes = what the treasury holds; and no token appears or vanishes overall.
+    function invariant_TokensConserved() public view {
+        uint256 escrow;
+        uint256 n = jm.jobCount();
+        for (uint256 id = 1; id <= n; ++id) {
+            IJobManager.Job memory j = jm.jobOf(id);
+            if (j.status >= IJobManager.JobStatus.Open && j.status <= IJobManager.JobStatus.Disputed) escrow += j.reward;
+        }
+        vm.assertEq(token.balanceOf(address(jm)), escrow + jm.parameters().accruedFees, "job manager balance");
+
+        uint256 staked;
+        for (uint256 i; i < workerSet.length; ++i) {
+            staked += registry.slashableOf(workerSet[i]);
+        }
+        vm.assertEq(token.balanceOf(address(registry)), staked, "registry balance");
+        vm.assertEq(token.balanceOf(address(timelock)), handler.totalSwept(), "treasury balance");
+
+        uint256 held = token.balanceOf(address(jm)) + token.balanceOf(address(registry))
+            + token.balanceOf(address(timelock)) + token.balanceOf(holder);
+        for (uint256 i; i < workerSet.length; ++i) {
+            held += token.balanceOf(workerSet[i]) + token.balanceOf(clientSet[i]);
+        }
+        held += token.balanceOf(client) + token.balanceOf(worker) + token.balanceOf(worker2);
+        vm.assertEq(held, token.totalSupply(), "supply");
+    }
+
+    /// @notice No job is ever paid twice, and every payment pays exactly reward minus the fee.
+    function invariant_NoJobPaidTwice() public view {
+        vm.assertLe(handler.maxPaidCount(), 1, "a job was paid twice");
+        vm.assertEq(handler.payoutViolations(), 0, "a payout differed from reward minus fee");
+    }
+
+    /// @notice A slash takes exactly the governed share (or the asked amount) and never more than the stake.
+    function invariant_SlashWithinStake() public view {
+        vm.assertEq(handler.slashViolations(), 0, "slash beyond stake or share");
+    }
+
+    /// @notice Job status only moves along the documented graph, and a reverted call changes nothing.
+    function invariant_StatusTransitionsAllowed() public view {
+        vm.assertEq(handler.badTransitions(), 0, "disallowed status transition");
+    }
+
+    function vm_toString(uint256 i) private pure returns (string memory) {
+        return string(abi.encodePacked(bytes1(uint8(48 + i))));
+    }
+}
