@@ -162,6 +162,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         if (block.timestamp >= endsAt) revert ChallengeWindowClosed(jobId, endsAt);
         uint256 resolveBy = block.timestamp + _params.disputePeriod;
         job.status = JobStatus.Disputed;
+        // Safe cast: unix seconds fit uint32 until 2106; the period is at most 3 days.
+        // forge-lint: disable-next-line(unsafe-typecast)
         job.due = uint32(resolveBy);
         emit JobDisputed(jobId, msg.sender, resolveBy);
     }
@@ -207,6 +209,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         if (block.timestamp > due) revert SubmissionOverdue(jobId, due);
         uint256 endsAt = block.timestamp + _params.challengeWindow;
         job.status = JobStatus.Submitted;
+        // Safe cast: unix seconds fit uint32 until 2106; the window is at most 3 days.
+        // forge-lint: disable-next-line(unsafe-typecast)
         job.due = uint32(endsAt);
         emit ResultSubmitted(jobId, msg.sender, daKind, commitment, size, endsAt, locator);
     }
@@ -382,6 +386,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         // An open job always has an attempt left: expire() reopens only when one remains.
         uint8 left = job.attemptsLeft - 1;
         job.worker = worker;
+        // Safe cast: due is at most the uint32 deadline.
+        // forge-lint: disable-next-line(unsafe-typecast)
         job.due = uint32(due);
         job.status = JobStatus.Assigned;
         job.attemptsLeft = left;
@@ -394,7 +400,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         address worker = job.worker;
         uint256 fee = reward * _params.protocolFeeBps / ProtocolBounds.BPS;
         job.status = JobStatus.Paid;
-        // Cannot overflow: accrued fees are part of the escrow, itself below the token supply (< 2^96).
+        // Safe cast: fees are part of the escrow, itself below the token supply (< 2^96).
+        // forge-lint: disable-next-line(unsafe-typecast)
         _params.accruedFees += uint96(fee);
         emit JobPaid(jobId, worker, reward - fee, fee);
         token.safeTransfer(worker, reward - fee);
@@ -418,6 +425,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     function _setProtocolFee(uint256 bps) private {
         ProtocolBounds.checkBounds(PROTOCOL_FEE_BPS, bps, 0, ProtocolBounds.MAX_PROTOCOL_FEE_BPS);
         emit ParameterUpdated(PROTOCOL_FEE_BPS, _params.protocolFeeBps, bps);
+        // Safe cast: checked against the bounds above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _params.protocolFeeBps = uint16(bps);
     }
 
@@ -426,6 +435,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             SLASH_SHARE_BPS, bps, ProtocolBounds.MIN_SLASH_SHARE_BPS, ProtocolBounds.MAX_SLASH_SHARE_BPS
         );
         emit ParameterUpdated(SLASH_SHARE_BPS, _params.slashShareBps, bps);
+        // Safe cast: checked against the bounds above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _params.slashShareBps = uint16(bps);
     }
 
@@ -434,6 +445,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             ASSIGNMENT_TIMEOUT, secs, ProtocolBounds.MIN_ASSIGNMENT_TIMEOUT, ProtocolBounds.MAX_ASSIGNMENT_TIMEOUT
         );
         emit ParameterUpdated(ASSIGNMENT_TIMEOUT, _params.assignmentTimeout, secs);
+        // Safe cast: checked against the bounds above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _params.assignmentTimeout = uint32(secs);
     }
 
@@ -442,6 +455,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             CHALLENGE_WINDOW, secs, ProtocolBounds.MIN_CHALLENGE_WINDOW, ProtocolBounds.MAX_CHALLENGE_WINDOW
         );
         emit ParameterUpdated(CHALLENGE_WINDOW, _params.challengeWindow, secs);
+        // Safe cast: checked against the bounds above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _params.challengeWindow = uint32(secs);
     }
 
@@ -450,6 +465,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             DISPUTE_PERIOD, secs, ProtocolBounds.MIN_DISPUTE_PERIOD, ProtocolBounds.MAX_DISPUTE_PERIOD
         );
         emit ParameterUpdated(DISPUTE_PERIOD, _params.disputePeriod, secs);
+        // Safe cast: checked against the bounds above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _params.disputePeriod = uint32(secs);
     }
 

@@ -100,8 +100,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         if (amount > active) revert UnstakeExceedsStake(msg.sender, amount, active);
         uint256 pending = uint256(w.pending) + amount;
         uint256 unlockAt = block.timestamp + _unbondingPeriod;
+        // Safe cast: a smaller value than the uint96 stake it came from.
+        // forge-lint: disable-next-line(unsafe-typecast)
         w.stake = uint96(active - amount);
-        // Cannot overflow: stake + pending never exceeds the token supply, itself below 2^96.
+        // Safe cast: stake + pending never exceeds the token supply, itself below 2^96.
+        // forge-lint: disable-next-line(unsafe-typecast)
         w.pending = uint96(pending);
         w.unlockAt = SafeCast.toUint32(unlockAt);
         emit UnstakeRequested(msg.sender, amount, active - amount, pending, unlockAt);
@@ -153,7 +156,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         uint256 fromPending = rest < pending ? rest : pending;
         slashed = fromStake + fromPending;
         if (slashed == 0) return 0;
+        // Safe cast: a smaller value than the uint96 stake it came from.
+        // forge-lint: disable-next-line(unsafe-typecast)
         w.stake = uint96(active - fromStake);
+        // Safe cast: a smaller value than the uint96 pending it came from.
+        // forge-lint: disable-next-line(unsafe-typecast)
         w.pending = uint96(pending - fromPending);
         emit WorkerSlashed(worker, jobId, recipient, slashed, fromStake, fromPending);
         token.safeTransfer(recipient, slashed);
@@ -232,8 +239,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     function _stake(uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
         Worker storage w = _registered(msg.sender);
+        uint256 room = type(uint96).max - uint256(w.stake) - w.pending;
+        if (amount > room) revert AmountTooLarge(amount, room);
         uint256 total = uint256(w.stake) + amount;
-        if (total + w.pending > type(uint96).max) revert AmountTooLarge(amount, type(uint96).max - w.stake - w.pending);
+        // Safe cast: amount was checked against the room left below type(uint96).max above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         w.stake = uint96(total);
         emit Staked(msg.sender, amount, total);
         token.safeTransferFrom(msg.sender, address(this), amount);
@@ -247,6 +257,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     function _setMinStake(uint256 value) private {
         ProtocolBounds.checkBounds(MIN_STAKE, value, ProtocolBounds.MIN_MIN_STAKE, ProtocolBounds.MAX_MIN_STAKE);
         emit ParameterUpdated(MIN_STAKE, _minStake, value);
+        // Safe cast: checked against MAX_MIN_STAKE (< 2^96) above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _minStake = uint96(value);
     }
 
@@ -255,7 +267,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
             UNBONDING_PERIOD, value, ProtocolBounds.MIN_UNBONDING_PERIOD, ProtocolBounds.MAX_UNBONDING_PERIOD
         );
         emit ParameterUpdated(UNBONDING_PERIOD, _unbondingPeriod, value);
+        // Safe cast: checked against MAX_UNBONDING_PERIOD (< 2^32) above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _unbondingPeriod = uint32(value);
     }
-
 }

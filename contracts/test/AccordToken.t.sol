@@ -15,7 +15,8 @@ import {Fixture} from "./utils/Fixture.sol";
 contract AccordTokenTest is Fixture {
     bytes32 internal constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant DELEGATION_TYPEHASH = keccak256("Delegation(address delegatee,uint256 nonce,uint256 expiry)");
+    bytes32 internal constant DELEGATION_TYPEHASH =
+        keccak256("Delegation(address delegatee,uint256 nonce,uint256 expiry)");
     uint256 internal constant SUPPLY = 1_000_000_000e18; // devnet config
     uint256 internal constant MAX_U96 = type(uint96).max;
 

@@ -90,7 +90,9 @@ contract FuzzTest is Fixture {
         submitAfter = bound(submitAfter, 0, 2 * life);
         vm.warp(block.timestamp + submitAfter);
         if (block.timestamp <= due) {
-            vm.expectRevert(abi.encodeWithSelector(IJobManager.NotExpired.selector, id, IJobManager.JobStatus.Assigned, due + 1));
+            vm.expectRevert(
+                abi.encodeWithSelector(IJobManager.NotExpired.selector, id, IJobManager.JobStatus.Assigned, due + 1)
+            );
             jm.expire(id);
             submit(id, worker);
             vm.assertEq(uint256(status(id)), uint256(IJobManager.JobStatus.Submitted));
@@ -101,8 +103,7 @@ contract FuzzTest is Fixture {
             jm.expire(id);
             bool reopened = block.timestamp < deadline;
             vm.assertEq(
-                uint256(status(id)),
-                uint256(reopened ? IJobManager.JobStatus.Open : IJobManager.JobStatus.Refunded)
+                uint256(status(id)), uint256(reopened ? IJobManager.JobStatus.Open : IJobManager.JobStatus.Refunded)
             );
         }
     }

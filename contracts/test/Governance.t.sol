@@ -123,10 +123,14 @@ contract GovernanceTest is Fixture {
         // A stranger, the deployer (who renounced) and the governor itself cannot set parameters directly.
         address[3] memory who = [stranger, address(this), address(governor)];
         for (uint256 i; i < who.length; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, who[i], admin));
+            vm.expectRevert(
+                abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, who[i], admin)
+            );
             vm.prank(who[i]);
             registry.setMinStake(500e18);
-            vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, who[i], admin));
+            vm.expectRevert(
+                abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, who[i], admin)
+            );
             vm.prank(who[i]);
             jm.grantRole(coordinatorRole, who[i]);
         }

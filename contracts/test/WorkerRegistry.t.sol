@@ -49,7 +49,8 @@ contract WorkerRegistryTest is Fixture {
         returns (uint8 v, bytes32 r, bytes32 s)
     {
         address owner = vm.addr(key);
-        bytes32 structHash = keccak256(abi.encode(PERMIT_TYPEHASH, owner, spender, value, token.nonces(owner), deadline));
+        bytes32 structHash =
+            keccak256(abi.encode(PERMIT_TYPEHASH, owner, spender, value, token.nonces(owner), deadline));
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
         (v, r, s) = vm.sign(key, digest);
     }
@@ -144,11 +145,7 @@ contract WorkerRegistryTest is Fixture {
     function test_constructor_RevertWhen_UnbondingPeriodOutOfBounds() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                ProtocolBounds.ParameterOutOfBounds.selector,
-                bytes32("unbondingPeriod"),
-                365 days + 1,
-                9 days,
-                365 days
+                ProtocolBounds.ParameterOutOfBounds.selector, bytes32("unbondingPeriod"), 365 days + 1, 9 days, 365 days
             )
         );
         new WorkerRegistry(token, address(this), MIN_STAKE_INITIAL, 365 days + 1);
@@ -296,6 +293,17 @@ contract WorkerRegistryTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.AmountTooLarge.selector, room + 1, room));
         vm.prank(worker);
         registry.stake(room + 1);
+    }
+
+    /// @dev With stake already in place, an amount near 2^256 must still get {AmountTooLarge}, not an overflow
+    /// panic: `_stake` compares `amount` against the room left before adding.
+    function test_stake_RevertWhen_AmountTooLargeNearUint256Max() public {
+        registerAndStake(worker, STAKE);
+        vm.expectRevert(
+            abi.encodeWithSelector(IWorkerRegistry.AmountTooLarge.selector, type(uint256).max, MAX_U96 - STAKE)
+        );
+        vm.prank(worker);
+        registry.stake(type(uint256).max);
     }
 
     function test_stake_RevertWhen_NoAllowance() public {
@@ -451,9 +459,7 @@ contract WorkerRegistryTest is Fixture {
 
     function test_requestUnstake_RevertWhen_UnstakeExceedsStake() public {
         registerAndStake(worker, STAKE);
-        vm.expectRevert(
-            abi.encodeWithSelector(IWorkerRegistry.UnstakeExceedsStake.selector, worker, STAKE + 1, STAKE)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.UnstakeExceedsStake.selector, worker, STAKE + 1, STAKE));
         _unstake(worker, STAKE + 1);
     }
 
@@ -461,9 +467,7 @@ contract WorkerRegistryTest is Fixture {
         registerAndStake(worker, STAKE);
         _unstake(worker, 800e18);
         // Pending stake cannot be unstaked again.
-        vm.expectRevert(
-            abi.encodeWithSelector(IWorkerRegistry.UnstakeExceedsStake.selector, worker, 300e18, 200e18)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.UnstakeExceedsStake.selector, worker, 300e18, 200e18));
         _unstake(worker, 300e18);
     }
 
@@ -510,9 +514,7 @@ contract WorkerRegistryTest is Fixture {
         registerAndStake(worker, STAKE);
         _unstake(worker, 400e18);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IWorkerRegistry.StillUnbonding.selector, worker, block.timestamp + UNBONDING_INITIAL
-            )
+            abi.encodeWithSelector(IWorkerRegistry.StillUnbonding.selector, worker, block.timestamp + UNBONDING_INITIAL)
         );
         vm.prank(worker);
         registry.withdraw();
@@ -977,11 +979,7 @@ contract WorkerRegistryTest is Fixture {
     function test_setUnbondingPeriod_RevertWhen_BelowMin() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                ProtocolBounds.ParameterOutOfBounds.selector,
-                bytes32("unbondingPeriod"),
-                9 days - 1,
-                9 days,
-                365 days
+                ProtocolBounds.ParameterOutOfBounds.selector, bytes32("unbondingPeriod"), 9 days - 1, 9 days, 365 days
             )
         );
         vm.prank(address(timelock));
@@ -992,11 +990,7 @@ contract WorkerRegistryTest is Fixture {
     function test_setUnbondingPeriod_RevertWhen_AboveMax() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                ProtocolBounds.ParameterOutOfBounds.selector,
-                bytes32("unbondingPeriod"),
-                365 days + 1,
-                9 days,
-                365 days
+                ProtocolBounds.ParameterOutOfBounds.selector, bytes32("unbondingPeriod"), 365 days + 1, 9 days, 365 days
             )
         );
         vm.prank(address(timelock));
@@ -1027,7 +1021,8 @@ contract WorkerRegistryTest is Fixture {
 
     function test_assignable_NotRegistered() public view {
         vm.assertEq(
-            registry.assignable(stranger, CAPS), abi.encodeWithSelector(IWorkerRegistry.NotRegistered.selector, stranger)
+            registry.assignable(stranger, CAPS),
+            abi.encodeWithSelector(IWorkerRegistry.NotRegistered.selector, stranger)
         );
     }
 

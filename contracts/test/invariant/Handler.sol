@@ -84,10 +84,17 @@ contract Handler is Test {
         address c = actor.pick(_clients);
         reward = bound(reward, 1, token.balanceOf(c) < 1e24 ? token.balanceOf(c) : 1e24);
         if (reward == 0) return;
+        // Safe casts: the fuzzed clock stays far below 2^32 and reward is bounded by 1e24 < 2^96.
+        // forge-lint: disable-next-line(unsafe-typecast)
         uint32 deadline = uint32(currentTime + bound(life, 1, 10 days));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint96 amount = uint96(reward);
+        uint8 tries = uint8(bound(attempts, 1, 4));
         vm.startPrank(c);
         token.approve(address(jm), reward);
-        try jm.postJob(keccak256(abi.encode(actor)), "ipfs://spec", caps & 0x0f, uint96(reward), deadline, uint8(bound(attempts, 1, 4))) returns (uint256 id) {
+        try jm.postJob(keccak256(abi.encode(actor)), "ipfs://spec", caps & 0x0f, amount, deadline, tries) returns (
+            uint256 id
+        ) {
             _edge(id, IJobManager.JobStatus.None, IJobManager.JobStatus.Open);
             successes["post"]++;
         } catch {}
@@ -153,7 +160,9 @@ contract Handler is Test {
         (uint256 id, IJobManager.Job memory j) = _job(jobSeed);
         if (id == 0) return;
         address who = actor % 8 == 0 || j.worker == address(0) ? actor.pick(_workers) : j.worker;
-        _act(id, who, abi.encodeCall(jm.submitResult, (id, 0, keccak256(abi.encode(id)), 64, "accord://blob")), "submit");
+        _act(
+            id, who, abi.encodeCall(jm.submitResult, (id, 0, keccak256(abi.encode(id)), 64, "accord://blob")), "submit"
+        );
     }
 
     function stake(uint256 workerSeed, uint256 amount) external atCurrentTime {

@@ -38,7 +38,9 @@ contract ProtocolInvariantTest is Fixture {
         uint256 n = jm.jobCount();
         for (uint256 id = 1; id <= n; ++id) {
             IJobManager.Job memory j = jm.jobOf(id);
-            if (j.status >= IJobManager.JobStatus.Open && j.status <= IJobManager.JobStatus.Disputed) escrow += j.reward;
+            if (j.status >= IJobManager.JobStatus.Open && j.status <= IJobManager.JobStatus.Disputed) {
+                escrow += j.reward;
+            }
         }
         vm.assertEq(token.balanceOf(address(jm)), escrow + jm.parameters().accruedFees, "job manager balance");
 

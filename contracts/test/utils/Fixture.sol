@@ -57,7 +57,7 @@ abstract contract Fixture is Test {
 
     function fund(address to, uint256 amount) internal {
         vm.prank(holder);
-        token.transfer(to, amount);
+        vm.assertTrue(token.transfer(to, amount));
     }
 
     /// @dev Registers `w` with CAPS and stakes `amount`.
@@ -93,5 +93,4 @@ abstract contract Fixture is Test {
     function status(uint256 id) internal view returns (IJobManager.JobStatus) {
         return jm.jobOf(id).status;
     }
-
 }
