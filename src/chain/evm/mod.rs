@@ -1,0 +1,3 @@
+//! EVM chains: typed bindings generated from `abi/`.
+
+pub mod bindings;

@@ -1,0 +1,3 @@
+//! Chain access. One module per chain family; EVM first.
+
+pub mod evm;

@@ -1,0 +1,83 @@
+//! `accord deployment show|verify`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use alloy::providers::{Provider, ProviderBuilder};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::{GlobalArgs, Output};
+use crate::deployment::{Manifest, verify};
+
+/// `accord deployment …`
+#[derive(Debug, Subcommand)]
+pub enum DeploymentCommand {
+    /// Print the manifest of the chain behind --rpc-url (or the one given with --manifest).
+    Show(ManifestArgs),
+    /// Check the chain behind --rpc-url against its manifest: chain id, code at every address, every
+    /// cross-contract link, and that the timelock, not the deployer, holds every admin role. Exits 1 when a
+    /// check fails.
+    Verify(ManifestArgs),
+}
+
+/// Which manifest to use.
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// Manifest file. Default: <deployments-dir>/<chain id of --rpc-url>.json.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Folder holding one manifest per chain id.
+    #[arg(long, env = "ACCORD_DEPLOYMENTS_DIR", default_value = "deployments")]
+    pub deployments_dir: PathBuf,
+}
+
+pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let url = global.rpc_url.parse().with_context(|| format!("--rpc-url '{}' is not a URL", global.rpc_url))?;
+    let provider = ProviderBuilder::new().connect_http(url);
+    match cmd {
+        DeploymentCommand::Show(args) => {
+            let manifest = load(&args, &provider, global).await?;
+            match global.output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),
+                Output::Table => {
+                    println!("chain {}  deployer {}  deploy block {}", manifest.chain_id, manifest.deployer, manifest.deploy_block);
+                    for (name, c) in manifest.contracts.iter() {
+                        println!("{name:<20} {}  block {}", c.address, c.deploy_block);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DeploymentCommand::Verify(args) => {
+            let manifest = load(&args, &provider, global).await?;
+            let checks = verify(&provider, &manifest).await?;
+            let failed = checks.iter().filter(|c| !c.ok).count();
+            match global.output {
+                Output::Json => println!("{}", serde_json::json!({ "ok": failed == 0, "checks": checks })),
+                Output::Table => {
+                    for c in &checks {
+                        let mark = if c.ok { "ok  " } else { "FAIL" };
+                        println!("{mark} {}{}", c.name, if c.ok { String::new() } else { format!(": {}", c.detail) });
+                    }
+                    println!("{} checks, {failed} failed", checks.len());
+                }
+            }
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
+
+async fn load<P: Provider>(args: &ManifestArgs, provider: &P, global: &GlobalArgs) -> anyhow::Result<Manifest> {
+    let path = match &args.manifest {
+        Some(p) => p.clone(),
+        None => {
+            let chain_id = provider
+                .get_chain_id()
+                .await
+                .with_context(|| format!("no JSON-RPC node answers at {}", global.rpc_url))?;
+            Manifest::path_for(&args.deployments_dir, chain_id)
+        }
+    };
+    Ok(Manifest::load(&path)?)
+}

@@ -1,0 +1,6 @@
+//! Integration tests against real tools: anvil, forge, the deploy flow and the `accord` binary.
+//! Missing tools fail the test with the command that installs them (`scripts/bootstrap`); nothing is skipped.
+
+mod deployment;
+mod solc_adapter;
+mod utils;
