@@ -115,10 +115,18 @@ impl Manifest {
 
     /// Reads and checks a manifest.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
-        let manifest: Self =
-            serde_json::from_str(&text).map_err(|source| Error::Parse { path: path.into(), source })?;
-        manifest.check().map_err(|reason| Error::Inconsistent { path: path.into(), reason })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.into(),
+            source,
+        })?;
+        let manifest: Self = serde_json::from_str(&text).map_err(|source| Error::Parse {
+            path: path.into(),
+            source,
+        })?;
+        manifest.check().map_err(|reason| Error::Inconsistent {
+            path: path.into(),
+            reason,
+        })?;
         Ok(manifest)
     }
 
@@ -133,9 +141,16 @@ impl Manifest {
                 return Err(format!("{name} and {other} share address {}", c.address));
             }
         }
-        let earliest = all.iter().map(|(_, c)| c.deploy_block).min().unwrap_or_default();
+        let earliest = all
+            .iter()
+            .map(|(_, c)| c.deploy_block)
+            .min()
+            .unwrap_or_default();
         if self.deploy_block != earliest {
-            return Err(format!("deployBlock is {} but the earliest contract was deployed at {earliest}", self.deploy_block));
+            return Err(format!(
+                "deployBlock is {} but the earliest contract was deployed at {earliest}",
+                self.deploy_block
+            ));
         }
         Ok(())
     }
@@ -152,14 +167,52 @@ pub struct Check {
     pub detail: String,
 }
 
-fn rpc<E: std::error::Error + Send + Sync + 'static>(call: &'static str) -> impl FnOnce(E) -> Error {
-    move |e| Error::Rpc { call, source: Box::new(e) }
+fn rpc<E: std::error::Error + Send + Sync + 'static>(
+    call: &'static str,
+) -> impl FnOnce(E) -> Error {
+    move |e| Error::Rpc {
+        call,
+        source: Box::new(e),
+    }
 }
 
-fn eq<T: PartialEq + std::fmt::Display>(checks: &mut Vec<Check>, name: &str, expected: T, actual: T) {
-    let ok = expected == actual;
-    let detail = if ok { String::new() } else { format!("expected {expected}, found {actual}") };
-    checks.push(Check { name: name.into(), ok, detail });
+/// A view call's answer, or why the contract gave none. A revert or undecodable return data means the address
+/// does not hold the expected contract: a failed check. A transport failure is an [`Error::Rpc`].
+fn answer<T>(
+    call: &'static str,
+    result: std::result::Result<T, alloy::contract::Error>,
+) -> Result<std::result::Result<T, String>> {
+    use alloy::contract::Error as E;
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(e) if e.as_revert_data().is_some() || matches!(e, E::ZeroData(..) | E::AbiError(_)) => {
+            Ok(Err(format!(
+                "`{call}` reverted or returned no data: the address does not hold the expected contract"
+            )))
+        }
+        Err(e) => Err(Error::Rpc {
+            call,
+            source: Box::new(e),
+        }),
+    }
+}
+
+fn expect<T: PartialEq + std::fmt::Display>(
+    checks: &mut Vec<Check>,
+    name: &str,
+    expected: T,
+    actual: std::result::Result<T, String>,
+) {
+    let detail = match &actual {
+        Ok(v) if *v == expected => String::new(),
+        Ok(v) => format!("expected {expected}, found {v}"),
+        Err(why) => why.clone(),
+    };
+    checks.push(Check {
+        name: name.into(),
+        ok: detail.is_empty(),
+        detail,
+    });
 }
 
 /// Checks a live chain against `manifest`: the chain id, code at every address, every cross-contract link, and
@@ -168,14 +221,18 @@ fn eq<T: PartialEq + std::fmt::Display>(checks: &mut Vec<Check>, name: &str, exp
 pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     let chain_id = provider.get_chain_id().await.map_err(rpc("eth_chainId"))?;
-    eq(&mut checks, "chain id", manifest.chain_id, chain_id);
+    expect(&mut checks, "chain id", manifest.chain_id, Ok(chain_id));
     for (name, c) in manifest.contracts.iter() {
-        let code = provider.get_code_at(c.address).await.map_err(rpc("eth_getCode"))?;
-        checks.push(Check {
-            name: format!("{name} has code"),
-            ok: !code.is_empty(),
-            detail: if code.is_empty() { format!("no code at {}", c.address) } else { String::new() },
-        });
+        let code = provider
+            .get_code_at(c.address)
+            .await
+            .map_err(rpc("eth_getCode"))?;
+        let found = if code.is_empty() {
+            Err(format!("no code at {}", c.address))
+        } else {
+            Ok(true)
+        };
+        expect(&mut checks, &format!("{name} has code"), true, found);
     }
     if checks.iter().any(|c| !c.ok) {
         return Ok(checks);
@@ -187,26 +244,103 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
     let governor = AccordGovernor::new(k.governor.address, provider);
     let timelock = TimelockController::new(k.timelock.address, provider);
 
-    eq(&mut checks, "JobManager.token", k.token.address, jm.token().call().await.map_err(rpc("JobManager.token"))?);
-    eq(&mut checks, "JobManager.registry", k.registry.address, jm.registry().call().await.map_err(rpc("JobManager.registry"))?);
-    eq(&mut checks, "JobManager.treasury", k.timelock.address, jm.treasury().call().await.map_err(rpc("JobManager.treasury"))?);
-    eq(&mut checks, "WorkerRegistry.token", k.token.address, registry.token().call().await.map_err(rpc("WorkerRegistry.token"))?);
-    eq(&mut checks, "WorkerRegistry.jobManager", k.job_manager.address, registry.jobManager().call().await.map_err(rpc("WorkerRegistry.jobManager"))?);
-    eq(&mut checks, "AccordGovernor.token", k.token.address, governor.token().call().await.map_err(rpc("AccordGovernor.token"))?);
-    eq(&mut checks, "AccordGovernor.timelock", k.timelock.address, governor.timelock().call().await.map_err(rpc("AccordGovernor.timelock"))?);
+    let links = [
+        (
+            "JobManager.token",
+            k.token.address,
+            answer("JobManager.token", jm.token().call().await)?,
+        ),
+        (
+            "JobManager.registry",
+            k.registry.address,
+            answer("JobManager.registry", jm.registry().call().await)?,
+        ),
+        (
+            "JobManager.treasury",
+            k.timelock.address,
+            answer("JobManager.treasury", jm.treasury().call().await)?,
+        ),
+        (
+            "WorkerRegistry.token",
+            k.token.address,
+            answer("WorkerRegistry.token", registry.token().call().await)?,
+        ),
+        (
+            "WorkerRegistry.jobManager",
+            k.job_manager.address,
+            answer(
+                "WorkerRegistry.jobManager",
+                registry.jobManager().call().await,
+            )?,
+        ),
+        (
+            "AccordGovernor.token",
+            k.token.address,
+            answer("AccordGovernor.token", governor.token().call().await)?,
+        ),
+        (
+            "AccordGovernor.timelock",
+            k.timelock.address,
+            answer("AccordGovernor.timelock", governor.timelock().call().await)?,
+        ),
+    ];
+    for (name, expected, actual) in links {
+        expect(&mut checks, name, expected, actual);
+    }
 
     let admin = B256::ZERO; // DEFAULT_ADMIN_ROLE
-    let proposer = timelock.PROPOSER_ROLE().call().await.map_err(rpc("TimelockController.PROPOSER_ROLE"))?;
-    let roles: [(&str, bool, bool); 6] = [
-        ("timelock is JobManager admin", true, jm.hasRole(admin, k.timelock.address).call().await.map_err(rpc("JobManager.hasRole"))?),
-        ("deployer is not JobManager admin", false, jm.hasRole(admin, manifest.deployer).call().await.map_err(rpc("JobManager.hasRole"))?),
-        ("timelock is WorkerRegistry admin", true, registry.hasRole(admin, k.timelock.address).call().await.map_err(rpc("WorkerRegistry.hasRole"))?),
-        ("deployer is not WorkerRegistry admin", false, registry.hasRole(admin, manifest.deployer).call().await.map_err(rpc("WorkerRegistry.hasRole"))?),
-        ("governor proposes to the timelock", true, timelock.hasRole(proposer, k.governor.address).call().await.map_err(rpc("TimelockController.hasRole"))?),
-        ("deployer is not timelock admin", false, timelock.hasRole(admin, manifest.deployer).call().await.map_err(rpc("TimelockController.hasRole"))?),
+    let proposer = answer(
+        "TimelockController.PROPOSER_ROLE",
+        timelock.PROPOSER_ROLE().call().await,
+    )?;
+    let proposer = proposer.unwrap_or_default();
+    let (tl, dep) = (k.timelock.address, manifest.deployer);
+    let roles = [
+        (
+            "timelock is JobManager admin",
+            true,
+            answer("JobManager.hasRole", jm.hasRole(admin, tl).call().await)?,
+        ),
+        (
+            "deployer is not JobManager admin",
+            false,
+            answer("JobManager.hasRole", jm.hasRole(admin, dep).call().await)?,
+        ),
+        (
+            "timelock is WorkerRegistry admin",
+            true,
+            answer(
+                "WorkerRegistry.hasRole",
+                registry.hasRole(admin, tl).call().await,
+            )?,
+        ),
+        (
+            "deployer is not WorkerRegistry admin",
+            false,
+            answer(
+                "WorkerRegistry.hasRole",
+                registry.hasRole(admin, dep).call().await,
+            )?,
+        ),
+        (
+            "governor proposes to the timelock",
+            true,
+            answer(
+                "TimelockController.hasRole",
+                timelock.hasRole(proposer, k.governor.address).call().await,
+            )?,
+        ),
+        (
+            "deployer is not timelock admin",
+            false,
+            answer(
+                "TimelockController.hasRole",
+                timelock.hasRole(admin, dep).call().await,
+            )?,
+        ),
     ];
     for (name, expected, actual) in roles {
-        eq(&mut checks, name, expected, actual);
+        expect(&mut checks, name, expected, actual);
     }
     Ok(checks)
 }
@@ -216,12 +350,21 @@ mod tests {
     use super::*;
 
     fn sample() -> Manifest {
-        let d = |n: u8, b: u64| Deployed { address: Address::repeat_byte(n), deploy_block: b };
+        let d = |n: u8, b: u64| Deployed {
+            address: Address::repeat_byte(n),
+            deploy_block: b,
+        };
         Manifest {
             chain_id: 31337,
             deployer: Address::repeat_byte(9),
             deploy_block: 1,
-            contracts: Contracts { token: d(1, 1), timelock: d(2, 2), governor: d(3, 3), registry: d(4, 6), job_manager: d(5, 7) },
+            contracts: Contracts {
+                token: d(1, 1),
+                timelock: d(2, 2),
+                governor: d(3, 3),
+                registry: d(4, 6),
+                job_manager: d(5, 7),
+            },
         }
     }
 
@@ -229,7 +372,10 @@ mod tests {
     fn manifest_round_trips_through_json() {
         let m = sample();
         let text = serde_json::to_string_pretty(&m).unwrap();
-        assert!(text.contains("\"JobManager\""), "contract names are the manifest keys: {text}");
+        assert!(
+            text.contains("\"JobManager\""),
+            "contract names are the manifest keys: {text}"
+        );
         assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), m);
     }
 
@@ -237,13 +383,25 @@ mod tests {
     fn check_rejects_inconsistent_manifests() {
         let mut m = sample();
         m.deploy_block = 2;
-        assert!(m.check().unwrap_err().contains("earliest contract was deployed at 1"));
+        assert!(
+            m.check()
+                .unwrap_err()
+                .contains("earliest contract was deployed at 1")
+        );
         let mut m = sample();
         m.contracts.job_manager.address = m.contracts.registry.address;
-        assert!(m.check().unwrap_err().contains("JobManager and WorkerRegistry share address"));
+        assert!(
+            m.check()
+                .unwrap_err()
+                .contains("JobManager and WorkerRegistry share address")
+        );
         let mut m = sample();
         m.contracts.token.address = Address::ZERO;
-        assert!(m.check().unwrap_err().contains("AccordToken has the zero address"));
+        assert!(
+            m.check()
+                .unwrap_err()
+                .contains("AccordToken has the zero address")
+        );
         assert!(sample().check().is_ok());
     }
 
@@ -252,7 +410,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("1.json");
         let err = Manifest::load(&missing).unwrap_err().to_string();
-        assert!(err.contains("cannot read deployment manifest") && err.contains("1.json"), "{err}");
+        assert!(
+            err.contains("cannot read deployment manifest") && err.contains("1.json"),
+            "{err}"
+        );
 
         let bad = dir.path().join("2.json");
         std::fs::write(&bad, r#"{"chainId": 2, "contracts": {}}"#).unwrap();
@@ -263,7 +424,12 @@ mod tests {
         let mut v = serde_json::to_value(sample()).unwrap();
         v["extra"] = serde_json::json!(1);
         std::fs::write(&unknown, v.to_string()).unwrap();
-        assert!(Manifest::load(&unknown).unwrap_err().to_string().contains("unknown field `extra`"));
+        assert!(
+            Manifest::load(&unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `extra`")
+        );
     }
 
     #[test]

@@ -33,7 +33,10 @@ pub struct ManifestArgs {
 }
 
 pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let url = global.rpc_url.parse().with_context(|| format!("--rpc-url '{}' is not a URL", global.rpc_url))?;
+    let url = global
+        .rpc_url
+        .parse()
+        .with_context(|| format!("--rpc-url '{}' is not a URL", global.rpc_url))?;
     let provider = ProviderBuilder::new().connect_http(url);
     match cmd {
         DeploymentCommand::Show(args) => {
@@ -41,7 +44,10 @@ pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::
             match global.output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),
                 Output::Table => {
-                    println!("chain {}  deployer {}  deploy block {}", manifest.chain_id, manifest.deployer, manifest.deploy_block);
+                    println!(
+                        "chain {}  deployer {}  deploy block {}",
+                        manifest.chain_id, manifest.deployer, manifest.deploy_block
+                    );
                     for (name, c) in manifest.contracts.iter() {
                         println!("{name:<20} {}  block {}", c.address, c.deploy_block);
                     }
@@ -54,21 +60,40 @@ pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::
             let checks = verify(&provider, &manifest).await?;
             let failed = checks.iter().filter(|c| !c.ok).count();
             match global.output {
-                Output::Json => println!("{}", serde_json::json!({ "ok": failed == 0, "checks": checks })),
+                Output::Json => println!(
+                    "{}",
+                    serde_json::json!({ "ok": failed == 0, "checks": checks })
+                ),
                 Output::Table => {
                     for c in &checks {
                         let mark = if c.ok { "ok  " } else { "FAIL" };
-                        println!("{mark} {}{}", c.name, if c.ok { String::new() } else { format!(": {}", c.detail) });
+                        println!(
+                            "{mark} {}{}",
+                            c.name,
+                            if c.ok {
+                                String::new()
+                            } else {
+                                format!(": {}", c.detail)
+                            }
+                        );
                     }
                     println!("{} checks, {failed} failed", checks.len());
                 }
             }
-            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
 
-async fn load<P: Provider>(args: &ManifestArgs, provider: &P, global: &GlobalArgs) -> anyhow::Result<Manifest> {
+async fn load<P: Provider>(
+    args: &ManifestArgs,
+    provider: &P,
+    global: &GlobalArgs,
+) -> anyhow::Result<Manifest> {
     let path = match &args.manifest {
         Some(p) => p.clone(),
         None => {

@@ -22,7 +22,12 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// JSON-RPC endpoint of the chain.
-    #[arg(long, global = true, env = "ACCORD_RPC_URL", default_value = "http://127.0.0.1:8545")]
+    #[arg(
+        long,
+        global = true,
+        env = "ACCORD_RPC_URL",
+        default_value = "http://127.0.0.1:8545"
+    )]
     pub rpc_url: String,
     /// Output format: a table for people, JSON for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]

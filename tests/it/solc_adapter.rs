@@ -14,7 +14,12 @@ fn solc(args: &[&str], stdin: &str) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run scripts/solc (node must be installed; see scripts/bootstrap)");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -24,7 +29,10 @@ fn answers_version_like_native_solc() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let last = text.lines().last().unwrap();
-    assert!(last.starts_with("Version: 0.8."), "forge parses the last line: {text}");
+    assert!(
+        last.starts_with("Version: 0.8."),
+        "forge parses the last line: {text}"
+    );
 }
 
 #[test]
@@ -39,18 +47,42 @@ fn compiles_standard_json_resolving_imports_from_include_path() {
         "settings": { "outputSelection": { "*": { "*": ["evm.bytecode.object"] } } }
     });
     let out = solc(
-        &["--standard-json", "--base-path", dir.path().to_str().unwrap(), "--include-path", lib.to_str().unwrap()],
+        &[
+            "--standard-json",
+            "--base-path",
+            dir.path().to_str().unwrap(),
+            "--include-path",
+            lib.to_str().unwrap(),
+        ],
         &input.to_string(),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let errors: Vec<_> = result["errors"].as_array().into_iter().flatten().filter(|e| e["severity"] == "error").collect();
+    let errors: Vec<_> = result["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["severity"] == "error")
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    let bytecode = result["contracts"]["Main.sol"]["Main"]["evm"]["bytecode"]["object"].as_str().unwrap();
+    let bytecode = result["contracts"]["Main.sol"]["Main"]["evm"]["bytecode"]["object"]
+        .as_str()
+        .unwrap();
     assert!(bytecode.len() > 100, "Main compiled with its imported base");
 
     // The same import outside every allowed root is not read.
-    let out = solc(&["--standard-json", "--base-path", lib.join("acme").to_str().unwrap()], &input.to_string());
+    let out = solc(
+        &[
+            "--standard-json",
+            "--base-path",
+            lib.join("acme").to_str().unwrap(),
+        ],
+        &input.to_string(),
+    );
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let message = result["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("not found"), "{result}");

@@ -16,18 +16,27 @@ pub fn repo() -> PathBuf {
 /// A pinned tool from `.tools/bin`; panics with the install command when it is missing.
 pub fn tool(name: &str) -> PathBuf {
     let path = repo().join(".tools/bin").join(name);
-    assert!(path.exists(), "{name} is missing at {}: run scripts/bootstrap first", path.display());
+    assert!(
+        path.exists(),
+        "{name} is missing at {}: run scripts/bootstrap first",
+        path.display()
+    );
     path
 }
 
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind a loopback port").local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind a loopback port")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs a command and returns its output, panicking only if it cannot start.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
 }
 
 /// A throwaway anvil on 127.0.0.1, killed on drop.
@@ -42,15 +51,29 @@ impl Anvil {
     pub fn spawn(chain_id: u64) -> Self {
         let port = free_port();
         let child = Command::new(tool("anvil"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &chain_id.to_string(), "--silent"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--chain-id",
+                &chain_id.to_string(),
+                "--silent",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start anvil");
-        let anvil = Self { child, url: format!("http://127.0.0.1:{port}") };
+        let anvil = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(20), "anvil did not listen on port {port} within 20 s");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "anvil did not listen on port {port} within 20 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         anvil
