@@ -6,7 +6,7 @@ use std::process::Command;
 use accord::deployment::{Manifest, verify};
 use alloy::providers::ProviderBuilder;
 
-use crate::utils::{Anvil, DEVNET_KEY, repo, run};
+use crate::utils::{Anvil, DEVNET_KEY, deploy, run};
 
 fn accord(anvil: &Anvil, args: &[&str]) -> std::process::Output {
     run(Command::new(env!("CARGO_BIN_EXE_accord"))
@@ -20,15 +20,7 @@ fn accord(anvil: &Anvil, args: &[&str]) -> std::process::Output {
 async fn deploy_writes_manifest_and_wiring_verifies() {
     let anvil = Anvil::spawn(31337);
     let out = tempfile::tempdir().unwrap();
-    let deploy = run(Command::new(repo().join("scripts/deploy"))
-        .args([
-            "--rpc-url",
-            &anvil.url,
-            "--private-key",
-            DEVNET_KEY,
-            "--out",
-        ])
-        .arg(out.path()));
+    let deploy = deploy(&anvil, out.path());
     assert!(
         deploy.status.success(),
         "deploy failed: {}",
@@ -115,15 +107,7 @@ async fn deploy_writes_manifest_and_wiring_verifies() {
 fn deploy_refuses_private_key_on_non_devnet_chain() {
     let anvil = Anvil::spawn(5);
     let out = tempfile::tempdir().unwrap();
-    let deploy = run(Command::new(repo().join("scripts/deploy"))
-        .args([
-            "--rpc-url",
-            &anvil.url,
-            "--private-key",
-            DEVNET_KEY,
-            "--out",
-        ])
-        .arg(out.path()));
+    let deploy = deploy(&anvil, out.path());
     assert_eq!(deploy.status.code(), Some(1));
     let err = String::from_utf8_lossy(&deploy.stderr);
     assert!(err.contains("refusing --private-key on chain 5"), "{err}");

@@ -39,6 +39,19 @@ pub fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
 }
 
+/// Runs `scripts/deploy` against `anvil` with the devnet key, writing the manifest into `out`.
+pub fn deploy(anvil: &Anvil, out: &std::path::Path) -> Output {
+    run(Command::new(repo().join("scripts/deploy"))
+        .args([
+            "--rpc-url",
+            &anvil.url,
+            "--private-key",
+            DEVNET_KEY,
+            "--out",
+        ])
+        .arg(out))
+}
+
 /// A throwaway anvil on 127.0.0.1, killed on drop.
 pub struct Anvil {
     child: Child,
