@@ -24,3 +24,6 @@
 pub mod chain;
 pub mod cli;
 pub mod deployment;
+pub mod config;
+pub mod indexer;
+pub mod store;

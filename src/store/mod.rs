@@ -1,0 +1,80 @@
+//! PostgreSQL: embedded migrations, the raw event log and the derived tables (see `migrations/`).
+
+pub mod apply;
+pub mod digest;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// PostgreSQL could not be reached at start.
+    #[error("cannot connect to PostgreSQL at {url}: {source}")]
+    Connect {
+        /// The URL with any password removed.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// Running the migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    /// Stored data contradicts itself (a bug or a manual edit).
+    #[error("index is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+impl Error {
+    /// Whether retrying the operation may succeed (connection trouble, not a bad query).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Connect { .. } | Error::Query(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+    }
+}
+
+/// `pub type Result<T, E = Error>` for this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The embedded migrations of `migrations/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Removes the password from a PostgreSQL URL, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}@{host}")
+            }
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Connects a pool to `url` and runs the embedded migrations.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(|source| Error::Connect { url: redact_url(url), source })?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redact_url_drops_only_the_password() {
+        assert_eq!(redact_url("postgres://accord:s3cret@127.0.0.1:5432/db"), "postgres://accord@127.0.0.1:5432/db");
+        assert_eq!(redact_url("postgres://accord@127.0.0.1/db"), "postgres://accord@127.0.0.1/db");
+        assert_eq!(redact_url("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
+    }
+}
