@@ -21,9 +21,11 @@
 //!   every funded state has a deadline and a permissionless exit;
 //! - the timelock owns every parameter and role; the deployer keeps no power after deployment.
 
+pub mod api;
 pub mod chain;
 pub mod cli;
 pub mod deployment;
 pub mod config;
 pub mod indexer;
 pub mod store;
+pub mod pg;

@@ -1,3 +1,84 @@
-//! Chain access. One module per chain family; EVM first.
+//! Chain access. The rest of the code talks to the [`Chain`] trait; each chain family implements it
+//! ([`evm::EvmChain`] first; Starknet next, with felts, continuation tokens and finality by block status).
+//! Events leave this module already decoded into chain-agnostic [`EventRecord`]s.
 
 pub mod evm;
+
+use std::future::Future;
+
+use crate::indexer::EventRecord;
+
+/// Errors talking to a chain.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The node could not be reached or the call failed in transport.
+    #[error("RPC call {call} failed: {message}")]
+    Rpc {
+        /// The call.
+        call: &'static str,
+        /// The node's or transport's message.
+        message: String,
+        /// Whether the node refused because the range or result was too large.
+        too_large: bool,
+        /// Whether the call timed out.
+        timed_out: bool,
+    },
+    /// The node answered with something impossible (missing block, log without position).
+    #[error("RPC call {call} returned invalid data: {message}")]
+    Invalid {
+        /// The call.
+        call: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// A log from one of our contracts could not be decoded with the ABI in `abi/`.
+    #[error("cannot decode {contract} log at block {block} index {log_index}: {message}")]
+    Decode {
+        /// Emitting contract.
+        contract: &'static str,
+        /// Block number.
+        block: u64,
+        /// Log index.
+        log_index: u64,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Whether retrying the same call may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Rpc { .. })
+    }
+
+    /// Whether a smaller block range should be tried.
+    pub fn wants_smaller_range(&self) -> bool {
+        matches!(self, Error::Rpc { too_large: true, .. } | Error::Rpc { timed_out: true, .. })
+    }
+}
+
+/// `pub type Result<T, E = Error>` for this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A block's identity in the parent-hash chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRef {
+    /// Height.
+    pub number: u64,
+    /// Hash (0x-hex).
+    pub hash: String,
+    /// Parent's hash (0x-hex).
+    pub parent_hash: String,
+}
+
+/// What the indexer needs from a chain.
+pub trait Chain: Send + Sync {
+    /// The chain's id.
+    fn chain_id(&self) -> u64;
+    /// The latest block number.
+    fn head(&self) -> impl Future<Output = Result<u64>> + Send;
+    /// The canonical block at `number`.
+    fn block(&self, number: u64) -> impl Future<Output = Result<BlockRef>> + Send;
+    /// Every event of the protocol's contracts in `from..=to`, decoded, in chain order.
+    fn events(&self, from: u64, to: u64) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
+}

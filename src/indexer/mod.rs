@@ -2,7 +2,62 @@
 //! detection through block hashes with rollback by stream replay; each batch and the cursor commit in one
 //! transaction, so a crash at any point loses nothing and applies nothing twice.
 
+pub mod range;
+pub mod reorg;
+mod run;
+
 use serde::Serialize;
+
+pub use run::{Cursor, Indexer};
+
+/// Errors that stop the indexer (after retries where retrying made sense).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The chain failed (after retries) or answered impossibly.
+    #[error(transparent)]
+    Chain(#[from] crate::chain::Error),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    /// The chain reorganized while a range was being read; the range is read again.
+    #[error("chain moved: {0}")]
+    ChainMoved(String),
+    /// A reorg reached below every block hash kept: the index cannot be repaired in place.
+    #[error(
+        "reorg deeper than the reorg window ({window} blocks): no stored block hash from {lowest} up is canonical any more; \
+         indexing halted to avoid serving inconsistent data. Re-index with `accord rebuild` or raise indexer.reorg_window"
+    )]
+    DeepReorg {
+        /// The configured window.
+        window: u64,
+        /// Lowest stored block.
+        lowest: u64,
+    },
+    /// Shutdown was requested.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
+impl Error {
+    /// Whether the step may succeed when retried.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Chain(e) => e.is_retryable(),
+            Error::Store(e) => e.is_retryable(),
+            Error::ChainMoved(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// `pub type Result<T, E = Error>` for this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What the indexer reports to the API (`/v1/status`, `/v1/ready`), published through a `watch` channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -1,0 +1,1147 @@
+//! Turns indexed events into derived rows. One path serves the live indexer, reorg replay and `accord rebuild`:
+//! for a batch, load the current rows of every entity the batch touches (one query per table), apply the events
+//! in chain order in memory, then write every changed row back with one `UNNEST` upsert per table.
+//!
+//! Every derived row records its `stream`; [`replay_streams`] deletes the rows of some streams and re-applies
+//! their remaining raw events, which is how a reorg rolls back derived state, aggregates included.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use alloy::primitives::U256;
+use serde_json::Value;
+use sqlx::{PgConnection, Row};
+
+use super::{Error, Result};
+use crate::chain::evm::decode::bytes32_text;
+use crate::indexer::EventRecord;
+
+/// Derived tables, in the order rollback and digests visit them.
+pub const DERIVED_TABLES: [&str; 10] =
+    ["jobs", "assignments", "results", "payments", "workers", "slashes", "proposals", "votes", "params", "roles"];
+
+#[derive(Debug, Clone, PartialEq)]
+struct JobRow {
+    stream: String,
+    client: String,
+    spec_hash: String,
+    spec_uri: String,
+    required_capabilities: i32,
+    reward: U256,
+    deadline: i64,
+    max_attempts: i32,
+    attempts_left: i32,
+    status: String,
+    worker: Option<String>,
+    due: Option<i64>,
+    posted_block: i64,
+    updated_block: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct AssignmentRow {
+    stream: String,
+    worker: String,
+    due: i64,
+    outcome: String,
+    slashed: U256,
+    assigned_block: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct ResultRow {
+    stream: String,
+    worker: String,
+    da_kind: i32,
+    commitment: String,
+    size: U256,
+    locator: String,
+    challenge_ends_at: i64,
+    block_number: i64,
+    tx_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct PaymentRow {
+    block_number: i64,
+    log_index: i64,
+    stream: String,
+    kind: &'static str,
+    job_id: Option<String>,
+    recipient: String,
+    amount: U256,
+    fee: U256,
+    tx_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct WorkerRow {
+    stream: String,
+    capabilities: i32,
+    metadata_uri: String,
+    stake: U256,
+    pending: U256,
+    unlock_at: i64,
+    jailed: bool,
+    slashed_total: U256,
+    registered_block: i64,
+    updated_block: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct SlashRow {
+    block_number: i64,
+    log_index: i64,
+    stream: String,
+    worker: String,
+    job_id: Option<String>,
+    recipient: String,
+    amount: U256,
+    from_stake: U256,
+    from_pending: U256,
+    tx_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct ProposalRow {
+    stream: String,
+    proposer: String,
+    description: String,
+    targets: Vec<String>,
+    calldatas: Vec<String>,
+    vote_start: i64,
+    vote_end: i64,
+    for_votes: U256,
+    against_votes: U256,
+    abstain_votes: U256,
+    queued_eta: Option<i64>,
+    executed: bool,
+    canceled: bool,
+    created_block: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct VoteRow {
+    stream: String,
+    support: i32,
+    weight: U256,
+    reason: String,
+    block_number: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct ParamRow {
+    stream: String,
+    value: U256,
+    block_number: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct RoleRow {
+    stream: String,
+    block_number: i64,
+}
+
+/// Rows touched by a batch. BTreeMaps keep writes in key order (stable lock order, deterministic SQL).
+#[derive(Debug, Default)]
+struct State {
+    jobs: BTreeMap<String, JobRow>,
+    assignments: BTreeMap<(String, i32), AssignmentRow>,
+    results: BTreeMap<(String, i32), ResultRow>,
+    payments: Vec<PaymentRow>,
+    workers: BTreeMap<String, WorkerRow>,
+    slashes: Vec<SlashRow>,
+    proposals: BTreeMap<String, ProposalRow>,
+    votes: BTreeMap<(String, String), VoteRow>,
+    params: BTreeMap<(String, String), ParamRow>,
+    roles: BTreeMap<(String, String, String), Option<RoleRow>>,
+}
+
+fn inconsistent(e: &EventRecord, what: &str) -> Error {
+    Error::Inconsistent(format!(
+        "{}.{} at block {} log {}: {what}",
+        e.contract, e.event, e.block_number, e.log_index
+    ))
+}
+
+struct Args<'a>(&'a EventRecord);
+
+impl Args<'_> {
+    fn str(&self, name: &str) -> Result<String> {
+        self.0.args.get(name).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))
+    }
+    fn u256(&self, name: &str) -> Result<U256> {
+        let s = self.str(name)?;
+        U256::from_str(&s).map_err(|_| inconsistent(self.0, &format!("argument {name}={s} is not an integer")))
+    }
+    fn i64(&self, name: &str) -> Result<i64> {
+        i64::try_from(self.u256(name)?).map_err(|_| inconsistent(self.0, &format!("argument {name} exceeds 64 bits")))
+    }
+    fn i32(&self, name: &str) -> Result<i32> {
+        i32::try_from(self.u256(name)?).map_err(|_| inconsistent(self.0, &format!("argument {name} exceeds 32 bits")))
+    }
+    fn bool(&self, name: &str) -> Result<bool> {
+        self.0.args.get(name).and_then(Value::as_bool).ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))
+    }
+    fn strings(&self, name: &str) -> Result<Vec<String>> {
+        let list = self.0.args.get(name).and_then(Value::as_array).ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))?;
+        Ok(list.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect())
+    }
+}
+
+const ZERO_ADDRESS: &str = "0x0000000000000000000000000000000000000000";
+
+fn n(v: &U256) -> String {
+    v.to_string()
+}
+
+fn parse_u256(s: &str) -> Result<U256> {
+    U256::from_str(s).map_err(|_| Error::Inconsistent(format!("stored value {s} is not an integer")))
+}
+
+impl State {
+    async fn load(conn: &mut PgConnection, chain_id: i64, events: &[EventRecord]) -> Result<Self> {
+        let mut jobs = BTreeSet::new();
+        let mut workers = BTreeSet::new();
+        let mut proposals = BTreeSet::new();
+        let mut params = BTreeSet::new();
+        for e in events {
+            let kind_id = e.stream.split_once(':');
+            match kind_id {
+                Some(("job", id)) => {
+                    jobs.insert(id.to_owned());
+                }
+                Some(("worker", a)) => {
+                    workers.insert(a.to_owned());
+                }
+                Some(("proposal", id)) => {
+                    proposals.insert(id.to_owned());
+                }
+                Some(("param", rest)) => {
+                    if let Some((c, k)) = rest.split_once(':') {
+                        params.insert((c.to_owned(), k.to_owned()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut s = State::default();
+        if !jobs.is_empty() {
+            let ids: Vec<String> = jobs.into_iter().collect();
+            let rows = sqlx::query(
+                "SELECT job_id::text, stream, client, spec_hash, spec_uri, required_capabilities, reward::text, deadline, \
+                 max_attempts, attempts_left, status, worker, due, posted_block, updated_block \
+                 FROM jobs WHERE chain_id = $1 AND job_id = ANY($2::text[]::numeric[])",
+            )
+            .bind(chain_id)
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            for r in rows {
+                s.jobs.insert(
+                    r.get(0),
+                    JobRow {
+                        stream: r.get(1),
+                        client: r.get(2),
+                        spec_hash: r.get(3),
+                        spec_uri: r.get(4),
+                        required_capabilities: r.get(5),
+                        reward: parse_u256(r.get(6))?,
+                        deadline: r.get(7),
+                        max_attempts: r.get(8),
+                        attempts_left: r.get(9),
+                        status: r.get(10),
+                        worker: r.get(11),
+                        due: r.get(12),
+                        posted_block: r.get(13),
+                        updated_block: r.get(14),
+                    },
+                );
+            }
+            let rows = sqlx::query(
+                "SELECT job_id::text, attempt, stream, worker, due, outcome, slashed::text, assigned_block \
+                 FROM assignments WHERE chain_id = $1 AND job_id = ANY($2::text[]::numeric[])",
+            )
+            .bind(chain_id)
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            for r in rows {
+                s.assignments.insert(
+                    (r.get(0), r.get(1)),
+                    AssignmentRow {
+                        stream: r.get(2),
+                        worker: r.get(3),
+                        due: r.get(4),
+                        outcome: r.get(5),
+                        slashed: parse_u256(r.get(6))?,
+                        assigned_block: r.get(7),
+                    },
+                );
+            }
+        }
+        if !workers.is_empty() {
+            let addrs: Vec<String> = workers.into_iter().collect();
+            let rows = sqlx::query(
+                "SELECT address, stream, capabilities, metadata_uri, stake::text, pending::text, unlock_at, jailed, \
+                 slashed_total::text, registered_block, updated_block FROM workers WHERE chain_id = $1 AND address = ANY($2)",
+            )
+            .bind(chain_id)
+            .bind(&addrs)
+            .fetch_all(&mut *conn)
+            .await?;
+            for r in rows {
+                s.workers.insert(
+                    r.get(0),
+                    WorkerRow {
+                        stream: r.get(1),
+                        capabilities: r.get(2),
+                        metadata_uri: r.get(3),
+                        stake: parse_u256(r.get(4))?,
+                        pending: parse_u256(r.get(5))?,
+                        unlock_at: r.get(6),
+                        jailed: r.get(7),
+                        slashed_total: parse_u256(r.get(8))?,
+                        registered_block: r.get(9),
+                        updated_block: r.get(10),
+                    },
+                );
+            }
+        }
+        if !proposals.is_empty() {
+            let ids: Vec<String> = proposals.into_iter().collect();
+            let rows = sqlx::query(
+                "SELECT proposal_id::text, stream, proposer, description, targets, calldatas, vote_start, vote_end, \
+                 for_votes::text, against_votes::text, abstain_votes::text, queued_eta, executed, canceled, created_block \
+                 FROM proposals WHERE chain_id = $1 AND proposal_id = ANY($2::text[]::numeric[])",
+            )
+            .bind(chain_id)
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            for r in rows {
+                s.proposals.insert(
+                    r.get(0),
+                    ProposalRow {
+                        stream: r.get(1),
+                        proposer: r.get(2),
+                        description: r.get(3),
+                        targets: r.get(4),
+                        calldatas: r.get(5),
+                        vote_start: r.get(6),
+                        vote_end: r.get(7),
+                        for_votes: parse_u256(r.get(8))?,
+                        against_votes: parse_u256(r.get(9))?,
+                        abstain_votes: parse_u256(r.get(10))?,
+                        queued_eta: r.get(11),
+                        executed: r.get(12),
+                        canceled: r.get(13),
+                        created_block: r.get(14),
+                    },
+                );
+            }
+        }
+        if !params.is_empty() {
+            let (contracts, keys): (Vec<String>, Vec<String>) = params.into_iter().unzip();
+            let rows = sqlx::query(
+                "SELECT p.contract, p.key, p.stream, p.value::text, p.block_number FROM params p \
+                 JOIN UNNEST($2::text[], $3::text[]) AS u(contract, key) ON p.contract = u.contract AND p.key = u.key \
+                 WHERE p.chain_id = $1",
+            )
+            .bind(chain_id)
+            .bind(&contracts)
+            .bind(&keys)
+            .fetch_all(&mut *conn)
+            .await?;
+            for r in rows {
+                s.params.insert(
+                    (r.get(0), r.get(1)),
+                    ParamRow { stream: r.get(2), value: parse_u256(r.get(3))?, block_number: r.get(4) },
+                );
+            }
+        }
+        Ok(s)
+    }
+
+    fn job(&mut self, e: &EventRecord, id: &str) -> Result<&mut JobRow> {
+        self.jobs.get_mut(id).ok_or_else(|| inconsistent(e, &format!("job {id} was never posted")))
+    }
+
+    /// The current assignment of a job: the attempt its attempts_left implies.
+    fn current_assignment(&mut self, e: &EventRecord, id: &str) -> Result<&mut AssignmentRow> {
+        let job = self.job(e, id)?;
+        let attempt = job.max_attempts - job.attempts_left;
+        self.assignments.get_mut(&(id.to_owned(), attempt)).ok_or_else(|| inconsistent(e, &format!("job {id} has no assignment {attempt}")))
+    }
+
+    fn worker(&mut self, e: &EventRecord, address: &str) -> Result<&mut WorkerRow> {
+        self.workers.get_mut(address).ok_or_else(|| inconsistent(e, &format!("worker {address} never registered")))
+    }
+
+    fn proposal(&mut self, e: &EventRecord, id: &str) -> Result<&mut ProposalRow> {
+        self.proposals.get_mut(id).ok_or_else(|| inconsistent(e, &format!("proposal {id} was never created")))
+    }
+
+    fn apply(&mut self, e: &EventRecord) -> Result<()> {
+        let a = Args(e);
+        let block = e.block_number as i64;
+        let log_index = e.log_index as i64;
+        match (e.contract.as_str(), e.event.as_str()) {
+            ("JobManager", "JobPosted") => {
+                let id = a.str("jobId")?;
+                let max_attempts = a.i32("maxAttempts")?;
+                self.jobs.insert(
+                    id,
+                    JobRow {
+                        stream: e.stream.clone(),
+                        client: a.str("client")?,
+                        spec_hash: a.str("specHash")?,
+                        spec_uri: a.str("specURI")?,
+                        required_capabilities: a.i32("requiredCapabilities")?,
+                        reward: a.u256("reward")?,
+                        deadline: a.i64("deadline")?,
+                        max_attempts,
+                        attempts_left: max_attempts,
+                        status: "open".into(),
+                        worker: None,
+                        due: None,
+                        posted_block: block,
+                        updated_block: block,
+                    },
+                );
+            }
+            ("JobManager", "JobCancelled") => {
+                let id = a.str("jobId")?;
+                let job = self.job(e, &id)?;
+                job.status = "cancelled".into();
+                job.updated_block = block;
+                self.payments.push(PaymentRow {
+                    block_number: block,
+                    log_index,
+                    stream: e.stream.clone(),
+                    kind: "refund",
+                    job_id: Some(id),
+                    recipient: a.str("client")?,
+                    amount: a.u256("refund")?,
+                    fee: U256::ZERO,
+                    tx_hash: e.tx_hash.clone(),
+                });
+            }
+            ("JobManager", "JobAssigned") => {
+                let id = a.str("jobId")?;
+                let worker = a.str("worker")?;
+                let due = a.i64("due")?;
+                let left = a.i32("attemptsLeft")?;
+                let job = self.job(e, &id)?;
+                job.status = "assigned".into();
+                job.worker = Some(worker.clone());
+                job.due = Some(due);
+                job.attempts_left = left;
+                job.updated_block = block;
+                let attempt = job.max_attempts - left;
+                self.assignments.insert(
+                    (id, attempt),
+                    AssignmentRow {
+                        stream: e.stream.clone(),
+                        worker,
+                        due,
+                        outcome: "active".into(),
+                        slashed: U256::ZERO,
+                        assigned_block: block,
+                    },
+                );
+            }
+            ("JobManager", "ResultSubmitted") => {
+                let id = a.str("jobId")?;
+                let ends = a.i64("challengeEndsAt")?;
+                let job = self.job(e, &id)?;
+                job.status = "submitted".into();
+                job.due = Some(ends);
+                job.updated_block = block;
+                let attempt = job.max_attempts - job.attempts_left;
+                self.current_assignment(e, &id)?.outcome = "submitted".into();
+                self.results.insert(
+                    (id, attempt),
+                    ResultRow {
+                        stream: e.stream.clone(),
+                        worker: a.str("worker")?,
+                        da_kind: a.i32("daKind")?,
+                        commitment: a.str("commitment")?,
+                        size: a.u256("size")?,
+                        locator: a.str("locator")?,
+                        challenge_ends_at: ends,
+                        block_number: block,
+                        tx_hash: e.tx_hash.clone(),
+                    },
+                );
+            }
+            ("JobManager", "JobDisputed") => {
+                let id = a.str("jobId")?;
+                let job = self.job(e, &id)?;
+                job.status = "disputed".into();
+                job.due = Some(a.i64("resolveBy")?);
+                job.updated_block = block;
+                self.current_assignment(e, &id)?.outcome = "disputed".into();
+            }
+            ("JobManager", "AssignmentExpired") => {
+                let id = a.str("jobId")?;
+                let reopened = a.bool("reopened")?;
+                let slashed = a.u256("slashed")?;
+                let assignment = self.current_assignment(e, &id)?;
+                assignment.outcome = "expired".into();
+                assignment.slashed = slashed;
+                let job = self.job(e, &id)?;
+                job.updated_block = block;
+                if reopened {
+                    job.status = "open".into();
+                    job.worker = None;
+                    job.due = None;
+                }
+            }
+            ("JobManager", "JobPaid") => {
+                let id = a.str("jobId")?;
+                let job = self.job(e, &id)?;
+                job.status = "paid".into();
+                job.updated_block = block;
+                self.current_assignment(e, &id)?.outcome = "paid".into();
+                self.payments.push(PaymentRow {
+                    block_number: block,
+                    log_index,
+                    stream: e.stream.clone(),
+                    kind: "reward",
+                    job_id: Some(id),
+                    recipient: a.str("worker")?,
+                    amount: a.u256("amount")?,
+                    fee: a.u256("fee")?,
+                    tx_hash: e.tx_hash.clone(),
+                });
+            }
+            ("JobManager", "JobRefunded") => {
+                let id = a.str("jobId")?;
+                let job = self.job(e, &id)?;
+                job.status = "refunded".into();
+                job.updated_block = block;
+                let attempted = job.max_attempts > job.attempts_left;
+                if attempted {
+                    let assignment = self.current_assignment(e, &id)?;
+                    if assignment.outcome != "expired" {
+                        assignment.outcome = "refunded".into();
+                    }
+                }
+                self.payments.push(PaymentRow {
+                    block_number: block,
+                    log_index,
+                    stream: e.stream.clone(),
+                    kind: "refund",
+                    job_id: Some(id),
+                    recipient: a.str("client")?,
+                    amount: a.u256("amount")?,
+                    fee: U256::ZERO,
+                    tx_hash: e.tx_hash.clone(),
+                });
+            }
+            ("JobManager", "FeesSwept") => self.payments.push(PaymentRow {
+                block_number: block,
+                log_index,
+                stream: e.stream.clone(),
+                kind: "fee_sweep",
+                job_id: None,
+                recipient: a.str("treasury")?,
+                amount: a.u256("amount")?,
+                fee: U256::ZERO,
+                tx_hash: e.tx_hash.clone(),
+            }),
+            (contract, "ParameterUpdated") => {
+                let key = bytes32_text(&a.str("key")?);
+                self.params.insert(
+                    (contract.to_owned(), key),
+                    ParamRow { stream: e.stream.clone(), value: a.u256("current")?, block_number: block },
+                );
+            }
+            (contract, "RoleGranted") => {
+                self.roles.insert(
+                    (contract.to_owned(), a.str("role")?, a.str("account")?),
+                    Some(RoleRow { stream: e.stream.clone(), block_number: block }),
+                );
+            }
+            (contract, "RoleRevoked") => {
+                self.roles.insert((contract.to_owned(), a.str("role")?, a.str("account")?), None);
+            }
+            ("WorkerRegistry", "WorkerRegistered") => {
+                self.workers.insert(
+                    a.str("worker")?,
+                    WorkerRow {
+                        stream: e.stream.clone(),
+                        capabilities: a.i32("capabilities")?,
+                        metadata_uri: a.str("metadataURI")?,
+                        stake: U256::ZERO,
+                        pending: U256::ZERO,
+                        unlock_at: 0,
+                        jailed: false,
+                        slashed_total: U256::ZERO,
+                        registered_block: block,
+                        updated_block: block,
+                    },
+                );
+            }
+            ("WorkerRegistry", "WorkerUpdated") => {
+                let w = self.worker(e, &a.str("worker")?)?;
+                w.capabilities = a.i32("capabilities")?;
+                w.metadata_uri = a.str("metadataURI")?;
+                w.updated_block = block;
+            }
+            ("WorkerRegistry", "Staked") => {
+                let w = self.worker(e, &a.str("worker")?)?;
+                w.stake = a.u256("stake")?;
+                w.updated_block = block;
+            }
+            ("WorkerRegistry", "UnstakeRequested") => {
+                let w = self.worker(e, &a.str("worker")?)?;
+                w.stake = a.u256("stake")?;
+                w.pending = a.u256("pending")?;
+                w.unlock_at = a.i64("unlockAt")?;
+                w.updated_block = block;
+            }
+            ("WorkerRegistry", "Withdrawn") => {
+                let w = self.worker(e, &a.str("worker")?)?;
+                w.pending = U256::ZERO;
+                w.unlock_at = 0;
+                w.updated_block = block;
+            }
+            ("WorkerRegistry", "WorkerJailed" | "WorkerUnjailed") => {
+                let w = self.worker(e, &a.str("worker")?)?;
+                w.jailed = e.event == "WorkerJailed";
+                w.updated_block = block;
+            }
+            ("WorkerRegistry", "WorkerSlashed") => {
+                let worker = a.str("worker")?;
+                let (amount, from_stake, from_pending) = (a.u256("amount")?, a.u256("fromStake")?, a.u256("fromPending")?);
+                let w = self.worker(e, &worker)?;
+                w.stake = w.stake.checked_sub(from_stake).ok_or_else(|| inconsistent(e, "slash exceeds stake"))?;
+                w.pending = w.pending.checked_sub(from_pending).ok_or_else(|| inconsistent(e, "slash exceeds pending"))?;
+                w.slashed_total += amount;
+                w.updated_block = block;
+                let job = a.str("jobId")?;
+                self.slashes.push(SlashRow {
+                    block_number: block,
+                    log_index,
+                    stream: e.stream.clone(),
+                    worker,
+                    job_id: (job != "0").then_some(job),
+                    recipient: a.str("recipient")?,
+                    amount,
+                    from_stake,
+                    from_pending,
+                    tx_hash: e.tx_hash.clone(),
+                });
+            }
+            ("AccordGovernor", "ProposalCreated") => {
+                self.proposals.insert(
+                    a.str("proposalId")?,
+                    ProposalRow {
+                        stream: e.stream.clone(),
+                        proposer: a.str("proposer")?,
+                        description: a.str("description")?,
+                        targets: a.strings("targets")?,
+                        calldatas: a.strings("calldatas")?,
+                        vote_start: a.i64("voteStart")?,
+                        vote_end: a.i64("voteEnd")?,
+                        for_votes: U256::ZERO,
+                        against_votes: U256::ZERO,
+                        abstain_votes: U256::ZERO,
+                        queued_eta: None,
+                        executed: false,
+                        canceled: false,
+                        created_block: block,
+                    },
+                );
+            }
+            ("AccordGovernor", "VoteCast" | "VoteCastWithParams") => {
+                let id = a.str("proposalId")?;
+                let support = a.i32("support")?;
+                let weight = a.u256("weight")?;
+                let p = self.proposal(e, &id)?;
+                match support {
+                    0 => p.against_votes += weight,
+                    1 => p.for_votes += weight,
+                    _ => p.abstain_votes += weight,
+                }
+                self.votes.insert(
+                    (id, a.str("voter")?),
+                    VoteRow { stream: e.stream.clone(), support, weight, reason: a.str("reason")?, block_number: block },
+                );
+            }
+            ("AccordGovernor", "ProposalQueued") => {
+                let eta = a.i64("etaSeconds")?;
+                self.proposal(e, &a.str("proposalId")?)?.queued_eta = Some(eta);
+            }
+            ("AccordGovernor", "ProposalExecuted") => self.proposal(e, &a.str("proposalId")?)?.executed = true,
+            ("AccordGovernor", "ProposalCanceled") => self.proposal(e, &a.str("proposalId")?)?.canceled = true,
+            ("AccordGovernor", "QuorumNumeratorUpdated") => self.set_param(e, "AccordGovernor", "quorumNumerator", a.u256("newQuorumNumerator")?),
+            ("AccordGovernor", "VotingDelaySet") => self.set_param(e, "AccordGovernor", "votingDelay", a.u256("newVotingDelay")?),
+            ("AccordGovernor", "VotingPeriodSet") => self.set_param(e, "AccordGovernor", "votingPeriod", a.u256("newVotingPeriod")?),
+            ("AccordGovernor", "ProposalThresholdSet") => {
+                self.set_param(e, "AccordGovernor", "proposalThreshold", a.u256("newProposalThreshold")?)
+            }
+            ("AccordToken", "Transfer") => {
+                let (from, to, value) = (a.str("from")?, a.str("to")?, a.u256("value")?);
+                if from == ZERO_ADDRESS || to == ZERO_ADDRESS {
+                    let key = ("AccordToken".to_owned(), "totalSupply".to_owned());
+                    let current = self.params.get(&key).map(|p| p.value).unwrap_or_default();
+                    let value = if from == ZERO_ADDRESS {
+                        current + value
+                    } else {
+                        current.checked_sub(value).ok_or_else(|| inconsistent(e, "burn exceeds supply"))?
+                    };
+                    self.set_param(e, "AccordToken", "totalSupply", value);
+                }
+            }
+            // Everything else lives in raw_events only (approvals, delegation, timelock operations, skipped batch
+            // entries, dispute rulings whose effect is the JobPaid/JobRefunded that follows).
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn set_param(&mut self, e: &EventRecord, contract: &str, key: &str, value: U256) {
+        self.params.insert(
+            (contract.to_owned(), key.to_owned()),
+            ParamRow { stream: e.stream.clone(), value, block_number: e.block_number as i64 },
+        );
+    }
+
+    async fn write(self, conn: &mut PgConnection, chain_id: i64) -> Result<()> {
+        if !self.jobs.is_empty() {
+            let mut c: (Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<i32>, Vec<String>) = Default::default();
+            let mut d: (Vec<i64>, Vec<i32>, Vec<i32>, Vec<String>, Vec<Option<String>>, Vec<Option<i64>>, Vec<i64>, Vec<i64>) = Default::default();
+            for (id, j) in &self.jobs {
+                c.0.push(id.clone());
+                c.1.push(j.stream.clone());
+                c.2.push(j.client.clone());
+                c.3.push(j.spec_hash.clone());
+                c.4.push(j.spec_uri.clone());
+                c.5.push(j.required_capabilities);
+                c.6.push(n(&j.reward));
+                d.0.push(j.deadline);
+                d.1.push(j.max_attempts);
+                d.2.push(j.attempts_left);
+                d.3.push(j.status.clone());
+                d.4.push(j.worker.clone());
+                d.5.push(j.due);
+                d.6.push(j.posted_block);
+                d.7.push(j.updated_block);
+            }
+            sqlx::query(
+                "INSERT INTO jobs (chain_id, job_id, stream, client, spec_hash, spec_uri, required_capabilities, reward, \
+                 deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block) \
+                 SELECT $1, u.job_id::numeric, u.stream, u.client, u.spec_hash, u.spec_uri, u.caps, u.reward::numeric, \
+                 u.deadline, u.max_attempts, u.attempts_left, u.status, u.worker, u.due, u.posted_block, u.updated_block \
+                 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::bigint[], \
+                 $10::int[], $11::int[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[]) \
+                 AS u(job_id, stream, client, spec_hash, spec_uri, caps, reward, deadline, max_attempts, attempts_left, \
+                 status, worker, due, posted_block, updated_block) \
+                 ON CONFLICT (chain_id, job_id) DO UPDATE SET attempts_left = EXCLUDED.attempts_left, \
+                 status = EXCLUDED.status, worker = EXCLUDED.worker, due = EXCLUDED.due, updated_block = EXCLUDED.updated_block",
+            )
+            .bind(chain_id)
+            .bind(&c.0)
+            .bind(&c.1)
+            .bind(&c.2)
+            .bind(&c.3)
+            .bind(&c.4)
+            .bind(&c.5)
+            .bind(&c.6)
+            .bind(&d.0)
+            .bind(&d.1)
+            .bind(&d.2)
+            .bind(&d.3)
+            .bind(&d.4)
+            .bind(&d.5)
+            .bind(&d.6)
+            .bind(&d.7)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.assignments.is_empty() {
+            let (mut ids, mut attempts, mut streams, mut workers, mut dues, mut outcomes, mut slashed, mut blocks) =
+                (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+            for ((id, attempt), r) in &self.assignments {
+                ids.push(id.clone());
+                attempts.push(*attempt);
+                streams.push(r.stream.clone());
+                workers.push(r.worker.clone());
+                dues.push(r.due);
+                outcomes.push(r.outcome.clone());
+                slashed.push(n(&r.slashed));
+                blocks.push(r.assigned_block);
+            }
+            sqlx::query(
+                "INSERT INTO assignments (chain_id, job_id, attempt, stream, worker, due, outcome, slashed, assigned_block) \
+                 SELECT $1, u.job_id::numeric, u.attempt, u.stream, u.worker, u.due, u.outcome, u.slashed::numeric, u.block \
+                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[]) \
+                 AS u(job_id, attempt, stream, worker, due, outcome, slashed, block) \
+                 ON CONFLICT (chain_id, job_id, attempt) DO UPDATE SET outcome = EXCLUDED.outcome, slashed = EXCLUDED.slashed",
+            )
+            .bind(chain_id)
+            .bind(&ids)
+            .bind(&attempts)
+            .bind(&streams)
+            .bind(&workers)
+            .bind(&dues)
+            .bind(&outcomes)
+            .bind(&slashed)
+            .bind(&blocks)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.results.is_empty() {
+            let mut v: (Vec<String>, Vec<i32>, Vec<String>, Vec<String>, Vec<i32>, Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, Vec<String>) = Default::default();
+            for ((id, attempt), r) in &self.results {
+                v.0.push(id.clone());
+                v.1.push(*attempt);
+                v.2.push(r.stream.clone());
+                v.3.push(r.worker.clone());
+                v.4.push(r.da_kind);
+                v.5.push(r.commitment.clone());
+                v.6.push(n(&r.size));
+                v.7.push(r.locator.clone());
+                v.8.push(r.challenge_ends_at);
+                v.9.push(r.block_number);
+                v.10.push(r.tx_hash.clone());
+            }
+            sqlx::query(
+                "INSERT INTO results (chain_id, job_id, attempt, stream, worker, da_kind, commitment, size, locator, \
+                 challenge_ends_at, block_number, tx_hash) \
+                 SELECT $1, u.job_id::numeric, u.attempt, u.stream, u.worker, u.da_kind, u.commitment, u.size::numeric, \
+                 u.locator, u.ends, u.block, u.tx \
+                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], \
+                 $10::bigint[], $11::bigint[], $12::text[]) \
+                 AS u(job_id, attempt, stream, worker, da_kind, commitment, size, locator, ends, block, tx) \
+                 ON CONFLICT (chain_id, job_id, attempt) DO NOTHING",
+            )
+            .bind(chain_id)
+            .bind(&v.0)
+            .bind(&v.1)
+            .bind(&v.2)
+            .bind(&v.3)
+            .bind(&v.4)
+            .bind(&v.5)
+            .bind(&v.6)
+            .bind(&v.7)
+            .bind(&v.8)
+            .bind(&v.9)
+            .bind(&v.10)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.payments.is_empty() {
+            let mut v: (Vec<i64>, Vec<i64>, Vec<String>, Vec<String>, Vec<Option<String>>, Vec<String>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
+            for p in &self.payments {
+                v.0.push(p.block_number);
+                v.1.push(p.log_index);
+                v.2.push(p.stream.clone());
+                v.3.push(p.kind.to_owned());
+                v.4.push(p.job_id.clone());
+                v.5.push(p.recipient.clone());
+                v.6.push(n(&p.amount));
+                v.7.push(n(&p.fee));
+                v.8.push(p.tx_hash.clone());
+            }
+            sqlx::query(
+                "INSERT INTO payments (chain_id, block_number, log_index, stream, kind, job_id, recipient, amount, fee, tx_hash) \
+                 SELECT $1, u.block, u.idx, u.stream, u.kind, u.job_id::numeric, u.recipient, u.amount::numeric, u.fee::numeric, u.tx \
+                 FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
+                 AS u(block, idx, stream, kind, job_id, recipient, amount, fee, tx) \
+                 ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
+            )
+            .bind(chain_id)
+            .bind(&v.0)
+            .bind(&v.1)
+            .bind(&v.2)
+            .bind(&v.3)
+            .bind(&v.4)
+            .bind(&v.5)
+            .bind(&v.6)
+            .bind(&v.7)
+            .bind(&v.8)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.workers.is_empty() {
+            let mut v: (Vec<String>, Vec<String>, Vec<i32>, Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<bool>, Vec<String>, Vec<i64>, Vec<i64>) = Default::default();
+            for (addr, w) in &self.workers {
+                v.0.push(addr.clone());
+                v.1.push(w.stream.clone());
+                v.2.push(w.capabilities);
+                v.3.push(w.metadata_uri.clone());
+                v.4.push(n(&w.stake));
+                v.5.push(n(&w.pending));
+                v.6.push(w.unlock_at);
+                v.7.push(w.jailed);
+                v.8.push(n(&w.slashed_total));
+                v.9.push(w.registered_block);
+                v.10.push(w.updated_block);
+            }
+            sqlx::query(
+                "INSERT INTO workers (chain_id, address, stream, capabilities, metadata_uri, stake, pending, unlock_at, jailed, \
+                 slashed_total, registered_block, updated_block) \
+                 SELECT $1, u.address, u.stream, u.caps, u.uri, u.stake::numeric, u.pending::numeric, u.unlock_at, u.jailed, \
+                 u.slashed::numeric, u.registered, u.updated \
+                 FROM UNNEST($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bool[], \
+                 $10::text[], $11::bigint[], $12::bigint[]) \
+                 AS u(address, stream, caps, uri, stake, pending, unlock_at, jailed, slashed, registered, updated) \
+                 ON CONFLICT (chain_id, address) DO UPDATE SET capabilities = EXCLUDED.capabilities, \
+                 metadata_uri = EXCLUDED.metadata_uri, stake = EXCLUDED.stake, pending = EXCLUDED.pending, \
+                 unlock_at = EXCLUDED.unlock_at, jailed = EXCLUDED.jailed, slashed_total = EXCLUDED.slashed_total, \
+                 updated_block = EXCLUDED.updated_block",
+            )
+            .bind(chain_id)
+            .bind(&v.0)
+            .bind(&v.1)
+            .bind(&v.2)
+            .bind(&v.3)
+            .bind(&v.4)
+            .bind(&v.5)
+            .bind(&v.6)
+            .bind(&v.7)
+            .bind(&v.8)
+            .bind(&v.9)
+            .bind(&v.10)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.slashes.is_empty() {
+            let mut v: (Vec<i64>, Vec<i64>, Vec<String>, Vec<String>, Vec<Option<String>>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
+            for s in &self.slashes {
+                v.0.push(s.block_number);
+                v.1.push(s.log_index);
+                v.2.push(s.stream.clone());
+                v.3.push(s.worker.clone());
+                v.4.push(s.job_id.clone());
+                v.5.push(s.recipient.clone());
+                v.6.push(n(&s.amount));
+                v.7.push(n(&s.from_stake));
+                v.8.push(n(&s.from_pending));
+                v.9.push(s.tx_hash.clone());
+            }
+            sqlx::query(
+                "INSERT INTO slashes (chain_id, block_number, log_index, stream, worker, job_id, recipient, amount, from_stake, \
+                 from_pending, tx_hash) \
+                 SELECT $1, u.block, u.idx, u.stream, u.worker, u.job_id::numeric, u.recipient, u.amount::numeric, \
+                 u.from_stake::numeric, u.from_pending::numeric, u.tx \
+                 FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+                 $10::text[], $11::text[]) AS u(block, idx, stream, worker, job_id, recipient, amount, from_stake, from_pending, tx) \
+                 ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
+            )
+            .bind(chain_id)
+            .bind(&v.0)
+            .bind(&v.1)
+            .bind(&v.2)
+            .bind(&v.3)
+            .bind(&v.4)
+            .bind(&v.5)
+            .bind(&v.6)
+            .bind(&v.7)
+            .bind(&v.8)
+            .bind(&v.9)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for (id, p) in &self.proposals {
+            sqlx::query(
+                "INSERT INTO proposals (chain_id, proposal_id, stream, proposer, description, targets, calldatas, vote_start, \
+                 vote_end, for_votes, against_votes, abstain_votes, queued_eta, executed, canceled, created_block) \
+                 VALUES ($1, $2::numeric, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11::numeric, $12::numeric, $13, $14, $15, $16) \
+                 ON CONFLICT (chain_id, proposal_id) DO UPDATE SET for_votes = EXCLUDED.for_votes, \
+                 against_votes = EXCLUDED.against_votes, abstain_votes = EXCLUDED.abstain_votes, \
+                 queued_eta = EXCLUDED.queued_eta, executed = EXCLUDED.executed, canceled = EXCLUDED.canceled",
+            )
+            .bind(chain_id)
+            .bind(id)
+            .bind(&p.stream)
+            .bind(&p.proposer)
+            .bind(&p.description)
+            .bind(&p.targets)
+            .bind(&p.calldatas)
+            .bind(p.vote_start)
+            .bind(p.vote_end)
+            .bind(n(&p.for_votes))
+            .bind(n(&p.against_votes))
+            .bind(n(&p.abstain_votes))
+            .bind(p.queued_eta)
+            .bind(p.executed)
+            .bind(p.canceled)
+            .bind(p.created_block)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for ((id, voter), v) in &self.votes {
+            sqlx::query(
+                "INSERT INTO votes (chain_id, proposal_id, voter, stream, support, weight, reason, block_number) \
+                 VALUES ($1, $2::numeric, $3, $4, $5, $6::numeric, $7, $8) ON CONFLICT (chain_id, proposal_id, voter) DO NOTHING",
+            )
+            .bind(chain_id)
+            .bind(id)
+            .bind(voter)
+            .bind(&v.stream)
+            .bind(v.support)
+            .bind(n(&v.weight))
+            .bind(&v.reason)
+            .bind(v.block_number)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for ((contract, key), p) in &self.params {
+            sqlx::query(
+                "INSERT INTO params (chain_id, contract, key, stream, value, block_number) VALUES ($1, $2, $3, $4, $5::numeric, $6) \
+                 ON CONFLICT (chain_id, contract, key) DO UPDATE SET value = EXCLUDED.value, block_number = EXCLUDED.block_number",
+            )
+            .bind(chain_id)
+            .bind(contract)
+            .bind(key)
+            .bind(&p.stream)
+            .bind(n(&p.value))
+            .bind(p.block_number)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for ((contract, role, account), r) in &self.roles {
+            match r {
+                Some(r) => sqlx::query(
+                    "INSERT INTO roles (chain_id, contract, role, account, stream, block_number) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (chain_id, contract, role, account) DO UPDATE SET block_number = EXCLUDED.block_number",
+                )
+                .bind(chain_id)
+                .bind(contract)
+                .bind(role)
+                .bind(account)
+                .bind(&r.stream)
+                .bind(r.block_number),
+                None => sqlx::query("DELETE FROM roles WHERE chain_id = $1 AND contract = $2 AND role = $3 AND account = $4")
+                    .bind(chain_id)
+                    .bind(contract)
+                    .bind(role)
+                    .bind(account),
+            }
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies `events` (already stored in `raw_events`, in chain order) to the derived tables.
+pub async fn apply_events(conn: &mut PgConnection, chain_id: u64, events: &[EventRecord]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let chain_id = chain_id as i64;
+    let mut state = State::load(conn, chain_id, events).await?;
+    for e in events {
+        state.apply(e)?;
+    }
+    state.write(conn, chain_id).await
+}
+
+/// Stores `events` in `raw_events`, skipping any already stored (same chain, block hash and log index), and
+/// returns the ones that were new, in chain order. Applying only those keeps every log applied exactly once.
+pub async fn insert_raw(conn: &mut PgConnection, chain_id: u64, events: &[EventRecord]) -> Result<Vec<EventRecord>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut v: (Vec<i64>, Vec<String>, Vec<i64>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<Value>) = Default::default();
+    for e in events {
+        v.0.push(e.block_number as i64);
+        v.1.push(e.block_hash.clone());
+        v.2.push(e.log_index as i64);
+        v.3.push(e.tx_hash.clone());
+        v.4.push(e.contract.clone());
+        v.5.push(e.address.clone());
+        v.6.push(e.event.clone());
+        v.7.push(e.stream.clone());
+        v.8.push(e.args.clone());
+    }
+    let inserted: Vec<(String, i64)> = sqlx::query_as(
+        "INSERT INTO raw_events (chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args) \
+         SELECT $1, u.* FROM UNNEST($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], \
+         $9::text[], $10::jsonb[]) AS u \
+         ON CONFLICT DO NOTHING RETURNING block_hash, log_index",
+    )
+    .bind(chain_id as i64)
+    .bind(&v.0)
+    .bind(&v.1)
+    .bind(&v.2)
+    .bind(&v.3)
+    .bind(&v.4)
+    .bind(&v.5)
+    .bind(&v.6)
+    .bind(&v.7)
+    .bind(&v.8)
+    .fetch_all(&mut *conn)
+    .await?;
+    if inserted.len() == events.len() {
+        return Ok(events.to_vec());
+    }
+    let new: BTreeSet<(String, i64)> = inserted.into_iter().collect();
+    Ok(events.iter().filter(|e| new.contains(&(e.block_hash.clone(), e.log_index as i64))).cloned().collect())
+}
+
+/// Reads stored events of `streams` in chain order, `limit` at a time after `after` (block, log index).
+async fn stream_events(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    streams: &[String],
+    after: (i64, i64),
+    limit: i64,
+) -> Result<Vec<EventRecord>> {
+    let rows = sqlx::query(
+        "SELECT block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args FROM raw_events \
+         WHERE chain_id = $1 AND stream = ANY($2) AND (block_number, log_index) > ($3, $4) \
+         ORDER BY block_number, log_index LIMIT $5",
+    )
+    .bind(chain_id as i64)
+    .bind(streams)
+    .bind(after.0)
+    .bind(after.1)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| EventRecord {
+            chain_id,
+            block_number: r.get::<i64, _>(0) as u64,
+            block_hash: r.get(1),
+            log_index: r.get::<i64, _>(2) as u64,
+            tx_hash: r.get(3),
+            contract: r.get(4),
+            address: r.get(5),
+            event: r.get(6),
+            stream: r.get(7),
+            args: r.get(8),
+        })
+        .collect())
+}
+
+/// Deletes every derived row of `streams` and re-applies their stored events.
+pub async fn replay_streams(conn: &mut PgConnection, chain_id: u64, streams: &[String]) -> Result<()> {
+    if streams.is_empty() {
+        return Ok(());
+    }
+    for table in DERIVED_TABLES {
+        // Table names come from the constant DERIVED_TABLES, never from input.
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE chain_id = $1 AND stream = ANY($2)")))
+            .bind(chain_id as i64)
+            .bind(streams)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut after = (-1, -1);
+    loop {
+        let events = stream_events(conn, chain_id, streams, after, 10_000).await?;
+        let Some(last) = events.last() else { break };
+        after = (last.block_number as i64, last.log_index as i64);
+        apply_events(conn, chain_id, &events).await?;
+    }
+    Ok(())
+}

@@ -2,5 +2,6 @@
 //! Missing tools fail the test with the command that installs them (`scripts/bootstrap`); nothing is skipped.
 
 mod deployment;
+mod indexer;
 mod solc_adapter;
 mod utils;

@@ -99,3 +99,100 @@ impl Drop for Anvil {
         let _ = self.child.wait();
     }
 }
+
+/// Serializes forge runs: concurrent forge processes would race on `contracts/out` and `contracts/cache`.
+pub static FORGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// anvil account `i` of the public devnet mnemonic (devnet only).
+pub fn devnet_key(i: u32) -> String {
+    let out = run(Command::new(tool("cast")).args([
+        "wallet",
+        "private-key",
+        "test test test test test test test test test test test junk",
+        &i.to_string(),
+    ]));
+    assert!(out.status.success(), "cast wallet private-key failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A devnet: anvil plus the protocol deployed with coordinator = account 1 and arbiter = account 2.
+pub struct Devnet {
+    /// The chain.
+    pub anvil: Anvil,
+    /// Its manifest.
+    pub manifest: accord::deployment::Manifest,
+    _dir: tempfile::TempDir,
+}
+
+impl Devnet {
+    /// Starts anvil and deploys.
+    pub fn start() -> Self {
+        let anvil = Anvil::spawn(31337);
+        let dir = tempfile::tempdir().unwrap();
+        let coordinator = address_of(&devnet_key(1));
+        let arbiter = address_of(&devnet_key(2));
+        let out = {
+            let _guard = FORGE.lock().unwrap_or_else(|e| e.into_inner());
+            run(Command::new(repo().join("scripts/deploy"))
+                .args(["--rpc-url", &anvil.url, "--private-key", DEVNET_KEY])
+                .args(["--coordinator", &coordinator, "--arbiter", &arbiter, "--out"])
+                .arg(dir.path()))
+        };
+        assert!(out.status.success(), "deploy failed: {}", String::from_utf8_lossy(&out.stderr));
+        let manifest = accord::deployment::Manifest::load(&dir.path().join("31337.json")).unwrap();
+        Self { anvil, manifest, _dir: dir }
+    }
+
+    /// Runs one phase of `contracts/script/Scenario.s.sol` (1 to 4).
+    pub fn scenario(&self, phase: u32) {
+        let k = &self.manifest.contracts;
+        let addr = |a: alloy::primitives::Address| format!("{a:#x}");
+        let (sig, args): (&str, Vec<String>) = match phase {
+            1 => (
+                "phase1(address,address,address,address)",
+                vec![addr(k.token.address), addr(k.registry.address), addr(k.job_manager.address), addr(k.governor.address)],
+            ),
+            2 => ("phase2(address,address,address)", vec![addr(k.registry.address), addr(k.job_manager.address), addr(k.governor.address)]),
+            _ => (
+                if phase == 3 { "phase3(address,address)" } else { "phase4(address,address)" },
+                vec![addr(k.registry.address), addr(k.governor.address)],
+            ),
+        };
+        let broadcast = tempfile::tempdir().unwrap();
+        let _guard = FORGE.lock().unwrap_or_else(|e| e.into_inner());
+        let out = run(Command::new(tool("forge"))
+            .current_dir(repo().join("contracts"))
+            .env("FOUNDRY_BROADCAST", broadcast.path())
+            .args(["script", "script/Scenario.s.sol:Scenario", "--sig", sig])
+            .args(&args)
+            .args(["--rpc-url", &self.anvil.url, "--broadcast", "--slow"]));
+        assert!(out.status.success(), "scenario phase {phase} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// A JSON-RPC call to anvil (time travel, mining, snapshots).
+    pub async fn rpc(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let reply: serde_json::Value =
+            reqwest::Client::new().post(&self.anvil.url).json(&body).send().await.unwrap().json().await.unwrap();
+        assert!(reply.get("error").is_none(), "{method} failed: {reply}");
+        reply["result"].clone()
+    }
+
+    /// Moves the chain's clock forward and mines a block.
+    pub async fn advance(&self, seconds: u64, blocks: u64) {
+        self.rpc("evm_increaseTime", serde_json::json!([seconds])).await;
+        self.rpc("anvil_mine", serde_json::json!([format!("{blocks:#x}")])).await;
+    }
+
+    /// The current head.
+    pub async fn head(&self) -> u64 {
+        let hex = self.rpc("eth_blockNumber", serde_json::json!([])).await;
+        u64::from_str_radix(hex.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    }
+}
+
+/// The address of a private key.
+pub fn address_of(key: &str) -> String {
+    let out = run(Command::new(tool("cast")).args(["wallet", "address", "--private-key", key]));
+    String::from_utf8(out.stdout).unwrap().trim().to_lowercase()
+}

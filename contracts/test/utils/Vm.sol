@@ -61,6 +61,7 @@ interface Vm {
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
     function envOr(string calldata name, address defaultValue) external view returns (address);
     function envUint(string calldata name) external view returns (uint256);
+    function deriveKey(string calldata mnemonic, uint32 index) external pure returns (uint256 privateKey);
     function startBroadcast() external;
     function startBroadcast(uint256 privateKey) external;
     function stopBroadcast() external;

@@ -1,0 +1,197 @@
+//! `/v1/events` (the raw indexed log) and `/v1/events/stream` (server-sent events as they are indexed).
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::sse::{self, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, QueryBuilder};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use utoipa::{IntoParams, ToSchema};
+
+use super::Shared;
+use super::error::{ApiQuery, Error, ErrorBody, Result};
+use super::input::{self, CONTRACTS, Page};
+use crate::indexer::EventRecord;
+
+/// One indexed contract event; the same shape as a `/v1/events/stream` message's data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Event {
+    /// Chain id.
+    pub chain_id: i64,
+    /// Block number.
+    pub block_number: i64,
+    /// Block hash (0x-hex).
+    pub block_hash: String,
+    /// Log index within the block.
+    pub log_index: i64,
+    /// Transaction hash (0x-hex).
+    pub tx_hash: String,
+    /// Emitting contract's name.
+    pub contract: String,
+    /// Emitting contract's address.
+    pub address: String,
+    /// Event name, e.g. `JobPosted`.
+    pub event: String,
+    /// Entity stream, e.g. `job:7`.
+    pub stream: String,
+    /// Decoded arguments by name; integers as decimal strings.
+    #[sqlx(json)]
+    #[schema(value_type = Object)]
+    pub args: serde_json::Value,
+}
+
+/// Filters and page of `/v1/events`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Only events of this contract: AccordToken, TimelockController, AccordGovernor, WorkerRegistry, JobManager.
+    contract: Option<String>,
+    /// Only events of this name, e.g. `JobPosted`.
+    event: Option<String>,
+    /// Only events of this entity stream, e.g. `job:7`.
+    stream: Option<String>,
+    /// Only events at or after this block.
+    #[param(value_type = Option<u64>)]
+    from_block: Option<String>,
+    /// Only events at or before this block.
+    #[param(value_type = Option<u64>)]
+    to_block: Option<String>,
+    /// Page size, 1 to the configured maximum (default 50).
+    #[param(value_type = Option<u32>)]
+    limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Filters of `/v1/events/stream`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Only events of this contract.
+    contract: Option<String>,
+    /// Only events of this name.
+    event: Option<String>,
+    /// Only events of this entity stream.
+    stream: Option<String>,
+}
+
+/// Validated name filters shared by both routes.
+struct NameFilter {
+    contract: Option<&'static str>,
+    event: Option<String>,
+    stream: Option<String>,
+}
+
+impl NameFilter {
+    fn parse(contract: Option<&str>, event: Option<&str>, stream: Option<&str>) -> Result<Self> {
+        Ok(Self {
+            contract: contract.map(|v| input::one_of("contract", v, CONTRACTS)).transpose()?,
+            event: event.map(|v| input::identifier("event", v)).transpose()?,
+            stream: stream.map(|v| input::stream("stream", v)).transpose()?,
+        })
+    }
+
+    fn matches(&self, e: &EventRecord) -> bool {
+        self.contract.is_none_or(|c| c == e.contract)
+            && self.event.as_deref().is_none_or(|n| n == e.event)
+            && self.stream.as_deref().is_none_or(|s| s == e.stream)
+    }
+}
+
+/// The raw event log in chain order, optionally filtered.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    params(EventsQuery),
+    responses((status = 200, body = Page<Event>), (status = 400, body = ErrorBody))
+)]
+pub(crate) async fn list_events(
+    State(s): State<Shared>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> Result<Json<Page<Event>>> {
+    let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
+    let names = NameFilter::parse(q.contract.as_deref(), q.event.as_deref(), q.stream.as_deref())?;
+    let from = q.from_block.as_deref().map(|v| input::block("from_block", v)).transpose()?;
+    let to = q.to_block.as_deref().map(|v| input::block("to_block", v)).transpose()?;
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(Error::invalid("to_block must not be below from_block"));
+    }
+    let cursor = q.cursor.as_deref().map(|v| input::position_cursor("events", v)).transpose()?;
+
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "SELECT chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args \
+         FROM raw_events WHERE chain_id = ",
+    );
+    sql.push_bind(s.chain_id);
+    if let Some(contract) = names.contract {
+        sql.push(" AND contract = ").push_bind(contract);
+    }
+    if let Some(event) = names.event {
+        sql.push(" AND event = ").push_bind(event);
+    }
+    if let Some(stream) = names.stream {
+        sql.push(" AND stream = ").push_bind(stream);
+    }
+    if let Some(from) = from {
+        sql.push(" AND block_number >= ").push_bind(from);
+    }
+    if let Some(to) = to {
+        sql.push(" AND block_number <= ").push_bind(to);
+    }
+    if let Some((block, log)) = cursor {
+        sql.push(" AND (block_number, log_index) > (").push_bind(block).push(", ").push_bind(log).push(")");
+    }
+    sql.push(" ORDER BY block_number, log_index LIMIT ").push_bind(limit + 1);
+    let rows: Vec<Event> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    Ok(Json(Page::from_rows(rows, limit, "events", |e| input::position_key(e.block_number, e.log_index))))
+}
+
+/// Server-sent events: one message per newly indexed event, named after the event, with its JSON as data and
+/// `<block>:<log index>` as id. A subscriber too slow for the feed gets a `lagged` message with the number of
+/// events it missed (read them from `/v1/events`). Comments keep idle connections alive.
+#[utoipa::path(
+    get,
+    path = "/v1/events/stream",
+    tag = "events",
+    params(StreamQuery),
+    responses(
+        (status = 200, description = "text/event-stream of indexed events", content_type = "text/event-stream", body = Event),
+        (status = 400, body = ErrorBody)
+    )
+)]
+pub(crate) async fn stream_events(
+    State(s): State<Shared>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+) -> Result<Sse<impl Stream<Item = std::result::Result<sse::Event, Infallible>>>> {
+    let filter = NameFilter::parse(q.contract.as_deref(), q.event.as_deref(), q.stream.as_deref())?;
+    let feed = BroadcastStream::new(s.app.events.subscribe());
+    let stream = feed
+        .filter_map(move |item| {
+            let message = match item {
+                Ok(record) if filter.matches(&record) => Some(message(&record)),
+                Ok(_) => None,
+                Err(BroadcastStreamRecvError::Lagged(skipped)) => {
+                    Some(sse::Event::default().event("lagged").data(format!("{{\"skipped\":{skipped}}}")))
+                }
+            };
+            std::future::ready(message.map(Ok))
+        })
+        .take_until(s.shutdown.clone().cancelled_owned());
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn message(record: &EventRecord) -> sse::Event {
+    // The SSE framing forbids line breaks in an event name; contract event names are identifiers anyway.
+    let name = if record.event.contains(['\n', '\r']) { "event" } else { record.event.as_str() };
+    let data = serde_json::to_string(record).unwrap_or_else(|_| "{}".into());
+    sse::Event::default().event(name).id(format!("{}:{}", record.block_number, record.log_index)).data(data)
+}

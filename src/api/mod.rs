@@ -1,0 +1,196 @@
+//! The REST query API: axum routes under `/v1`, `/metrics`, `/openapi.json`, errors as JSON.
+//!
+//! ```text
+//!  request ─► trace ─► metrics ─► gzip ─► JSON errors ─► timeout ─► body limit ─► handler ─► one SQL query
+//!                                                                                  │
+//!          indexer ──watch<Status>──► /v1/status, /v1/ready, /metrics gauges ◄─────┤
+//!          indexer ──broadcast<EventRecord>──► /v1/events/stream (server-sent events)
+//! ```
+//!
+//! Every handler answers from one indexed query on the derived tables (lists use keyset pagination over their
+//! ordering key, never OFFSET or COUNT), casts uint256 columns to text in SQL, and serves them as decimal strings.
+//! The API only reads: nothing a request carries changes the index. Every non-2xx answer is
+//! `{"error": {"code": "...", "message": "..."}}` ([`Error`]).
+
+mod error;
+mod events;
+mod governance;
+mod input;
+mod jobs;
+mod metrics;
+mod system;
+mod workers;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{ApiPath, ApiQuery, Error, ErrorBody, ErrorDetail, Result};
+pub use events::Event;
+pub use governance::{Param, Proposal, ProposalDetail, ProposalState, Vote};
+pub use input::Page;
+pub use jobs::{Assignment, Job, JobDetail, JobResult, Payment};
+pub use system::{ContractInfo, Health, Ready, StatusBody};
+pub use workers::{Reward, Slash, Worker, WorkerCounts, WorkerDetail};
+
+use crate::config::ApiConfig;
+use crate::deployment::Manifest;
+use crate::indexer::{EventRecord, Status};
+
+/// What the handlers share: the pool, the indexer's status and event feed, the manifest and the settings.
+#[derive(Clone)]
+pub struct AppState {
+    /// PostgreSQL holding the derived index.
+    pub pool: sqlx::PgPool,
+    /// The chain served; every query filters on it.
+    pub chain_id: u64,
+    /// Contract addresses served by `/v1/status`.
+    pub manifest: Manifest,
+    /// The indexer's progress.
+    pub status: tokio::sync::watch::Receiver<Status>,
+    /// Newly indexed events, fanned out to `/v1/events/stream` subscribers.
+    pub events: tokio::sync::broadcast::Sender<EventRecord>,
+    /// Limits and timeouts.
+    pub config: ApiConfig,
+    /// The process-wide Prometheus recorder, when one is installed; its text is appended to `/metrics`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+/// [`AppState`] plus what the router derives from it once at build time.
+pub(crate) struct Inner {
+    app: AppState,
+    /// `app.chain_id` as PostgreSQL's BIGINT.
+    chain_id: i64,
+    /// The manifest's contracts, ready to serve.
+    contracts: BTreeMap<String, ContractInfo>,
+    metrics: metrics::RouteMetrics,
+    /// Ends server-sent event streams so a graceful shutdown does not wait on them.
+    shutdown: CancellationToken,
+    /// `/openapi.json`, rendered once.
+    openapi: Bytes,
+}
+
+pub(crate) type Shared = Arc<Inner>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Accord API",
+        description = "Read-only REST API over Accord's chain index. uint256 values are decimal strings, addresses \
+                       lowercase 0x-hex; lists are paginated with `limit` and an opaque `cursor`; errors are \
+                       `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    components(schemas(ErrorBody, ProposalState)),
+    tags(
+        (name = "system", description = "Health, readiness, indexer status, metrics"),
+        (name = "jobs", description = "Jobs, their assignments, results and payments"),
+        (name = "workers", description = "Workers, slashes and rewards"),
+        (name = "governance", description = "Proposals, votes and protocol parameters"),
+        (name = "events", description = "The raw indexed event log")
+    )
+)]
+struct ApiDoc;
+
+/// The routes and their OpenAPI description, before state and layers.
+fn api() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(system::ready))
+        .routes(routes!(system::status))
+        .routes(routes!(system::metrics))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::get_job))
+        .routes(routes!(jobs::get_job_result))
+        .routes(routes!(workers::list_workers))
+        .routes(routes!(workers::get_worker))
+        .routes(routes!(workers::list_slashes))
+        .routes(routes!(workers::list_rewards))
+        .routes(routes!(governance::list_proposals))
+        .routes(routes!(governance::get_proposal))
+        .routes(routes!(governance::get_params))
+        .routes(routes!(events::list_events))
+        .routes(routes!(events::stream_events))
+}
+
+/// The API as an axum router with every layer: tracing, per-route metrics, gzip, JSON errors, the request
+/// timeout (`config.request_timeout_ms`, 503) and the body limit (`config.max_body_bytes`, 413).
+///
+/// Server-sent event streams end only when `state.events` closes; [`serve`] also ends them on shutdown.
+///
+/// # Panics
+/// When `state.chain_id` exceeds `i64::MAX`: such a chain cannot be stored in the index either.
+pub fn router(state: AppState) -> Router {
+    build(state, CancellationToken::new())
+}
+
+fn build(app: AppState, shutdown: CancellationToken) -> Router {
+    let chain_id = i64::try_from(app.chain_id)
+        // The schema stores chain ids as BIGINT; the indexer cannot have written rows for a larger one.
+        .expect("chain id fits PostgreSQL BIGINT");
+    let (routes, openapi) = api().split_for_parts();
+    let mut paths: Vec<String> = openapi.paths.paths.keys().cloned().collect();
+    paths.push("/openapi.json".into());
+    let openapi = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
+    let contracts = app
+        .manifest
+        .contracts
+        .iter()
+        .into_iter()
+        .map(|(name, c)| {
+            let info = ContractInfo { address: format!("{:#x}", c.address), deploy_block: c.deploy_block };
+            (name.to_string(), info)
+        })
+        .collect();
+    let timeout = Duration::from_millis(app.config.request_timeout_ms);
+    let max_body = app.config.max_body_bytes;
+    let shared: Shared =
+        Arc::new(Inner { app, chain_id, contracts, metrics: metrics::RouteMetrics::new(paths), shutdown, openapi });
+
+    routes
+        .route("/openapi.json", get(system::openapi))
+        .fallback(system::fallback)
+        .with_state(shared.clone())
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                .layer(from_fn_with_state(shared, metrics::track))
+                .layer(CompressionLayer::new())
+                .layer(from_fn_with_state(max_body, error::json_errors))
+                .layer(from_fn_with_state(timeout, error::timeout))
+                .layer(RequestBodyLimitLayer::new(max_body)),
+        )
+}
+
+/// Serves the API on `listener` until `shutdown` is cancelled, then stops accepting, ends event streams and
+/// waits for in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(target: "accord::api", %addr, "serving the REST API");
+    }
+    // Small JSON answers on keep-alive connections: do not let Nagle hold them back.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(target: "accord::api", error = %e, "cannot set TCP_NODELAY");
+        }
+    });
+    let app = build(state, shutdown.child_token());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+}

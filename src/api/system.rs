@@ -1,0 +1,118 @@
+//! Liveness, readiness, the indexer's status, Prometheus metrics, the OpenAPI document and the 404 fallback.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Uri, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{Error, ErrorBody, Result};
+use super::{Shared, metrics as route_metrics};
+
+/// `/v1/health`: the process answers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+}
+
+/// `/v1/ready` when the index can be served.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Ready {
+    /// Always `ready`.
+    pub status: String,
+}
+
+/// One deployed contract.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContractInfo {
+    /// Address, lowercase 0x-hex.
+    pub address: String,
+    /// Block of its creation.
+    pub deploy_block: u64,
+}
+
+/// `/v1/status`: where the indexer stands.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatusBody {
+    /// Chain served.
+    pub chain_id: u64,
+    /// Latest head seen on the chain.
+    pub head: u64,
+    /// Last block whose events are all applied.
+    pub indexed: u64,
+    /// `head - indexed`.
+    pub lag: u64,
+    /// Blocks behind the head before an event counts as final.
+    pub confirmations: u64,
+    /// Whether the backfill has caught up with the head.
+    pub caught_up: bool,
+    /// Why indexing halted, when it did.
+    pub halted: Option<String>,
+    /// Contracts by name (`AccordToken`, `JobManager`, ...).
+    pub contracts: BTreeMap<String, ContractInfo>,
+}
+
+/// Liveness: 200 whenever the process can answer.
+#[utoipa::path(get, path = "/v1/health", tag = "system", responses((status = 200, body = Health)))]
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health { status: "ok".into() })
+}
+
+/// Readiness: 200 once the indexer has caught up and has not halted, else 503 `not_ready` with the reason.
+#[utoipa::path(
+    get,
+    path = "/v1/ready",
+    tag = "system",
+    responses((status = 200, body = Ready), (status = 503, description = "Catching up or halted", body = ErrorBody))
+)]
+pub(crate) async fn ready(State(s): State<Shared>) -> Result<Json<Ready>> {
+    let status = s.app.status.borrow();
+    if let Some(reason) = &status.halted {
+        return Err(Error::NotReady(format!("indexing halted: {reason}")));
+    }
+    if !status.caught_up {
+        return Err(Error::NotReady(format!("indexer is catching up: block {} of {}", status.indexed, status.head)));
+    }
+    Ok(Json(Ready { status: "ready".into() }))
+}
+
+/// The indexer's progress and the deployment served.
+#[utoipa::path(get, path = "/v1/status", tag = "system", responses((status = 200, body = StatusBody)))]
+pub(crate) async fn status(State(s): State<Shared>) -> Json<StatusBody> {
+    let status = s.app.status.borrow().clone();
+    Json(StatusBody {
+        chain_id: s.app.chain_id,
+        head: status.head,
+        indexed: status.indexed,
+        lag: status.head.saturating_sub(status.indexed),
+        confirmations: status.confirmations,
+        caught_up: status.caught_up,
+        halted: status.halted,
+        contracts: s.contracts.clone(),
+    })
+}
+
+/// Prometheus text: requests and latency per route, indexer head, indexed block and lag.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"))
+)]
+pub(crate) async fn metrics(State(s): State<Shared>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], route_metrics::render(&s))
+}
+
+/// The OpenAPI document of this API.
+pub(crate) async fn openapi(State(s): State<Shared>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], s.openapi.clone())
+}
+
+/// Unknown routes: 404 in the JSON error shape.
+pub(crate) async fn fallback(uri: Uri) -> Error {
+    Error::NotFound(format!("no route for {}", uri.path()))
+}

@@ -1,0 +1,82 @@
+//! Adaptive `eth_getLogs` ranges: grow while calls are fast and small, shrink when the node refuses a range as
+//! too large or times out, never below one block.
+
+use std::time::Duration;
+
+/// Chooses the next block range size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeSizer {
+    size: u64,
+    max: u64,
+}
+
+/// A call under this long with fewer events than [`BUSY_EVENTS`] doubles the range.
+pub const FAST: Duration = Duration::from_millis(1_000);
+/// A call over this long halves the range.
+pub const SLOW: Duration = Duration::from_millis(5_000);
+/// Ranges returning at least this many events stop growing.
+pub const BUSY_EVENTS: usize = 20_000;
+
+impl RangeSizer {
+    /// Starts at `initial` blocks, never above `max`.
+    pub fn new(initial: u64, max: u64) -> Self {
+        Self { size: initial.clamp(1, max.max(1)), max: max.max(1) }
+    }
+
+    /// Blocks to ask for next.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Adjusts after a successful call that took `elapsed` and returned `events`.
+    pub fn on_success(&mut self, elapsed: Duration, events: usize) {
+        if elapsed >= SLOW || events >= 4 * BUSY_EVENTS {
+            self.size = (self.size / 2).max(1);
+        } else if elapsed < FAST && events < BUSY_EVENTS {
+            self.size = self.size.saturating_mul(2).min(self.max);
+        }
+    }
+
+    /// Halves after the node refused the range; false when it is already one block.
+    pub fn on_too_large(&mut self) -> bool {
+        if self.size == 1 {
+            return false;
+        }
+        self.size = (self.size / 2).max(1);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_grows_when_fast_and_shrinks_when_refused() {
+        let ms = Duration::from_millis;
+        // (start, action, expected size after)
+        let cases: [(u64, &str, u64); 7] = [
+            (1_000, "fast", 2_000),
+            (40_000, "fast", 50_000),
+            (50_000, "fast", 50_000),
+            (1_000, "busy", 1_000),
+            (1_000, "slow", 500),
+            (1_000, "refused", 500),
+            (1, "slow", 1),
+        ];
+        for (start, action, want) in cases {
+            let mut s = RangeSizer::new(start, 50_000);
+            match action {
+                "fast" => s.on_success(ms(10), 10),
+                "busy" => s.on_success(ms(10), BUSY_EVENTS),
+                "slow" => s.on_success(ms(6_000), 10),
+                _ => assert!(s.on_too_large()),
+            }
+            assert_eq!(s.size(), want, "{start} {action}");
+        }
+        let mut one = RangeSizer::new(1, 10);
+        assert!(!one.on_too_large(), "one block cannot shrink");
+        assert_eq!(RangeSizer::new(0, 10).size(), 1);
+        assert_eq!(RangeSizer::new(100, 10).size(), 10);
+    }
+}

@@ -1,0 +1,256 @@
+//! The indexer against a real anvil and a real PostgreSQL: the scripted scenario indexed and compared with what
+//! the chain says (through the generated bindings), a reorg rolled back, crashes at random points during a
+//! backfill, and a second index of the same chain giving identical digests.
+
+use std::time::Duration;
+
+use accord::chain::evm::EvmChain;
+use accord::chain::evm::bindings::{JobManager, WorkerRegistry};
+use accord::config::IndexerConfig;
+use accord::indexer::{EventRecord, Indexer, Status};
+use accord::pg::TempCluster;
+use accord::store::digest::{TableDigest, digests};
+use alloy::primitives::{Address, U256};
+use alloy::providers::ProviderBuilder;
+use rand::Rng;
+use sqlx::PgPool;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::utils::{Devnet, address_of, devnet_key};
+
+struct Running {
+    cancel: CancellationToken,
+    handle: JoinHandle<accord::indexer::Result<()>>,
+    status: watch::Receiver<Status>,
+    events: broadcast::Receiver<EventRecord>,
+}
+
+fn config() -> IndexerConfig {
+    IndexerConfig { poll_interval_ms: 50, ..IndexerConfig::default() }
+}
+
+async fn start(devnet: &Devnet, pool: PgPool, config: IndexerConfig, stop_at: Option<u64>) -> Running {
+    let chain = EvmChain::connect(&devnet.anvil.url, &devnet.manifest, Duration::from_secs(10)).await.unwrap();
+    let (tx, status) = watch::channel(Status::default());
+    let (events_tx, events) = broadcast::channel(4096);
+    let mut indexer = Indexer::new(chain, pool, config, devnet.manifest.deploy_block, tx, events_tx);
+    if let Some(block) = stop_at {
+        indexer = indexer.stop_at(block);
+    }
+    let cancel = CancellationToken::new();
+    let handle = tokio::spawn(indexer.run(cancel.clone()));
+    Running { cancel, handle, status, events }
+}
+
+async fn wait_indexed(status: &mut watch::Receiver<Status>, block: u64) {
+    let waited = tokio::time::timeout(Duration::from_secs(60), status.wait_for(|s| s.indexed >= block || s.halted.is_some()))
+        .await
+        .map(|r| r.is_ok());
+    let s = status.borrow().clone();
+    assert!(waited == Ok(true), "indexer did not reach block {block} in 60 s: {s:?}");
+    assert!(s.halted.is_none(), "indexer halted: {s:?}");
+}
+
+/// Indexes the chain into a fresh database up to `head` and returns its digests.
+async fn fresh_digests(devnet: &Devnet, cluster: &TempCluster, db: &str, head: u64) -> Vec<TableDigest> {
+    let pool = accord::store::connect(&cluster.create_database(db).await.unwrap(), 4).await.unwrap();
+    let run = start(devnet, pool.clone(), config(), Some(head)).await;
+    run.handle.await.unwrap().expect("fresh index completes");
+    digests(&mut pool.acquire().await.unwrap(), 31337).await.unwrap()
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(pool).await.unwrap()
+}
+
+fn status_name(code: u8) -> &'static str {
+    ["none", "open", "assigned", "submitted", "disputed", "paid", "cancelled", "refunded"][code as usize]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scenario_is_indexed_exactly_as_the_chain_says() {
+    let devnet = Devnet::start();
+    let cluster = TempCluster::start().await.unwrap();
+    let pool = accord::store::connect(&cluster.url(), 4).await.unwrap();
+    devnet.scenario(1);
+    // Backfill phase 1, then follow the head through the rest.
+    let mut run = start(&devnet, pool.clone(), config(), None).await;
+    wait_indexed(&mut run.status, devnet.head().await).await;
+    devnet.advance(2 * 3600, 2).await;
+    devnet.scenario(2);
+    devnet.advance(1, 21).await;
+    devnet.scenario(3);
+    devnet.advance(61, 1).await;
+    devnet.scenario(4);
+    let head = devnet.head().await;
+    wait_indexed(&mut run.status, head).await;
+    assert!(run.status.borrow().caught_up);
+    let streamed = run.events.len();
+    assert!(streamed > 0, "new events are broadcast to subscribers");
+
+    let provider = ProviderBuilder::new().connect_http(devnet.anvil.url.parse().unwrap());
+    let k = &devnet.manifest.contracts;
+    let jm = JobManager::new(k.job_manager.address, &provider);
+    let registry = WorkerRegistry::new(k.registry.address, &provider);
+
+    // Every job as the chain has it.
+    for id in 1..=5u64 {
+        let on_chain = jm.jobOf(U256::from(id)).call().await.unwrap();
+        let row: (String, Option<String>, i32, String) = sqlx::query_as(
+            "SELECT status, worker, attempts_left, reward::text FROM jobs WHERE chain_id = 31337 AND job_id = $1::numeric",
+        )
+        .bind(id.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(row.0, status_name(on_chain.status), "job {id} status");
+        let chain_worker = (on_chain.worker != Address::ZERO).then(|| format!("{:#x}", on_chain.worker));
+        assert_eq!(row.1, chain_worker, "job {id} worker");
+        assert_eq!(row.2, i32::from(on_chain.attemptsLeft), "job {id} attempts left");
+        assert_eq!(row.3, on_chain.reward.to_string(), "job {id} reward");
+    }
+    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM jobs ORDER BY job_id").fetch_all(&pool).await.unwrap();
+    assert_eq!(statuses, ["paid", "refunded", "paid", "open", "cancelled"]);
+
+    // Workers, their stakes after two slashes, and the jail.
+    for key in [4, 5] {
+        let address = address_of(&devnet_key(key));
+        let w = registry.workerOf(address.parse().unwrap()).call().await.unwrap();
+        let row: (String, String, bool, String) = sqlx::query_as(
+            "SELECT stake::text, pending::text, jailed, slashed_total::text FROM workers WHERE chain_id = 31337 AND address = $1",
+        )
+        .bind(&address)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!((row.0.as_str(), row.1.as_str(), row.2), (w.stake.to_string().as_str(), w.pending.to_string().as_str(), w.jailed));
+        assert_eq!(row.3, (U256::from(1000u64) * U256::from(10u64).pow(U256::from(18u64)) - U256::from(w.stake)).to_string());
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM slashes").await, 2);
+
+    // Money: job 1 paid minus the 2.5% fee, job 2 and job 5 refunded in full.
+    let payments: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT kind, job_id::text, amount::text FROM payments ORDER BY block_number, log_index").fetch_all(&pool).await.unwrap();
+    let e18 = |n: u64| (U256::from(n) * U256::from(10u64).pow(U256::from(16u64))).to_string(); // hundredths
+    assert_eq!(
+        payments,
+        vec![
+            ("reward".into(), "1".into(), e18(9750)),
+            ("refund".into(), "5".into(), e18(10_000)),
+            ("refund".into(), "2".into(), e18(10_000)),
+            ("reward".into(), "3".into(), e18(9750)),
+        ]
+    );
+
+    // Governance: executed, the vote counted, the parameter changed on chain and in the index.
+    let p: (bool, String, i64) =
+        sqlx::query_as("SELECT executed, for_votes::text, (SELECT count(*) FROM votes) FROM proposals").fetch_one(&pool).await.unwrap();
+    assert_eq!(p, (true, (U256::from(200_000_000u64) * U256::from(10u64).pow(U256::from(18u64))).to_string(), 1));
+    let min_stake: String =
+        sqlx::query_scalar("SELECT value::text FROM params WHERE contract = 'WorkerRegistry' AND key = 'minStake'").fetch_one(&pool).await.unwrap();
+    assert_eq!(min_stake, registry.minStake().call().await.unwrap().to_string());
+    assert_eq!(min_stake, "500000000000000000000");
+
+    // Every log of the deployment is in raw_events, once.
+    let logs = provider_logs(&devnet, head).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM raw_events").await as usize, logs);
+
+    // A second, independent index of the same chain is identical.
+    run.cancel.cancel();
+    run.handle.await.unwrap().unwrap();
+    let live = digests(&mut pool.acquire().await.unwrap(), 31337).await.unwrap();
+    assert_eq!(fresh_digests(&devnet, &cluster, "rebuilt", head).await, live);
+    let empty: Vec<_> = live.iter().filter(|d| d.rows == 0).map(|d| d.table).collect();
+    assert!(empty.is_empty(), "the scenario fills every derived table; empty: {empty:?}");
+}
+
+async fn provider_logs(devnet: &Devnet, head: u64) -> usize {
+    let addresses: Vec<String> = devnet.manifest.contracts.iter().iter().map(|(_, c)| format!("{:#x}", c.address)).collect();
+    let logs = devnet
+        .rpc("eth_getLogs", serde_json::json!([{"fromBlock": "0x0", "toBlock": format!("{head:#x}"), "address": addresses}]))
+        .await;
+    logs.as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reorg_rolls_back_orphaned_events() {
+    let devnet = Devnet::start();
+    devnet.scenario(1);
+    let cluster = TempCluster::start().await.unwrap();
+    let pool = accord::store::connect(&cluster.url(), 4).await.unwrap();
+    let mut run = start(&devnet, pool.clone(), config(), None).await;
+    wait_indexed(&mut run.status, devnet.head().await).await;
+    let jobs_before = count(&pool, "SELECT count(*) FROM jobs").await;
+
+    // A job posted on a branch that will be orphaned.
+    let snapshot = devnet.rpc("evm_snapshot", serde_json::json!([])).await;
+    let fork = devnet.head().await;
+    let signer: alloy::signers::local::PrivateKeySigner = devnet_key(3).parse().unwrap();
+    let provider = ProviderBuilder::new().wallet(signer).connect_http(devnet.anvil.url.parse().unwrap());
+    let jm = JobManager::new(devnet.manifest.contracts.job_manager.address, &provider);
+    let deadline = u32::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 86_400).unwrap();
+    jm.postJob(alloy::primitives::B256::repeat_byte(7), "ipfs://orphan".into(), 1, alloy::primitives::Uint::from(5u64), deadline, 1)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    wait_indexed(&mut run.status, devnet.head().await).await;
+    assert_eq!(count(&pool, "SELECT count(*) FROM jobs").await, jobs_before + 1, "the branch's job is indexed");
+
+    // Revert the branch and build a longer canonical chain without it.
+    assert_eq!(devnet.rpc("evm_revert", serde_json::json!([snapshot])).await, serde_json::json!(true));
+    devnet.advance(1, 3).await;
+    let head = devnet.head().await;
+    assert!(head > fork + 1);
+    wait_indexed(&mut run.status, head).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while count(&pool, "SELECT count(*) FROM jobs").await != jobs_before {
+        assert!(tokio::time::Instant::now() < deadline, "orphaned job still indexed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let orphaned = count(&pool, &format!("SELECT count(*) FROM raw_events WHERE block_number > {fork}")).await;
+    assert_eq!(orphaned, 0, "no event of the orphaned branch remains");
+    assert_eq!(count(&pool, "SELECT count(*) FROM jobs WHERE spec_uri = 'ipfs://orphan'").await, 0);
+
+    // The rolled-back index equals a fresh index of the canonical chain, aggregates included.
+    run.cancel.cancel();
+    run.handle.await.unwrap().unwrap();
+    let live = digests(&mut pool.acquire().await.unwrap(), 31337).await.unwrap();
+    assert_eq!(fresh_digests(&devnet, &cluster, "canonical", head).await, live);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn crashes_during_backfill_lose_and_double_nothing() {
+    let devnet = Devnet::start();
+    devnet.scenario(1);
+    devnet.advance(2 * 3600, 2).await;
+    devnet.scenario(2);
+    let head = devnet.head().await;
+    let cluster = TempCluster::start().await.unwrap();
+    let pool = accord::store::connect(&cluster.url(), 4).await.unwrap();
+    // One block per batch: many commits, so the kills land at many different points.
+    let small = IndexerConfig { initial_batch_blocks: 1, max_batch_blocks: 1, ..config() };
+    let mut rng = rand::rng();
+    let mut kills = 0;
+    for _ in 0..12 {
+        let run = start(&devnet, pool.clone(), small.clone(), Some(head)).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..60))).await;
+        if run.handle.is_finished() {
+            break;
+        }
+        run.handle.abort();
+        let _ = run.handle.await;
+        kills += 1;
+    }
+    assert!(kills >= 3, "the backfill was interrupted several times ({kills})");
+    let run = start(&devnet, pool.clone(), small, Some(head)).await;
+    run.handle.await.unwrap().unwrap();
+
+    assert_eq!(count(&pool, "SELECT count(*) FROM raw_events").await as usize, provider_logs(&devnet, head).await);
+    let live = digests(&mut pool.acquire().await.unwrap(), 31337).await.unwrap();
+    assert_eq!(fresh_digests(&devnet, &cluster, "uninterrupted", head).await, live);
+}
