@@ -26,6 +26,8 @@ pub mod chain;
 pub mod cli;
 pub mod deployment;
 pub mod config;
+pub mod coordinator;
 pub mod indexer;
 pub mod store;
 pub mod pg;
+pub mod rebuild;

@@ -21,8 +21,9 @@ contract LogCounter {
 /// @notice Indexing load for a devnet: hundreds of thousands of real protocol events with few transactions.
 /// Run it through `scripts/bench-load-events`, which starts anvil, runs both phases and counts the logs.
 ///
-/// Phase 1, `run`: deploys the protocol with {ProtocolDeployer} (coordinator and arbiter roles held by load
-/// actors, so all later transactions come from one EOA, in order), 8 client and 8 worker actors (registered,
+/// Phase 0, `roleActors`: two other keys create the actors that will hold the coordinator and arbiter roles.
+/// Phase 1, `run`: deploys the protocol with {ProtocolDeployer} (coordinator and arbiter roles held by those
+/// actors, so every later transaction comes from one EOA, in order, and forge can stream them), 8 client and 8 worker actors (registered,
 /// staked), then rounds until at least `targetEvents` logs were emitted. A round: every client posts
 /// LOAD_POST_BATCH jobs in one transaction (default 150); the coordinator assigns them in `assignBatch`es of at
 /// most LOAD_ASSIGN_BATCH (default 500), with two entries skipped on purpose; each worker submits its results in
@@ -92,16 +93,39 @@ contract IndexLoad {
     LogCounter internal _counter;
     uint256 internal _events;
 
-    /// @notice Phase 1: deploy, set up the actors, and post/assign/submit/settle rounds until `targetEvents`.
-    /// @param deployerKey Funded devnet key: deploys, holds the supply, and drives every load actor.
+    /// @notice Phase 0: creates the actors that will hold COORDINATOR_ROLE and ARBITER_ROLE, from keys other
+    /// than the deployer's, so the deployer's nonces (and with them the protocol's addresses) are those of a plain
+    /// `scripts/deploy` on a fresh devnet. A separate run because forge waits for every receipt when a run has
+    /// more than one signer, and phase 1 must stream its transactions.
+    /// @param deployerKey The key that will drive the actors.
     /// @param coordinatorKey Funded devnet key that creates the coordinator actor (one transaction).
     /// @param arbiterKey Funded devnet key that creates the arbiter actor (one transaction).
+    /// @return coordinator The coordinator actor.
+    /// @return arbiter The arbiter actor.
+    function roleActors(uint256 deployerKey, uint256 coordinatorKey, uint256 arbiterKey)
+        external
+        returns (LoadCoordinator coordinator, LoadArbiter arbiter)
+    {
+        address deployer = vm.addr(deployerKey);
+        vm.startBroadcast(coordinatorKey);
+        coordinator = new LoadCoordinator(deployer);
+        vm.stopBroadcast();
+        vm.startBroadcast(arbiterKey);
+        arbiter = new LoadArbiter(deployer);
+        vm.stopBroadcast();
+    }
+
+    /// @notice Phase 1: deploy, set up the actors, and post/assign/submit/settle rounds until `targetEvents`.
+    /// Every transaction is the deployer's.
+    /// @param deployerKey Funded devnet key: deploys, holds the supply, and drives every load actor.
+    /// @param coordinator Phase 0's coordinator actor; granted COORDINATOR_ROLE at deployment.
+    /// @param arbiter Phase 0's arbiter actor; granted ARBITER_ROLE at deployment.
     /// @param targetEvents Minimum number of logs to emit, deployment included.
     /// @return events Logs emitted by this phase.
     /// @return firstJobId First job id of the load.
     /// @return lastJobId Last job id of the load.
     /// @return fleet The load's address book (phase 2's input).
-    function run(uint256 deployerKey, uint256 coordinatorKey, uint256 arbiterKey, uint256 targetEvents)
+    function run(uint256 deployerKey, LoadCoordinator coordinator, LoadArbiter arbiter, uint256 targetEvents)
         external
         returns (uint256 events, uint256 firstJobId, uint256 lastJobId, LoadFleet fleet)
     {
@@ -111,15 +135,9 @@ contract IndexLoad {
         address deployer = vm.addr(deployerKey);
         uint256 postBatch = vm.envOr("LOAD_POST_BATCH", uint256(150));
         uint256 assignBatch = vm.envOr("LOAD_ASSIGN_BATCH", uint256(500));
-
-        // The role-holding actors come from other keys, so the deployer's nonces (and with them the protocol's
-        // addresses) are those of a plain `scripts/deploy` on a fresh devnet.
-        vm.startBroadcast(coordinatorKey);
-        _coordinator = new LoadCoordinator(deployer);
-        vm.stopBroadcast();
-        vm.startBroadcast(arbiterKey);
-        _arbiter = new LoadArbiter(deployer);
-        vm.stopBroadcast();
+        require(coordinator.owner() == deployer && arbiter.owner() == deployer, "role actors of another owner");
+        _coordinator = coordinator;
+        _arbiter = arbiter;
 
         vm.startBroadcast(deployerKey);
         ProtocolDeployer.Deployment memory d = ProtocolDeployer.deploy(

@@ -1,6 +1,8 @@
 //! The `accord` command line. Each subcommand group is a module; `--help` text comes from the doc comments.
 
 mod deployment;
+mod devnet;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -21,14 +23,9 @@ pub struct Cli {
 /// Options shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// JSON-RPC endpoint of the chain.
-    #[arg(
-        long,
-        global = true,
-        env = "ACCORD_RPC_URL",
-        default_value = "http://127.0.0.1:8545"
-    )]
-    pub rpc_url: String,
+    /// JSON-RPC endpoint of the chain [default: http://127.0.0.1:8545, or chain.rpc_url of --config].
+    #[arg(long, global = true, env = "ACCORD_RPC_URL")]
+    pub rpc_url: Option<String>,
     /// Output format: a table for people, JSON for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -46,14 +43,54 @@ pub enum Output {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// One command for a local devnet: anvil on loopback, a throwaway PostgreSQL, the contracts deployed, the
+    /// coordinator (indexer and API) running, funded demo accounts printed. Ctrl-C stops everything.
+    Devnet(devnet::DevnetArgs),
+    /// Run the coordinator (indexer and REST API) against an existing chain and database.
+    Serve(serve::ServeArgs),
+    /// Re-index from the deploy block into a fresh schema and compare every derived table with the live index.
+    Rebuild(serve::RebuildArgs),
     /// Deployment manifests (deployments/<chain-id>.json): show one, or verify a live chain against it.
     #[command(subcommand)]
     Deployment(deployment::DeploymentCommand),
 }
 
+impl GlobalArgs {
+    /// The RPC URL given on the command line, or the default.
+    pub fn rpc_url_or_default(&self) -> String {
+        self.rpc_url.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
 /// Runs a parsed command line; the exit code says whether it succeeded.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Devnet(args) => devnet::run(args).await,
+        Command::Serve(args) => serve::serve(args, &cli.global).await,
+        Command::Rebuild(args) => serve::rebuild(args, &cli.global).await,
         Command::Deployment(cmd) => deployment::run(cmd, &cli.global).await,
     }
 }

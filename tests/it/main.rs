@@ -1,6 +1,7 @@
 //! Integration tests against real tools: anvil, forge, the deploy flow and the `accord` binary.
 //! Missing tools fail the test with the command that installs them (`scripts/bootstrap`); nothing is skipped.
 
+mod api;
 mod deployment;
 mod indexer;
 mod solc_adapter;

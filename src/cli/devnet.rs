@@ -1,0 +1,170 @@
+//! `accord devnet`: everything a newcomer needs, in one command, torn down by Ctrl-C or SIGTERM.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::ProviderBuilder;
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::shutdown_signal;
+use crate::chain::evm::bindings::AccordToken;
+use crate::config::Config;
+use crate::coordinator::Coordinator;
+use crate::pg::TempCluster;
+
+/// `accord devnet`
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Port of the local chain (anvil) on 127.0.0.1.
+    #[arg(long, default_value_t = 8545)]
+    pub port: u16,
+    /// Port of the REST API on 127.0.0.1.
+    #[arg(long, default_value_t = 8080)]
+    pub api_port: u16,
+    /// The Accord checkout holding scripts/ and contracts/ (the one this binary was built from by default).
+    #[arg(long, env = "ACCORD_REPO", default_value = env!("CARGO_MANIFEST_DIR"))]
+    pub repo: PathBuf,
+}
+
+const MNEMONIC: &str = "test test test test test test test test test test test junk";
+/// Demo accounts funded with this many ACRD (18 decimals).
+const DEMO_ACRD: u64 = 100_000;
+
+/// anvil, killed on drop.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn check_free(port: u16, what: &str) -> anyhow::Result<()> {
+    TcpListener::bind(("127.0.0.1", port)).map(drop).with_context(|| format!("port {port} on 127.0.0.1 is taken; pass another {what}"))
+}
+
+fn run_script(repo: &Path, script: &str, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(repo.join("scripts").join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run scripts/{script} in {}", repo.display()))?;
+    if !out.status.success() {
+        bail!("scripts/{script} failed:\n{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn devnet_key(repo: &Path, index: u32) -> anyhow::Result<String> {
+    let out = Command::new(repo.join(".tools/bin/cast"))
+        .args(["wallet", "private-key", MNEMONIC, &index.to_string()])
+        .output()
+        .context("cannot run cast (scripts/bootstrap installs it)")?;
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
+    let repo = args.repo.canonicalize().with_context(|| format!("--repo {} does not exist", args.repo.display()))?;
+    check_free(args.port, "--port")?;
+    check_free(args.api_port, "--api-port")?;
+    eprintln!("devnet: checking the toolchain (scripts/bootstrap)");
+    run_script(&repo, "bootstrap", &[])?;
+
+    eprintln!("devnet: starting anvil on 127.0.0.1:{}", args.port);
+    let anvil = Command::new(repo.join(".tools/bin/anvil"))
+        .args(["--host", "127.0.0.1", "--port", &args.port.to_string(), "--chain-id", "31337", "--silent"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start anvil")?;
+    let _anvil = ChildGuard(anvil);
+    let rpc_url = format!("http://127.0.0.1:{}", args.port);
+    let mut waited = 0;
+    while std::net::TcpStream::connect(("127.0.0.1", args.port)).is_err() {
+        waited += 1;
+        if waited > 200 {
+            bail!("anvil did not start listening on port {} within 20 s", args.port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    eprintln!("devnet: starting a throwaway PostgreSQL");
+    let cluster = TempCluster::start().await?;
+
+    let keys: Vec<String> = (0..6).map(|i| devnet_key(&repo, i)).collect::<anyhow::Result<_>>()?;
+    let address = |k: &str| -> anyhow::Result<Address> { Ok(k.parse::<PrivateKeySigner>()?.address()) };
+    let (coordinator, arbiter) = (address(&keys[1])?, address(&keys[2])?);
+    eprintln!("devnet: deploying the contracts");
+    let deployments = repo.join("deployments");
+    run_script(
+        &repo,
+        "deploy",
+        &[
+            "--rpc-url",
+            &rpc_url,
+            "--private-key",
+            &keys[0],
+            "--coordinator",
+            &format!("{coordinator:#x}"),
+            "--arbiter",
+            &format!("{arbiter:#x}"),
+            "--out",
+            deployments.to_str().unwrap_or("deployments"),
+        ],
+    )?;
+    let manifest = crate::deployment::Manifest::load(&deployments.join("31337.json"))?;
+
+    let holder = ProviderBuilder::new().wallet(keys[0].parse::<PrivateKeySigner>()?).connect_http(rpc_url.parse()?);
+    let token = AccordToken::new(manifest.contracts.token.address, &holder);
+    let amount = U256::from(DEMO_ACRD) * U256::from(10u64).pow(U256::from(18u64));
+    for key in &keys[3..6] {
+        token.transfer(address(key)?, amount).send().await?.get_receipt().await?;
+    }
+
+    let mut config = Config::default();
+    config.chain.rpc_url = rpc_url.clone();
+    config.chain.deployments_dir = deployments;
+    config.database.url = cluster.url();
+    config.api.listen = SocketAddr::from(([127, 0, 0, 1], args.api_port));
+    config.indexer.poll_interval_ms = 250;
+    let mut coordinator_proc = Coordinator::start(config).await?;
+    coordinator_proc.wait_ready(Duration::from_secs(120)).await?;
+
+    let api = format!("http://{}", coordinator_proc.api_addr);
+    println!();
+    println!("Accord devnet is up (chain 31337)");
+    println!("  API          {api}   (try {api}/v1/status, {api}/v1/jobs, {api}/openapi.json)");
+    println!("  RPC          {rpc_url}");
+    println!("  PostgreSQL   {}", cluster.url());
+    println!("  manifest     deployments/31337.json");
+    for (name, c) in manifest.contracts.iter() {
+        println!("  {name:<20} {:#x}  block {}", c.address, c.deploy_block);
+    }
+    println!();
+    println!("Accounts (devnet keys from anvil's public mnemonic; never use them on a real chain):");
+    let roles = ["deployer, token holder", "coordinator (COORDINATOR_ROLE)", "arbiter (ARBITER_ROLE)", "demo 1", "demo 2", "demo 3"];
+    for (i, key) in keys.iter().enumerate() {
+        let funded = if i >= 3 { format!(", {DEMO_ACRD} ACRD") } else { String::new() };
+        println!("  {:#x}  {key}  {}{funded}", address(key)?, roles[i]);
+    }
+    println!();
+    println!("Ctrl-C stops the devnet.");
+
+    let cancel = coordinator_proc.cancel_token();
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        eprintln!("\ndevnet: stopping");
+        cancel.cancel();
+    });
+    let result = coordinator_proc.wait().await;
+    signal.abort();
+    drop(cluster);
+    result.map(|()| ExitCode::SUCCESS)
+}

@@ -1,0 +1,95 @@
+//! `accord serve` and `accord rebuild`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use super::{GlobalArgs, Output, shutdown_signal};
+use crate::config::Config;
+use crate::coordinator::Coordinator;
+
+/// Where the configuration comes from.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// TOML configuration file (see README: every setting, its unit and default). `ACCORD_*` environment
+    /// variables override it; --rpc-url overrides both.
+    #[arg(long, short, env = "ACCORD_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// `accord serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// `accord rebuild`
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Configuration (the same file `accord serve` uses).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Keep the rebuilt schema for inspection instead of dropping it.
+    #[arg(long)]
+    pub keep_schema: bool,
+}
+
+fn load(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(url) = &global.rpc_url {
+        config.chain.rpc_url = url.clone();
+    }
+    config.validate()?;
+    if config.database.url.is_empty() {
+        anyhow::bail!("no database configured: set database.url in the config file or ACCORD_DATABASE_URL");
+    }
+    Ok(config)
+}
+
+pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = load(&args.config, global)?;
+    let coordinator = Coordinator::start(config).await?;
+    eprintln!("accord: API on http://{}  (Ctrl-C stops)", coordinator.api_addr);
+    let cancel = coordinator.cancel_token();
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        cancel.cancel();
+    });
+    let result = coordinator.wait().await;
+    signal.abort();
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+pub(super) async fn rebuild(args: RebuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = load(&args.config, global)?;
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        c.cancel();
+    });
+    let report = crate::rebuild::rebuild(&config, args.keep_schema, cancel).await;
+    signal.abort();
+    let report = report?;
+    match global.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Table => {
+            println!("rebuilt up to block {} in {:.1} s (schema {})", report.block, report.seconds, report.schema);
+            for t in &report.tables {
+                let mark = if t.equal { "equal " } else { "DIFFER" };
+                println!("{mark} {:<12} live {:>9} rows {}  rebuilt {:>9} rows {}", t.table, t.live.rows, t.live.digest, t.rebuilt.rows, t.rebuilt.digest);
+            }
+        }
+    }
+    if report.equal() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let differ: Vec<_> = report.tables.iter().filter(|t| !t.equal).map(|t| t.table).collect();
+        eprintln!("accord: rebuild differs from the live index in: {}", differ.join(", "));
+        Ok(ExitCode::FAILURE)
+    }
+}

@@ -1,0 +1,151 @@
+//! The coordinator process: the indexer and the REST API over one PostgreSQL index, under one cancellation
+//! token. A critical task that fails stops the others and the process exits non-zero.
+//!
+//! Shutdown order: the API stops accepting and drains in-flight requests; the indexer finishes or abandons its
+//! current batch (a batch commits with its cursor or not at all); the pool closes.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use alloy::providers::{Provider, ProviderBuilder};
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sqlx::PgPool;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::api::{self, AppState};
+use crate::chain::evm::EvmChain;
+use crate::config::Config;
+use crate::deployment::Manifest;
+use crate::indexer::{Indexer, Status};
+
+/// The process-wide Prometheus recorder for the indexer's `metrics` counters; installed once.
+fn prometheus() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok()).clone()
+}
+
+/// Asks the node for its chain id and loads that chain's manifest.
+pub async fn load_manifest(config: &Config) -> anyhow::Result<Manifest> {
+    let url = config.chain.rpc_url.parse().with_context(|| format!("chain.rpc_url '{}' is not a URL", config.chain.rpc_url))?;
+    let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url);
+    let chain_id = tokio::time::timeout(Duration::from_millis(config.indexer.rpc_timeout_ms), provider.get_chain_id())
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer from the JSON-RPC node at {}", config.chain.rpc_url))?
+        .with_context(|| format!("no JSON-RPC node answers at {}", config.chain.rpc_url))?;
+    let path = Manifest::path_for(&config.chain.deployments_dir, chain_id);
+    Manifest::load(&path).with_context(|| format!("chain {chain_id} has no usable deployment manifest; deploy with scripts/deploy first"))
+}
+
+/// Connects to the chain of `config` for the contracts of `manifest`.
+pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Result<EvmChain> {
+    EvmChain::connect(&config.chain.rpc_url, manifest, Duration::from_millis(config.indexer.rpc_timeout_ms))
+        .await
+        .with_context(|| format!("cannot use the chain at {}", config.chain.rpc_url))
+}
+
+/// A running coordinator.
+pub struct Coordinator {
+    /// Where the API listens.
+    pub api_addr: SocketAddr,
+    /// The indexer's progress.
+    pub status: watch::Receiver<Status>,
+    /// The index database.
+    pub pool: PgPool,
+    /// The deployment served.
+    pub manifest: Manifest,
+    cancel: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Coordinator {
+    /// Connects to the chain and the database, runs the migrations, binds the API and starts both tasks.
+    /// Every failure here names what could not be reached.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let manifest = load_manifest(&config).await?;
+        let chain = connect_chain(&config, &manifest).await?;
+        let pool = crate::store::connect(&config.database.url, config.database.max_connections).await?;
+        let listener = tokio::net::TcpListener::bind(config.api.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
+        let api_addr = listener.local_addr()?;
+
+        let (status_tx, status) = watch::channel(Status::default());
+        let (events, _) = broadcast::channel(4096);
+        let indexer = Indexer::new(chain, pool.clone(), config.indexer.clone(), manifest.deploy_block, status_tx, events.clone());
+        let state = AppState {
+            pool: pool.clone(),
+            chain_id: manifest.chain_id,
+            manifest: manifest.clone(),
+            status: status.clone(),
+            events,
+            config: config.api.clone(),
+            metrics: prometheus(),
+        };
+
+        let cancel = CancellationToken::new();
+        let (c1, c2, c3) = (cancel.clone(), cancel.clone(), cancel.clone());
+        let task = tokio::spawn(async move {
+            let mut indexer = tokio::spawn(indexer.run(c1));
+            let mut server = tokio::spawn(api::serve(listener, state, c2));
+            // Whichever ends first (failure or shutdown) stops the other.
+            let first = tokio::select! {
+                r = &mut indexer => r.map(|r| r.context("indexer failed")).unwrap_or_else(|e| Err(e.into())),
+                r = &mut server => r.map(|r| r.context("API server failed")).unwrap_or_else(|e| Err(e.into())),
+            };
+            c3.cancel();
+            let rest = tokio::time::timeout(Duration::from_secs(15), async {
+                if !indexer.is_finished() {
+                    let _ = (&mut indexer).await;
+                }
+                if !server.is_finished() {
+                    let _ = (&mut server).await;
+                }
+            })
+            .await;
+            if rest.is_err() {
+                indexer.abort();
+                server.abort();
+            }
+            first
+        });
+        info!(target: "accord::coordinator", %api_addr, chain_id = manifest.chain_id, "coordinator started");
+        Ok(Self { api_addr, status, pool, manifest, cancel, task })
+    }
+
+    /// A token that stops the coordinator when cancelled.
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Waits until the indexer has caught up with the head (or fails, or `timeout` passes).
+    pub async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let waited = tokio::time::timeout(timeout, self.status.wait_for(|s| s.caught_up || s.halted.is_some()))
+            .await
+            .map(|r| r.map(|s| s.halted.clone()));
+        match waited {
+            Ok(Ok(None)) => Ok(()),
+            Ok(Ok(Some(why))) => anyhow::bail!("indexer halted: {why}"),
+            Ok(Err(_)) => anyhow::bail!("indexer stopped before catching up"),
+            Err(_) => anyhow::bail!("indexer did not catch up within {} s", timeout.as_secs()),
+        }
+    }
+
+    /// Stops everything and waits for it.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.cancel.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the coordinator ends (after a failure or a cancellation).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let result = self.task.await.context("coordinator task panicked")?;
+        self.pool.close().await;
+        result
+    }
+}

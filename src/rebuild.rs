@@ -1,0 +1,104 @@
+//! `accord rebuild`: re-index the chain from the deploy block into a fresh schema and compare a digest of every
+//! derived table with the live index at the same block.
+//!
+//! The live side is read inside one REPEATABLE READ transaction opened before the rebuild starts: its cursor
+//! fixes the block to rebuild up to, and its snapshot is what the digests read, so a live indexer may keep
+//! running meanwhile.
+
+use std::str::FromStr;
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::coordinator::{connect_chain, load_manifest};
+use crate::indexer::{Indexer, Status};
+use crate::store::digest::{TableDigest, digests};
+use crate::store::{MIGRATOR, connect};
+
+/// One table compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comparison {
+    /// Table name.
+    pub table: &'static str,
+    /// Live digest and row count.
+    pub live: TableDigest,
+    /// Rebuilt digest and row count.
+    pub rebuilt: TableDigest,
+    /// Whether they are equal.
+    pub equal: bool,
+}
+
+/// The outcome of a rebuild.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Block both sides were compared at.
+    pub block: u64,
+    /// Schema the rebuild wrote (dropped afterwards unless kept).
+    pub schema: String,
+    /// Seconds the re-index took.
+    pub seconds: f64,
+    /// Per-table comparison.
+    pub tables: Vec<Comparison>,
+}
+
+impl Report {
+    /// Whether every table matched.
+    pub fn equal(&self) -> bool {
+        self.tables.iter().all(|t| t.equal)
+    }
+}
+
+/// Rebuilds into schema `rebuild_<millis>` and compares; drops the schema afterwards unless `keep`.
+pub async fn rebuild(config: &Config, keep: bool, cancel: CancellationToken) -> anyhow::Result<Report> {
+    let manifest = load_manifest(config).await?;
+    let chain = connect_chain(config, &manifest).await?;
+    let live = connect(&config.database.url, 2).await?;
+
+    let mut snapshot = live.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *snapshot).await?;
+    let block: Option<i64> = sqlx::query_scalar("SELECT block_number FROM indexer_cursor WHERE chain_id = $1")
+        .bind(manifest.chain_id as i64)
+        .fetch_optional(&mut *snapshot)
+        .await?;
+    let block = block.context("the live index is empty: run the coordinator (accord serve) first")? as u64;
+
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+    let schema = format!("rebuild_{millis}");
+    // `schema` is built from digits only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&live).await?;
+    let options = PgConnectOptions::from_str(&config.database.url)?.options([("search_path", schema.as_str())]);
+    let rebuilt = PgPoolOptions::new().max_connections(4).connect_with(options).await?;
+    let result = async {
+        MIGRATOR.run(&rebuilt).await?;
+        let started = Instant::now();
+        let (status, _) = watch::channel(Status::default());
+        let (events, _) = broadcast::channel(1);
+        let mut indexer_config = config.indexer.clone();
+        indexer_config.confirmations = 0;
+        Indexer::new(chain, rebuilt.clone(), indexer_config, manifest.deploy_block, status, events)
+            .stop_at(block)
+            .run(cancel)
+            .await
+            .context("re-indexing failed")?;
+        let seconds = started.elapsed().as_secs_f64();
+        let live_digests = digests(&mut snapshot, manifest.chain_id).await?;
+        let rebuilt_digests = digests(&mut *rebuilt.acquire().await?, manifest.chain_id).await?;
+        let tables = live_digests
+            .into_iter()
+            .zip(rebuilt_digests)
+            .map(|(l, r)| Comparison { table: l.table, equal: l == r, live: l, rebuilt: r })
+            .collect();
+        anyhow::Ok(Report { block, schema: schema.clone(), seconds, tables })
+    }
+    .await;
+    rebuilt.close().await;
+    if !keep {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&live).await?;
+    }
+    result
+}
