@@ -215,12 +215,14 @@ contract IndexLoad {
         vm.startBroadcast(_key);
         for (uint256 i; i < nf; i += FINALIZE_BATCH) {
             fleet.finalizeMany(_slice(finalize, i, FINALIZE_BATCH));
+            _tally();
         }
         vm.stopBroadcast();
         for (uint256 i; i < ne; i += EXPIRE_BATCH) {
             _topUp();
             vm.startBroadcast(_key);
             fleet.expireMany(_slice(expire, i, EXPIRE_BATCH));
+            _tally();
             vm.stopBroadcast();
         }
         _topUp();
@@ -245,7 +247,7 @@ contract IndexLoad {
             _workers[w].requestUnstake(1000e18);
         }
         vm.stopBroadcast();
-        events = _counter.take();
+        events = _events + _counter.take();
     }
 
     function _round(uint256 r, uint256 postBatch, uint256 assignBatch) internal {
@@ -256,6 +258,7 @@ contract IndexLoad {
         for (uint256 c; c < CLIENTS; ++c) {
             // forge-lint: disable-next-line(unsafe-typecast)
             rd.first[c] = _clients[c].postMany(postBatch, SPEC_URI, uint32(deadline), r * CLIENTS + c);
+            _tally();
         }
         vm.stopBroadcast();
 
@@ -298,7 +301,6 @@ contract IndexLoad {
         vm.startBroadcast(_key);
         _broadcastRound(rd, assignBatch);
         vm.stopBroadcast();
-        _events += _counter.take();
     }
 
     /// @dev Assign (in chunks), submit (one transaction per worker), settle (one per client), rule disputes.
@@ -312,9 +314,12 @@ contract IndexLoad {
                 workers[k] = rd.assignWorkers[i + k];
             }
             _coordinator.assignBatch(_jm, _slice(rd.assignIds, i, n), workers);
+            _tally();
         }
         for (uint256 w; w < WORKERS; ++w) {
-            if (rd.submitted[w] != 0) _workers[w].submitMany(_trim(rd.submit[w], rd.submitted[w]), LOCATOR);
+            if (rd.submitted[w] == 0) continue;
+            _workers[w].submitMany(_trim(rd.submit[w], rd.submitted[w]), LOCATOR);
+            _tally();
         }
         for (uint256 c; c < CLIENTS; ++c) {
             if (rd.accepted[c] + rd.disputed[c] + rd.cancelled[c] == 0) continue;
@@ -323,10 +328,21 @@ contract IndexLoad {
                 _trim(rd.dispute[c], rd.disputed[c]),
                 _trim(rd.cancel[c], rd.cancelled[c])
             );
+            _tally();
         }
         if (rd.rights + rd.faults != 0) {
             _arbiter.resolveMany(_jm, _registry, _trim(rd.right, rd.rights), _trim(rd.fault, rd.faults));
+            _tally();
         }
+    }
+
+    /// @dev Counts the logs of the transactions sent since the last tally (a call broadcasting is paused for,
+    /// since the counter is script-local). Called after every transaction: the recorded logs are copied into
+    /// memory, whose cost grows with the square of its size.
+    function _tally() internal {
+        vm.stopBroadcast();
+        _events += _counter.take();
+        vm.startBroadcast(_key);
     }
 
     /// @dev Restakes any worker whose stake slashes have worn down, so every worker stays assignable.

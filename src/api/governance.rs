@@ -239,3 +239,13 @@ pub(crate) async fn get_params(State(s): State<Shared>) -> Result<Json<BTreeMap<
     }
     Ok(Json(out))
 }
+
+#[cfg(test)]
+mod dbg_tests {
+    #[test]
+    fn dbg_cursor() {
+        let c = "70726f706f73616c733a31303a3130303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303036";
+        println!("{:?}", super::input::decode_cursor("proposals", c));
+        println!("{:?}", super::proposal_cursor(c));
+    }
+}

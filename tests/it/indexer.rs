@@ -164,6 +164,32 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     assert_eq!(fresh_digests(&devnet, &cluster, "rebuilt", head).await, live);
     let empty: Vec<_> = live.iter().filter(|d| d.rows == 0).map(|d| d.table).collect();
     assert!(empty.is_empty(), "the scenario fills every derived table; empty: {empty:?}");
+
+    // `accord rebuild`, as an operator runs it: equal, then a tampered live row is named.
+    let rebuild = || {
+        crate::utils::run(
+            std::process::Command::new(env!("CARGO_BIN_EXE_accord"))
+                .args(["--output", "json", "rebuild"])
+                .env("ACCORD_RPC_URL", &devnet.anvil.url)
+                .env("ACCORD_DATABASE_URL", cluster.url())
+                .env("ACCORD_DEPLOYMENTS_DIR", devnet.deployments_dir()),
+        )
+    };
+    let out = rebuild();
+    assert!(out.status.success(), "rebuild failed: {}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["block"], serde_json::json!(head));
+    assert!(report["tables"].as_array().unwrap().iter().all(|t| t["equal"] == true), "{report}");
+    sqlx::query("UPDATE workers SET jailed = NOT jailed WHERE chain_id = 31337 AND address = $1")
+        .bind(address_of(&devnet_key(5)))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = rebuild();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("differs from the live index in: workers"), "{}", String::from_utf8_lossy(&out.stderr));
+    let schemas: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'").fetch_one(&pool).await.unwrap();
+    assert_eq!(schemas, 0, "rebuild drops its schema");
 }
 
 async fn provider_logs(devnet: &Devnet, head: u64) -> usize {

@@ -143,6 +143,11 @@ impl Devnet {
         Self { anvil, manifest, _dir: dir }
     }
 
+    /// The folder holding this devnet's `31337.json`.
+    pub fn deployments_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Runs one phase of `contracts/script/Scenario.s.sol` (1 to 4).
     pub fn scenario(&self, phase: u32) {
         let k = &self.manifest.contracts;
