@@ -33,9 +33,11 @@ const TREASURY: &str = "0x7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e";
 const VOTER_A: &str = "0xa1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
 const VOTER_B: &str = "0xb1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
 /// The largest uint256: ids are NUMERIC(78,0) and must order numerically, not as text.
-const MAX_ID: &str = "115792089237316195423570985084696878564039457584007913129639935";
+const MAX_ID: &str =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
 /// A 77-digit proposal id, like the hashes the governor produces.
-const BIG_PROPOSAL: &str = "10000000000000000000000000000000000000000000000000000000000000000000000000006";
+const BIG_PROPOSAL: &str =
+    "10000000000000000000000000000000000000000000000000000000000000000000000000006";
 
 /// Derived rows and raw events for chain 31337, plus one job and event of another chain that must never show.
 const FIXTURE: &str = r#"
@@ -125,15 +127,28 @@ async fn database() -> (PgPool, Arc<TempCluster>) {
         match slot.upgrade() {
             Some(cluster) => cluster,
             None => {
-                let cluster = Arc::new(TempCluster::start().await.expect("start a throwaway PostgreSQL"));
+                let cluster = Arc::new(
+                    TempCluster::start()
+                        .await
+                        .expect("start a throwaway PostgreSQL"),
+                );
                 *slot = Arc::downgrade(&cluster);
                 cluster
             }
         }
     };
-    let name = format!("api_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::Relaxed));
-    let url = cluster.create_database(&name).await.expect("create a test database");
-    let pool = accord::store::connect(&url, 5).await.expect("connect and migrate");
+    let name = format!(
+        "api_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    );
+    let url = cluster
+        .create_database(&name)
+        .await
+        .expect("create a test database");
+    let pool = accord::store::connect(&url, 5)
+        .await
+        .expect("connect and migrate");
     (pool, cluster)
 }
 
@@ -147,14 +162,29 @@ struct Fixture {
 }
 
 fn status() -> Status {
-    Status { chain_id: CHAIN, head: 100, indexed: 98, confirmations: 2, caught_up: true, halted: None }
+    Status {
+        chain_id: CHAIN,
+        head: 100,
+        indexed: 98,
+        confirmations: 2,
+        caught_up: true,
+        halted: None,
+    }
 }
 
 fn manifest() -> Manifest {
-    Manifest::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deployments/31337.json")).unwrap()
+    Manifest::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deployments/31337.json"))
+        .unwrap()
 }
 
-fn state(pool: PgPool, config: ApiConfig) -> (AppState, watch::Sender<Status>, broadcast::Sender<EventRecord>) {
+fn state(
+    pool: PgPool,
+    config: ApiConfig,
+) -> (
+    AppState,
+    watch::Sender<Status>,
+    broadcast::Sender<EventRecord>,
+) {
     let (status_tx, status_rx) = watch::channel(status());
     let (events, _) = broadcast::channel(4);
     let state = AppState {
@@ -182,9 +212,18 @@ async fn fixture_with(config: ApiConfig) -> Fixture {
         .replace("{B}", VOTER_B)
         .replace("{MAX}", MAX_ID)
         .replace("{P}", BIG_PROPOSAL);
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.expect("insert the fixture");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&pool)
+        .await
+        .expect("insert the fixture");
     let (state, status, events) = state(pool.clone(), config);
-    Fixture { app: router(state), pool, status, events, _cluster: cluster }
+    Fixture {
+        app: router(state),
+        pool,
+        status,
+        events,
+        _cluster: cluster,
+    }
 }
 
 async fn fixture() -> Fixture {
@@ -195,9 +234,15 @@ async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "{status}: body is not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
     (status, headers, body)
 }
 
@@ -232,7 +277,15 @@ async fn pages(app: &Router, uri: &str) -> Vec<Vec<Value>> {
 }
 
 fn ids(items: &[Value], key: &str) -> Vec<String> {
-    items.iter().map(|i| i[key].as_str().unwrap_or_else(|| panic!("{key} in {i}")).to_string()).collect()
+    items
+        .iter()
+        .map(|i| {
+            i[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key} in {i}"))
+                .to_string()
+        })
+        .collect()
 }
 
 fn page_ids(pages: &[Vec<Value>], key: &str) -> Vec<Vec<String>> {
@@ -242,9 +295,15 @@ fn page_ids(pages: &[Vec<Value>], key: &str) -> Vec<Vec<String>> {
 fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str, message: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["error"]["code"], code, "{body}");
-    let text = body["error"]["message"].as_str().unwrap_or_else(|| panic!("message in {body}"));
+    let text = body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("message in {body}"));
     assert!(text.contains(message), "expected {message:?} in {text:?}");
-    assert_eq!(body.as_object().unwrap().len(), 1, "only `error` at the top: {body}");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        1,
+        "only `error` at the top: {body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -252,10 +311,31 @@ async fn health_and_unknown_routes_answer_json() {
     let f = fixture().await;
     assert_eq!(ok(&f.app, "/v1/health").await, json!({"status": "ok"}));
     let (status, body) = get(&f.app, "/v1/nope").await;
-    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found", "no route for /v1/nope");
-    let (status, headers, body) = send(&f.app, Request::post("/v1/jobs").body(Body::empty()).unwrap()).await;
-    assert_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed");
-    assert!(headers.get(header::ALLOW).is_some_and(|v| v.to_str().unwrap().contains("GET")), "{headers:?}");
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no route for /v1/nope",
+    );
+    let (status, headers, body) = send(
+        &f.app,
+        Request::post("/v1/jobs").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed",
+    );
+    assert!(
+        headers
+            .get(header::ALLOW)
+            .is_some_and(|v| v.to_str().unwrap().contains("GET")),
+        "{headers:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -282,7 +362,14 @@ async fn status_reports_progress_lag_and_contracts() {
         s.indexed = 120;
     });
     let body = ok(&f.app, "/v1/status").await;
-    assert_eq!((body["head"].as_u64(), body["indexed"].as_u64(), body["lag"].as_u64()), (Some(150), Some(120), Some(30)));
+    assert_eq!(
+        (
+            body["head"].as_u64(),
+            body["indexed"].as_u64(),
+            body["lag"].as_u64()
+        ),
+        (Some(150), Some(120), Some(30))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -293,14 +380,27 @@ async fn ready_follows_the_indexer_status() {
         s.indexed = 40;
     });
     let (status, body) = get(&f.app, "/v1/ready").await;
-    assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "not_ready", "catching up: block 40 of 100");
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+        "catching up: block 40 of 100",
+    );
 
     f.status.send_modify(|s| s.caught_up = true);
     assert_eq!(ok(&f.app, "/v1/ready").await, json!({"status": "ready"}));
 
-    f.status.send_modify(|s| s.halted = Some("reorg deeper than the window at block 90".into()));
+    f.status
+        .send_modify(|s| s.halted = Some("reorg deeper than the window at block 90".into()));
     let (status, body) = get(&f.app, "/v1/ready").await;
-    assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "not_ready", "halted: reorg deeper than the window");
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+        "halted: reorg deeper than the window",
+    );
     // Liveness does not depend on readiness.
     assert_eq!(ok(&f.app, "/v1/health").await["status"], "ok");
 }
@@ -311,7 +411,11 @@ async fn jobs_filter_and_paginate_without_gaps() {
     let all = ["1", "2", "3", "4", "5", "6", "7", "10", MAX_ID];
 
     let body = ok(&f.app, "/v1/jobs").await;
-    assert_eq!(ids(body["items"].as_array().unwrap(), "job_id"), all, "default page holds all, numeric order");
+    assert_eq!(
+        ids(body["items"].as_array().unwrap(), "job_id"),
+        all,
+        "default page holds all, numeric order"
+    );
     assert!(body["next_cursor"].is_null());
     assert_eq!(
         body["items"][2],
@@ -323,21 +427,46 @@ async fn jobs_filter_and_paginate_without_gaps() {
     );
 
     let p = pages(&f.app, "/v1/jobs?limit=3").await;
-    assert_eq!(page_ids(&p, "job_id"), vec![vec!["1", "2", "3"], vec!["4", "5", "6"], vec!["7", "10", MAX_ID]]);
+    assert_eq!(
+        page_ids(&p, "job_id"),
+        vec![
+            vec!["1", "2", "3"],
+            vec!["4", "5", "6"],
+            vec!["7", "10", MAX_ID]
+        ]
+    );
     let p = pages(&f.app, "/v1/jobs?limit=4").await;
     assert_eq!(p.concat().len(), all.len());
-    assert_eq!(ids(&p.concat(), "job_id"), all, "no duplicates or gaps across pages of 4");
+    assert_eq!(
+        ids(&p.concat(), "job_id"),
+        all,
+        "no duplicates or gaps across pages of 4"
+    );
 
     let p = pages(&f.app, "/v1/jobs?status=open&limit=2").await;
-    assert_eq!(page_ids(&p, "job_id"), vec![vec!["3", "5"], vec!["7", "10"], vec![MAX_ID]]);
+    assert_eq!(
+        page_ids(&p, "job_id"),
+        vec![vec!["3", "5"], vec!["7", "10"], vec![MAX_ID]]
+    );
     let upper = CLIENT2.to_uppercase().replace("0X", "0x");
     let body = ok(&f.app, &format!("/v1/jobs?client={upper}")).await;
-    assert_eq!(ids(body["items"].as_array().unwrap(), "job_id"), ["3", "4", "7", MAX_ID], "addresses match any case");
+    assert_eq!(
+        ids(body["items"].as_array().unwrap(), "job_id"),
+        ["3", "4", "7", MAX_ID],
+        "addresses match any case"
+    );
     let body = ok(&f.app, &format!("/v1/jobs?worker={W1}")).await;
     assert_eq!(ids(body["items"].as_array().unwrap(), "job_id"), ["1", "2"]);
     let body = ok(&f.app, &format!("/v1/jobs?status=open&client={CLIENT}")).await;
-    assert_eq!(ids(body["items"].as_array().unwrap(), "job_id"), ["5", "10"]);
-    let body = ok(&f.app, &format!("/v1/jobs?status=assigned&worker={W2}&client={CLIENT2}")).await;
+    assert_eq!(
+        ids(body["items"].as_array().unwrap(), "job_id"),
+        ["5", "10"]
+    );
+    let body = ok(
+        &f.app,
+        &format!("/v1/jobs?status=assigned&worker={W2}&client={CLIENT2}"),
+    )
+    .await;
     assert_eq!(ids(body["items"].as_array().unwrap(), "job_id"), ["4"]);
     let body = ok(&f.app, "/v1/jobs?status=refunded").await;
     assert_eq!(body, json!({"items": [], "next_cursor": null}));
@@ -381,7 +510,10 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
     for list in ["assignments", "results", "payments", "slashes"] {
         assert_eq!(body[list], json!([]), "{list}");
     }
-    assert_eq!(ok(&f.app, &format!("/v1/jobs/{MAX_ID}")).await["job_id"], MAX_ID);
+    assert_eq!(
+        ok(&f.app, &format!("/v1/jobs/{MAX_ID}")).await["job_id"],
+        MAX_ID
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -392,11 +524,26 @@ async fn job_result_is_the_latest_commitment() {
         json!({"attempt": 2, "worker": W1, "da_kind": 2, "commitment": "0xc0de22", "size": "20",
                "locator": "blob://two-2", "challenge_ends_at": 1700007400, "block_number": 24, "tx_hash": "0x7a22"})
     );
-    assert_eq!(ok(&f.app, "/v1/jobs/1/result").await["commitment"], "0xc0de01");
+    assert_eq!(
+        ok(&f.app, "/v1/jobs/1/result").await["commitment"],
+        "0xc0de01"
+    );
     let (status, body) = get(&f.app, "/v1/jobs/5/result").await;
-    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found", "job 5 has no result yet");
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "job 5 has no result yet",
+    );
     let (status, body) = get(&f.app, "/v1/jobs/999/result").await;
-    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found", "job 999 not found");
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "job 999 not found",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -406,7 +553,10 @@ async fn unknown_ids_are_404() {
         ("/v1/jobs/999", "job 999 not found"),
         // Job 8 exists, but on another chain.
         ("/v1/jobs/8", "job 8 not found"),
-        ("/v1/workers/0x9999999999999999999999999999999999999999", "worker 0x9999999999999999999999999999999999999999 not found"),
+        (
+            "/v1/workers/0x9999999999999999999999999999999999999999",
+            "worker 0x9999999999999999999999999999999999999999 not found",
+        ),
         ("/v1/proposals/42", "proposal 42 not found"),
     ];
     for (uri, message) in cases {
@@ -417,8 +567,15 @@ async fn unknown_ids_are_404() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_parameters_are_400_naming_the_field() {
-    let f = fixture_with(ApiConfig { max_page_size: 100, ..ApiConfig::default() }).await;
-    let workers_cursor = ok(&f.app, "/v1/workers?limit=1").await["next_cursor"].as_str().unwrap().to_string();
+    let f = fixture_with(ApiConfig {
+        max_page_size: 100,
+        ..ApiConfig::default()
+    })
+    .await;
+    let workers_cursor = ok(&f.app, "/v1/workers?limit=1").await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let foreign_cursor = format!("/v1/jobs?cursor={workers_cursor}");
     let too_big = format!("/v1/jobs/{MAX_ID}0");
     let cases = [
@@ -426,10 +583,22 @@ async fn malformed_parameters_are_400_naming_the_field() {
         ("/v1/jobs?limit=101", "limit must be 1..100"),
         ("/v1/jobs?limit=ten", "limit must be 1..100"),
         ("/v1/workers?limit=", "limit must be 1..100"),
-        ("/v1/jobs?cursor=nothex", "cursor is not a cursor of /v1/jobs"),
-        (foreign_cursor.as_str(), "cursor is not a cursor of /v1/jobs"),
-        ("/v1/events?cursor=00", "cursor is not a cursor of /v1/events"),
-        ("/v1/jobs?status=done", "status must be one of open, assigned, submitted, disputed, paid, cancelled, refunded"),
+        (
+            "/v1/jobs?cursor=nothex",
+            "cursor is not a cursor of /v1/jobs",
+        ),
+        (
+            foreign_cursor.as_str(),
+            "cursor is not a cursor of /v1/jobs",
+        ),
+        (
+            "/v1/events?cursor=00",
+            "cursor is not a cursor of /v1/events",
+        ),
+        (
+            "/v1/jobs?status=done",
+            "status must be one of open, assigned, submitted, disputed, paid, cancelled, refunded",
+        ),
         ("/v1/jobs?worker=0x12", "worker is not a 0x address"),
         ("/v1/jobs?client=alice", "client is not a 0x address"),
         ("/v1/jobs?stauts=open", "unknown field `stauts`"),
@@ -439,17 +608,41 @@ async fn malformed_parameters_are_400_naming_the_field() {
         ("/v1/workers/0xzz", "address is not a 0x address"),
         ("/v1/slashes?job=1.5", "job must be a decimal uint256"),
         ("/v1/rewards?worker=bob", "worker is not a 0x address"),
-        ("/v1/events?from_block=-3", "from_block must be a block number"),
-        ("/v1/events?from_block=10&to_block=5", "to_block must not be below from_block"),
-        ("/v1/events?contract=Foo", "contract must be one of AccordToken, TimelockController"),
-        ("/v1/events?event=Job%20Posted", "event must be 1 to 64 letters"),
+        (
+            "/v1/events?from_block=-3",
+            "from_block must be a block number",
+        ),
+        (
+            "/v1/events?from_block=10&to_block=5",
+            "to_block must not be below from_block",
+        ),
+        (
+            "/v1/events?contract=Foo",
+            "contract must be one of AccordToken, TimelockController",
+        ),
+        (
+            "/v1/events?event=Job%20Posted",
+            "event must be 1 to 64 letters",
+        ),
         ("/v1/proposals/0x01", "id must be a decimal uint256"),
-        ("/v1/proposals?cursor=zz", "cursor is not a cursor of /v1/proposals"),
-        ("/v1/events/stream?stream=", "stream must be 1 to 200 printable characters"),
+        (
+            "/v1/proposals?cursor=zz",
+            "cursor is not a cursor of /v1/proposals",
+        ),
+        (
+            "/v1/events/stream?stream=",
+            "stream must be 1 to 200 printable characters",
+        ),
     ];
     for (uri, message) in cases {
         let (status, body) = get(&f.app, uri).await;
-        assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_request", message);
+        assert_error(
+            status,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            message,
+        );
     }
 }
 
@@ -471,39 +664,67 @@ async fn workers_list_and_detail_with_track_record() {
                "registered_block": 6, "updated_block": 30,
                "counts": {"completed": 0, "expired": 1, "disputed": 1, "slashed": 2}})
     );
-    let w1 = ok(&f.app, &format!("/v1/workers/{}", W1.to_uppercase().replace("0X", "0x"))).await;
+    let w1 = ok(
+        &f.app,
+        &format!("/v1/workers/{}", W1.to_uppercase().replace("0X", "0x")),
+    )
+    .await;
     assert_eq!(w1["stake"], "5000000000000000000000");
-    assert_eq!(w1["counts"], json!({"completed": 1, "expired": 0, "disputed": 0, "slashed": 1}));
-    assert_eq!(ok(&f.app, &format!("/v1/workers/{W3}")).await["counts"], json!({"completed": 0, "expired": 0, "disputed": 0, "slashed": 0}));
+    assert_eq!(
+        w1["counts"],
+        json!({"completed": 1, "expired": 0, "disputed": 0, "slashed": 1})
+    );
+    assert_eq!(
+        ok(&f.app, &format!("/v1/workers/{W3}")).await["counts"],
+        json!({"completed": 0, "expired": 0, "disputed": 0, "slashed": 0})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slashes_and_rewards_filter_and_paginate() {
     let f = fixture().await;
     let p = pages(&f.app, "/v1/slashes?limit=2").await;
-    assert_eq!(page_ids(&p, "tx_hash"), vec![vec!["0x7c01", "0x7c02"], vec!["0x7c03"]]);
+    assert_eq!(
+        page_ids(&p, "tx_hash"),
+        vec![vec!["0x7c01", "0x7c02"], vec!["0x7c03"]]
+    );
     assert_eq!(
         p[0][1],
         json!({"block_number": 30, "log_index": 0, "worker": W2, "job_id": null, "recipient": TREASURY,
                "amount": "7", "from_stake": "5", "from_pending": "2", "tx_hash": "0x7c02"})
     );
     let body = ok(&f.app, &format!("/v1/slashes?worker={W2}")).await;
-    assert_eq!(ids(body["items"].as_array().unwrap(), "tx_hash"), ["0x7c01", "0x7c02"]);
+    assert_eq!(
+        ids(body["items"].as_array().unwrap(), "tx_hash"),
+        ["0x7c01", "0x7c02"]
+    );
     let body = ok(&f.app, "/v1/slashes?job=2").await;
-    assert_eq!(ids(body["items"].as_array().unwrap(), "tx_hash"), ["0x7c03"]);
+    assert_eq!(
+        ids(body["items"].as_array().unwrap(), "tx_hash"),
+        ["0x7c03"]
+    );
 
     // Only rewards: the refund and the fee sweep are other payments.
     let p = pages(&f.app, "/v1/rewards?limit=1").await;
-    assert_eq!(page_ids(&p, "tx_hash"), vec![vec!["0x7b02"], vec!["0x7b03"], vec!["0x7b04"]]);
+    assert_eq!(
+        page_ids(&p, "tx_hash"),
+        vec![vec!["0x7b02"], vec!["0x7b03"], vec!["0x7b04"]]
+    );
     assert_eq!(
         p[0][0],
         json!({"block_number": 25, "log_index": 3, "job_id": "1", "worker": W1,
                "amount": "975000000000000000000000", "fee": "25000000000000000000000", "tx_hash": "0x7b02"})
     );
     let body = ok(&f.app, &format!("/v1/rewards?worker={W1}")).await;
-    assert_eq!(ids(body["items"].as_array().unwrap(), "tx_hash"), ["0x7b02", "0x7b03"]);
+    assert_eq!(
+        ids(body["items"].as_array().unwrap(), "tx_hash"),
+        ["0x7b02", "0x7b03"]
+    );
     let body = ok(&f.app, &format!("/v1/rewards?worker={W1}&job=2")).await;
-    assert_eq!(ids(body["items"].as_array().unwrap(), "tx_hash"), ["0x7b03"]);
+    assert_eq!(
+        ids(body["items"].as_array().unwrap(), "tx_hash"),
+        ["0x7b03"]
+    );
     let body = ok(&f.app, "/v1/rewards?job=6").await;
     assert_eq!(body["items"], json!([]), "a refund is not a reward");
 }
@@ -514,8 +735,15 @@ async fn proposals_have_tallies_votes_and_computed_states() {
     let p = pages(&f.app, "/v1/proposals?limit=3").await;
     assert_eq!(p.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 2]);
     let all = p.concat();
-    let states: Vec<(String, String)> =
-        all.iter().map(|x| (x["proposal_id"].as_str().unwrap().into(), x["state"].as_str().unwrap().into())).collect();
+    let states: Vec<(String, String)> = all
+        .iter()
+        .map(|x| {
+            (
+                x["proposal_id"].as_str().unwrap().into(),
+                x["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
     let expected = [
         ("1", "Canceled"),
         ("2", "Executed"),
@@ -526,7 +754,11 @@ async fn proposals_have_tallies_votes_and_computed_states() {
         ("7", "Defeated"),
         ("8", "Defeated"),
     ];
-    assert_eq!(states, expected.map(|(a, b)| (a.to_string(), b.to_string())), "ordered by creation block");
+    assert_eq!(
+        states,
+        expected.map(|(a, b)| (a.to_string(), b.to_string())),
+        "ordered by creation block"
+    );
     // quorum = 10000 * 4 / 100
     assert!(all.iter().all(|x| x["quorum"] == "400"), "{all:?}");
 
@@ -552,9 +784,15 @@ async fn proposals_have_tallies_votes_and_computed_states() {
     assert_eq!(ok(&f.app, "/v1/proposals/4").await["state"], "Active");
     assert_eq!(ok(&f.app, "/v1/proposals/5").await["state"], "Defeated");
     // Without the supply the quorum is unknown and never reached.
-    sqlx::query("DELETE FROM params WHERE key = 'totalSupply'").execute(&f.pool).await.unwrap();
+    sqlx::query("DELETE FROM params WHERE key = 'totalSupply'")
+        .execute(&f.pool)
+        .await
+        .unwrap();
     let body = ok(&f.app, &format!("/v1/proposals/{BIG_PROPOSAL}")).await;
-    assert_eq!((body["quorum"].clone(), body["state"].clone()), (Value::Null, json!("Defeated")));
+    assert_eq!(
+        (body["quorum"].clone(), body["state"].clone()),
+        (Value::Null, json!("Defeated"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -578,7 +816,14 @@ async fn params_are_grouped_by_contract() {
 async fn events_filter_and_paginate_in_chain_order() {
     let f = fixture().await;
     let p = pages(&f.app, "/v1/events?limit=2").await;
-    assert_eq!(page_ids(&p, "tx_hash"), vec![vec!["0x7d01", "0x7d02"], vec!["0x7d03", "0x7d04"], vec!["0x7d05"]]);
+    assert_eq!(
+        page_ids(&p, "tx_hash"),
+        vec![
+            vec!["0x7d01", "0x7d02"],
+            vec!["0x7d03", "0x7d04"],
+            vec!["0x7d05"]
+        ]
+    );
     assert_eq!(
         p[0][0],
         json!({"chain_id": 31337, "block_number": 10, "block_hash": "0xb10", "log_index": 0, "tx_hash": "0x7d01",
@@ -588,15 +833,34 @@ async fn events_filter_and_paginate_in_chain_order() {
     );
     let filtered = |q: &'static str| {
         let app = f.app.clone();
-        async move { ids(ok(&app, &format!("/v1/events?{q}")).await["items"].as_array().unwrap(), "tx_hash") }
+        async move {
+            ids(
+                ok(&app, &format!("/v1/events?{q}")).await["items"]
+                    .as_array()
+                    .unwrap(),
+                "tx_hash",
+            )
+        }
     };
-    assert_eq!(filtered("contract=JobManager").await, ["0x7d01", "0x7d03", "0x7d04"]);
+    assert_eq!(
+        filtered("contract=JobManager").await,
+        ["0x7d01", "0x7d03", "0x7d04"]
+    );
     assert_eq!(filtered("event=JobPosted").await, ["0x7d01", "0x7d04"]);
     assert_eq!(filtered("stream=job:1").await, ["0x7d01", "0x7d03"]);
-    assert_eq!(filtered("from_block=11&to_block=12").await, ["0x7d03", "0x7d04", "0x7d05"]);
-    assert_eq!(filtered("contract=JobManager&event=JobPosted&from_block=11").await, ["0x7d04"]);
+    assert_eq!(
+        filtered("from_block=11&to_block=12").await,
+        ["0x7d03", "0x7d04", "0x7d05"]
+    );
+    assert_eq!(
+        filtered("contract=JobManager&event=JobPosted&from_block=11").await,
+        ["0x7d04"]
+    );
     let p = pages(&f.app, "/v1/events?contract=JobManager&limit=1").await;
-    assert_eq!(page_ids(&p, "tx_hash"), vec![vec!["0x7d01"], vec!["0x7d03"], vec!["0x7d04"]]);
+    assert_eq!(
+        page_ids(&p, "tx_hash"),
+        vec![vec!["0x7d01"], vec!["0x7d03"], vec!["0x7d04"]]
+    );
 }
 
 /// Reads server-sent event text from `body` until `needle` appears.
@@ -635,11 +899,18 @@ async fn event_stream_delivers_broadcast_records() {
     let response = f
         .app
         .clone()
-        .oneshot(Request::get("/v1/events/stream?contract=JobManager").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/v1/events/stream?contract=JobManager")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
     let mut body = response.into_body().into_data_stream();
 
     let other = record(40, 0, "AccordToken", "Transfer");
@@ -648,8 +919,15 @@ async fn event_stream_delivers_broadcast_records() {
     f.events.send(posted.clone()).unwrap();
     let mut text = String::new();
     read_until(&mut body, &mut text, "\n\n").await;
-    assert!(!text.contains("Transfer"), "the contract filter holds: {text}");
-    let fields: Vec<(&str, &str)> = text.trim_end().lines().filter_map(|l| l.split_once(": ").or(l.split_once(':'))).collect();
+    assert!(
+        !text.contains("Transfer"),
+        "the contract filter holds: {text}"
+    );
+    let fields: Vec<(&str, &str)> = text
+        .trim_end()
+        .lines()
+        .filter_map(|l| l.split_once(": ").or(l.split_once(':')))
+        .collect();
     let field = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
     assert_eq!(field("event"), Some("JobPosted"), "{text}");
     assert_eq!(field("id"), Some("41:2"), "{text}");
@@ -658,22 +936,43 @@ async fn event_stream_delivers_broadcast_records() {
     drop(body);
 
     // A subscriber that falls behind the feed (capacity 4) is told how many events it missed.
-    let response = f.app.clone().oneshot(Request::get("/v1/events/stream").body(Body::empty()).unwrap()).await.unwrap();
+    let response = f
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/v1/events/stream")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     let mut body = response.into_body().into_data_stream();
     for i in 0..7 {
-        f.events.send(record(50 + i, 0, "JobManager", "JobAssigned")).unwrap();
+        f.events
+            .send(record(50 + i, 0, "JobManager", "JobAssigned"))
+            .unwrap();
     }
     let mut text = String::new();
     read_until(&mut body, &mut text, "id: 56:0").await;
-    assert!(text.contains("event: lagged\ndata: {\"skipped\":3}\n"), "{text}");
-    assert!(!text.contains("id: 52:0") && text.contains("id: 53:0"), "{text}");
+    assert!(
+        text.contains("event: lagged\ndata: {\"skipped\":3}\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("id: 52:0") && text.contains("id: 53:0"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn openapi_describes_every_route() {
     let f = fixture().await;
     let doc = ok(&f.app, "/openapi.json").await;
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
     let paths = doc["paths"].as_object().unwrap();
     for path in [
         "/v1/health",
@@ -693,10 +992,18 @@ async fn openapi_describes_every_route() {
         "/v1/events/stream",
         "/metrics",
     ] {
-        assert!(paths[path]["get"].is_object(), "{path} missing from {:?}", paths.keys().collect::<Vec<_>>());
+        assert!(
+            paths[path]["get"].is_object(),
+            "{path} missing from {:?}",
+            paths.keys().collect::<Vec<_>>()
+        );
     }
-    let params: Vec<&str> =
-        paths["/v1/jobs"]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let params: Vec<&str> = paths["/v1/jobs"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(params, ["status", "client", "worker", "limit", "cursor"]);
 
     // The documented schema is the served shape.
@@ -720,10 +1027,26 @@ async fn metrics_count_requests_per_route_and_export_indexer_gauges() {
     ok(&f.app, "/v1/jobs/2").await;
     let _ = get(&f.app, "/v1/jobs/nope").await;
     let _ = get(&f.app, "/nowhere").await;
-    let response = f.app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    let response = f
+        .app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
-    let text = String::from_utf8(axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = String::from_utf8(
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
     for line in [
         "accord_api_requests_total{route=\"/v1/jobs/{id}\",status=\"2xx\"} 2",
         "accord_api_requests_total{route=\"/v1/jobs/{id}\",status=\"4xx\"} 1",
@@ -737,45 +1060,96 @@ async fn metrics_count_requests_per_route_and_export_indexer_gauges() {
         "accord_indexer_caught_up 1",
         "accord_indexer_halted 0",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_bodies_are_413() {
-    let f = fixture_with(ApiConfig { max_body_bytes: 1024, ..ApiConfig::default() }).await;
+    let f = fixture_with(ApiConfig {
+        max_body_bytes: 1024,
+        ..ApiConfig::default()
+    })
+    .await;
     let request = |len: usize| {
-        Request::get("/v1/health").header(header::CONTENT_LENGTH, len).body(Body::from(vec![b'x'; len])).unwrap()
+        Request::get("/v1/health")
+            .header(header::CONTENT_LENGTH, len)
+            .body(Body::from(vec![b'x'; len]))
+            .unwrap()
     };
     let (status, _, body) = send(&f.app, request(1025)).await;
-    assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "larger than 1024 bytes");
+    assert_error(
+        status,
+        &body,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "larger than 1024 bytes",
+    );
     let (status, _, body) = send(&f.app, request(1024)).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_queries_time_out_and_database_errors_stay_generic() {
-    let f = fixture_with(ApiConfig { request_timeout_ms: 300, ..ApiConfig::default() }).await;
+    let f = fixture_with(ApiConfig {
+        request_timeout_ms: 300,
+        ..ApiConfig::default()
+    })
+    .await;
     // Another session holds a lock on `params`: the query waits, the request times out.
     let mut lock = f.pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE params IN ACCESS EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
+    sqlx::query("LOCK TABLE params IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     let (status, body) = get(&f.app, "/v1/params").await;
-    assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "timeout", "timed out after 300 ms");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "timeout",
+        "timed out after 300 ms",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     lock.rollback().await.unwrap();
-    assert_eq!(ok(&f.app, "/v1/params").await["JobManager"]["protocolFeeBps"]["value"], "250");
+    assert_eq!(
+        ok(&f.app, "/v1/params").await["JobManager"]["protocolFeeBps"]["value"],
+        "250"
+    );
 
     // A failing query is a 500 whose message reveals nothing of the cause.
-    sqlx::query("DROP TABLE votes").execute(&f.pool).await.unwrap();
+    sqlx::query("DROP TABLE votes")
+        .execute(&f.pool)
+        .await
+        .unwrap();
     let (status, body) = get(&f.app, "/v1/proposals/4").await;
-    assert_error(status, &body, StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
+    assert_error(
+        status,
+        &body,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error",
+    );
     assert!(!body.to_string().contains("votes"), "{body}");
 
     // A closed pool is a retryable 503.
     f.pool.close().await;
     let (status, body) = get(&f.app, "/v1/jobs/1").await;
-    assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "unavailable", "retry later");
+    assert_error(
+        status,
+        &body,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "retry later",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -795,25 +1169,47 @@ async fn serves_over_a_socket_and_shuts_down_gracefully() {
     let server = tokio::spawn(serve(listener, state, shutdown.clone()));
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let health = client.get(format!("{base}/v1/health")).send().await.unwrap();
+    let health = client
+        .get(format!("{base}/v1/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    assert_eq!(health.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
 
     // Compressed when asked for.
-    let jobs = client.get(format!("{base}/v1/jobs")).header("accept-encoding", "gzip").send().await.unwrap();
+    let jobs = client
+        .get(format!("{base}/v1/jobs"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(jobs.status(), 200);
     assert_eq!(jobs.headers()["content-encoding"], "gzip");
     let plain = client.get(format!("{base}/v1/jobs")).send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
-    assert_eq!(plain.json::<Value>().await.unwrap()["items"][0]["client"], CLIENT);
+    assert_eq!(
+        plain.json::<Value>().await.unwrap()["items"][0]["client"],
+        CLIENT
+    );
 
     // An open event stream does not hold the shutdown up.
-    let stream = client.get(format!("{base}/v1/events/stream")).send().await.unwrap();
+    let stream = client
+        .get(format!("{base}/v1/events/stream"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let mut chunks = stream.bytes_stream();
     shutdown.cancel();
     let stopped = tokio::time::timeout(Duration::from_secs(10), server).await;
-    assert!(matches!(stopped, Ok(Ok(Ok(())))), "server did not stop cleanly: {stopped:?}");
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "server did not stop cleanly: {stopped:?}"
+    );
     let rest = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(chunk) = chunks.next().await {
             if chunk.is_err() {
@@ -823,5 +1219,12 @@ async fn serves_over_a_socket_and_shuts_down_gracefully() {
     })
     .await;
     assert!(rest.is_ok(), "the event stream ended with the server");
-    assert!(client.get(format!("{base}/v1/health")).send().await.is_err(), "nothing listens after shutdown");
+    assert!(
+        client
+            .get(format!("{base}/v1/health"))
+            .send()
+            .await
+            .is_err(),
+        "nothing listens after shutdown"
+    );
 }

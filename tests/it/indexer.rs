@@ -153,6 +153,38 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     assert_eq!(min_stake, registry.minStake().call().await.unwrap().to_string());
     assert_eq!(min_stake, "500000000000000000000");
 
+    // The API answers as the chain does.
+    let app = accord::api::router(accord::api::AppState {
+        pool: pool.clone(),
+        chain_id: 31337,
+        manifest: devnet.manifest.clone(),
+        status: run.status.clone(),
+        events: broadcast::channel(16).0,
+        config: Default::default(),
+        metrics: None,
+    });
+    for id in 1..=5u64 {
+        let on_chain = jm.jobOf(U256::from(id)).call().await.unwrap();
+        let job = api_get(&app, &format!("/v1/jobs/{id}")).await;
+        assert_eq!(job["status"], status_name(on_chain.status), "API job {id}");
+        assert_eq!(job["reward"], on_chain.reward.to_string());
+    }
+    let job4 = api_get(&app, "/v1/jobs/4").await;
+    assert_eq!(job4["assignments"][0]["outcome"], "expired");
+    assert_eq!(job4["slashes"].as_array().unwrap().len(), 1);
+    let worker_b = address_of(&devnet_key(5));
+    let w = api_get(&app, &format!("/v1/workers/{worker_b}")).await;
+    let chain_b = registry.workerOf(worker_b.parse().unwrap()).call().await.unwrap();
+    assert_eq!(w["stake"], chain_b.stake.to_string());
+    assert_eq!((w["counts"]["completed"].clone(), w["counts"]["expired"].clone(), w["counts"]["slashed"].clone()), (1.into(), 1.into(), 1.into()));
+    let proposals = api_get(&app, "/v1/proposals").await;
+    assert_eq!(proposals["items"][0]["state"], "Executed");
+    let params = api_get(&app, "/v1/params").await;
+    assert_eq!(params["WorkerRegistry"]["minStake"]["value"], "500000000000000000000");
+    assert_eq!(api_get(&app, "/v1/rewards").await["items"].as_array().unwrap().len(), 2);
+    let status = api_get(&app, "/v1/status").await;
+    assert_eq!((status["indexed"].as_u64(), status["lag"].as_u64()), (Some(head), Some(0)));
+
     // Every log of the deployment is in raw_events, once.
     let logs = provider_logs(&devnet, head).await;
     assert_eq!(count(&pool, "SELECT count(*) FROM raw_events").await as usize, logs);
@@ -190,6 +222,15 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("differs from the live index in: workers"), "{}", String::from_utf8_lossy(&out.stderr));
     let schemas: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'").fetch_one(&pool).await.unwrap();
     assert_eq!(schemas, 0, "rebuild drops its schema");
+}
+
+async fn api_get(app: &axum::Router, path: &str) -> serde_json::Value {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200, "GET {path}");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 async fn provider_logs(devnet: &Devnet, head: u64) -> usize {
