@@ -112,7 +112,10 @@ pub struct DatabaseConfig {
 
 impl Default for ChainConfig {
     fn default() -> Self {
-        Self { rpc_url: "http://127.0.0.1:8545".into(), deployments_dir: "deployments".into() }
+        Self {
+            rpc_url: "http://127.0.0.1:8545".into(),
+            deployments_dir: "deployments".into(),
+        }
     }
 }
 
@@ -143,7 +146,10 @@ impl Default for ApiConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: String::new(), max_connections: 16 }
+        Self {
+            url: String::new(),
+            max_connections: 16,
+        }
     }
 }
 
@@ -152,8 +158,14 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Self> {
         let mut config = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
-                toml::from_str(&text).map_err(|source| Error::Parse { path: path.into(), source })?
+                let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                    path: path.into(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| Error::Parse {
+                    path: path.into(),
+                    source,
+                })?
             }
             None => Self::default(),
         };
@@ -174,27 +186,45 @@ impl Config {
             self.database.url = v;
         }
         if let Some(v) = var("ACCORD_API_LISTEN") {
-            self.api.listen = v.parse().map_err(|e| Error::Invalid { key: "api.listen", reason: format!("'{v}': {e}") })?;
+            self.api.listen = v.parse().map_err(|e| Error::Invalid {
+                key: "api.listen",
+                reason: format!("'{v}': {e}"),
+            })?;
         }
         if let Some(v) = var("ACCORD_CONFIRMATIONS") {
-            self.indexer.confirmations =
-                v.parse().map_err(|e| Error::Invalid { key: "indexer.confirmations", reason: format!("'{v}': {e}") })?;
+            self.indexer.confirmations = v.parse().map_err(|e| Error::Invalid {
+                key: "indexer.confirmations",
+                reason: format!("'{v}': {e}"),
+            })?;
         }
         Ok(())
     }
 
     /// Checks ranges and shapes.
     pub fn validate(&self) -> Result<()> {
-        let invalid = |key, reason: &str| Err(Error::Invalid { key, reason: reason.into() });
-        if !(self.chain.rpc_url.starts_with("http://") || self.chain.rpc_url.starts_with("https://")) {
+        let invalid = |key, reason: &str| {
+            Err(Error::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
+        if !(self.chain.rpc_url.starts_with("http://")
+            || self.chain.rpc_url.starts_with("https://"))
+        {
             return invalid("chain.rpc_url", "must be an http:// or https:// URL");
         }
         let ix = &self.indexer;
         if ix.initial_batch_blocks == 0 || ix.max_batch_blocks < ix.initial_batch_blocks {
-            return invalid("indexer.max_batch_blocks", "need 0 < initial_batch_blocks <= max_batch_blocks");
+            return invalid(
+                "indexer.max_batch_blocks",
+                "need 0 < initial_batch_blocks <= max_batch_blocks",
+            );
         }
         if ix.reorg_window < ix.confirmations || ix.reorg_window == 0 {
-            return invalid("indexer.reorg_window", "must be at least 1 and at least indexer.confirmations");
+            return invalid(
+                "indexer.reorg_window",
+                "must be at least 1 and at least indexer.confirmations",
+            );
         }
         if ix.poll_interval_ms == 0 || ix.rpc_timeout_ms == 0 {
             return invalid("indexer.poll_interval_ms", "intervals must be positive");
@@ -233,7 +263,9 @@ mod tests {
             .unwrap();
         assert_eq!(config.indexer.confirmations, 5);
         assert_eq!(config.database.url, "postgres://x@127.0.0.1/db");
-        let err = config.apply_env(|k| (k == "ACCORD_API_LISTEN").then(|| "nope".into())).unwrap_err();
+        let err = config
+            .apply_env(|k| (k == "ACCORD_API_LISTEN").then(|| "nope".into()))
+            .unwrap_err();
         assert!(err.to_string().contains("api.listen"), "{err}");
     }
 
@@ -242,9 +274,21 @@ mod tests {
         assert!(toml::from_str::<Config>("[indexer]\nconfirmation = 3\n").is_err());
         let mut config = Config::default();
         config.indexer.max_batch_blocks = 10;
-        assert!(config.validate().unwrap_err().to_string().contains("indexer.max_batch_blocks"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("indexer.max_batch_blocks")
+        );
         let mut config = Config::default();
         config.chain.rpc_url = "ws://x".into();
-        assert!(config.validate().unwrap_err().to_string().contains("chain.rpc_url"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("chain.rpc_url")
+        );
     }
 }

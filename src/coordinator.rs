@@ -26,26 +26,50 @@ use crate::indexer::{Indexer, Status};
 /// The process-wide Prometheus recorder for the indexer's `metrics` counters; installed once.
 fn prometheus() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok()).clone()
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .clone()
 }
 
 /// Asks the node for its chain id and loads that chain's manifest.
 pub async fn load_manifest(config: &Config) -> anyhow::Result<Manifest> {
-    let url = config.chain.rpc_url.parse().with_context(|| format!("chain.rpc_url '{}' is not a URL", config.chain.rpc_url))?;
-    let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url);
-    let chain_id = tokio::time::timeout(Duration::from_millis(config.indexer.rpc_timeout_ms), provider.get_chain_id())
-        .await
-        .map_err(|_| anyhow::anyhow!("no answer from the JSON-RPC node at {}", config.chain.rpc_url))?
-        .with_context(|| format!("no JSON-RPC node answers at {}", config.chain.rpc_url))?;
+    let url = config
+        .chain
+        .rpc_url
+        .parse()
+        .with_context(|| format!("chain.rpc_url '{}' is not a URL", config.chain.rpc_url))?;
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url);
+    let chain_id = tokio::time::timeout(
+        Duration::from_millis(config.indexer.rpc_timeout_ms),
+        provider.get_chain_id(),
+    )
+    .await
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "no answer from the JSON-RPC node at {}",
+            config.chain.rpc_url
+        )
+    })?
+    .with_context(|| format!("no JSON-RPC node answers at {}", config.chain.rpc_url))?;
     let path = Manifest::path_for(&config.chain.deployments_dir, chain_id);
-    Manifest::load(&path).with_context(|| format!("chain {chain_id} has no usable deployment manifest; deploy with scripts/deploy first"))
+    Manifest::load(&path).with_context(|| {
+        format!(
+            "chain {chain_id} has no usable deployment manifest; deploy with scripts/deploy first"
+        )
+    })
 }
 
 /// Connects to the chain of `config` for the contracts of `manifest`.
 pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Result<EvmChain> {
-    EvmChain::connect(&config.chain.rpc_url, manifest, Duration::from_millis(config.indexer.rpc_timeout_ms))
-        .await
-        .with_context(|| format!("cannot use the chain at {}", config.chain.rpc_url))
+    EvmChain::connect(
+        &config.chain.rpc_url,
+        manifest,
+        Duration::from_millis(config.indexer.rpc_timeout_ms),
+    )
+    .await
+    .with_context(|| format!("cannot use the chain at {}", config.chain.rpc_url))
 }
 
 /// A running coordinator.
@@ -69,7 +93,8 @@ impl Coordinator {
         config.validate()?;
         let manifest = load_manifest(&config).await?;
         let chain = connect_chain(&config, &manifest).await?;
-        let pool = crate::store::connect(&config.database.url, config.database.max_connections).await?;
+        let pool =
+            crate::store::connect(&config.database.url, config.database.max_connections).await?;
         let listener = tokio::net::TcpListener::bind(config.api.listen)
             .await
             .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
@@ -77,7 +102,14 @@ impl Coordinator {
 
         let (status_tx, status) = watch::channel(Status::default());
         let (events, _) = broadcast::channel(4096);
-        let indexer = Indexer::new(chain, pool.clone(), config.indexer.clone(), manifest.deploy_block, status_tx, events.clone());
+        let indexer = Indexer::new(
+            chain,
+            pool.clone(),
+            config.indexer.clone(),
+            manifest.deploy_block,
+            status_tx,
+            events.clone(),
+        );
         let state = AppState {
             pool: pool.clone(),
             chain_id: manifest.chain_id,
@@ -115,7 +147,14 @@ impl Coordinator {
             first
         });
         info!(target: "accord::coordinator", %api_addr, chain_id = manifest.chain_id, "coordinator started");
-        Ok(Self { api_addr, status, pool, manifest, cancel, task })
+        Ok(Self {
+            api_addr,
+            status,
+            pool,
+            manifest,
+            cancel,
+            task,
+        })
     }
 
     /// A token that stops the coordinator when cancelled.
@@ -125,9 +164,12 @@ impl Coordinator {
 
     /// Waits until the indexer has caught up with the head (or fails, or `timeout` passes).
     pub async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let waited = tokio::time::timeout(timeout, self.status.wait_for(|s| s.caught_up || s.halted.is_some()))
-            .await
-            .map(|r| r.map(|s| s.halted.clone()));
+        let waited = tokio::time::timeout(
+            timeout,
+            self.status.wait_for(|s| s.caught_up || s.halted.is_some()),
+        )
+        .await
+        .map(|r| r.map(|s| s.halted.clone()));
         match waited {
             Ok(Ok(None)) => Ok(()),
             Ok(Ok(Some(why))) => anyhow::bail!("indexer halted: {why}"),
@@ -148,4 +190,74 @@ impl Coordinator {
         self.pool.close().await;
         result
     }
+}
+
+/// What a backfill-only run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IndexStats {
+    /// First block of this run (the cursor it started after).
+    pub from_block: u64,
+    /// Last block indexed.
+    pub to_block: u64,
+    /// Events stored by this run.
+    pub events: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Events per second.
+    pub events_per_second: f64,
+}
+
+/// Runs the indexer alone (no API) until it has caught up with the head, then returns what it did.
+pub async fn index_until_caught_up(
+    config: &Config,
+    cancel: CancellationToken,
+) -> anyhow::Result<IndexStats> {
+    let manifest = load_manifest(config).await?;
+    let chain = connect_chain(config, &manifest).await?;
+    let pool = crate::store::connect(&config.database.url, config.database.max_connections).await?;
+    let count = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM raw_events WHERE chain_id = $1")
+            .bind(manifest.chain_id as i64)
+            .fetch_one(&pool)
+            .await
+    };
+    let before = count(pool.clone()).await? as u64;
+    let from_block: Option<i64> =
+        sqlx::query_scalar("SELECT block_number FROM indexer_cursor WHERE chain_id = $1")
+            .bind(manifest.chain_id as i64)
+            .fetch_optional(&pool)
+            .await?;
+    let (status_tx, mut status) = watch::channel(Status::default());
+    let (events, _) = broadcast::channel(1);
+    let indexer = Indexer::new(
+        chain,
+        pool.clone(),
+        config.indexer.clone(),
+        manifest.deploy_block,
+        status_tx,
+        events,
+    );
+    let started = std::time::Instant::now();
+    let stop = cancel.child_token();
+    let task = tokio::spawn(indexer.run(stop.clone()));
+    let caught_up = status
+        .wait_for(|s| s.caught_up || s.halted.is_some())
+        .await
+        .map(|s| s.clone());
+    let seconds = started.elapsed().as_secs_f64();
+    stop.cancel();
+    task.await.context("indexer task panicked")??;
+    let s = caught_up.map_err(|_| anyhow::anyhow!("indexer stopped before catching up"))?;
+    if let Some(why) = s.halted {
+        anyhow::bail!("indexer halted: {why}");
+    }
+    let events = count(pool.clone()).await? as u64 - before;
+    pool.close().await;
+    Ok(IndexStats {
+        from_block: from_block.map_or(manifest.deploy_block.saturating_sub(1), |b| b as u64),
+        to_block: s.indexed,
+        events,
+        seconds,
+        events_per_second: events as f64 / seconds.max(1e-9),
+    })
 }

@@ -24,10 +24,10 @@
 pub mod api;
 pub mod chain;
 pub mod cli;
-pub mod deployment;
 pub mod config;
 pub mod coordinator;
+pub mod deployment;
 pub mod indexer;
-pub mod store;
 pub mod pg;
 pub mod rebuild;
+pub mod store;

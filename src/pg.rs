@@ -73,12 +73,25 @@ fn find_bin() -> Result<PathBuf> {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| Error::Spawn { program: "bind".into(), source })?;
-    Ok(listener.local_addr().map_err(|source| Error::Spawn { program: "bind".into(), source })?.port())
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| Error::Spawn {
+        program: "bind".into(),
+        source,
+    })?;
+    Ok(listener
+        .local_addr()
+        .map_err(|source| Error::Spawn {
+            program: "bind".into(),
+            source,
+        })?
+        .port())
 }
 
 impl TempCluster {
@@ -86,20 +99,41 @@ impl TempCluster {
     pub async fn start() -> Result<Self> {
         let bin = find_bin()?;
         static SEQ: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         let dir = std::env::temp_dir().join(format!(
             "accord-pg-{}-{}-{nanos}",
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
         let as_postgres = is_root();
-        let mut cluster = Self { bin, dir, port: 0, as_postgres };
-        cluster.run("create the data folder", "mkdir", &["-m", "700", "-p", &cluster.dir_str()])?;
+        let mut cluster = Self {
+            bin,
+            dir,
+            port: 0,
+            as_postgres,
+        };
+        cluster.run(
+            "create the data folder",
+            "mkdir",
+            &["-m", "700", "-p", &cluster.dir_str()],
+        )?;
         let initdb = cluster.bin.join("initdb");
         cluster.run(
             "initdb",
             initdb.to_str().unwrap_or("initdb"),
-            &["-D", &cluster.dir_str(), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync", "--no-instructions"],
+            &[
+                "-D",
+                &cluster.dir_str(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
         )?;
         // A port can be taken between picking and binding; retry a few times.
         let mut last = None;
@@ -115,7 +149,18 @@ impl TempCluster {
             match cluster.run(
                 "pg_ctl start",
                 pg_ctl.to_str().unwrap_or("pg_ctl"),
-                &["-D", &cluster.dir_str(), "-o", &options, "-l", log.to_str().unwrap_or("server.log"), "-w", "-t", "30", "start"],
+                &[
+                    "-D",
+                    &cluster.dir_str(),
+                    "-o",
+                    &options,
+                    "-l",
+                    log.to_str().unwrap_or("server.log"),
+                    "-w",
+                    "-t",
+                    "30",
+                    "start",
+                ],
             ) {
                 Ok(_) => {
                     last = None;
@@ -144,11 +189,17 @@ impl TempCluster {
             Command::new(program)
         };
         cmd.args(args).current_dir(std::env::temp_dir());
-        let output = cmd.output().map_err(|source| Error::Spawn { program: program.into(), source })?;
+        let output = cmd.output().map_err(|source| Error::Spawn {
+            program: program.into(),
+            source,
+        })?;
         if !output.status.success() {
             let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
             text.push_str(&String::from_utf8_lossy(&output.stdout));
-            return Err(Error::Failed { step, output: text.trim().to_string() });
+            return Err(Error::Failed {
+                step,
+                output: text.trim().to_string(),
+            });
         }
         Ok(output)
     }
@@ -175,16 +226,25 @@ impl TempCluster {
 
     /// Creates database `name` (letters, digits and underscores) and returns its URL.
     pub async fn create_database(&self, name: &str) -> Result<String> {
-        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "database name {name:?}");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "database name {name:?}"
+        );
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&self.url_for("postgres"))
             .await
-            .map_err(|source| Error::CreateDatabase { name: name.into(), source })?;
+            .map_err(|source| Error::CreateDatabase {
+                name: name.into(),
+                source,
+            })?;
         // `name` was checked above to be letters, digits and underscores.
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
-            .map_err(|source| Error::CreateDatabase { name: name.into(), source })?;
+            .map_err(|source| Error::CreateDatabase {
+                name: name.into(),
+                source,
+            })?;
         Ok(self.url_for(name))
     }
 }
@@ -193,7 +253,11 @@ impl Drop for TempCluster {
     fn drop(&mut self) {
         if self.port != 0 {
             let pg_ctl = self.bin.join("pg_ctl");
-            let _ = self.run("pg_ctl stop", pg_ctl.to_str().unwrap_or("pg_ctl"), &["-D", &self.dir_str(), "-m", "immediate", "-w", "stop"]);
+            let _ = self.run(
+                "pg_ctl stop",
+                pg_ctl.to_str().unwrap_or("pg_ctl"),
+                &["-D", &self.dir_str(), "-m", "immediate", "-w", "stop"],
+            );
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

@@ -54,25 +54,41 @@ impl Report {
 }
 
 /// Rebuilds into schema `rebuild_<millis>` and compares; drops the schema afterwards unless `keep`.
-pub async fn rebuild(config: &Config, keep: bool, cancel: CancellationToken) -> anyhow::Result<Report> {
+pub async fn rebuild(
+    config: &Config,
+    keep: bool,
+    cancel: CancellationToken,
+) -> anyhow::Result<Report> {
     let manifest = load_manifest(config).await?;
     let chain = connect_chain(config, &manifest).await?;
     let live = connect(&config.database.url, 2).await?;
 
     let mut snapshot = live.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *snapshot).await?;
-    let block: Option<i64> = sqlx::query_scalar("SELECT block_number FROM indexer_cursor WHERE chain_id = $1")
-        .bind(manifest.chain_id as i64)
-        .fetch_optional(&mut *snapshot)
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *snapshot)
         .await?;
-    let block = block.context("the live index is empty: run the coordinator (accord serve) first")? as u64;
+    let block: Option<i64> =
+        sqlx::query_scalar("SELECT block_number FROM indexer_cursor WHERE chain_id = $1")
+            .bind(manifest.chain_id as i64)
+            .fetch_optional(&mut *snapshot)
+            .await?;
+    let block =
+        block.context("the live index is empty: run the coordinator (accord serve) first")? as u64;
 
-    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
     let schema = format!("rebuild_{millis}");
     // `schema` is built from digits only.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&live).await?;
-    let options = PgConnectOptions::from_str(&config.database.url)?.options([("search_path", schema.as_str())]);
-    let rebuilt = PgPoolOptions::new().max_connections(4).connect_with(options).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&live)
+        .await?;
+    let options = PgConnectOptions::from_str(&config.database.url)?
+        .options([("search_path", schema.as_str())]);
+    let rebuilt = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?;
     let result = async {
         MIGRATOR.run(&rebuilt).await?;
         let started = Instant::now();
@@ -80,25 +96,44 @@ pub async fn rebuild(config: &Config, keep: bool, cancel: CancellationToken) -> 
         let (events, _) = broadcast::channel(1);
         let mut indexer_config = config.indexer.clone();
         indexer_config.confirmations = 0;
-        Indexer::new(chain, rebuilt.clone(), indexer_config, manifest.deploy_block, status, events)
-            .stop_at(block)
-            .run(cancel)
-            .await
-            .context("re-indexing failed")?;
+        Indexer::new(
+            chain,
+            rebuilt.clone(),
+            indexer_config,
+            manifest.deploy_block,
+            status,
+            events,
+        )
+        .stop_at(block)
+        .run(cancel)
+        .await
+        .context("re-indexing failed")?;
         let seconds = started.elapsed().as_secs_f64();
         let live_digests = digests(&mut snapshot, manifest.chain_id).await?;
         let rebuilt_digests = digests(&mut *rebuilt.acquire().await?, manifest.chain_id).await?;
         let tables = live_digests
             .into_iter()
             .zip(rebuilt_digests)
-            .map(|(l, r)| Comparison { table: l.table, equal: l == r, live: l, rebuilt: r })
+            .map(|(l, r)| Comparison {
+                table: l.table,
+                equal: l == r,
+                live: l,
+                rebuilt: r,
+            })
             .collect();
-        anyhow::Ok(Report { block, schema: schema.clone(), seconds, tables })
+        anyhow::Ok(Report {
+            block,
+            schema: schema.clone(),
+            seconds,
+            tables,
+        })
     }
     .await;
     rebuilt.close().await;
     if !keep {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&live).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&live)
+            .await?;
     }
     result
 }

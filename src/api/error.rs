@@ -42,7 +42,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Error::Unavailable(e),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Error::Unavailable(e)
+            }
             e => Error::Database(e),
         }
     }
@@ -59,7 +61,9 @@ impl Error {
         match self {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Error::NotReady(_) | Error::Timeout(_) | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::NotReady(_) | Error::Timeout(_) | Error::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,13 +116,22 @@ pub struct ErrorDetail {
 }
 
 fn error_response(status: StatusCode, code: &str, message: String) -> Response {
-    let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message } };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_string(),
+            message,
+        },
+    };
     (status, Json(body)).into_response()
 }
 
 /// Turns the bodiless or plain-text error answers of axum and tower layers (405, 413, ...) into the JSON error
 /// shape, keeping their status and headers (`Allow` on a 405). Answers already in JSON pass untouched.
-pub(crate) async fn json_errors(State(max_body_bytes): State<usize>, request: Request, next: Next) -> Response {
+pub(crate) async fn json_errors(
+    State(max_body_bytes): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -132,13 +145,20 @@ pub(crate) async fn json_errors(State(max_body_bytes): State<usize>, request: Re
         return response;
     }
     let (code, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ("payload_too_large", format!("request body is larger than {max_body_bytes} bytes"))
-        }
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this route".to_string()),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            format!("request body is larger than {max_body_bytes} bytes"),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "method not allowed on this route".to_string(),
+        ),
         StatusCode::NOT_FOUND => ("not_found", "no such route".to_string()),
         s if s.is_server_error() => ("internal", "internal error".to_string()),
-        s => ("invalid_request", s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+        s => (
+            "invalid_request",
+            s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+        ),
     };
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -151,7 +171,11 @@ pub(crate) async fn json_errors(State(max_body_bytes): State<usize>, request: Re
 
 /// Fails the request with [`Error::Timeout`] when the handler has not answered within the configured time.
 /// Only the time to the response head counts: a server-sent event stream may run for hours.
-pub(crate) async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+pub(crate) async fn timeout(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => Error::Timeout(limit).into_response(),
@@ -169,7 +193,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(rejection) => Err(Error::invalid(format!("invalid query string: {}", inner_text(rejection.body_text())))),
+            Err(rejection) => Err(Error::invalid(format!(
+                "invalid query string: {}",
+                inner_text(rejection.body_text())
+            ))),
         }
     }
 }
@@ -184,7 +211,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
-            Err(rejection) => Err(Error::invalid(format!("invalid path: {}", inner_text(rejection.body_text())))),
+            Err(rejection) => Err(Error::invalid(format!(
+                "invalid path: {}",
+                inner_text(rejection.body_text())
+            ))),
         }
     }
 }

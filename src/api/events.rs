@@ -91,7 +91,9 @@ struct NameFilter {
 impl NameFilter {
     fn parse(contract: Option<&str>, event: Option<&str>, stream: Option<&str>) -> Result<Self> {
         Ok(Self {
-            contract: contract.map(|v| input::one_of("contract", v, CONTRACTS)).transpose()?,
+            contract: contract
+                .map(|v| input::one_of("contract", v, CONTRACTS))
+                .transpose()?,
             event: event.map(|v| input::identifier("event", v)).transpose()?,
             stream: stream.map(|v| input::stream("stream", v)).transpose()?,
         })
@@ -110,22 +112,38 @@ impl NameFilter {
     path = "/v1/events",
     tag = "events",
     params(EventsQuery),
-    responses((status = 200, body = Page<Event>), (status = 400, body = ErrorBody))
+    responses((status = 200, description = "Success", body = Page<Event>), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody))
 )]
 pub(crate) async fn list_events(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<Page<Event>>> {
     let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
-    let names = NameFilter::parse(q.contract.as_deref(), q.event.as_deref(), q.stream.as_deref())?;
-    let from = q.from_block.as_deref().map(|v| input::block("from_block", v)).transpose()?;
-    let to = q.to_block.as_deref().map(|v| input::block("to_block", v)).transpose()?;
+    let names = NameFilter::parse(
+        q.contract.as_deref(),
+        q.event.as_deref(),
+        q.stream.as_deref(),
+    )?;
+    let from = q
+        .from_block
+        .as_deref()
+        .map(|v| input::block("from_block", v))
+        .transpose()?;
+    let to = q
+        .to_block
+        .as_deref()
+        .map(|v| input::block("to_block", v))
+        .transpose()?;
     if let (Some(from), Some(to)) = (from, to)
         && to < from
     {
         return Err(Error::invalid("to_block must not be below from_block"));
     }
-    let cursor = q.cursor.as_deref().map(|v| input::position_cursor("events", v)).transpose()?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|v| input::position_cursor("events", v))
+        .transpose()?;
 
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args \
@@ -148,11 +166,18 @@ pub(crate) async fn list_events(
         sql.push(" AND block_number <= ").push_bind(to);
     }
     if let Some((block, log)) = cursor {
-        sql.push(" AND (block_number, log_index) > (").push_bind(block).push(", ").push_bind(log).push(")");
+        sql.push(" AND (block_number, log_index) > (")
+            .push_bind(block)
+            .push(", ")
+            .push_bind(log)
+            .push(")");
     }
-    sql.push(" ORDER BY block_number, log_index LIMIT ").push_bind(limit + 1);
+    sql.push(" ORDER BY block_number, log_index LIMIT ")
+        .push_bind(limit + 1);
     let rows: Vec<Event> = sql.build_query_as().fetch_all(&s.app.pool).await?;
-    Ok(Json(Page::from_rows(rows, limit, "events", |e| input::position_key(e.block_number, e.log_index))))
+    Ok(Json(Page::from_rows(rows, limit, "events", |e| {
+        input::position_key(e.block_number, e.log_index)
+    })))
 }
 
 /// Server-sent events: one message per newly indexed event, named after the event, with its JSON as data and
@@ -165,23 +190,29 @@ pub(crate) async fn list_events(
     params(StreamQuery),
     responses(
         (status = 200, description = "text/event-stream of indexed events", content_type = "text/event-stream", body = Event),
-        (status = 400, body = ErrorBody)
+        (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody)
     )
 )]
 pub(crate) async fn stream_events(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<sse::Event, Infallible>>>> {
-    let filter = NameFilter::parse(q.contract.as_deref(), q.event.as_deref(), q.stream.as_deref())?;
+    let filter = NameFilter::parse(
+        q.contract.as_deref(),
+        q.event.as_deref(),
+        q.stream.as_deref(),
+    )?;
     let feed = BroadcastStream::new(s.app.events.subscribe());
     let stream = feed
         .filter_map(move |item| {
             let message = match item {
                 Ok(record) if filter.matches(&record) => Some(message(&record)),
                 Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(skipped)) => {
-                    Some(sse::Event::default().event("lagged").data(format!("{{\"skipped\":{skipped}}}")))
-                }
+                Err(BroadcastStreamRecvError::Lagged(skipped)) => Some(
+                    sse::Event::default()
+                        .event("lagged")
+                        .data(format!("{{\"skipped\":{skipped}}}")),
+                ),
             };
             std::future::ready(message.map(Ok))
         })
@@ -191,7 +222,14 @@ pub(crate) async fn stream_events(
 
 fn message(record: &EventRecord) -> sse::Event {
     // The SSE framing forbids line breaks in an event name; contract event names are identifiers anyway.
-    let name = if record.event.contains(['\n', '\r']) { "event" } else { record.event.as_str() };
+    let name = if record.event.contains(['\n', '\r']) {
+        "event"
+    } else {
+        record.event.as_str()
+    };
     let data = serde_json::to_string(record).unwrap_or_else(|_| "{}".into());
-    sse::Event::default().event(name).id(format!("{}:{}", record.block_number, record.log_index)).data(data)
+    sse::Event::default()
+        .event(name)
+        .id(format!("{}:{}", record.block_number, record.log_index))
+        .data(data)
 }

@@ -15,7 +15,7 @@ use super::workers::PageQuery;
 /// A proposal's state, computed from the index and the indexer's head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum ProposalState {
-    /// Voting has not started (`head < vote_start`).
+    /// Voting has not started (`head <= vote_start`, as OpenZeppelin's `state()` reads it at the head).
     Pending,
     /// Voting is open (`head <= vote_end`).
     Active,
@@ -43,7 +43,7 @@ macro_rules! proposal_select {
             CASE WHEN p.canceled THEN 'Canceled'
                  WHEN p.executed THEN 'Executed'
                  WHEN p.queued_eta IS NOT NULL THEN 'Queued'
-                 WHEN $2 < p.vote_start THEN 'Pending'
+                 WHEN $2 <= p.vote_start THEN 'Pending'
                  WHEN $2 <= p.vote_end THEN 'Active'
                  WHEN p.for_votes > p.against_votes AND p.for_votes + p.abstain_votes >= q.quorum THEN 'Succeeded'
                  ELSE 'Defeated' END AS state
@@ -57,7 +57,7 @@ macro_rules! proposal_select {
 }
 
 /// A governance proposal with its tallies.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Proposal {
     /// Proposal id (uint256, decimal).
     pub proposal_id: String,
@@ -110,7 +110,7 @@ pub struct Vote {
 }
 
 /// A proposal with its votes in chain order.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct ProposalDetail {
     /// The proposal.
     #[serde(flatten)]
@@ -140,7 +140,7 @@ fn head(s: &Shared) -> i64 {
     path = "/v1/proposals",
     tag = "governance",
     params(PageQuery),
-    responses((status = 200, body = Page<Proposal>), (status = 400, body = ErrorBody))
+    responses((status = 200, description = "Success", body = Page<Proposal>), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody))
 )]
 pub(crate) async fn list_proposals(
     State(s): State<Shared>,
@@ -152,16 +152,27 @@ pub(crate) async fn list_proposals(
         None => None,
     };
     let query = match &cursor {
-        None => sqlx::query_as(PROPOSALS_FIRST).bind(s.chain_id).bind(head(&s)).bind(limit + 1),
-        Some((block, id)) => {
-            sqlx::query_as(PROPOSALS_AFTER).bind(s.chain_id).bind(head(&s)).bind(limit + 1).bind(*block).bind(id)
-        }
+        None => sqlx::query_as(PROPOSALS_FIRST)
+            .bind(s.chain_id)
+            .bind(head(&s))
+            .bind(limit + 1),
+        Some((block, id)) => sqlx::query_as(PROPOSALS_AFTER)
+            .bind(s.chain_id)
+            .bind(head(&s))
+            .bind(limit + 1)
+            .bind(*block)
+            .bind(id),
     };
     let rows: Vec<Proposal> = query.fetch_all(&s.app.pool).await?;
-    Ok(Json(Page::from_rows(rows, limit, "proposals", |p| format!("{}:{}", p.created_block, p.proposal_id))))
+    Ok(Json(Page::from_rows(rows, limit, "proposals", |p| {
+        format!("{}:{}", p.created_block, p.proposal_id)
+    })))
 }
 
-const PROPOSALS_FIRST: &str = concat!(proposal_select!(), " ORDER BY p.created_block, p.proposal_id LIMIT $3");
+const PROPOSALS_FIRST: &str = concat!(
+    proposal_select!(),
+    " ORDER BY p.created_block, p.proposal_id LIMIT $3"
+);
 const PROPOSALS_AFTER: &str = concat!(
     proposal_select!(),
     " AND (p.created_block, p.proposal_id) > ($4, $5::numeric) ORDER BY p.created_block, p.proposal_id LIMIT $3"
@@ -192,7 +203,7 @@ const PROPOSAL_DETAIL: &str = concat!(
     path = "/v1/proposals/{id}",
     tag = "governance",
     params(("id" = String, Path, description = "Proposal id (uint256, decimal)")),
-    responses((status = 200, body = ProposalDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses((status = 200, description = "Success", body = ProposalDetail), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody), (status = 404, description = "No such id", body = ErrorBody))
 )]
 pub(crate) async fn get_proposal(
     State(s): State<Shared>,
@@ -205,7 +216,9 @@ pub(crate) async fn get_proposal(
         .bind(&id)
         .fetch_optional(&s.app.pool)
         .await?;
-    proposal.map(Json).ok_or_else(|| Error::NotFound(format!("proposal {id} not found")))
+    proposal
+        .map(Json)
+        .ok_or_else(|| Error::NotFound(format!("proposal {id} not found")))
 }
 
 #[derive(sqlx::FromRow)]
@@ -226,7 +239,9 @@ struct ParamRow {
         "JobManager": {"protocolFeeBps": {"value": "250", "block_number": 12}}
     })))
 )]
-pub(crate) async fn get_params(State(s): State<Shared>) -> Result<Json<BTreeMap<String, BTreeMap<String, Param>>>> {
+pub(crate) async fn get_params(
+    State(s): State<Shared>,
+) -> Result<Json<BTreeMap<String, BTreeMap<String, Param>>>> {
     let rows: Vec<ParamRow> = sqlx::query_as(
         "SELECT contract, key, value::text AS value, block_number FROM params WHERE chain_id = $1 ORDER BY contract, key",
     )
@@ -235,17 +250,13 @@ pub(crate) async fn get_params(State(s): State<Shared>) -> Result<Json<BTreeMap<
     .await?;
     let mut out: BTreeMap<String, BTreeMap<String, Param>> = BTreeMap::new();
     for r in rows {
-        out.entry(r.contract).or_default().insert(r.key, Param { value: r.value, block_number: r.block_number });
+        out.entry(r.contract).or_default().insert(
+            r.key,
+            Param {
+                value: r.value,
+                block_number: r.block_number,
+            },
+        );
     }
     Ok(Json(out))
-}
-
-#[cfg(test)]
-mod dbg_tests {
-    #[test]
-    fn dbg_cursor() {
-        let c = "70726f706f73616c733a31303a3130303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303030303036";
-        println!("{:?}", super::input::decode_cursor("proposals", c));
-        println!("{:?}", super::proposal_cursor(c));
-    }
 }

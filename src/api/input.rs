@@ -1,7 +1,7 @@
 //! Validation of path and query parameters, opaque cursors and the page envelope. Every check names the field
 //! it rejects, so a script author sees `limit must be 1..500` rather than a generic parse failure.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{Error, Result};
@@ -10,10 +10,11 @@ use super::error::{Error, Result};
 pub const DEFAULT_LIMIT: u32 = 50;
 
 /// Largest uint256, in decimal.
-const U256_MAX: &str = "115792089237316195423570985084696878564039457584007913129639935";
+const U256_MAX: &str =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
 
 /// A page of a list, ordered by its key; `next_cursor` is null on the last page.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<T>,
@@ -32,13 +33,18 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Page { items: rows, next_cursor }
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
 /// `limit`: 1..=`max`, default [`DEFAULT_LIMIT`] (or `max` when smaller).
 pub fn limit(raw: Option<&str>, max: u32) -> Result<i64> {
-    let Some(raw) = raw else { return Ok(i64::from(DEFAULT_LIMIT.min(max))) };
+    let Some(raw) = raw else {
+        return Ok(i64::from(DEFAULT_LIMIT.min(max)));
+    };
     match raw.parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(i64::from(n)),
         _ => Err(Error::invalid(format!("limit must be 1..{max}"))),
@@ -71,7 +77,8 @@ pub fn decode_cursor(kind: &str, raw: &str) -> Result<String> {
 /// A cursor over a uint256 key (job id), as the decimal text to bind with `::numeric`.
 pub fn uint_cursor(kind: &str, raw: &str) -> Result<String> {
     let key = decode_cursor(kind, raw)?;
-    uint256("cursor", &key).map_err(|_| Error::invalid(format!("cursor is not a cursor of /v1/{kind}")))
+    uint256("cursor", &key)
+        .map_err(|_| Error::invalid(format!("cursor is not a cursor of /v1/{kind}")))
 }
 
 /// A cursor over a log position `(block_number, log_index)`.
@@ -79,8 +86,16 @@ pub fn position_cursor(kind: &str, raw: &str) -> Result<(i64, i64)> {
     let bad = || Error::invalid(format!("cursor is not a cursor of /v1/{kind}"));
     let key = decode_cursor(kind, raw)?;
     let (block, log) = key.split_once(':').ok_or_else(bad)?;
-    let block = block.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(bad)?;
-    let log = log.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(bad)?;
+    let block = block
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(bad)?;
+    let log = log
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(bad)?;
     Ok((block, log))
 }
 
@@ -117,7 +132,9 @@ pub fn address(field: &str, raw: &str) -> Result<String> {
             out.push_str(&h.to_ascii_lowercase());
             Ok(out)
         }
-        _ => Err(Error::invalid(format!("{field} is not a 0x address (0x and 40 hex digits)"))),
+        _ => Err(Error::invalid(format!(
+            "{field} is not a 0x address (0x and 40 hex digits)"
+        ))),
     }
 }
 
@@ -132,26 +149,46 @@ pub fn one_of(field: &str, raw: &str, allowed: &'static [&'static str]) -> Resul
 
 /// A block number: a non-negative integer that fits PostgreSQL's BIGINT.
 pub fn block(field: &str, raw: &str) -> Result<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| Error::invalid(format!("{field} must be a block number (a non-negative integer)")))
+    raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        Error::invalid(format!(
+            "{field} must be a block number (a non-negative integer)"
+        ))
+    })
 }
 
 /// An identifier such as an event name: 1 to 64 ASCII letters, digits or underscores.
 pub fn identifier(field: &str, raw: &str) -> Result<String> {
-    let ok = (1..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if ok { Ok(raw.to_string()) } else { Err(Error::invalid(format!("{field} must be 1 to 64 letters, digits or _"))) }
+    let ok = (1..=64).contains(&raw.len())
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(raw.to_string())
+    } else {
+        Err(Error::invalid(format!(
+            "{field} must be 1 to 64 letters, digits or _"
+        )))
+    }
 }
 
 /// An entity stream name such as `job:7`: 1 to 200 printable ASCII characters.
 pub fn stream(field: &str, raw: &str) -> Result<String> {
     let ok = (1..=200).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
-    if ok { Ok(raw.to_string()) } else { Err(Error::invalid(format!("{field} must be 1 to 200 printable characters"))) }
+    if ok {
+        Ok(raw.to_string())
+    } else {
+        Err(Error::invalid(format!(
+            "{field} must be 1 to 200 printable characters"
+        )))
+    }
 }
 
 /// Contract names as stored in `raw_events.contract`.
-pub const CONTRACTS: &[&str] = &["AccordToken", "TimelockController", "AccordGovernor", "WorkerRegistry", "JobManager"];
+pub const CONTRACTS: &[&str] = &[
+    "AccordToken",
+    "TimelockController",
+    "AccordGovernor",
+    "WorkerRegistry",
+    "JobManager",
+];
 
 #[cfg(test)]
 mod tests {
@@ -168,7 +205,11 @@ mod tests {
         assert_eq!(limit(Some("1"), 500).unwrap(), 1);
         assert_eq!(limit(Some("500"), 500).unwrap(), 500);
         for bad in ["0", "501", "-1", "", "ten", "1.5"] {
-            assert_eq!(message(limit(Some(bad), 500)), "limit must be 1..500", "{bad:?}");
+            assert_eq!(
+                message(limit(Some(bad), 500)),
+                "limit must be 1..500",
+                "{bad:?}"
+            );
         }
     }
 
@@ -193,9 +234,15 @@ mod tests {
         assert_eq!(uint256("id", "0").unwrap(), "0");
         assert_eq!(uint256("id", "007").unwrap(), "7");
         assert_eq!(uint256("id", U256_MAX).unwrap(), U256_MAX);
-        let over = "115792089237316195423570985084696878564039457584007913129639936";
+        assert_eq!(U256_MAX.len(), 78);
+        assert!(uint256("id", &"9".repeat(77)).is_ok());
+        let over = "115792089237316195423570985008687907853269984665640564039457584007913129639936";
         for bad in ["", "-1", "+1", "1e3", "0x10", " 1", over, &"9".repeat(79)] {
-            assert_eq!(message(uint256("id", bad)), "id must be a decimal uint256", "{bad:?}");
+            assert_eq!(
+                message(uint256("id", bad)),
+                "id must be a decimal uint256",
+                "{bad:?}"
+            );
         }
     }
 
@@ -203,15 +250,31 @@ mod tests {
     fn addresses_are_checked_and_lowercased() {
         let a = "0xAbCdEf0123456789abcdef0123456789ABCDEF01";
         assert_eq!(address("worker", a).unwrap(), a.to_lowercase());
-        for bad in ["", "0x", "0x123", &a[2..], &format!("{a}0"), "0xzz00000000000000000000000000000000000000"] {
-            assert!(message(address("worker", bad)).starts_with("worker is not a 0x address"), "{bad:?}");
+        for bad in [
+            "",
+            "0x",
+            "0x123",
+            &a[2..],
+            &format!("{a}0"),
+            "0xzz00000000000000000000000000000000000000",
+        ] {
+            assert!(
+                message(address("worker", bad)).starts_with("worker is not a 0x address"),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn small_validators_name_the_field() {
-        assert_eq!(one_of("contract", "JobManager", CONTRACTS).unwrap(), "JobManager");
-        assert!(message(one_of("contract", "Nope", CONTRACTS)).starts_with("contract must be one of AccordToken,"));
+        assert_eq!(
+            one_of("contract", "JobManager", CONTRACTS).unwrap(),
+            "JobManager"
+        );
+        assert!(
+            message(one_of("contract", "Nope", CONTRACTS))
+                .starts_with("contract must be one of AccordToken,")
+        );
         assert_eq!(block("from_block", "12").unwrap(), 12);
         assert!(message(block("from_block", "-1")).starts_with("from_block must be"));
         assert!(identifier("event", "JobPosted").is_ok());
@@ -224,7 +287,10 @@ mod tests {
     fn pages_report_a_cursor_only_when_more_rows_exist() {
         let page = Page::from_rows(vec![1, 2, 3], 2, "jobs", |n: &i32| n.to_string());
         assert_eq!(page.items, vec![1, 2]);
-        assert_eq!(decode_cursor("jobs", page.next_cursor.as_deref().unwrap()).unwrap(), "2");
+        assert_eq!(
+            decode_cursor("jobs", page.next_cursor.as_deref().unwrap()).unwrap(),
+            "2"
+        );
         let last = Page::from_rows(vec![1, 2], 2, "jobs", |n: &i32| n.to_string());
         assert_eq!(last.items, vec![1, 2]);
         assert!(last.next_cursor.is_none());

@@ -12,7 +12,15 @@ use super::input::{self, Page};
 use super::workers::Slash;
 
 /// Job statuses as stored by the indexer.
-const STATUSES: &[&str] = &["open", "assigned", "submitted", "disputed", "paid", "cancelled", "refunded"];
+const STATUSES: &[&str] = &[
+    "open",
+    "assigned",
+    "submitted",
+    "disputed",
+    "paid",
+    "cancelled",
+    "refunded",
+];
 
 /// The job columns, uint256 values cast to text.
 macro_rules! job_columns {
@@ -24,7 +32,7 @@ macro_rules! job_columns {
 }
 
 /// A job.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Job {
     /// Job id (uint256, decimal).
     pub job_id: String,
@@ -116,7 +124,7 @@ pub struct Payment {
 }
 
 /// A job with its assignments, results, payments and slashes, each in chain order.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct JobDetail {
     /// The job.
     #[serde(flatten)]
@@ -160,18 +168,41 @@ pub struct JobsQuery {
     path = "/v1/jobs",
     tag = "jobs",
     params(JobsQuery),
-    responses((status = 200, body = Page<Job>), (status = 400, body = ErrorBody))
+    responses((status = 200, description = "Success", body = Page<Job>), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody))
 )]
-pub(crate) async fn list_jobs(State(s): State<Shared>, ApiQuery(q): ApiQuery<JobsQuery>) -> Result<Json<Page<Job>>> {
+pub(crate) async fn list_jobs(
+    State(s): State<Shared>,
+    ApiQuery(q): ApiQuery<JobsQuery>,
+) -> Result<Json<Page<Job>>> {
     let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
-    let status = q.status.as_deref().map(|v| input::one_of("status", v, STATUSES)).transpose()?;
-    let client = q.client.as_deref().map(|v| input::address("client", v)).transpose()?;
-    let worker = q.worker.as_deref().map(|v| input::address("worker", v)).transpose()?;
-    let cursor = q.cursor.as_deref().map(|v| input::uint_cursor("jobs", v)).transpose()?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|v| input::one_of("status", v, STATUSES))
+        .transpose()?;
+    let client = q
+        .client
+        .as_deref()
+        .map(|v| input::address("client", v))
+        .transpose()?;
+    let worker = q
+        .worker
+        .as_deref()
+        .map(|v| input::address("worker", v))
+        .transpose()?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|v| input::uint_cursor("jobs", v))
+        .transpose()?;
 
     // One statement per filter combination, each served in job_id order by one of the (chain_id, X, job_id)
     // indexes, so PostgreSQL can cache a generic plan for each.
-    let mut sql = QueryBuilder::<Postgres>::new(concat!("SELECT ", job_columns!(), " FROM jobs j WHERE j.chain_id = "));
+    let mut sql = QueryBuilder::<Postgres>::new(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs j WHERE j.chain_id = "
+    ));
     sql.push_bind(s.chain_id);
     if let Some(status) = status {
         sql.push(" AND j.status = ").push_bind(status);
@@ -183,11 +214,15 @@ pub(crate) async fn list_jobs(State(s): State<Shared>, ApiQuery(q): ApiQuery<Job
         sql.push(" AND j.worker = ").push_bind(worker);
     }
     if let Some(cursor) = cursor {
-        sql.push(" AND j.job_id > ").push_bind(cursor).push("::numeric");
+        sql.push(" AND j.job_id > ")
+            .push_bind(cursor)
+            .push("::numeric");
     }
     sql.push(" ORDER BY j.job_id LIMIT ").push_bind(limit + 1);
     let rows: Vec<Job> = sql.build_query_as().fetch_all(&s.app.pool).await?;
-    Ok(Json(Page::from_rows(rows, limit, "jobs", |j| j.job_id.clone())))
+    Ok(Json(Page::from_rows(rows, limit, "jobs", |j| {
+        j.job_id.clone()
+    })))
 }
 
 const JOB_DETAIL: &str = concat!(
@@ -223,13 +258,20 @@ const JOB_DETAIL: &str = concat!(
     path = "/v1/jobs/{id}",
     tag = "jobs",
     params(("id" = String, Path, description = "Job id (uint256, decimal)")),
-    responses((status = 200, body = JobDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses((status = 200, description = "Success", body = JobDetail), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody), (status = 404, description = "No such id", body = ErrorBody))
 )]
-pub(crate) async fn get_job(State(s): State<Shared>, ApiPath(id): ApiPath<String>) -> Result<Json<JobDetail>> {
+pub(crate) async fn get_job(
+    State(s): State<Shared>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<JobDetail>> {
     let id = input::uint256("id", &id)?;
-    let job: Option<JobDetail> =
-        sqlx::query_as(JOB_DETAIL).bind(s.chain_id).bind(&id).fetch_optional(&s.app.pool).await?;
-    job.map(Json).ok_or_else(|| Error::NotFound(format!("job {id} not found")))
+    let job: Option<JobDetail> = sqlx::query_as(JOB_DETAIL)
+        .bind(s.chain_id)
+        .bind(&id)
+        .fetch_optional(&s.app.pool)
+        .await?;
+    job.map(Json)
+        .ok_or_else(|| Error::NotFound(format!("job {id} not found")))
 }
 
 /// The latest result's DA commitment metadata (the bytes are served by the DA layer).
@@ -239,12 +281,15 @@ pub(crate) async fn get_job(State(s): State<Shared>, ApiPath(id): ApiPath<String
     tag = "jobs",
     params(("id" = String, Path, description = "Job id (uint256, decimal)")),
     responses(
-        (status = 200, body = JobResult),
-        (status = 400, body = ErrorBody),
+        (status = 200, description = "Success", body = JobResult),
+        (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody),
         (status = 404, description = "No such job, or no result yet", body = ErrorBody)
     )
 )]
-pub(crate) async fn get_job_result(State(s): State<Shared>, ApiPath(id): ApiPath<String>) -> Result<Json<JobResult>> {
+pub(crate) async fn get_job_result(
+    State(s): State<Shared>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<JobResult>> {
     let id = input::uint256("id", &id)?;
     let result: Option<JobResult> = sqlx::query_as(
         "SELECT attempt, worker, da_kind, commitment, size::text AS size, locator, challenge_ends_at, block_number, \
@@ -258,10 +303,16 @@ pub(crate) async fn get_job_result(State(s): State<Shared>, ApiPath(id): ApiPath
         return Ok(Json(result));
     }
     // Only on the miss path: tell an unknown job from one without a result.
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE chain_id = $1 AND job_id = $2::numeric)")
-        .bind(s.chain_id)
-        .bind(&id)
-        .fetch_one(&s.app.pool)
-        .await?;
-    Err(Error::NotFound(if exists { format!("job {id} has no result yet") } else { format!("job {id} not found") }))
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE chain_id = $1 AND job_id = $2::numeric)",
+    )
+    .bind(s.chain_id)
+    .bind(&id)
+    .fetch_one(&s.app.pool)
+    .await?;
+    Err(Error::NotFound(if exists {
+        format!("job {id} has no result yet")
+    } else {
+        format!("job {id} not found")
+    }))
 }

@@ -19,8 +19,10 @@ use super::Shared;
 use crate::indexer::Status;
 
 /// Upper bounds of the latency buckets, in microseconds (1 ms to 10 s).
-const BUCKETS_US: [u64; 12] =
-    [1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 10_000_000];
+const BUCKETS_US: [u64; 12] = [
+    1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+    10_000_000,
+];
 
 /// Label of requests that matched no route.
 const UNMATCHED: &str = "unmatched";
@@ -46,11 +48,16 @@ impl RouteMetrics {
     /// Metrics for `routes`.
     pub(crate) fn new(routes: Vec<String>) -> Self {
         let series = (0..=routes.len()).map(|_| Series::default()).collect();
-        Self { routes: routes.into_boxed_slice(), series }
+        Self {
+            routes: routes.into_boxed_slice(),
+            series,
+        }
     }
 
     fn index(&self, route: Option<&str>) -> usize {
-        route.and_then(|r| self.routes.iter().position(|known| known == r)).unwrap_or(self.routes.len())
+        route
+            .and_then(|r| self.routes.iter().position(|known| known == r))
+            .unwrap_or(self.routes.len())
     }
 
     fn record(&self, index: usize, status: StatusCode, elapsed: Duration) {
@@ -95,22 +102,41 @@ impl RouteMetrics {
             for (bound, n) in BUCKETS_US.iter().zip(&s.buckets) {
                 cumulative += n.load(Ordering::Relaxed);
                 let le = *bound as f64 / 1e6;
-                let _ = writeln!(out, "accord_api_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}");
+                let _ = writeln!(
+                    out,
+                    "accord_api_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"
+                );
             }
-            let _ = writeln!(out, "accord_api_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}");
+            let _ = writeln!(
+                out,
+                "accord_api_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}"
+            );
             let sum = s.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(out, "accord_api_request_duration_seconds_sum{{route=\"{route}\"}} {sum}");
-            let _ = writeln!(out, "accord_api_request_duration_seconds_count{{route=\"{route}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "accord_api_request_duration_seconds_sum{{route=\"{route}\"}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "accord_api_request_duration_seconds_count{{route=\"{route}\"}} {count}"
+            );
         }
     }
 }
 
 /// Middleware (inside the router, where the matched route is known) recording each request.
 pub(crate) async fn track(State(shared): State<Shared>, request: Request, next: Next) -> Response {
-    let index = shared.metrics.index(request.extensions().get::<MatchedPath>().map(MatchedPath::as_str));
+    let index = shared.metrics.index(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+    );
     let start = std::time::Instant::now();
     let response = next.run(request).await;
-    shared.metrics.record(index, response.status(), start.elapsed());
+    shared
+        .metrics
+        .record(index, response.status(), start.elapsed());
     response
 }
 
@@ -121,14 +147,37 @@ pub(crate) fn render(shared: &Shared) -> String {
     shared.metrics.render(&mut out);
     let status: Status = shared.app.status.borrow().clone();
     let gauges: [(&str, &str, u64); 5] = [
-        ("accord_chain_head_block", "Latest head seen on the chain.", status.head),
-        ("accord_indexer_indexed_block", "Last block whose events are all applied.", status.indexed),
-        ("accord_indexer_lag_blocks", "Head minus indexed block.", status.head.saturating_sub(status.indexed)),
-        ("accord_indexer_caught_up", "1 when the backfill has caught up with the head.", u64::from(status.caught_up)),
-        ("accord_indexer_halted", "1 when indexing halted.", u64::from(status.halted.is_some())),
+        (
+            "accord_chain_head_block",
+            "Latest head seen on the chain.",
+            status.head,
+        ),
+        (
+            "accord_indexer_indexed_block",
+            "Last block whose events are all applied.",
+            status.indexed,
+        ),
+        (
+            "accord_indexer_lag_blocks",
+            "Head minus indexed block.",
+            status.head.saturating_sub(status.indexed),
+        ),
+        (
+            "accord_indexer_caught_up",
+            "1 when the backfill has caught up with the head.",
+            u64::from(status.caught_up),
+        ),
+        (
+            "accord_indexer_halted",
+            "1 when indexing halted.",
+            u64::from(status.halted.is_some()),
+        ),
     ];
     for (name, help, value) in gauges {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
     }
     if let Some(handle) = &shared.app.metrics {
         out.push_str(&handle.render());
@@ -143,19 +192,58 @@ mod tests {
     #[test]
     fn histogram_is_cumulative_and_unknown_routes_are_grouped() {
         let m = RouteMetrics::new(vec!["/v1/jobs".into(), "/v1/jobs/{id}".into()]);
-        m.record(m.index(Some("/v1/jobs")), StatusCode::OK, Duration::from_micros(500));
-        m.record(m.index(Some("/v1/jobs")), StatusCode::BAD_REQUEST, Duration::from_millis(20));
-        m.record(m.index(None), StatusCode::NOT_FOUND, Duration::from_secs(30));
+        m.record(
+            m.index(Some("/v1/jobs")),
+            StatusCode::OK,
+            Duration::from_micros(500),
+        );
+        m.record(
+            m.index(Some("/v1/jobs")),
+            StatusCode::BAD_REQUEST,
+            Duration::from_millis(20),
+        );
+        m.record(
+            m.index(None),
+            StatusCode::NOT_FOUND,
+            Duration::from_secs(30),
+        );
         let mut out = String::new();
         m.render(&mut out);
-        assert!(out.contains("accord_api_requests_total{route=\"/v1/jobs\",status=\"2xx\"} 1\n"), "{out}");
-        assert!(out.contains("accord_api_requests_total{route=\"/v1/jobs\",status=\"4xx\"} 1\n"), "{out}");
-        assert!(out.contains("accord_api_requests_total{route=\"unmatched\",status=\"4xx\"} 1\n"), "{out}");
-        assert!(out.contains("duration_seconds_bucket{route=\"/v1/jobs\",le=\"0.001\"} 1\n"), "{out}");
-        assert!(out.contains("duration_seconds_bucket{route=\"/v1/jobs\",le=\"0.025\"} 2\n"), "{out}");
-        assert!(out.contains("duration_seconds_bucket{route=\"unmatched\",le=\"10\"} 0\n"), "{out}");
-        assert!(out.contains("duration_seconds_bucket{route=\"unmatched\",le=\"+Inf\"} 1\n"), "{out}");
-        assert!(out.contains("duration_seconds_count{route=\"/v1/jobs\"} 2\n"), "{out}");
-        assert!(!out.contains("/v1/jobs/{id}"), "routes without traffic are not rendered: {out}");
+        assert!(
+            out.contains("accord_api_requests_total{route=\"/v1/jobs\",status=\"2xx\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("accord_api_requests_total{route=\"/v1/jobs\",status=\"4xx\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("accord_api_requests_total{route=\"unmatched\",status=\"4xx\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("duration_seconds_bucket{route=\"/v1/jobs\",le=\"0.001\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("duration_seconds_bucket{route=\"/v1/jobs\",le=\"0.025\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("duration_seconds_bucket{route=\"unmatched\",le=\"10\"} 0\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("duration_seconds_bucket{route=\"unmatched\",le=\"+Inf\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("duration_seconds_count{route=\"/v1/jobs\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("/v1/jobs/{id}"),
+            "routes without traffic are not rendered: {out}"
+        );
     }
 }

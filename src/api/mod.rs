@@ -150,14 +150,23 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
         .iter()
         .into_iter()
         .map(|(name, c)| {
-            let info = ContractInfo { address: format!("{:#x}", c.address), deploy_block: c.deploy_block };
+            let info = ContractInfo {
+                address: format!("{:#x}", c.address),
+                deploy_block: c.deploy_block,
+            };
             (name.to_string(), info)
         })
         .collect();
     let timeout = Duration::from_millis(app.config.request_timeout_ms);
     let max_body = app.config.max_body_bytes;
-    let shared: Shared =
-        Arc::new(Inner { app, chain_id, contracts, metrics: metrics::RouteMetrics::new(paths), shutdown, openapi });
+    let shared: Shared = Arc::new(Inner {
+        app,
+        chain_id,
+        contracts,
+        metrics: metrics::RouteMetrics::new(paths),
+        shutdown,
+        openapi,
+    });
 
     routes
         .route("/openapi.json", get(system::openapi))
@@ -192,5 +201,7 @@ pub async fn serve(
         }
     });
     let app = build(state, shutdown.child_token());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
 }

@@ -57,9 +57,11 @@ pub struct StatusBody {
 }
 
 /// Liveness: 200 whenever the process can answer.
-#[utoipa::path(get, path = "/v1/health", tag = "system", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/v1/health", tag = "system", responses((status = 200, description = "Success", body = Health)))]
 pub(crate) async fn health() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: 200 once the indexer has caught up and has not halted, else 503 `not_ready` with the reason.
@@ -67,7 +69,7 @@ pub(crate) async fn health() -> Json<Health> {
     get,
     path = "/v1/ready",
     tag = "system",
-    responses((status = 200, body = Ready), (status = 503, description = "Catching up or halted", body = ErrorBody))
+    responses((status = 200, description = "Success", body = Ready), (status = 503, description = "Catching up or halted", body = ErrorBody))
 )]
 pub(crate) async fn ready(State(s): State<Shared>) -> Result<Json<Ready>> {
     let status = s.app.status.borrow();
@@ -75,13 +77,18 @@ pub(crate) async fn ready(State(s): State<Shared>) -> Result<Json<Ready>> {
         return Err(Error::NotReady(format!("indexing halted: {reason}")));
     }
     if !status.caught_up {
-        return Err(Error::NotReady(format!("indexer is catching up: block {} of {}", status.indexed, status.head)));
+        return Err(Error::NotReady(format!(
+            "indexer is catching up: block {} of {}",
+            status.indexed, status.head
+        )));
     }
-    Ok(Json(Ready { status: "ready".into() }))
+    Ok(Json(Ready {
+        status: "ready".into(),
+    }))
 }
 
 /// The indexer's progress and the deployment served.
-#[utoipa::path(get, path = "/v1/status", tag = "system", responses((status = 200, body = StatusBody)))]
+#[utoipa::path(get, path = "/v1/status", tag = "system", responses((status = 200, description = "Success", body = StatusBody)))]
 pub(crate) async fn status(State(s): State<Shared>) -> Json<StatusBody> {
     let status = s.app.status.borrow().clone();
     Json(StatusBody {
@@ -104,12 +111,21 @@ pub(crate) async fn status(State(s): State<Shared>) -> Json<StatusBody> {
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"))
 )]
 pub(crate) async fn metrics(State(s): State<Shared>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], route_metrics::render(&s))
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        route_metrics::render(&s),
+    )
 }
 
 /// The OpenAPI document of this API.
 pub(crate) async fn openapi(State(s): State<Shared>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], s.openapi.clone())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.openapi.clone(),
+    )
 }
 
 /// Unknown routes: 404 in the JSON error shape.

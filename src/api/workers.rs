@@ -18,7 +18,7 @@ macro_rules! worker_columns {
 }
 
 /// A registered worker.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Worker {
     /// The worker's address.
     pub address: String,
@@ -43,7 +43,7 @@ pub struct Worker {
 }
 
 /// How a worker's assignments ended.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct WorkerCounts {
     /// Assignments paid.
     pub completed: i64,
@@ -56,7 +56,7 @@ pub struct WorkerCounts {
 }
 
 /// A worker with its track record.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct WorkerDetail {
     /// The worker.
     #[serde(flatten)]
@@ -91,7 +91,7 @@ pub struct Slash {
 }
 
 /// A reward paid to a worker.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Reward {
     /// Block of the event.
     pub block_number: i64,
@@ -143,7 +143,7 @@ pub struct WorkerJobQuery {
     path = "/v1/workers",
     tag = "workers",
     params(PageQuery),
-    responses((status = 200, body = Page<Worker>), (status = 400, body = ErrorBody))
+    responses((status = 200, description = "Success", body = Page<Worker>), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody))
 )]
 pub(crate) async fn list_workers(
     State(s): State<Shared>,
@@ -158,15 +158,20 @@ pub(crate) async fn list_workers(
         ),
         None => None,
     };
-    let mut sql =
-        QueryBuilder::<Postgres>::new(concat!("SELECT ", worker_columns!(), " FROM workers w WHERE w.chain_id = "));
+    let mut sql = QueryBuilder::<Postgres>::new(concat!(
+        "SELECT ",
+        worker_columns!(),
+        " FROM workers w WHERE w.chain_id = "
+    ));
     sql.push_bind(s.chain_id);
     if let Some(cursor) = cursor {
         sql.push(" AND w.address > ").push_bind(cursor);
     }
     sql.push(" ORDER BY w.address LIMIT ").push_bind(limit + 1);
     let rows: Vec<Worker> = sql.build_query_as().fetch_all(&s.app.pool).await?;
-    Ok(Json(Page::from_rows(rows, limit, "workers", |w| w.address.clone())))
+    Ok(Json(Page::from_rows(rows, limit, "workers", |w| {
+        w.address.clone()
+    })))
 }
 
 const WORKER_DETAIL: &str = concat!(
@@ -190,16 +195,21 @@ const WORKER_DETAIL: &str = concat!(
     path = "/v1/workers/{address}",
     tag = "workers",
     params(("address" = String, Path, description = "Worker address (0x-hex)")),
-    responses((status = 200, body = WorkerDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses((status = 200, description = "Success", body = WorkerDetail), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody), (status = 404, description = "No such id", body = ErrorBody))
 )]
 pub(crate) async fn get_worker(
     State(s): State<Shared>,
     ApiPath(address): ApiPath<String>,
 ) -> Result<Json<WorkerDetail>> {
     let address = input::address("address", &address)?;
-    let worker: Option<WorkerDetail> =
-        sqlx::query_as(WORKER_DETAIL).bind(s.chain_id).bind(&address).fetch_optional(&s.app.pool).await?;
-    worker.map(Json).ok_or_else(|| Error::NotFound(format!("worker {address} not found")))
+    let worker: Option<WorkerDetail> = sqlx::query_as(WORKER_DETAIL)
+        .bind(s.chain_id)
+        .bind(&address)
+        .fetch_optional(&s.app.pool)
+        .await?;
+    worker
+        .map(Json)
+        .ok_or_else(|| Error::NotFound(format!("worker {address} not found")))
 }
 
 /// Slashes in chain order, optionally of one worker or job.
@@ -208,16 +218,28 @@ pub(crate) async fn get_worker(
     path = "/v1/slashes",
     tag = "workers",
     params(WorkerJobQuery),
-    responses((status = 200, body = Page<Slash>), (status = 400, body = ErrorBody))
+    responses((status = 200, description = "Success", body = Page<Slash>), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody))
 )]
 pub(crate) async fn list_slashes(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Slash>>> {
     let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
-    let worker = q.worker.as_deref().map(|v| input::address("worker", v)).transpose()?;
-    let job = q.job.as_deref().map(|v| input::uint256("job", v)).transpose()?;
-    let cursor = q.cursor.as_deref().map(|v| input::position_cursor("slashes", v)).transpose()?;
+    let worker = q
+        .worker
+        .as_deref()
+        .map(|v| input::address("worker", v))
+        .transpose()?;
+    let job = q
+        .job
+        .as_deref()
+        .map(|v| input::uint256("job", v))
+        .transpose()?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|v| input::position_cursor("slashes", v))
+        .transpose()?;
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT block_number, log_index, worker, job_id::text AS job_id, recipient, amount::text AS amount, \
          from_stake::text AS from_stake, from_pending::text AS from_pending, tx_hash FROM slashes WHERE chain_id = ",
@@ -230,11 +252,18 @@ pub(crate) async fn list_slashes(
         sql.push(" AND job_id = ").push_bind(job).push("::numeric");
     }
     if let Some((block, log)) = cursor {
-        sql.push(" AND (block_number, log_index) > (").push_bind(block).push(", ").push_bind(log).push(")");
+        sql.push(" AND (block_number, log_index) > (")
+            .push_bind(block)
+            .push(", ")
+            .push_bind(log)
+            .push(")");
     }
-    sql.push(" ORDER BY block_number, log_index LIMIT ").push_bind(limit + 1);
+    sql.push(" ORDER BY block_number, log_index LIMIT ")
+        .push_bind(limit + 1);
     let rows: Vec<Slash> = sql.build_query_as().fetch_all(&s.app.pool).await?;
-    Ok(Json(Page::from_rows(rows, limit, "slashes", |r| input::position_key(r.block_number, r.log_index))))
+    Ok(Json(Page::from_rows(rows, limit, "slashes", |r| {
+        input::position_key(r.block_number, r.log_index)
+    })))
 }
 
 /// Rewards paid to workers in chain order, optionally of one worker or job.
@@ -243,16 +272,28 @@ pub(crate) async fn list_slashes(
     path = "/v1/rewards",
     tag = "workers",
     params(WorkerJobQuery),
-    responses((status = 200, body = Page<Reward>), (status = 400, body = ErrorBody))
+    responses((status = 200, description = "Success", body = Page<Reward>), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody))
 )]
 pub(crate) async fn list_rewards(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Reward>>> {
     let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
-    let worker = q.worker.as_deref().map(|v| input::address("worker", v)).transpose()?;
-    let job = q.job.as_deref().map(|v| input::uint256("job", v)).transpose()?;
-    let cursor = q.cursor.as_deref().map(|v| input::position_cursor("rewards", v)).transpose()?;
+    let worker = q
+        .worker
+        .as_deref()
+        .map(|v| input::address("worker", v))
+        .transpose()?;
+    let job = q
+        .job
+        .as_deref()
+        .map(|v| input::uint256("job", v))
+        .transpose()?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|v| input::position_cursor("rewards", v))
+        .transpose()?;
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT block_number, log_index, job_id::text AS job_id, recipient AS worker, amount::text AS amount, \
          fee::text AS fee, tx_hash FROM payments WHERE kind = 'reward' AND chain_id = ",
@@ -265,9 +306,16 @@ pub(crate) async fn list_rewards(
         sql.push(" AND job_id = ").push_bind(job).push("::numeric");
     }
     if let Some((block, log)) = cursor {
-        sql.push(" AND (block_number, log_index) > (").push_bind(block).push(", ").push_bind(log).push(")");
+        sql.push(" AND (block_number, log_index) > (")
+            .push_bind(block)
+            .push(", ")
+            .push_bind(log)
+            .push(")");
     }
-    sql.push(" ORDER BY block_number, log_index LIMIT ").push_bind(limit + 1);
+    sql.push(" ORDER BY block_number, log_index LIMIT ")
+        .push_bind(limit + 1);
     let rows: Vec<Reward> = sql.build_query_as().fetch_all(&s.app.pool).await?;
-    Ok(Json(Page::from_rows(rows, limit, "rewards", |r| input::position_key(r.block_number, r.log_index))))
+    Ok(Json(Page::from_rows(rows, limit, "rewards", |r| {
+        input::position_key(r.block_number, r.log_index)
+    })))
 }

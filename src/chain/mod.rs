@@ -53,7 +53,16 @@ impl Error {
 
     /// Whether a smaller block range should be tried.
     pub fn wants_smaller_range(&self) -> bool {
-        matches!(self, Error::Rpc { too_large: true, .. } | Error::Rpc { timed_out: true, .. })
+        matches!(
+            self,
+            Error::Rpc {
+                too_large: true,
+                ..
+            } | Error::Rpc {
+                timed_out: true,
+                ..
+            }
+        )
     }
 }
 

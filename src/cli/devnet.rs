@@ -46,7 +46,9 @@ impl Drop for ChildGuard {
 }
 
 fn check_free(port: u16, what: &str) -> anyhow::Result<()> {
-    TcpListener::bind(("127.0.0.1", port)).map(drop).with_context(|| format!("port {port} on 127.0.0.1 is taken; pass another {what}"))
+    TcpListener::bind(("127.0.0.1", port))
+        .map(drop)
+        .with_context(|| format!("port {port} on 127.0.0.1 is taken; pass another {what}"))
 }
 
 fn run_script(repo: &Path, script: &str, args: &[&str]) -> anyhow::Result<String> {
@@ -56,7 +58,10 @@ fn run_script(repo: &Path, script: &str, args: &[&str]) -> anyhow::Result<String
         .output()
         .with_context(|| format!("cannot run scripts/{script} in {}", repo.display()))?;
     if !out.status.success() {
-        bail!("scripts/{script} failed:\n{}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "scripts/{script} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -70,7 +75,10 @@ fn devnet_key(repo: &Path, index: u32) -> anyhow::Result<String> {
 }
 
 pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
-    let repo = args.repo.canonicalize().with_context(|| format!("--repo {} does not exist", args.repo.display()))?;
+    let repo = args
+        .repo
+        .canonicalize()
+        .with_context(|| format!("--repo {} does not exist", args.repo.display()))?;
     check_free(args.port, "--port")?;
     check_free(args.api_port, "--api-port")?;
     eprintln!("devnet: checking the toolchain (scripts/bootstrap)");
@@ -78,7 +86,15 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
 
     eprintln!("devnet: starting anvil on 127.0.0.1:{}", args.port);
     let anvil = Command::new(repo.join(".tools/bin/anvil"))
-        .args(["--host", "127.0.0.1", "--port", &args.port.to_string(), "--chain-id", "31337", "--silent"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &args.port.to_string(),
+            "--chain-id",
+            "31337",
+            "--silent",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -90,7 +106,10 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     while std::net::TcpStream::connect(("127.0.0.1", args.port)).is_err() {
         waited += 1;
         if waited > 200 {
-            bail!("anvil did not start listening on port {} within 20 s", args.port);
+            bail!(
+                "anvil did not start listening on port {} within 20 s",
+                args.port
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -98,8 +117,11 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     eprintln!("devnet: starting a throwaway PostgreSQL");
     let cluster = TempCluster::start().await?;
 
-    let keys: Vec<String> = (0..6).map(|i| devnet_key(&repo, i)).collect::<anyhow::Result<_>>()?;
-    let address = |k: &str| -> anyhow::Result<Address> { Ok(k.parse::<PrivateKeySigner>()?.address()) };
+    let keys: Vec<String> = (0..6)
+        .map(|i| devnet_key(&repo, i))
+        .collect::<anyhow::Result<_>>()?;
+    let address =
+        |k: &str| -> anyhow::Result<Address> { Ok(k.parse::<PrivateKeySigner>()?.address()) };
     let (coordinator, arbiter) = (address(&keys[1])?, address(&keys[2])?);
     eprintln!("devnet: deploying the contracts");
     let deployments = repo.join("deployments");
@@ -121,11 +143,18 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     )?;
     let manifest = crate::deployment::Manifest::load(&deployments.join("31337.json"))?;
 
-    let holder = ProviderBuilder::new().wallet(keys[0].parse::<PrivateKeySigner>()?).connect_http(rpc_url.parse()?);
+    let holder = ProviderBuilder::new()
+        .wallet(keys[0].parse::<PrivateKeySigner>()?)
+        .connect_http(rpc_url.parse()?);
     let token = AccordToken::new(manifest.contracts.token.address, &holder);
     let amount = U256::from(DEMO_ACRD) * U256::from(10u64).pow(U256::from(18u64));
     for key in &keys[3..6] {
-        token.transfer(address(key)?, amount).send().await?.get_receipt().await?;
+        token
+            .transfer(address(key)?, amount)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
     }
 
     let mut config = Config::default();
@@ -135,7 +164,9 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     config.api.listen = SocketAddr::from(([127, 0, 0, 1], args.api_port));
     config.indexer.poll_interval_ms = 250;
     let mut coordinator_proc = Coordinator::start(config).await?;
-    coordinator_proc.wait_ready(Duration::from_secs(120)).await?;
+    coordinator_proc
+        .wait_ready(Duration::from_secs(120))
+        .await?;
 
     let api = format!("http://{}", coordinator_proc.api_addr);
     println!();
@@ -148,10 +179,23 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         println!("  {name:<20} {:#x}  block {}", c.address, c.deploy_block);
     }
     println!();
-    println!("Accounts (devnet keys from anvil's public mnemonic; never use them on a real chain):");
-    let roles = ["deployer, token holder", "coordinator (COORDINATOR_ROLE)", "arbiter (ARBITER_ROLE)", "demo 1", "demo 2", "demo 3"];
+    println!(
+        "Accounts (devnet keys from anvil's public mnemonic; never use them on a real chain):"
+    );
+    let roles = [
+        "deployer, token holder",
+        "coordinator (COORDINATOR_ROLE)",
+        "arbiter (ARBITER_ROLE)",
+        "demo 1",
+        "demo 2",
+        "demo 3",
+    ];
     for (i, key) in keys.iter().enumerate() {
-        let funded = if i >= 3 { format!(", {DEMO_ACRD} ACRD") } else { String::new() };
+        let funded = if i >= 3 {
+            format!(", {DEMO_ACRD} ACRD")
+        } else {
+            String::new()
+        };
         println!("  {:#x}  {key}  {}{funded}", address(key)?, roles[i]);
     }
     println!();

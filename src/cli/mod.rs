@@ -50,6 +50,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Re-index from the deploy block into a fresh schema and compare every derived table with the live index.
     Rebuild(serve::RebuildArgs),
+    /// Run only the indexer until it has caught up with the head, then print what it did (a backfill job).
+    Index(serve::IndexArgs),
     /// Deployment manifests (deployments/<chain-id>.json): show one, or verify a live chain against it.
     #[command(subcommand)]
     Deployment(deployment::DeploymentCommand),
@@ -58,7 +60,9 @@ pub enum Command {
 impl GlobalArgs {
     /// The RPC URL given on the command line, or the default.
     pub fn rpc_url_or_default(&self) -> String {
-        self.rpc_url.clone().unwrap_or_else(|| "http://127.0.0.1:8545".into())
+        self.rpc_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8545".into())
     }
 }
 
@@ -67,13 +71,14 @@ pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -91,6 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Devnet(args) => devnet::run(args).await,
         Command::Serve(args) => serve::serve(args, &cli.global).await,
         Command::Rebuild(args) => serve::rebuild(args, &cli.global).await,
+        Command::Index(args) => serve::index(args, &cli.global).await,
         Command::Deployment(cmd) => deployment::run(cmd, &cli.global).await,
     }
 }

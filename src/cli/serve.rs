@@ -38,6 +38,39 @@ pub struct RebuildArgs {
     pub keep_schema: bool,
 }
 
+/// `accord index`
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Configuration (the same file `accord serve` uses).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+pub(super) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = load(&args.config, global)?;
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        c.cancel();
+    });
+    let stats = crate::coordinator::index_until_caught_up(&config, cancel).await;
+    signal.abort();
+    let stats = stats?;
+    match global.output {
+        Output::Json => println!("{}", serde_json::to_string(&stats)?),
+        Output::Table => println!(
+            "indexed blocks {}..={}: {} events in {:.2} s ({:.0} events/s)",
+            stats.from_block + 1,
+            stats.to_block,
+            stats.events,
+            stats.seconds,
+            stats.events_per_second
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn load(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(url) = &global.rpc_url {
@@ -45,7 +78,9 @@ fn load(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
     }
     config.validate()?;
     if config.database.url.is_empty() {
-        anyhow::bail!("no database configured: set database.url in the config file or ACCORD_DATABASE_URL");
+        anyhow::bail!(
+            "no database configured: set database.url in the config file or ACCORD_DATABASE_URL"
+        );
     }
     Ok(config)
 }
@@ -53,7 +88,10 @@ fn load(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
 pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config, global)?;
     let coordinator = Coordinator::start(config).await?;
-    eprintln!("accord: API on http://{}  (Ctrl-C stops)", coordinator.api_addr);
+    eprintln!(
+        "accord: API on http://{}  (Ctrl-C stops)",
+        coordinator.api_addr
+    );
     let cancel = coordinator.cancel_token();
     let signal = tokio::spawn(async move {
         shutdown_signal().await;
@@ -78,18 +116,32 @@ pub(super) async fn rebuild(args: RebuildArgs, global: &GlobalArgs) -> anyhow::R
     match global.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Output::Table => {
-            println!("rebuilt up to block {} in {:.1} s (schema {})", report.block, report.seconds, report.schema);
+            println!(
+                "rebuilt up to block {} in {:.1} s (schema {})",
+                report.block, report.seconds, report.schema
+            );
             for t in &report.tables {
                 let mark = if t.equal { "equal " } else { "DIFFER" };
-                println!("{mark} {:<12} live {:>9} rows {}  rebuilt {:>9} rows {}", t.table, t.live.rows, t.live.digest, t.rebuilt.rows, t.rebuilt.digest);
+                println!(
+                    "{mark} {:<12} live {:>9} rows {}  rebuilt {:>9} rows {}",
+                    t.table, t.live.rows, t.live.digest, t.rebuilt.rows, t.rebuilt.digest
+                );
             }
         }
     }
     if report.equal() {
         Ok(ExitCode::SUCCESS)
     } else {
-        let differ: Vec<_> = report.tables.iter().filter(|t| !t.equal).map(|t| t.table).collect();
-        eprintln!("accord: rebuild differs from the live index in: {}", differ.join(", "));
+        let differ: Vec<_> = report
+            .tables
+            .iter()
+            .filter(|t| !t.equal)
+            .map(|t| t.table)
+            .collect();
+        eprintln!(
+            "accord: rebuild differs from the live index in: {}",
+            differ.join(", ")
+        );
         Ok(ExitCode::FAILURE)
     }
 }

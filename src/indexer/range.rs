@@ -20,7 +20,10 @@ pub const BUSY_EVENTS: usize = 20_000;
 impl RangeSizer {
     /// Starts at `initial` blocks, never above `max`.
     pub fn new(initial: u64, max: u64) -> Self {
-        Self { size: initial.clamp(1, max.max(1)), max: max.max(1) }
+        Self {
+            size: initial.clamp(1, max.max(1)),
+            max: max.max(1),
+        }
     }
 
     /// Blocks to ask for next.

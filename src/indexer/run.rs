@@ -50,7 +50,15 @@ impl<C: Chain> Indexer<C> {
             s.chain_id = chain.chain_id();
             s.confirmations = config.confirmations;
         });
-        Self { chain, pool, config, start_block, stop_at: None, status, events }
+        Self {
+            chain,
+            pool,
+            config,
+            start_block,
+            stop_at: None,
+            status,
+            events,
+        }
     }
 
     /// Stops after indexing `block` instead of following the head (used by `accord rebuild`).
@@ -74,7 +82,8 @@ impl<C: Chain> Indexer<C> {
             match op().await {
                 Ok(v) => return Ok(v),
                 Err(e) if e.is_retryable() && attempt < self.config.max_retries => {
-                    let delay = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10));
+                    let delay = Duration::from_millis(250u64.saturating_mul(1 << attempt.min(6)))
+                        .min(Duration::from_secs(10));
                     warn!(target: "accord::indexer", error = %e, attempt, ?delay, "{what} failed; retrying");
                     attempt += 1;
                     tokio::select! {
@@ -88,26 +97,41 @@ impl<C: Chain> Indexer<C> {
     }
 
     async fn load_cursor(&self, cancel: &CancellationToken) -> Result<Cursor> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT block_number, block_hash FROM indexer_cursor WHERE chain_id = $1")
-                .bind(self.chain_id())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT block_number, block_hash FROM indexer_cursor WHERE chain_id = $1",
+        )
+        .bind(self.chain_id())
+        .fetch_optional(&self.pool)
+        .await?;
         if let Some((number, hash)) = row {
-            return Ok(Cursor { number: number as u64, hash });
+            return Ok(Cursor {
+                number: number as u64,
+                hash,
+            });
         }
         let number = self.start_block.saturating_sub(1);
-        let block = self.retry("reading the block before the deploy block", cancel, || async { Ok(self.chain.block(number).await?) }).await?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO indexer_cursor (chain_id, block_number, block_hash) VALUES ($1, $2, $3)")
-            .bind(self.chain_id())
-            .bind(number as i64)
-            .bind(&block.hash)
-            .execute(&mut *tx)
+        let block = self
+            .retry(
+                "reading the block before the deploy block",
+                cancel,
+                || async { Ok(self.chain.block(number).await?) },
+            )
             .await?;
-        store_blocks(&mut tx, self.chain_id(), &[block.clone()]).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO indexer_cursor (chain_id, block_number, block_hash) VALUES ($1, $2, $3)",
+        )
+        .bind(self.chain_id())
+        .bind(number as i64)
+        .bind(&block.hash)
+        .execute(&mut *tx)
+        .await?;
+        store_blocks(&mut tx, self.chain_id(), std::slice::from_ref(&block)).await?;
         tx.commit().await?;
-        Ok(Cursor { number, hash: block.hash })
+        Ok(Cursor {
+            number,
+            hash: block.hash,
+        })
     }
 
     /// Runs until cancelled (or, with [`Indexer::stop_at`], until that block is indexed).
@@ -124,18 +148,29 @@ impl<C: Chain> Indexer<C> {
     async fn run_inner(&self, cancel: &CancellationToken) -> Result<()> {
         let mut cursor = self.load_cursor(cancel).await?;
         // A reorg may have happened while the indexer was down: re-check the cursor block's hash.
-        let canonical = self.retry("re-checking the last indexed block", cancel, || async { Ok(self.chain.block(cursor.number).await?) }).await?;
+        let canonical = self
+            .retry("re-checking the last indexed block", cancel, || async {
+                Ok(self.chain.block(cursor.number).await?)
+            })
+            .await?;
         if canonical.hash != cursor.hash {
             warn!(target: "accord::indexer", block = cursor.number, "indexed block is no longer canonical; rolling back");
             cursor = self.rollback(cancel).await?;
         }
-        let mut sizer = RangeSizer::new(self.config.initial_batch_blocks, self.config.max_batch_blocks);
+        let mut sizer = RangeSizer::new(
+            self.config.initial_batch_blocks,
+            self.config.max_batch_blocks,
+        );
         let mut progress = Progress::new(cursor.number);
         loop {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
-            let head = self.retry("eth_blockNumber", cancel, || async { Ok(self.chain.head().await?) }).await?;
+            let head = self
+                .retry("eth_blockNumber", cancel, || async {
+                    Ok(self.chain.head().await?)
+                })
+                .await?;
             let mut target = head.saturating_sub(self.config.confirmations);
             if let Some(stop) = self.stop_at {
                 target = target.min(stop);
@@ -198,40 +233,60 @@ impl<C: Chain> Indexer<C> {
     /// Fetches, checks and stores `from..=to` in one transaction with the cursor.
     async fn index_range(&self, cursor: &Cursor, from: u64, to: u64, head: u64) -> Result<Step> {
         let near_head = to.saturating_add(self.config.reorg_window) > head;
-        let numbers: Vec<u64> = if near_head { (from..=to).collect() } else if from == to { vec![from] } else { vec![from, to] };
+        let numbers: Vec<u64> = if near_head {
+            (from..=to).collect()
+        } else if from == to {
+            vec![from]
+        } else {
+            vec![from, to]
+        };
         let headers: Vec<BlockRef> =
-            futures::stream::iter(numbers.into_iter().map(|n| self.chain.block(n))).buffered(8).try_collect().await?;
+            futures::stream::iter(numbers.into_iter().map(|n| self.chain.block(n)))
+                .buffered(8)
+                .try_collect()
+                .await?;
         if headers[0].parent_hash != cursor.hash {
             return Ok(Step::Reorged);
         }
         if near_head && headers.windows(2).any(|w| w[1].parent_hash != w[0].hash) {
-            return Err(Error::ChainMoved(format!("blocks {from}..={to} changed while being read")));
+            return Err(Error::ChainMoved(format!(
+                "blocks {from}..={to} changed while being read"
+            )));
         }
         let events = self.chain.events(from, to).await?;
         for e in &events {
-            if let Some(h) = headers.iter().find(|h| h.number == e.block_number) {
-                if h.hash != e.block_hash {
-                    return Err(Error::ChainMoved(format!("block {} changed while being read", e.block_number)));
-                }
+            if let Some(h) = headers.iter().find(|h| h.number == e.block_number)
+                && h.hash != e.block_hash
+            {
+                return Err(Error::ChainMoved(format!(
+                    "block {} changed while being read",
+                    e.block_number
+                )));
             }
         }
         let last = headers.last().expect("at least one header").clone();
         let mut tx = self.pool.begin().await?;
         let new = insert_raw(&mut tx, self.chain.chain_id(), &events).await?;
         apply_events(&mut tx, self.chain.chain_id(), &new).await?;
-        let keep = if near_head { headers.clone() } else { vec![last.clone()] };
+        let keep = if near_head {
+            headers.clone()
+        } else {
+            vec![last.clone()]
+        };
         store_blocks(&mut tx, self.chain_id(), &keep).await?;
         sqlx::query("DELETE FROM indexed_blocks WHERE chain_id = $1 AND number < $2")
             .bind(self.chain_id())
             .bind(to.saturating_sub(self.config.reorg_window) as i64)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE indexer_cursor SET block_number = $2, block_hash = $3 WHERE chain_id = $1")
-            .bind(self.chain_id())
-            .bind(to as i64)
-            .bind(&last.hash)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE indexer_cursor SET block_number = $2, block_hash = $3 WHERE chain_id = $1",
+        )
+        .bind(self.chain_id())
+        .bind(to as i64)
+        .bind(&last.hash)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
 
         metrics::counter!("accord_indexer_events_total").increment(new.len() as u64);
@@ -242,55 +297,77 @@ impl<C: Chain> Indexer<C> {
             // No subscriber is fine: the stream is best effort, the database is the record.
             let _ = self.events.send(e);
         }
-        Ok(Step::Indexed { next: Cursor { number: to, hash: last.hash }, events: count })
+        Ok(Step::Indexed {
+            next: Cursor {
+                number: to,
+                hash: last.hash,
+            },
+            events: count,
+        })
     }
 
     /// Finds the fork point among the stored block hashes and rolls everything above it back, in one
     /// transaction: raw events deleted, derived rows of the touched streams rebuilt from what remains, cursor
     /// rewound. A fork below every stored block halts indexing.
     async fn rollback(&self, cancel: &CancellationToken) -> Result<Cursor> {
-        let stored: Vec<(i64, String)> =
-            sqlx::query_as("SELECT number, hash FROM indexed_blocks WHERE chain_id = $1 ORDER BY number DESC")
-                .bind(self.chain_id())
-                .fetch_all(&self.pool)
-                .await?;
+        let stored: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT number, hash FROM indexed_blocks WHERE chain_id = $1 ORDER BY number DESC",
+        )
+        .bind(self.chain_id())
+        .fetch_all(&self.pool)
+        .await?;
         let stored: Vec<(u64, String)> = stored.into_iter().map(|(n, h)| (n as u64, h)).collect();
         let fork = fork_point(&stored, |n| async move {
-            self.retry("reading a block for the fork-point search", cancel, || async { Ok(self.chain.block(n).await?) })
-                .await
-                .map(|b| b.hash)
+            self.retry(
+                "reading a block for the fork-point search",
+                cancel,
+                || async { Ok(self.chain.block(n).await?) },
+            )
+            .await
+            .map(|b| b.hash)
         })
         .await?;
         let Some(fork) = fork else {
             let lowest = stored.last().map(|(n, _)| *n).unwrap_or_default();
-            return Err(Error::DeepReorg { window: self.config.reorg_window, lowest });
+            return Err(Error::DeepReorg {
+                window: self.config.reorg_window,
+                lowest,
+            });
         };
-        let hash = stored.iter().find(|(n, _)| *n == fork).map(|(_, h)| h.clone()).unwrap_or_default();
+        let hash = stored
+            .iter()
+            .find(|(n, _)| *n == fork)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default();
         let mut tx = self.pool.begin().await?;
-        let streams: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT stream FROM raw_events WHERE chain_id = $1 AND block_number > $2")
+        let streams: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT stream FROM raw_events WHERE chain_id = $1 AND block_number > $2",
+        )
+        .bind(self.chain_id())
+        .bind(fork as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        let removed =
+            sqlx::query("DELETE FROM raw_events WHERE chain_id = $1 AND block_number > $2")
                 .bind(self.chain_id())
                 .bind(fork as i64)
-                .fetch_all(&mut *tx)
-                .await?;
-        let removed = sqlx::query("DELETE FROM raw_events WHERE chain_id = $1 AND block_number > $2")
-            .bind(self.chain_id())
-            .bind(fork as i64)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         replay_streams(&mut tx, self.chain.chain_id(), &streams).await?;
         sqlx::query("DELETE FROM indexed_blocks WHERE chain_id = $1 AND number > $2")
             .bind(self.chain_id())
             .bind(fork as i64)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE indexer_cursor SET block_number = $2, block_hash = $3 WHERE chain_id = $1")
-            .bind(self.chain_id())
-            .bind(fork as i64)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE indexer_cursor SET block_number = $2, block_hash = $3 WHERE chain_id = $1",
+        )
+        .bind(self.chain_id())
+        .bind(fork as i64)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         metrics::counter!("accord_indexer_reorgs_total").increment(1);
         warn!(target: "accord::indexer", fork, removed, streams = streams.len(), "reorg: rolled back to the fork point");
@@ -304,7 +381,11 @@ enum Step {
     Reorged,
 }
 
-async fn store_blocks(conn: &mut sqlx::PgConnection, chain_id: i64, blocks: &[BlockRef]) -> Result<()> {
+async fn store_blocks(
+    conn: &mut sqlx::PgConnection,
+    chain_id: i64,
+    blocks: &[BlockRef],
+) -> Result<()> {
     let numbers: Vec<i64> = blocks.iter().map(|b| b.number as i64).collect();
     let hashes: Vec<String> = blocks.iter().map(|b| b.hash.clone()).collect();
     let parents: Vec<String> = blocks.iter().map(|b| b.parent_hash.clone()).collect();
@@ -333,7 +414,13 @@ struct Progress {
 
 impl Progress {
     fn new(first: u64) -> Self {
-        Self { started: Instant::now(), first, events: 0, last_log: Instant::now(), bar: None }
+        Self {
+            started: Instant::now(),
+            first,
+            events: 0,
+            last_log: Instant::now(),
+            bar: None,
+        }
     }
 
     fn update(&mut self, block: u64, target: u64, events: usize) {
@@ -346,14 +433,18 @@ impl Progress {
             let bar = self.bar.get_or_insert_with(|| {
                 let bar = indicatif::ProgressBar::new(target.saturating_sub(self.first));
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template("indexing {bar:30} {pos}/{len} blocks {msg}")
-                        .expect("static template"),
+                    indicatif::ProgressStyle::with_template(
+                        "indexing {bar:30} {pos}/{len} blocks {msg}",
+                    )
+                    .expect("static template"),
                 );
                 bar
             });
             bar.set_length(target.saturating_sub(self.first));
             bar.set_position(blocks);
-            bar.set_message(format!("{bps:.0} blocks/s, {eps:.0} events/s, {remaining} to go"));
+            bar.set_message(format!(
+                "{bps:.0} blocks/s, {eps:.0} events/s, {remaining} to go"
+            ));
         } else if self.last_log.elapsed() >= Duration::from_secs(2) {
             self.last_log = Instant::now();
             info!(target: "accord::indexer", block, target, remaining, blocks_per_s = bps as u64, events_per_s = eps as u64, "backfilling");

@@ -17,8 +17,18 @@ use crate::chain::evm::decode::bytes32_text;
 use crate::indexer::EventRecord;
 
 /// Derived tables, in the order rollback and digests visit them.
-pub const DERIVED_TABLES: [&str; 10] =
-    ["jobs", "assignments", "results", "payments", "workers", "slashes", "proposals", "votes", "params", "roles"];
+pub const DERIVED_TABLES: [&str; 10] = [
+    "jobs",
+    "assignments",
+    "results",
+    "payments",
+    "workers",
+    "slashes",
+    "proposals",
+    "votes",
+    "params",
+    "roles",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 struct JobRow {
@@ -168,24 +178,44 @@ struct Args<'a>(&'a EventRecord);
 
 impl Args<'_> {
     fn str(&self, name: &str) -> Result<String> {
-        self.0.args.get(name).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))
+        self.0
+            .args
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))
     }
     fn u256(&self, name: &str) -> Result<U256> {
         let s = self.str(name)?;
-        U256::from_str(&s).map_err(|_| inconsistent(self.0, &format!("argument {name}={s} is not an integer")))
+        U256::from_str(&s)
+            .map_err(|_| inconsistent(self.0, &format!("argument {name}={s} is not an integer")))
     }
     fn i64(&self, name: &str) -> Result<i64> {
-        i64::try_from(self.u256(name)?).map_err(|_| inconsistent(self.0, &format!("argument {name} exceeds 64 bits")))
+        i64::try_from(self.u256(name)?)
+            .map_err(|_| inconsistent(self.0, &format!("argument {name} exceeds 64 bits")))
     }
     fn i32(&self, name: &str) -> Result<i32> {
-        i32::try_from(self.u256(name)?).map_err(|_| inconsistent(self.0, &format!("argument {name} exceeds 32 bits")))
+        i32::try_from(self.u256(name)?)
+            .map_err(|_| inconsistent(self.0, &format!("argument {name} exceeds 32 bits")))
     }
     fn bool(&self, name: &str) -> Result<bool> {
-        self.0.args.get(name).and_then(Value::as_bool).ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))
+        self.0
+            .args
+            .get(name)
+            .and_then(Value::as_bool)
+            .ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))
     }
     fn strings(&self, name: &str) -> Result<Vec<String>> {
-        let list = self.0.args.get(name).and_then(Value::as_array).ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))?;
-        Ok(list.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect())
+        let list = self
+            .0
+            .args
+            .get(name)
+            .and_then(Value::as_array)
+            .ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))?;
+        Ok(list
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect())
     }
 }
 
@@ -196,7 +226,8 @@ fn n(v: &U256) -> String {
 }
 
 fn parse_u256(s: &str) -> Result<U256> {
-    U256::from_str(s).map_err(|_| Error::Inconsistent(format!("stored value {s} is not an integer")))
+    U256::from_str(s)
+        .map_err(|_| Error::Inconsistent(format!("stored value {s} is not an integer")))
 }
 
 impl State {
@@ -356,7 +387,11 @@ impl State {
             for r in rows {
                 s.params.insert(
                     (r.get(0), r.get(1)),
-                    ParamRow { stream: r.get(2), value: parse_u256(r.get(3))?, block_number: r.get(4) },
+                    ParamRow {
+                        stream: r.get(2),
+                        value: parse_u256(r.get(3))?,
+                        block_number: r.get(4),
+                    },
                 );
             }
         }
@@ -364,22 +399,30 @@ impl State {
     }
 
     fn job(&mut self, e: &EventRecord, id: &str) -> Result<&mut JobRow> {
-        self.jobs.get_mut(id).ok_or_else(|| inconsistent(e, &format!("job {id} was never posted")))
+        self.jobs
+            .get_mut(id)
+            .ok_or_else(|| inconsistent(e, &format!("job {id} was never posted")))
     }
 
     /// The current assignment of a job: the attempt its attempts_left implies.
     fn current_assignment(&mut self, e: &EventRecord, id: &str) -> Result<&mut AssignmentRow> {
         let job = self.job(e, id)?;
         let attempt = job.max_attempts - job.attempts_left;
-        self.assignments.get_mut(&(id.to_owned(), attempt)).ok_or_else(|| inconsistent(e, &format!("job {id} has no assignment {attempt}")))
+        self.assignments
+            .get_mut(&(id.to_owned(), attempt))
+            .ok_or_else(|| inconsistent(e, &format!("job {id} has no assignment {attempt}")))
     }
 
     fn worker(&mut self, e: &EventRecord, address: &str) -> Result<&mut WorkerRow> {
-        self.workers.get_mut(address).ok_or_else(|| inconsistent(e, &format!("worker {address} never registered")))
+        self.workers
+            .get_mut(address)
+            .ok_or_else(|| inconsistent(e, &format!("worker {address} never registered")))
     }
 
     fn proposal(&mut self, e: &EventRecord, id: &str) -> Result<&mut ProposalRow> {
-        self.proposals.get_mut(id).ok_or_else(|| inconsistent(e, &format!("proposal {id} was never created")))
+        self.proposals
+            .get_mut(id)
+            .ok_or_else(|| inconsistent(e, &format!("proposal {id} was never created")))
     }
 
     fn apply(&mut self, e: &EventRecord) -> Result<()> {
@@ -555,17 +598,27 @@ impl State {
                 let key = bytes32_text(&a.str("key")?);
                 self.params.insert(
                     (contract.to_owned(), key),
-                    ParamRow { stream: e.stream.clone(), value: a.u256("current")?, block_number: block },
+                    ParamRow {
+                        stream: e.stream.clone(),
+                        value: a.u256("current")?,
+                        block_number: block,
+                    },
                 );
             }
             (contract, "RoleGranted") => {
                 self.roles.insert(
                     (contract.to_owned(), a.str("role")?, a.str("account")?),
-                    Some(RoleRow { stream: e.stream.clone(), block_number: block }),
+                    Some(RoleRow {
+                        stream: e.stream.clone(),
+                        block_number: block,
+                    }),
                 );
             }
             (contract, "RoleRevoked") => {
-                self.roles.insert((contract.to_owned(), a.str("role")?, a.str("account")?), None);
+                self.roles.insert(
+                    (contract.to_owned(), a.str("role")?, a.str("account")?),
+                    None,
+                );
             }
             ("WorkerRegistry", "WorkerRegistered") => {
                 self.workers.insert(
@@ -615,10 +668,20 @@ impl State {
             }
             ("WorkerRegistry", "WorkerSlashed") => {
                 let worker = a.str("worker")?;
-                let (amount, from_stake, from_pending) = (a.u256("amount")?, a.u256("fromStake")?, a.u256("fromPending")?);
+                let (amount, from_stake, from_pending) = (
+                    a.u256("amount")?,
+                    a.u256("fromStake")?,
+                    a.u256("fromPending")?,
+                );
                 let w = self.worker(e, &worker)?;
-                w.stake = w.stake.checked_sub(from_stake).ok_or_else(|| inconsistent(e, "slash exceeds stake"))?;
-                w.pending = w.pending.checked_sub(from_pending).ok_or_else(|| inconsistent(e, "slash exceeds pending"))?;
+                w.stake = w
+                    .stake
+                    .checked_sub(from_stake)
+                    .ok_or_else(|| inconsistent(e, "slash exceeds stake"))?;
+                w.pending = w
+                    .pending
+                    .checked_sub(from_pending)
+                    .ok_or_else(|| inconsistent(e, "slash exceeds pending"))?;
                 w.slashed_total += amount;
                 w.updated_block = block;
                 let job = a.str("jobId")?;
@@ -668,21 +731,49 @@ impl State {
                 }
                 self.votes.insert(
                     (id, a.str("voter")?),
-                    VoteRow { stream: e.stream.clone(), support, weight, reason: a.str("reason")?, block_number: block },
+                    VoteRow {
+                        stream: e.stream.clone(),
+                        support,
+                        weight,
+                        reason: a.str("reason")?,
+                        block_number: block,
+                    },
                 );
             }
             ("AccordGovernor", "ProposalQueued") => {
                 let eta = a.i64("etaSeconds")?;
                 self.proposal(e, &a.str("proposalId")?)?.queued_eta = Some(eta);
             }
-            ("AccordGovernor", "ProposalExecuted") => self.proposal(e, &a.str("proposalId")?)?.executed = true,
-            ("AccordGovernor", "ProposalCanceled") => self.proposal(e, &a.str("proposalId")?)?.canceled = true,
-            ("AccordGovernor", "QuorumNumeratorUpdated") => self.set_param(e, "AccordGovernor", "quorumNumerator", a.u256("newQuorumNumerator")?),
-            ("AccordGovernor", "VotingDelaySet") => self.set_param(e, "AccordGovernor", "votingDelay", a.u256("newVotingDelay")?),
-            ("AccordGovernor", "VotingPeriodSet") => self.set_param(e, "AccordGovernor", "votingPeriod", a.u256("newVotingPeriod")?),
-            ("AccordGovernor", "ProposalThresholdSet") => {
-                self.set_param(e, "AccordGovernor", "proposalThreshold", a.u256("newProposalThreshold")?)
+            ("AccordGovernor", "ProposalExecuted") => {
+                self.proposal(e, &a.str("proposalId")?)?.executed = true
             }
+            ("AccordGovernor", "ProposalCanceled") => {
+                self.proposal(e, &a.str("proposalId")?)?.canceled = true
+            }
+            ("AccordGovernor", "QuorumNumeratorUpdated") => self.set_param(
+                e,
+                "AccordGovernor",
+                "quorumNumerator",
+                a.u256("newQuorumNumerator")?,
+            ),
+            ("AccordGovernor", "VotingDelaySet") => self.set_param(
+                e,
+                "AccordGovernor",
+                "votingDelay",
+                a.u256("newVotingDelay")?,
+            ),
+            ("AccordGovernor", "VotingPeriodSet") => self.set_param(
+                e,
+                "AccordGovernor",
+                "votingPeriod",
+                a.u256("newVotingPeriod")?,
+            ),
+            ("AccordGovernor", "ProposalThresholdSet") => self.set_param(
+                e,
+                "AccordGovernor",
+                "proposalThreshold",
+                a.u256("newProposalThreshold")?,
+            ),
             ("AccordToken", "Transfer") => {
                 let (from, to, value) = (a.str("from")?, a.str("to")?, a.u256("value")?);
                 if from == ZERO_ADDRESS || to == ZERO_ADDRESS {
@@ -691,7 +782,9 @@ impl State {
                     let value = if from == ZERO_ADDRESS {
                         current + value
                     } else {
-                        current.checked_sub(value).ok_or_else(|| inconsistent(e, "burn exceeds supply"))?
+                        current
+                            .checked_sub(value)
+                            .ok_or_else(|| inconsistent(e, "burn exceeds supply"))?
                     };
                     self.set_param(e, "AccordToken", "totalSupply", value);
                 }
@@ -706,31 +799,16 @@ impl State {
     fn set_param(&mut self, e: &EventRecord, contract: &str, key: &str, value: U256) {
         self.params.insert(
             (contract.to_owned(), key.to_owned()),
-            ParamRow { stream: e.stream.clone(), value, block_number: e.block_number as i64 },
+            ParamRow {
+                stream: e.stream.clone(),
+                value,
+                block_number: e.block_number as i64,
+            },
         );
     }
 
     async fn write(self, conn: &mut PgConnection, chain_id: i64) -> Result<()> {
         if !self.jobs.is_empty() {
-            let mut c: (Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<i32>, Vec<String>) = Default::default();
-            let mut d: (Vec<i64>, Vec<i32>, Vec<i32>, Vec<String>, Vec<Option<String>>, Vec<Option<i64>>, Vec<i64>, Vec<i64>) = Default::default();
-            for (id, j) in &self.jobs {
-                c.0.push(id.clone());
-                c.1.push(j.stream.clone());
-                c.2.push(j.client.clone());
-                c.3.push(j.spec_hash.clone());
-                c.4.push(j.spec_uri.clone());
-                c.5.push(j.required_capabilities);
-                c.6.push(n(&j.reward));
-                d.0.push(j.deadline);
-                d.1.push(j.max_attempts);
-                d.2.push(j.attempts_left);
-                d.3.push(j.status.clone());
-                d.4.push(j.worker.clone());
-                d.5.push(j.due);
-                d.6.push(j.posted_block);
-                d.7.push(j.updated_block);
-            }
             sqlx::query(
                 "INSERT INTO jobs (chain_id, job_id, stream, client, spec_hash, spec_uri, required_capabilities, reward, \
                  deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block) \
@@ -744,37 +822,25 @@ impl State {
                  status = EXCLUDED.status, worker = EXCLUDED.worker, due = EXCLUDED.due, updated_block = EXCLUDED.updated_block",
             )
             .bind(chain_id)
-            .bind(&c.0)
-            .bind(&c.1)
-            .bind(&c.2)
-            .bind(&c.3)
-            .bind(&c.4)
-            .bind(&c.5)
-            .bind(&c.6)
-            .bind(&d.0)
-            .bind(&d.1)
-            .bind(&d.2)
-            .bind(&d.3)
-            .bind(&d.4)
-            .bind(&d.5)
-            .bind(&d.6)
-            .bind(&d.7)
+            .bind(self.jobs.keys().cloned().collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.stream.clone()).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.client.clone()).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.spec_hash.clone()).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.spec_uri.clone()).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.required_capabilities).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| n(&r.reward)).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.deadline).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.max_attempts).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.attempts_left).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.status.clone()).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.worker.clone()).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.due).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.posted_block).collect::<Vec<_>>())
+            .bind(self.jobs.values().map(|r| r.updated_block).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }
         if !self.assignments.is_empty() {
-            let (mut ids, mut attempts, mut streams, mut workers, mut dues, mut outcomes, mut slashed, mut blocks) =
-                (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-            for ((id, attempt), r) in &self.assignments {
-                ids.push(id.clone());
-                attempts.push(*attempt);
-                streams.push(r.stream.clone());
-                workers.push(r.worker.clone());
-                dues.push(r.due);
-                outcomes.push(r.outcome.clone());
-                slashed.push(n(&r.slashed));
-                blocks.push(r.assigned_block);
-            }
             sqlx::query(
                 "INSERT INTO assignments (chain_id, job_id, attempt, stream, worker, due, outcome, slashed, assigned_block) \
                  SELECT $1, u.job_id::numeric, u.attempt, u.stream, u.worker, u.due, u.outcome, u.slashed::numeric, u.block \
@@ -783,32 +849,18 @@ impl State {
                  ON CONFLICT (chain_id, job_id, attempt) DO UPDATE SET outcome = EXCLUDED.outcome, slashed = EXCLUDED.slashed",
             )
             .bind(chain_id)
-            .bind(&ids)
-            .bind(&attempts)
-            .bind(&streams)
-            .bind(&workers)
-            .bind(&dues)
-            .bind(&outcomes)
-            .bind(&slashed)
-            .bind(&blocks)
+            .bind(self.assignments.keys().map(|k| k.0.clone()).collect::<Vec<_>>())
+            .bind(self.assignments.keys().map(|k| k.1).collect::<Vec<_>>())
+            .bind(self.assignments.values().map(|r| r.stream.clone()).collect::<Vec<_>>())
+            .bind(self.assignments.values().map(|r| r.worker.clone()).collect::<Vec<_>>())
+            .bind(self.assignments.values().map(|r| r.due).collect::<Vec<_>>())
+            .bind(self.assignments.values().map(|r| r.outcome.clone()).collect::<Vec<_>>())
+            .bind(self.assignments.values().map(|r| n(&r.slashed)).collect::<Vec<_>>())
+            .bind(self.assignments.values().map(|r| r.assigned_block).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }
         if !self.results.is_empty() {
-            let mut v: (Vec<String>, Vec<i32>, Vec<String>, Vec<String>, Vec<i32>, Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, Vec<String>) = Default::default();
-            for ((id, attempt), r) in &self.results {
-                v.0.push(id.clone());
-                v.1.push(*attempt);
-                v.2.push(r.stream.clone());
-                v.3.push(r.worker.clone());
-                v.4.push(r.da_kind);
-                v.5.push(r.commitment.clone());
-                v.6.push(n(&r.size));
-                v.7.push(r.locator.clone());
-                v.8.push(r.challenge_ends_at);
-                v.9.push(r.block_number);
-                v.10.push(r.tx_hash.clone());
-            }
             sqlx::query(
                 "INSERT INTO results (chain_id, job_id, attempt, stream, worker, da_kind, commitment, size, locator, \
                  challenge_ends_at, block_number, tx_hash) \
@@ -820,33 +872,21 @@ impl State {
                  ON CONFLICT (chain_id, job_id, attempt) DO NOTHING",
             )
             .bind(chain_id)
-            .bind(&v.0)
-            .bind(&v.1)
-            .bind(&v.2)
-            .bind(&v.3)
-            .bind(&v.4)
-            .bind(&v.5)
-            .bind(&v.6)
-            .bind(&v.7)
-            .bind(&v.8)
-            .bind(&v.9)
-            .bind(&v.10)
+            .bind(self.results.keys().map(|k| k.0.clone()).collect::<Vec<_>>())
+            .bind(self.results.keys().map(|k| k.1).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| r.stream.clone()).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| r.worker.clone()).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| r.da_kind).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| r.commitment.clone()).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| n(&r.size)).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| r.locator.clone()).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| r.challenge_ends_at).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| r.block_number).collect::<Vec<_>>())
+            .bind(self.results.values().map(|r| r.tx_hash.clone()).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }
         if !self.payments.is_empty() {
-            let mut v: (Vec<i64>, Vec<i64>, Vec<String>, Vec<String>, Vec<Option<String>>, Vec<String>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
-            for p in &self.payments {
-                v.0.push(p.block_number);
-                v.1.push(p.log_index);
-                v.2.push(p.stream.clone());
-                v.3.push(p.kind.to_owned());
-                v.4.push(p.job_id.clone());
-                v.5.push(p.recipient.clone());
-                v.6.push(n(&p.amount));
-                v.7.push(n(&p.fee));
-                v.8.push(p.tx_hash.clone());
-            }
             sqlx::query(
                 "INSERT INTO payments (chain_id, block_number, log_index, stream, kind, job_id, recipient, amount, fee, tx_hash) \
                  SELECT $1, u.block, u.idx, u.stream, u.kind, u.job_id::numeric, u.recipient, u.amount::numeric, u.fee::numeric, u.tx \
@@ -855,33 +895,19 @@ impl State {
                  ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
             )
             .bind(chain_id)
-            .bind(&v.0)
-            .bind(&v.1)
-            .bind(&v.2)
-            .bind(&v.3)
-            .bind(&v.4)
-            .bind(&v.5)
-            .bind(&v.6)
-            .bind(&v.7)
-            .bind(&v.8)
+            .bind(self.payments.iter().map(|r| r.block_number).collect::<Vec<_>>())
+            .bind(self.payments.iter().map(|r| r.log_index).collect::<Vec<_>>())
+            .bind(self.payments.iter().map(|r| r.stream.clone()).collect::<Vec<_>>())
+            .bind(self.payments.iter().map(|r| r.kind.to_owned()).collect::<Vec<_>>())
+            .bind(self.payments.iter().map(|r| r.job_id.clone()).collect::<Vec<_>>())
+            .bind(self.payments.iter().map(|r| r.recipient.clone()).collect::<Vec<_>>())
+            .bind(self.payments.iter().map(|r| n(&r.amount)).collect::<Vec<_>>())
+            .bind(self.payments.iter().map(|r| n(&r.fee)).collect::<Vec<_>>())
+            .bind(self.payments.iter().map(|r| r.tx_hash.clone()).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }
         if !self.workers.is_empty() {
-            let mut v: (Vec<String>, Vec<String>, Vec<i32>, Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<bool>, Vec<String>, Vec<i64>, Vec<i64>) = Default::default();
-            for (addr, w) in &self.workers {
-                v.0.push(addr.clone());
-                v.1.push(w.stream.clone());
-                v.2.push(w.capabilities);
-                v.3.push(w.metadata_uri.clone());
-                v.4.push(n(&w.stake));
-                v.5.push(n(&w.pending));
-                v.6.push(w.unlock_at);
-                v.7.push(w.jailed);
-                v.8.push(n(&w.slashed_total));
-                v.9.push(w.registered_block);
-                v.10.push(w.updated_block);
-            }
             sqlx::query(
                 "INSERT INTO workers (chain_id, address, stream, capabilities, metadata_uri, stake, pending, unlock_at, jailed, \
                  slashed_total, registered_block, updated_block) \
@@ -896,34 +922,21 @@ impl State {
                  updated_block = EXCLUDED.updated_block",
             )
             .bind(chain_id)
-            .bind(&v.0)
-            .bind(&v.1)
-            .bind(&v.2)
-            .bind(&v.3)
-            .bind(&v.4)
-            .bind(&v.5)
-            .bind(&v.6)
-            .bind(&v.7)
-            .bind(&v.8)
-            .bind(&v.9)
-            .bind(&v.10)
+            .bind(self.workers.keys().cloned().collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| r.stream.clone()).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| r.capabilities).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| r.metadata_uri.clone()).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| n(&r.stake)).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| n(&r.pending)).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| r.unlock_at).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| r.jailed).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| n(&r.slashed_total)).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| r.registered_block).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| r.updated_block).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }
         if !self.slashes.is_empty() {
-            let mut v: (Vec<i64>, Vec<i64>, Vec<String>, Vec<String>, Vec<Option<String>>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
-            for s in &self.slashes {
-                v.0.push(s.block_number);
-                v.1.push(s.log_index);
-                v.2.push(s.stream.clone());
-                v.3.push(s.worker.clone());
-                v.4.push(s.job_id.clone());
-                v.5.push(s.recipient.clone());
-                v.6.push(n(&s.amount));
-                v.7.push(n(&s.from_stake));
-                v.8.push(n(&s.from_pending));
-                v.9.push(s.tx_hash.clone());
-            }
             sqlx::query(
                 "INSERT INTO slashes (chain_id, block_number, log_index, stream, worker, job_id, recipient, amount, from_stake, \
                  from_pending, tx_hash) \
@@ -934,16 +947,16 @@ impl State {
                  ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
             )
             .bind(chain_id)
-            .bind(&v.0)
-            .bind(&v.1)
-            .bind(&v.2)
-            .bind(&v.3)
-            .bind(&v.4)
-            .bind(&v.5)
-            .bind(&v.6)
-            .bind(&v.7)
-            .bind(&v.8)
-            .bind(&v.9)
+            .bind(self.slashes.iter().map(|r| r.block_number).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| r.log_index).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| r.stream.clone()).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| r.worker.clone()).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| r.job_id.clone()).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| r.recipient.clone()).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| n(&r.amount)).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| n(&r.from_stake)).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| n(&r.from_pending)).collect::<Vec<_>>())
+            .bind(self.slashes.iter().map(|r| r.tx_hash.clone()).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }
@@ -1031,7 +1044,11 @@ impl State {
 }
 
 /// Applies `events` (already stored in `raw_events`, in chain order) to the derived tables.
-pub async fn apply_events(conn: &mut PgConnection, chain_id: u64, events: &[EventRecord]) -> Result<()> {
+pub async fn apply_events(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    events: &[EventRecord],
+) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -1045,21 +1062,13 @@ pub async fn apply_events(conn: &mut PgConnection, chain_id: u64, events: &[Even
 
 /// Stores `events` in `raw_events`, skipping any already stored (same chain, block hash and log index), and
 /// returns the ones that were new, in chain order. Applying only those keeps every log applied exactly once.
-pub async fn insert_raw(conn: &mut PgConnection, chain_id: u64, events: &[EventRecord]) -> Result<Vec<EventRecord>> {
+pub async fn insert_raw(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    events: &[EventRecord],
+) -> Result<Vec<EventRecord>> {
     if events.is_empty() {
         return Ok(Vec::new());
-    }
-    let mut v: (Vec<i64>, Vec<String>, Vec<i64>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<Value>) = Default::default();
-    for e in events {
-        v.0.push(e.block_number as i64);
-        v.1.push(e.block_hash.clone());
-        v.2.push(e.log_index as i64);
-        v.3.push(e.tx_hash.clone());
-        v.4.push(e.contract.clone());
-        v.5.push(e.address.clone());
-        v.6.push(e.event.clone());
-        v.7.push(e.stream.clone());
-        v.8.push(e.args.clone());
     }
     let inserted: Vec<(String, i64)> = sqlx::query_as(
         "INSERT INTO raw_events (chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args) \
@@ -1068,22 +1077,26 @@ pub async fn insert_raw(conn: &mut PgConnection, chain_id: u64, events: &[EventR
          ON CONFLICT DO NOTHING RETURNING block_hash, log_index",
     )
     .bind(chain_id as i64)
-    .bind(&v.0)
-    .bind(&v.1)
-    .bind(&v.2)
-    .bind(&v.3)
-    .bind(&v.4)
-    .bind(&v.5)
-    .bind(&v.6)
-    .bind(&v.7)
-    .bind(&v.8)
+    .bind(events.iter().map(|e| e.block_number as i64).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.block_hash.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.log_index as i64).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.tx_hash.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.contract.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.address.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.event.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.stream.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.args.clone()).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
     if inserted.len() == events.len() {
         return Ok(events.to_vec());
     }
     let new: BTreeSet<(String, i64)> = inserted.into_iter().collect();
-    Ok(events.iter().filter(|e| new.contains(&(e.block_hash.clone(), e.log_index as i64))).cloned().collect())
+    Ok(events
+        .iter()
+        .filter(|e| new.contains(&(e.block_hash.clone(), e.log_index as i64)))
+        .cloned()
+        .collect())
 }
 
 /// Reads stored events of `streams` in chain order, `limit` at a time after `after` (block, log index).
@@ -1124,17 +1137,23 @@ async fn stream_events(
 }
 
 /// Deletes every derived row of `streams` and re-applies their stored events.
-pub async fn replay_streams(conn: &mut PgConnection, chain_id: u64, streams: &[String]) -> Result<()> {
+pub async fn replay_streams(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    streams: &[String],
+) -> Result<()> {
     if streams.is_empty() {
         return Ok(());
     }
     for table in DERIVED_TABLES {
         // Table names come from the constant DERIVED_TABLES, never from input.
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE chain_id = $1 AND stream = ANY($2)")))
-            .bind(chain_id as i64)
-            .bind(streams)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE chain_id = $1 AND stream = ANY($2)"
+        )))
+        .bind(chain_id as i64)
+        .bind(streams)
+        .execute(&mut *conn)
+        .await?;
     }
     let mut after = (-1, -1);
     loop {

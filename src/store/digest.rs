@@ -39,8 +39,13 @@ pub async fn digests(conn: &mut PgConnection, chain_id: u64) -> Result<Vec<Table
     let mut out = Vec::with_capacity(DERIVED_TABLES.len());
     for table in DERIVED_TABLES {
         // Table and column names come from constants, never from input.
-        let sql = format!("SELECT t::text FROM {table} t WHERE chain_id = $1 ORDER BY {}", order_by(table));
-        let mut rows = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(chain_id as i64).fetch(&mut *conn);
+        let sql = format!(
+            "SELECT t::text FROM {table} t WHERE chain_id = $1 ORDER BY {}",
+            order_by(table)
+        );
+        let mut rows = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+            .bind(chain_id as i64)
+            .fetch(&mut *conn);
         let mut hasher = Keccak256::new();
         let mut count = 0u64;
         while let Some(row) = rows.try_next().await? {
@@ -48,7 +53,11 @@ pub async fn digests(conn: &mut PgConnection, chain_id: u64) -> Result<Vec<Table
             hasher.update(b"\n");
             count += 1;
         }
-        out.push(TableDigest { table, rows: count, digest: format!("{:#x}", hasher.finalize()) });
+        out.push(TableDigest {
+            table,
+            rows: count,
+            digest: format!("{:#x}", hasher.finalize()),
+        });
     }
     Ok(out)
 }

@@ -31,7 +31,13 @@ pub enum Error {
 impl Error {
     /// Whether retrying the operation may succeed (connection trouble, not a bad query).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Connect { .. } | Error::Query(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+        matches!(
+            self,
+            Error::Connect { .. }
+                | Error::Query(
+                    sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+                )
+        )
     }
 }
 
@@ -62,7 +68,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
         .acquire_timeout(std::time::Duration::from_secs(10))
         .connect(url)
         .await
-        .map_err(|source| Error::Connect { url: redact_url(url), source })?;
+        .map_err(|source| Error::Connect {
+            url: redact_url(url),
+            source,
+        })?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
@@ -73,8 +82,17 @@ mod tests {
 
     #[test]
     fn redact_url_drops_only_the_password() {
-        assert_eq!(redact_url("postgres://accord:s3cret@127.0.0.1:5432/db"), "postgres://accord@127.0.0.1:5432/db");
-        assert_eq!(redact_url("postgres://accord@127.0.0.1/db"), "postgres://accord@127.0.0.1/db");
-        assert_eq!(redact_url("postgres://127.0.0.1/db"), "postgres://127.0.0.1/db");
+        assert_eq!(
+            redact_url("postgres://accord:s3cret@127.0.0.1:5432/db"),
+            "postgres://accord@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            redact_url("postgres://accord@127.0.0.1/db"),
+            "postgres://accord@127.0.0.1/db"
+        );
+        assert_eq!(
+            redact_url("postgres://127.0.0.1/db"),
+            "postgres://127.0.0.1/db"
+        );
     }
 }

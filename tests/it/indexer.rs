@@ -28,45 +28,94 @@ struct Running {
 }
 
 fn config() -> IndexerConfig {
-    IndexerConfig { poll_interval_ms: 50, ..IndexerConfig::default() }
+    IndexerConfig {
+        poll_interval_ms: 50,
+        ..IndexerConfig::default()
+    }
 }
 
-async fn start(devnet: &Devnet, pool: PgPool, config: IndexerConfig, stop_at: Option<u64>) -> Running {
-    let chain = EvmChain::connect(&devnet.anvil.url, &devnet.manifest, Duration::from_secs(10)).await.unwrap();
+async fn start(
+    devnet: &Devnet,
+    pool: PgPool,
+    config: IndexerConfig,
+    stop_at: Option<u64>,
+) -> Running {
+    let chain = EvmChain::connect(&devnet.anvil.url, &devnet.manifest, Duration::from_secs(10))
+        .await
+        .unwrap();
     let (tx, status) = watch::channel(Status::default());
     let (events_tx, events) = broadcast::channel(4096);
-    let mut indexer = Indexer::new(chain, pool, config, devnet.manifest.deploy_block, tx, events_tx);
+    let mut indexer = Indexer::new(
+        chain,
+        pool,
+        config,
+        devnet.manifest.deploy_block,
+        tx,
+        events_tx,
+    );
     if let Some(block) = stop_at {
         indexer = indexer.stop_at(block);
     }
     let cancel = CancellationToken::new();
     let handle = tokio::spawn(indexer.run(cancel.clone()));
-    Running { cancel, handle, status, events }
+    Running {
+        cancel,
+        handle,
+        status,
+        events,
+    }
 }
 
 async fn wait_indexed(status: &mut watch::Receiver<Status>, block: u64) {
-    let waited = tokio::time::timeout(Duration::from_secs(60), status.wait_for(|s| s.indexed >= block || s.halted.is_some()))
-        .await
-        .map(|r| r.is_ok());
+    let waited = tokio::time::timeout(
+        Duration::from_secs(60),
+        status.wait_for(|s| s.indexed >= block || s.halted.is_some()),
+    )
+    .await
+    .map(|r| r.is_ok());
     let s = status.borrow().clone();
-    assert!(waited == Ok(true), "indexer did not reach block {block} in 60 s: {s:?}");
+    assert!(
+        waited == Ok(true),
+        "indexer did not reach block {block} in 60 s: {s:?}"
+    );
     assert!(s.halted.is_none(), "indexer halted: {s:?}");
 }
 
 /// Indexes the chain into a fresh database up to `head` and returns its digests.
-async fn fresh_digests(devnet: &Devnet, cluster: &TempCluster, db: &str, head: u64) -> Vec<TableDigest> {
-    let pool = accord::store::connect(&cluster.create_database(db).await.unwrap(), 4).await.unwrap();
+async fn fresh_digests(
+    devnet: &Devnet,
+    cluster: &TempCluster,
+    db: &str,
+    head: u64,
+) -> Vec<TableDigest> {
+    let pool = accord::store::connect(&cluster.create_database(db).await.unwrap(), 4)
+        .await
+        .unwrap();
     let run = start(devnet, pool.clone(), config(), Some(head)).await;
     run.handle.await.unwrap().expect("fresh index completes");
-    digests(&mut pool.acquire().await.unwrap(), 31337).await.unwrap()
+    digests(&mut pool.acquire().await.unwrap(), 31337)
+        .await
+        .unwrap()
 }
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 fn status_name(code: u8) -> &'static str {
-    ["none", "open", "assigned", "submitted", "disputed", "paid", "cancelled", "refunded"][code as usize]
+    [
+        "none",
+        "open",
+        "assigned",
+        "submitted",
+        "disputed",
+        "paid",
+        "cancelled",
+        "refunded",
+    ][code as usize]
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,18 +155,30 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
         .await
         .unwrap();
         assert_eq!(row.0, status_name(on_chain.status), "job {id} status");
-        let chain_worker = (on_chain.worker != Address::ZERO).then(|| format!("{:#x}", on_chain.worker));
+        let chain_worker =
+            (on_chain.worker != Address::ZERO).then(|| format!("{:#x}", on_chain.worker));
         assert_eq!(row.1, chain_worker, "job {id} worker");
-        assert_eq!(row.2, i32::from(on_chain.attemptsLeft), "job {id} attempts left");
+        assert_eq!(
+            row.2,
+            i32::from(on_chain.attemptsLeft),
+            "job {id} attempts left"
+        );
         assert_eq!(row.3, on_chain.reward.to_string(), "job {id} reward");
     }
-    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM jobs ORDER BY job_id").fetch_all(&pool).await.unwrap();
+    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM jobs ORDER BY job_id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     assert_eq!(statuses, ["paid", "refunded", "paid", "open", "cancelled"]);
 
     // Workers, their stakes after two slashes, and the jail.
     for key in [4, 5] {
         let address = address_of(&devnet_key(key));
-        let w = registry.workerOf(address.parse().unwrap()).call().await.unwrap();
+        let w = registry
+            .workerOf(address.parse().unwrap())
+            .call()
+            .await
+            .unwrap();
         let row: (String, String, bool, String) = sqlx::query_as(
             "SELECT stake::text, pending::text, jailed, slashed_total::text FROM workers WHERE chain_id = 31337 AND address = $1",
         )
@@ -125,14 +186,29 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
         .fetch_one(&pool)
         .await
         .unwrap();
-        assert_eq!((row.0.as_str(), row.1.as_str(), row.2), (w.stake.to_string().as_str(), w.pending.to_string().as_str(), w.jailed));
-        assert_eq!(row.3, (U256::from(1000u64) * U256::from(10u64).pow(U256::from(18u64)) - U256::from(w.stake)).to_string());
+        assert_eq!(
+            (row.0.as_str(), row.1.as_str(), row.2),
+            (
+                w.stake.to_string().as_str(),
+                w.pending.to_string().as_str(),
+                w.jailed
+            )
+        );
+        assert_eq!(
+            row.3,
+            (U256::from(1000u64) * U256::from(10u64).pow(U256::from(18u64)) - U256::from(w.stake))
+                .to_string()
+        );
     }
     assert_eq!(count(&pool, "SELECT count(*) FROM slashes").await, 2);
 
     // Money: job 1 paid minus the 2.5% fee, job 2 and job 5 refunded in full.
-    let payments: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT kind, job_id::text, amount::text FROM payments ORDER BY block_number, log_index").fetch_all(&pool).await.unwrap();
+    let payments: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT kind, job_id::text, amount::text FROM payments ORDER BY block_number, log_index",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     let e18 = |n: u64| (U256::from(n) * U256::from(10u64).pow(U256::from(16u64))).to_string(); // hundredths
     assert_eq!(
         payments,
@@ -145,12 +221,30 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     );
 
     // Governance: executed, the vote counted, the parameter changed on chain and in the index.
-    let p: (bool, String, i64) =
-        sqlx::query_as("SELECT executed, for_votes::text, (SELECT count(*) FROM votes) FROM proposals").fetch_one(&pool).await.unwrap();
-    assert_eq!(p, (true, (U256::from(200_000_000u64) * U256::from(10u64).pow(U256::from(18u64))).to_string(), 1));
-    let min_stake: String =
-        sqlx::query_scalar("SELECT value::text FROM params WHERE contract = 'WorkerRegistry' AND key = 'minStake'").fetch_one(&pool).await.unwrap();
-    assert_eq!(min_stake, registry.minStake().call().await.unwrap().to_string());
+    let p: (bool, String, i64) = sqlx::query_as(
+        "SELECT executed, for_votes::text, (SELECT count(*) FROM votes) FROM proposals",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        p,
+        (
+            true,
+            (U256::from(200_000_000u64) * U256::from(10u64).pow(U256::from(18u64))).to_string(),
+            1
+        )
+    );
+    let min_stake: String = sqlx::query_scalar(
+        "SELECT value::text FROM params WHERE contract = 'WorkerRegistry' AND key = 'minStake'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        min_stake,
+        registry.minStake().call().await.unwrap().to_string()
+    );
     assert_eq!(min_stake, "500000000000000000000");
 
     // The API answers as the chain does.
@@ -174,28 +268,66 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     assert_eq!(job4["slashes"].as_array().unwrap().len(), 1);
     let worker_b = address_of(&devnet_key(5));
     let w = api_get(&app, &format!("/v1/workers/{worker_b}")).await;
-    let chain_b = registry.workerOf(worker_b.parse().unwrap()).call().await.unwrap();
+    let chain_b = registry
+        .workerOf(worker_b.parse().unwrap())
+        .call()
+        .await
+        .unwrap();
     assert_eq!(w["stake"], chain_b.stake.to_string());
-    assert_eq!((w["counts"]["completed"].clone(), w["counts"]["expired"].clone(), w["counts"]["slashed"].clone()), (1.into(), 1.into(), 1.into()));
+    assert_eq!(
+        (
+            w["counts"]["completed"].clone(),
+            w["counts"]["expired"].clone(),
+            w["counts"]["slashed"].clone()
+        ),
+        (1.into(), 1.into(), 1.into())
+    );
     let proposals = api_get(&app, "/v1/proposals").await;
     assert_eq!(proposals["items"][0]["state"], "Executed");
     let params = api_get(&app, "/v1/params").await;
-    assert_eq!(params["WorkerRegistry"]["minStake"]["value"], "500000000000000000000");
-    assert_eq!(api_get(&app, "/v1/rewards").await["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        params["WorkerRegistry"]["minStake"]["value"],
+        "500000000000000000000"
+    );
+    assert_eq!(
+        api_get(&app, "/v1/rewards").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     let status = api_get(&app, "/v1/status").await;
-    assert_eq!((status["indexed"].as_u64(), status["lag"].as_u64()), (Some(head), Some(0)));
+    assert_eq!(
+        (status["indexed"].as_u64(), status["lag"].as_u64()),
+        (Some(head), Some(0))
+    );
 
     // Every log of the deployment is in raw_events, once.
     let logs = provider_logs(&devnet, head).await;
-    assert_eq!(count(&pool, "SELECT count(*) FROM raw_events").await as usize, logs);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM raw_events").await as usize,
+        logs
+    );
 
     // A second, independent index of the same chain is identical.
     run.cancel.cancel();
     run.handle.await.unwrap().unwrap();
-    let live = digests(&mut pool.acquire().await.unwrap(), 31337).await.unwrap();
-    assert_eq!(fresh_digests(&devnet, &cluster, "rebuilt", head).await, live);
-    let empty: Vec<_> = live.iter().filter(|d| d.rows == 0).map(|d| d.table).collect();
-    assert!(empty.is_empty(), "the scenario fills every derived table; empty: {empty:?}");
+    let live = digests(&mut pool.acquire().await.unwrap(), 31337)
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh_digests(&devnet, &cluster, "rebuilt", head).await,
+        live
+    );
+    let empty: Vec<_> = live
+        .iter()
+        .filter(|d| d.rows == 0)
+        .map(|d| d.table)
+        .collect();
+    assert!(
+        empty.is_empty(),
+        "the scenario fills every derived table; empty: {empty:?}"
+    );
 
     // `accord rebuild`, as an operator runs it: equal, then a tampered live row is named.
     let rebuild = || {
@@ -208,10 +340,21 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
         )
     };
     let out = rebuild();
-    assert!(out.status.success(), "rebuild failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rebuild failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["block"], serde_json::json!(head));
-    assert!(report["tables"].as_array().unwrap().iter().all(|t| t["equal"] == true), "{report}");
+    assert!(
+        report["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["equal"] == true),
+        "{report}"
+    );
     sqlx::query("UPDATE workers SET jailed = NOT jailed WHERE chain_id = 31337 AND address = $1")
         .bind(address_of(&devnet_key(5)))
         .execute(&pool)
@@ -219,22 +362,40 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
         .unwrap();
     let out = rebuild();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("differs from the live index in: workers"), "{}", String::from_utf8_lossy(&out.stderr));
-    let schemas: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'").fetch_one(&pool).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("differs from the live index in: workers"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let schemas: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(schemas, 0, "rebuild drops its schema");
 }
 
 async fn api_get(app: &axum::Router, path: &str) -> serde_json::Value {
     use tower::ServiceExt;
-    let request = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+    let request = axum::http::Request::get(path)
+        .body(axum::body::Body::empty())
+        .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), 200, "GET {path}");
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 
 async fn provider_logs(devnet: &Devnet, head: u64) -> usize {
-    let addresses: Vec<String> = devnet.manifest.contracts.iter().iter().map(|(_, c)| format!("{:#x}", c.address)).collect();
+    let addresses: Vec<String> = devnet
+        .manifest
+        .contracts
+        .iter()
+        .iter()
+        .map(|(_, c)| format!("{:#x}", c.address))
+        .collect();
     let logs = devnet
         .rpc("eth_getLogs", serde_json::json!([{"fromBlock": "0x0", "toBlock": format!("{head:#x}"), "address": addresses}]))
         .await;
@@ -255,39 +416,83 @@ async fn reorg_rolls_back_orphaned_events() {
     let snapshot = devnet.rpc("evm_snapshot", serde_json::json!([])).await;
     let fork = devnet.head().await;
     let signer: alloy::signers::local::PrivateKeySigner = devnet_key(3).parse().unwrap();
-    let provider = ProviderBuilder::new().wallet(signer).connect_http(devnet.anvil.url.parse().unwrap());
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(devnet.anvil.url.parse().unwrap());
     let jm = JobManager::new(devnet.manifest.contracts.job_manager.address, &provider);
-    let deadline = u32::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 86_400).unwrap();
-    jm.postJob(alloy::primitives::B256::repeat_byte(7), "ipfs://orphan".into(), 1, alloy::primitives::Uint::from(5u64), deadline, 1)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let deadline = u32::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 86_400,
+    )
+    .unwrap();
+    jm.postJob(
+        alloy::primitives::B256::repeat_byte(7),
+        "ipfs://orphan".into(),
+        1,
+        alloy::primitives::Uint::from(5u64),
+        deadline,
+        1,
+    )
+    .send()
+    .await
+    .unwrap()
+    .get_receipt()
+    .await
+    .unwrap();
     wait_indexed(&mut run.status, devnet.head().await).await;
-    assert_eq!(count(&pool, "SELECT count(*) FROM jobs").await, jobs_before + 1, "the branch's job is indexed");
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM jobs").await,
+        jobs_before + 1,
+        "the branch's job is indexed"
+    );
 
     // Revert the branch and build a longer canonical chain without it.
-    assert_eq!(devnet.rpc("evm_revert", serde_json::json!([snapshot])).await, serde_json::json!(true));
+    assert_eq!(
+        devnet
+            .rpc("evm_revert", serde_json::json!([snapshot]))
+            .await,
+        serde_json::json!(true)
+    );
     devnet.advance(1, 3).await;
     let head = devnet.head().await;
     assert!(head > fork + 1);
     wait_indexed(&mut run.status, head).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while count(&pool, "SELECT count(*) FROM jobs").await != jobs_before {
-        assert!(tokio::time::Instant::now() < deadline, "orphaned job still indexed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "orphaned job still indexed"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let orphaned = count(&pool, &format!("SELECT count(*) FROM raw_events WHERE block_number > {fork}")).await;
+    let orphaned = count(
+        &pool,
+        &format!("SELECT count(*) FROM raw_events WHERE block_number > {fork}"),
+    )
+    .await;
     assert_eq!(orphaned, 0, "no event of the orphaned branch remains");
-    assert_eq!(count(&pool, "SELECT count(*) FROM jobs WHERE spec_uri = 'ipfs://orphan'").await, 0);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM jobs WHERE spec_uri = 'ipfs://orphan'"
+        )
+        .await,
+        0
+    );
 
     // The rolled-back index equals a fresh index of the canonical chain, aggregates included.
     run.cancel.cancel();
     run.handle.await.unwrap().unwrap();
-    let live = digests(&mut pool.acquire().await.unwrap(), 31337).await.unwrap();
-    assert_eq!(fresh_digests(&devnet, &cluster, "canonical", head).await, live);
+    let live = digests(&mut pool.acquire().await.unwrap(), 31337)
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh_digests(&devnet, &cluster, "canonical", head).await,
+        live
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -296,16 +501,23 @@ async fn crashes_during_backfill_lose_and_double_nothing() {
     devnet.scenario(1);
     devnet.advance(2 * 3600, 2).await;
     devnet.scenario(2);
+    // Empty blocks make the backfill long enough to be interrupted many times.
+    devnet.advance(1, 200).await;
     let head = devnet.head().await;
     let cluster = TempCluster::start().await.unwrap();
     let pool = accord::store::connect(&cluster.url(), 4).await.unwrap();
     // One block per batch: many commits, so the kills land at many different points.
-    let small = IndexerConfig { initial_batch_blocks: 1, max_batch_blocks: 1, ..config() };
+    let small = IndexerConfig {
+        initial_batch_blocks: 1,
+        max_batch_blocks: 1,
+        ..config()
+    };
     let mut rng = rand::rng();
     let mut kills = 0;
-    for _ in 0..12 {
+    // Kill it at random points (between batches and inside them) until it has made it to the head.
+    for _ in 0..200 {
         let run = start(&devnet, pool.clone(), small.clone(), Some(head)).await;
-        tokio::time::sleep(Duration::from_millis(rng.random_range(0..60))).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..20))).await;
         if run.handle.is_finished() {
             break;
         }
@@ -313,11 +525,22 @@ async fn crashes_during_backfill_lose_and_double_nothing() {
         let _ = run.handle.await;
         kills += 1;
     }
-    assert!(kills >= 3, "the backfill was interrupted several times ({kills})");
+    assert!(
+        kills >= 3,
+        "the backfill was interrupted several times ({kills})"
+    );
     let run = start(&devnet, pool.clone(), small, Some(head)).await;
     run.handle.await.unwrap().unwrap();
 
-    assert_eq!(count(&pool, "SELECT count(*) FROM raw_events").await as usize, provider_logs(&devnet, head).await);
-    let live = digests(&mut pool.acquire().await.unwrap(), 31337).await.unwrap();
-    assert_eq!(fresh_digests(&devnet, &cluster, "uninterrupted", head).await, live);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM raw_events").await as usize,
+        provider_logs(&devnet, head).await
+    );
+    let live = digests(&mut pool.acquire().await.unwrap(), 31337)
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh_digests(&devnet, &cluster, "uninterrupted", head).await,
+        live
+    );
 }

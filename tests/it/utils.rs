@@ -135,12 +135,26 @@ impl Devnet {
             let _guard = FORGE.lock().unwrap_or_else(|e| e.into_inner());
             run(Command::new(repo().join("scripts/deploy"))
                 .args(["--rpc-url", &anvil.url, "--private-key", DEVNET_KEY])
-                .args(["--coordinator", &coordinator, "--arbiter", &arbiter, "--out"])
+                .args([
+                    "--coordinator",
+                    &coordinator,
+                    "--arbiter",
+                    &arbiter,
+                    "--out",
+                ])
                 .arg(dir.path()))
         };
-        assert!(out.status.success(), "deploy failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "deploy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let manifest = accord::deployment::Manifest::load(&dir.path().join("31337.json")).unwrap();
-        Self { anvil, manifest, _dir: dir }
+        Self {
+            anvil,
+            manifest,
+            _dir: dir,
+        }
     }
 
     /// The folder holding this devnet's `31337.json`.
@@ -155,11 +169,27 @@ impl Devnet {
         let (sig, args): (&str, Vec<String>) = match phase {
             1 => (
                 "phase1(address,address,address,address)",
-                vec![addr(k.token.address), addr(k.registry.address), addr(k.job_manager.address), addr(k.governor.address)],
+                vec![
+                    addr(k.token.address),
+                    addr(k.registry.address),
+                    addr(k.job_manager.address),
+                    addr(k.governor.address),
+                ],
             ),
-            2 => ("phase2(address,address,address)", vec![addr(k.registry.address), addr(k.job_manager.address), addr(k.governor.address)]),
+            2 => (
+                "phase2(address,address,address)",
+                vec![
+                    addr(k.registry.address),
+                    addr(k.job_manager.address),
+                    addr(k.governor.address),
+                ],
+            ),
             _ => (
-                if phase == 3 { "phase3(address,address)" } else { "phase4(address,address)" },
+                if phase == 3 {
+                    "phase3(address,address)"
+                } else {
+                    "phase4(address,address)"
+                },
                 vec![addr(k.registry.address), addr(k.governor.address)],
             ),
         };
@@ -171,22 +201,37 @@ impl Devnet {
             .args(["script", "script/Scenario.s.sol:Scenario", "--sig", sig])
             .args(&args)
             .args(["--rpc-url", &self.anvil.url, "--broadcast", "--slow"]));
-        assert!(out.status.success(), "scenario phase {phase} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "scenario phase {phase} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// A JSON-RPC call to anvil (time travel, mining, snapshots).
     pub async fn rpc(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
-        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let reply: serde_json::Value =
-            reqwest::Client::new().post(&self.anvil.url).json(&body).send().await.unwrap().json().await.unwrap();
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let reply: serde_json::Value = reqwest::Client::new()
+            .post(&self.anvil.url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert!(reply.get("error").is_none(), "{method} failed: {reply}");
         reply["result"].clone()
     }
 
     /// Moves the chain's clock forward and mines a block.
     pub async fn advance(&self, seconds: u64, blocks: u64) {
-        self.rpc("evm_increaseTime", serde_json::json!([seconds])).await;
-        self.rpc("anvil_mine", serde_json::json!([format!("{blocks:#x}")])).await;
+        self.rpc("evm_increaseTime", serde_json::json!([seconds]))
+            .await;
+        self.rpc("anvil_mine", serde_json::json!([format!("{blocks:#x}")]))
+            .await;
     }
 
     /// The current head.

@@ -17,9 +17,18 @@ use crate::indexer::EventRecord;
 
 const ABIS: [(&str, &str); 5] = [
     ("AccordToken", include_str!("../../../abi/AccordToken.json")),
-    ("TimelockController", include_str!("../../../abi/TimelockController.json")),
-    ("AccordGovernor", include_str!("../../../abi/AccordGovernor.json")),
-    ("WorkerRegistry", include_str!("../../../abi/WorkerRegistry.json")),
+    (
+        "TimelockController",
+        include_str!("../../../abi/TimelockController.json"),
+    ),
+    (
+        "AccordGovernor",
+        include_str!("../../../abi/AccordGovernor.json"),
+    ),
+    (
+        "WorkerRegistry",
+        include_str!("../../../abi/WorkerRegistry.json"),
+    ),
     ("JobManager", include_str!("../../../abi/JobManager.json")),
 ];
 
@@ -40,33 +49,67 @@ impl Decoder {
     pub fn new(manifest: &Manifest) -> Self {
         let mut by_address = HashMap::new();
         for (name, deployed) in manifest.contracts.iter() {
-            let json = ABIS.iter().find(|(n, _)| *n == name).map(|(_, j)| *j).expect("an ABI for every manifest contract");
+            let json = ABIS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, j)| *j)
+                .expect("an ABI for every manifest contract");
             // The ABI files are committed and checked by `scripts/export-abi --check`; a parse failure is a build bug.
             let abi: JsonAbi = serde_json::from_str(json).expect("abi/*.json parses");
             let events = abi.events().map(|e| (e.selector(), e.clone())).collect();
             by_address.insert(deployed.address, ContractEvents { name, events });
         }
-        Self { by_address: Arc::new(by_address) }
+        Self {
+            by_address: Arc::new(by_address),
+        }
     }
 
     /// Decodes one log.
     pub fn decode(&self, chain_id: u64, log: &Log) -> Result<EventRecord> {
-        let invalid = |message: &str| Error::Invalid { call: "eth_getLogs", message: message.into() };
-        let block_number = log.block_number.ok_or_else(|| invalid("log without block number"))?;
-        let log_index = log.log_index.ok_or_else(|| invalid("log without log index"))?;
-        let block_hash = log.block_hash.ok_or_else(|| invalid("log without block hash"))?;
-        let tx_hash = log.transaction_hash.ok_or_else(|| invalid("log without transaction hash"))?;
+        let invalid = |message: &str| Error::Invalid {
+            call: "eth_getLogs",
+            message: message.into(),
+        };
+        let block_number = log
+            .block_number
+            .ok_or_else(|| invalid("log without block number"))?;
+        let log_index = log
+            .log_index
+            .ok_or_else(|| invalid("log without log index"))?;
+        let block_hash = log
+            .block_hash
+            .ok_or_else(|| invalid("log without block hash"))?;
+        let tx_hash = log
+            .transaction_hash
+            .ok_or_else(|| invalid("log without transaction hash"))?;
         let address = log.address();
-        let contract = self.by_address.get(&address).ok_or_else(|| invalid("log from an address outside the manifest"))?;
-        let fail = |message: String| Error::Decode { contract: contract.name, block: block_number, log_index, message };
+        let contract = self
+            .by_address
+            .get(&address)
+            .ok_or_else(|| invalid("log from an address outside the manifest"))?;
+        let fail = |message: String| Error::Decode {
+            contract: contract.name,
+            block: block_number,
+            log_index,
+            message,
+        };
         let topics = log.topics();
         let topic0 = topics.first().ok_or_else(|| fail("anonymous log".into()))?;
-        let event = contract.events.get(topic0).ok_or_else(|| fail(format!("unknown event topic {topic0}")))?;
-        let decoded = event.decode_log_parts(topics.iter().copied(), &log.data().data).map_err(|e| fail(e.to_string()))?;
+        let event = contract
+            .events
+            .get(topic0)
+            .ok_or_else(|| fail(format!("unknown event topic {topic0}")))?;
+        let decoded = event
+            .decode_log_parts(topics.iter().copied(), &log.data().data)
+            .map_err(|e| fail(e.to_string()))?;
         let (mut indexed, mut body) = (decoded.indexed.into_iter(), decoded.body.into_iter());
         let mut args = Map::new();
         for input in &event.inputs {
-            let value = if input.indexed { indexed.next() } else { body.next() };
+            let value = if input.indexed {
+                indexed.next()
+            } else {
+                body.next()
+            };
             let value = value.ok_or_else(|| fail(format!("missing value for {}", input.name)))?;
             args.insert(input.name.clone(), to_json(&value));
         }
@@ -136,16 +179,30 @@ const ZERO_ADDRESS: &str = "0x0000000000000000000000000000000000000000";
 pub fn stream_of(contract: &str, event: &str, args: &Value) -> String {
     match (contract, event) {
         (_, "ParameterUpdated") => format!("param:{contract}:{}", bytes32_text(arg(args, "key"))),
-        (_, "RoleGranted" | "RoleRevoked") => format!("role:{contract}:{}:{}", arg(args, "role"), arg(args, "account")),
+        (_, "RoleGranted" | "RoleRevoked") => format!(
+            "role:{contract}:{}:{}",
+            arg(args, "role"),
+            arg(args, "account")
+        ),
         ("JobManager", "FeesSwept") => "fees".into(),
         ("JobManager", _) if args.get("jobId").is_some() => format!("job:{}", arg(args, "jobId")),
-        ("WorkerRegistry", _) if args.get("worker").is_some() => format!("worker:{}", arg(args, "worker")),
-        ("AccordGovernor", _) if args.get("proposalId").is_some() => format!("proposal:{}", arg(args, "proposalId")),
-        ("AccordGovernor", "QuorumNumeratorUpdated") => "param:AccordGovernor:quorumNumerator".into(),
+        ("WorkerRegistry", _) if args.get("worker").is_some() => {
+            format!("worker:{}", arg(args, "worker"))
+        }
+        ("AccordGovernor", _) if args.get("proposalId").is_some() => {
+            format!("proposal:{}", arg(args, "proposalId"))
+        }
+        ("AccordGovernor", "QuorumNumeratorUpdated") => {
+            "param:AccordGovernor:quorumNumerator".into()
+        }
         ("AccordGovernor", "VotingDelaySet") => "param:AccordGovernor:votingDelay".into(),
         ("AccordGovernor", "VotingPeriodSet") => "param:AccordGovernor:votingPeriod".into(),
-        ("AccordGovernor", "ProposalThresholdSet") => "param:AccordGovernor:proposalThreshold".into(),
-        ("AccordToken", "Transfer") if arg(args, "from") == ZERO_ADDRESS || arg(args, "to") == ZERO_ADDRESS => {
+        ("AccordGovernor", "ProposalThresholdSet") => {
+            "param:AccordGovernor:proposalThreshold".into()
+        }
+        ("AccordToken", "Transfer")
+            if arg(args, "from") == ZERO_ADDRESS || arg(args, "to") == ZERO_ADDRESS =>
+        {
             "param:AccordToken:totalSupply".into()
         }
         ("AccordToken", _) => "token".into(),
@@ -161,14 +218,54 @@ mod tests {
     fn streams_group_events_by_entity() {
         let cases = [
             ("JobManager", "JobPosted", json!({"jobId": "7"}), "job:7"),
-            ("JobManager", "AssignmentSkipped", json!({"jobId": "8", "worker": "0xab"}), "job:8"),
-            ("JobManager", "FeesSwept", json!({"treasury": "0x1"}), "fees"),
-            ("WorkerRegistry", "Staked", json!({"worker": "0xab"}), "worker:0xab"),
-            ("WorkerRegistry", "JobManagerSet", json!({"jobManager": "0xab"}), "contract:WorkerRegistry"),
-            ("AccordGovernor", "VoteCast", json!({"proposalId": "99", "voter": "0x1"}), "proposal:99"),
-            ("AccordGovernor", "QuorumNumeratorUpdated", json!({}), "param:AccordGovernor:quorumNumerator"),
-            ("AccordToken", "Transfer", json!({"from": ZERO_ADDRESS, "to": "0x1"}), "param:AccordToken:totalSupply"),
-            ("AccordToken", "Transfer", json!({"from": "0x2", "to": "0x1"}), "token"),
+            (
+                "JobManager",
+                "AssignmentSkipped",
+                json!({"jobId": "8", "worker": "0xab"}),
+                "job:8",
+            ),
+            (
+                "JobManager",
+                "FeesSwept",
+                json!({"treasury": "0x1"}),
+                "fees",
+            ),
+            (
+                "WorkerRegistry",
+                "Staked",
+                json!({"worker": "0xab"}),
+                "worker:0xab",
+            ),
+            (
+                "WorkerRegistry",
+                "JobManagerSet",
+                json!({"jobManager": "0xab"}),
+                "contract:WorkerRegistry",
+            ),
+            (
+                "AccordGovernor",
+                "VoteCast",
+                json!({"proposalId": "99", "voter": "0x1"}),
+                "proposal:99",
+            ),
+            (
+                "AccordGovernor",
+                "QuorumNumeratorUpdated",
+                json!({}),
+                "param:AccordGovernor:quorumNumerator",
+            ),
+            (
+                "AccordToken",
+                "Transfer",
+                json!({"from": ZERO_ADDRESS, "to": "0x1"}),
+                "param:AccordToken:totalSupply",
+            ),
+            (
+                "AccordToken",
+                "Transfer",
+                json!({"from": "0x2", "to": "0x1"}),
+                "token",
+            ),
             (
                 "JobManager",
                 "RoleGranted",
@@ -177,18 +274,34 @@ mod tests {
             ),
         ];
         for (contract, event, args, want) in cases {
-            assert_eq!(stream_of(contract, event, &args), want, "{contract}.{event}");
+            assert_eq!(
+                stream_of(contract, event, &args),
+                want,
+                "{contract}.{event}"
+            );
         }
         let key = "0x6d696e5374616b65000000000000000000000000000000000000000000000000";
-        assert_eq!(stream_of("WorkerRegistry", "ParameterUpdated", &json!({ "key": key })), "param:WorkerRegistry:minStake");
+        assert_eq!(
+            stream_of("WorkerRegistry", "ParameterUpdated", &json!({ "key": key })),
+            "param:WorkerRegistry:minStake"
+        );
     }
 
     #[test]
     fn values_become_exact_json() {
         use alloy::primitives::U256;
-        assert_eq!(to_json(&DynSolValue::Uint(U256::MAX, 256)), json!(U256::MAX.to_string()));
-        assert_eq!(to_json(&DynSolValue::Address(Address::repeat_byte(0xAB))), json!(format!("0x{}", "ab".repeat(20))));
-        assert_eq!(to_json(&DynSolValue::FixedBytes(B256::repeat_byte(1), 32)), json!(format!("0x{}", "01".repeat(32))));
+        assert_eq!(
+            to_json(&DynSolValue::Uint(U256::MAX, 256)),
+            json!(U256::MAX.to_string())
+        );
+        assert_eq!(
+            to_json(&DynSolValue::Address(Address::repeat_byte(0xAB))),
+            json!(format!("0x{}", "ab".repeat(20)))
+        );
+        assert_eq!(
+            to_json(&DynSolValue::FixedBytes(B256::repeat_byte(1), 32)),
+            json!(format!("0x{}", "01".repeat(32)))
+        );
         assert_eq!(bytes32_text("0x61620000"), "ab");
     }
 }

@@ -27,31 +27,56 @@ pub struct EvmChain {
 fn rpc_error(call: &'static str, e: impl std::fmt::Display) -> Error {
     let message = e.to_string();
     let lower = message.to_ascii_lowercase();
-    let too_large = ["too many", "more than", "limit exceeded", "range", "response size", "-32005"]
-        .iter()
-        .any(|needle| lower.contains(needle));
-    Error::Rpc { call, message, too_large, timed_out: false }
+    let too_large = [
+        "too many",
+        "more than",
+        "limit exceeded",
+        "range",
+        "response size",
+        "-32005",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle));
+    Error::Rpc {
+        call,
+        message,
+        too_large,
+        timed_out: false,
+    }
 }
 
 impl EvmChain {
     /// Connects to `rpc_url` for the contracts of `manifest`; checks the node's chain id against it.
     pub async fn connect(rpc_url: &str, manifest: &Manifest, timeout: Duration) -> Result<Self> {
-        let url = rpc_url
-            .parse()
-            .map_err(|e| Error::Invalid { call: "connect", message: format!("'{rpc_url}' is not a URL: {e}") })?;
-        let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url);
+        let url = rpc_url.parse().map_err(|e| Error::Invalid {
+            call: "connect",
+            message: format!("'{rpc_url}' is not a URL: {e}"),
+        })?;
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(url);
         let chain = Self {
             provider,
             chain_id: manifest.chain_id,
-            addresses: manifest.contracts.iter().iter().map(|(_, c)| c.address).collect(),
+            addresses: manifest
+                .contracts
+                .iter()
+                .iter()
+                .map(|(_, c)| c.address)
+                .collect(),
             decoder: Decoder::new(manifest),
             timeout,
         };
-        let actual = chain.call("eth_chainId", chain.provider.get_chain_id()).await?;
+        let actual = chain
+            .call("eth_chainId", chain.provider.get_chain_id())
+            .await?;
         if actual != manifest.chain_id {
             return Err(Error::Invalid {
                 call: "eth_chainId",
-                message: format!("node is chain {actual} but the manifest is for chain {}", manifest.chain_id),
+                message: format!(
+                    "node is chain {actual} but the manifest is for chain {}",
+                    manifest.chain_id
+                ),
             });
         }
         Ok(chain)
@@ -85,12 +110,21 @@ impl Chain for EvmChain {
     }
 
     async fn head(&self) -> Result<u64> {
-        self.call("eth_blockNumber", self.provider.get_block_number()).await
+        self.call("eth_blockNumber", self.provider.get_block_number())
+            .await
     }
 
     async fn block(&self, number: u64) -> Result<BlockRef> {
-        let block = self.call("eth_getBlockByNumber", self.provider.get_block_by_number(number.into())).await?;
-        let block = block.ok_or_else(|| Error::Invalid { call: "eth_getBlockByNumber", message: format!("block {number} not found") })?;
+        let block = self
+            .call(
+                "eth_getBlockByNumber",
+                self.provider.get_block_by_number(number.into()),
+            )
+            .await?;
+        let block = block.ok_or_else(|| Error::Invalid {
+            call: "eth_getBlockByNumber",
+            message: format!("block {number} not found"),
+        })?;
         Ok(BlockRef {
             number,
             hash: format!("{:#x}", block.header.hash),
@@ -99,8 +133,13 @@ impl Chain for EvmChain {
     }
 
     async fn events(&self, from: u64, to: u64) -> Result<Vec<EventRecord>> {
-        let filter = Filter::new().from_block(from).to_block(to).address(self.addresses.clone());
-        let logs = self.call("eth_getLogs", self.provider.get_logs(&filter)).await?;
+        let filter = Filter::new()
+            .from_block(from)
+            .to_block(to)
+            .address(self.addresses.clone());
+        let logs = self
+            .call("eth_getLogs", self.provider.get_logs(&filter))
+            .await?;
         let mut out = Vec::with_capacity(logs.len());
         for log in &logs {
             out.push(self.decoder.decode(self.chain_id, log)?);
