@@ -261,3 +261,80 @@ pub async fn index_until_caught_up(
         events_per_second: events as f64 / seconds.max(1e-9),
     })
 }
+
+/// Serves the REST API from an index another process maintains (a read replica): no chain connection. The
+/// chain is the one the index's cursor belongs to; `/v1/status` reports the cursor, refreshed every second.
+pub async fn start_api_only(
+    config: Config,
+) -> anyhow::Result<(
+    SocketAddr,
+    CancellationToken,
+    JoinHandle<anyhow::Result<()>>,
+)> {
+    let pool = crate::store::connect(&config.database.url, config.database.max_connections).await?;
+    let chains: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT chain_id, block_number FROM indexer_cursor")
+            .fetch_all(&pool)
+            .await?;
+    let &[(chain_id, _)] = chains.as_slice() else {
+        anyhow::bail!(
+            "--api-only needs an index of exactly one chain; this database has {}",
+            chains.len()
+        );
+    };
+    let chain_id = chain_id as u64;
+    let path = Manifest::path_for(&config.chain.deployments_dir, chain_id);
+    let manifest = Manifest::load(&path)
+        .with_context(|| format!("chain {chain_id} has no deployment manifest"))?;
+    let listener = tokio::net::TcpListener::bind(config.api.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
+    let addr = listener.local_addr()?;
+    let (status_tx, status) = watch::channel(Status {
+        chain_id,
+        confirmations: config.indexer.confirmations,
+        ..Status::default()
+    });
+    let (events, _) = broadcast::channel(16);
+    let state = AppState {
+        pool: pool.clone(),
+        chain_id,
+        manifest,
+        status,
+        events,
+        config: config.api.clone(),
+        metrics: prometheus(),
+    };
+    let cancel = CancellationToken::new();
+    let (c1, c2) = (cancel.clone(), cancel.clone());
+    let task = tokio::spawn(async move {
+        let refresh = tokio::spawn(async move {
+            loop {
+                if let Ok(block) = sqlx::query_scalar::<_, i64>(
+                    "SELECT block_number FROM indexer_cursor WHERE chain_id = $1",
+                )
+                .bind(chain_id as i64)
+                .fetch_one(&pool)
+                .await
+                {
+                    status_tx.send_modify(|s| {
+                        s.indexed = block as u64;
+                        s.head = s.head.max(block as u64);
+                        s.caught_up = true;
+                    });
+                }
+                tokio::select! {
+                    _ = c1.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+        let served = api::serve(listener, state, c2)
+            .await
+            .context("API server failed");
+        refresh.abort();
+        served
+    });
+    info!(target: "accord::coordinator", %addr, chain_id, "serving the API from the index only");
+    Ok((addr, cancel, task))
+}

@@ -22,24 +22,26 @@ contract LogCounter {
 /// Run it through `scripts/bench-load-events`, which starts anvil, runs both phases and counts the logs.
 ///
 /// Phase 0, `roleActors`: two other keys create the actors that will hold the coordinator and arbiter roles.
-/// Phase 1, `run`: deploys the protocol with {ProtocolDeployer} (coordinator and arbiter roles held by those
-/// actors, so every later transaction comes from one EOA, in order, and forge can stream them), 8 client and 8 worker actors (registered,
-/// staked), then rounds until at least `targetEvents` logs were emitted. A round: every client posts
-/// LOAD_POST_BATCH jobs in one transaction (default 150); the coordinator assigns them in `assignBatch`es of at
-/// most LOAD_ASSIGN_BATCH (default 500), with two entries skipped on purpose; each worker submits its results in
-/// one transaction; each client accepts, disputes and cancels in one; the arbiter rules the disputes. Jobs take
-/// their fate from `id % 40`:
+/// Phase 1, `run`: deploys the protocol with {ProtocolDeployer} (those actors get the coordinator and arbiter
+/// roles, so every later transaction is the deployer's: one nonce sequence, which forge streams without waiting
+/// for each receipt), 8 client and 8 worker actors (registered, staked), then rounds until at least
+/// `targetEvents` logs were emitted. A round: every client posts LOAD_POST_BATCH jobs in one transaction (default
+/// 150); the coordinator assigns them in `assignBatch`es of at most LOAD_ASSIGN_BATCH entries (default 500), two
+/// of them skipped on purpose; each worker submits its results in one transaction; each client accepts, disputes
+/// and cancels in one; the arbiter rules the disputes in one. A job's fate is `id % 40`:
 ///
 ///     0-23  paid (acceptResult)                  60 %
 ///     24-25 submitted, finalized by phase 2      5 %
 ///     26-27 submitted, left so                    5 %
-///     28    assigned, expired by phase 2 (slash, reopen), reassigned, submitted, accepted   2.5 %
-///     29-30 assigned, left so (overdue after phase 2)   5 %
+///     28    assigned; phase 2 expires it (slash, reopen), reassigns, submits, accepts   2.5 %
+///     29-30 assigned, left so (overdue after phase 2)  5 %
 ///     31-34 open                                  10 %
 ///     35-36 cancelled                              5 %
 ///     37-38 disputed, worker right: paid           5 %
-///     39    disputed; every 10th ruled worker at fault (refund, slash, jail, unjail), the others left disputed
+///     39    disputed; every 10th ruled worker at fault (refund, slash, jail, unjail): 0.25 %; the others left
+///           disputed: 2.25 %
 ///
+/// `more` continues phase 1 on an existing load (the bench script splits large loads into several runs).
 /// Phase 2, `settle`, needs the chain's clock past the assignment timeout and challenge window (1 h each), so
 /// the caller advances it first (`evm_increaseTime`): finalize, expire (slashing to the client and reopening),
 /// reassign, submit, accept, sweep fees, and a small unstake request per worker.
@@ -57,7 +59,8 @@ contract IndexLoad {
     uint256 internal constant FINALIZE_BATCH = 400;
     uint256 internal constant EXPIRE_BATCH = 100;
     string internal constant SPEC_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
-    string internal constant LOCATOR = "accord://blob/0x9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658";
+    string internal constant LOCATOR =
+        "accord://blob/0x9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658";
     string internal constant WORKER_URI = "https://worker.example/meta.json";
     address internal constant UNREGISTERED = address(uint160(0xdead));
 
@@ -133,8 +136,6 @@ contract IndexLoad {
         vm.recordLogs();
         _key = deployerKey;
         address deployer = vm.addr(deployerKey);
-        uint256 postBatch = vm.envOr("LOAD_POST_BATCH", uint256(150));
-        uint256 assignBatch = vm.envOr("LOAD_ASSIGN_BATCH", uint256(500));
         require(coordinator.owner() == deployer && arbiter.owner() == deployer, "role actors of another owner");
         _coordinator = coordinator;
         _arbiter = arbiter;
@@ -161,18 +162,25 @@ contract IndexLoad {
         vm.stopBroadcast();
         _events += _counter.take();
 
-        for (uint256 r; _events < targetEvents; ++r) {
-            uint256 freeMemory;
-            assembly {
-                freeMemory := mload(0x40)
-            }
-            _round(r, postBatch, assignBatch);
-            // Nothing a round allocates outlives it: reuse its memory.
-            assembly {
-                mstore(0x40, freeMemory)
-            }
-        }
+        _rounds(targetEvents);
         return (_events, _fleet.firstJobId(), _jm.jobCount(), _fleet);
+    }
+
+    /// @notice Phase 1, continued: more rounds on an existing load, until this call emitted `targetEvents`.
+    /// forge's cost per run grows faster than linearly with the work in it (one EVM transaction holds the whole
+    /// script), so `scripts/bench-load-events` splits a large load into several runs.
+    /// @param deployerKey The key that ran `run`.
+    /// @param fleet `run`'s address book.
+    /// @param targetEvents Minimum number of logs this call emits.
+    /// @return events Logs emitted by this call.
+    /// @return lastJobId The last job id so far.
+    function more(uint256 deployerKey, LoadFleet fleet, uint256 targetEvents)
+        external
+        returns (uint256 events, uint256 lastJobId)
+    {
+        _load(deployerKey, fleet);
+        _rounds(targetEvents);
+        return (_events, _jm.jobCount());
     }
 
     /// @notice Phase 2 (after the caller advanced the chain's clock by more than an hour): finalize, expire,
@@ -181,21 +189,7 @@ contract IndexLoad {
     /// @param fleet Phase 1's address book.
     /// @return events Logs emitted by this phase.
     function settle(uint256 deployerKey, LoadFleet fleet) external returns (uint256 events) {
-        _counter = new LogCounter();
-        vm.recordLogs();
-        _key = deployerKey;
-        _fleet = fleet;
-        _jm = JobManager(address(fleet.jobManager()));
-        _registry = WorkerRegistry(address(fleet.registry()));
-        _coordinator = fleet.coordinator();
-        LoadClient[] memory clients = fleet.clients();
-        for (uint256 i; i < clients.length; ++i) {
-            _clients.push(clients[i]);
-        }
-        LoadWorker[] memory workers = fleet.workers();
-        for (uint256 i; i < workers.length; ++i) {
-            _workers.push(workers[i]);
-        }
+        _load(deployerKey, fleet);
         uint256 first = fleet.firstJobId();
         uint256 last = _jm.jobCount();
 
@@ -250,14 +244,52 @@ contract IndexLoad {
         events = _events + _counter.take();
     }
 
-    function _round(uint256 r, uint256 postBatch, uint256 assignBatch) internal {
+    /// @dev Reads back a load's actors for a later run.
+    function _load(uint256 deployerKey, LoadFleet fleet) internal {
+        _counter = new LogCounter();
+        vm.recordLogs();
+        _key = deployerKey;
+        _fleet = fleet;
+        _jm = JobManager(address(fleet.jobManager()));
+        _registry = WorkerRegistry(address(fleet.registry()));
+        _token = AccordToken(address(fleet.token()));
+        _coordinator = fleet.coordinator();
+        _arbiter = fleet.arbiter();
+        LoadClient[] memory clients = fleet.clients();
+        for (uint256 i; i < clients.length; ++i) {
+            _clients.push(clients[i]);
+        }
+        LoadWorker[] memory workers = fleet.workers();
+        for (uint256 i; i < workers.length; ++i) {
+            _workers.push(workers[i]);
+        }
+    }
+
+    /// @dev Rounds until `_events` reaches `targetEvents`.
+    function _rounds(uint256 targetEvents) internal {
+        uint256 postBatch = vm.envOr("LOAD_POST_BATCH", uint256(150));
+        uint256 assignBatch = vm.envOr("LOAD_ASSIGN_BATCH", uint256(500));
+        while (_events < targetEvents) {
+            uint256 freeMemory;
+            assembly {
+                freeMemory := mload(0x40)
+            }
+            _round(postBatch, assignBatch);
+            // Nothing a round allocates outlives it: reuse its memory.
+            assembly {
+                mstore(0x40, freeMemory)
+            }
+        }
+    }
+
+    function _round(uint256 postBatch, uint256 assignBatch) internal {
         _topUp();
         Round memory rd = _newRound(CLIENTS * postBatch, postBatch);
         uint256 deadline = block.timestamp + 1 days;
+        uint256 salt = _jm.jobCount();
         vm.startBroadcast(_key);
         for (uint256 c; c < CLIENTS; ++c) {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            rd.first[c] = _clients[c].postMany(postBatch, SPEC_URI, uint32(deadline), r * CLIENTS + c);
+            rd.first[c] = _clients[c].postMany(postBatch, SPEC_URI, uint32(deadline), salt * CLIENTS + c);
             _tally();
         }
         vm.stopBroadcast();

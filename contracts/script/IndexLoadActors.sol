@@ -48,8 +48,8 @@ contract LoadClient is LoadOwned {
         IJobManager jm = jobManager;
         for (uint256 i; i < count; ++i) {
             uint256 h = uint256(keccak256(abi.encode(salt, i)));
-            // forge-lint: disable-next-line(unsafe-typecast)
-            uint256 id = jm.postJob(bytes32(h), specURI, uint16(h & 3), uint96(1e18 * (1 + (h >> 8) % 100)), deadline, 3);
+            uint256 id =
+                jm.postJob(bytes32(h), specURI, uint16(h & 3), uint96(1e18 * (1 + (h >> 8) % 100)), deadline, 3);
             if (i == 0) firstId = id;
         }
     }
@@ -106,8 +106,9 @@ contract LoadWorker is LoadOwned {
         IJobManager jm = jobManager;
         for (uint256 i; i < jobIds.length; ++i) {
             uint256 id = jobIds[i];
-            // forge-lint: disable-next-line(unsafe-typecast)
-            jm.submitResult(id, uint8(id % 3), keccak256(abi.encode(address(this), id)), uint64(1024 + id % 1_000_000), locator);
+            jm.submitResult(
+                id, uint8(id % 3), keccak256(abi.encode(address(this), id)), uint64(1024 + id % 1_000_000), locator
+            );
         }
     }
 }

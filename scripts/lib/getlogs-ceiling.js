@@ -9,7 +9,7 @@
 //   --rpc-url URL        JSON-RPC endpoint (default $ACCORD_RPC_URL or http://127.0.0.1:8545)
 //   --manifest FILE      deployments/<chain-id>.json: the addresses filtered on and the first block
 //   --from N / --to N    block range (default: the manifest's deployBlock .. the head at start)
-//   --range N|auto       blocks per request. N: fixed ranges of N blocks. auto (default): start at 64 blocks and
+//   --range N|auto       blocks per request. N: fixed ranges of N blocks. auto (default): start at 4 blocks and
 //                        resize after every answer so one request returns about --target-logs logs
 //   --target-logs N      auto mode's aim per request (default 5000)
 //   --concurrency N      requests in flight at once (default 4). Ranges are handed out in block order from one
@@ -167,11 +167,12 @@ async function main() {
   const topics = eventNames();
 
   let cursor = from;
-  let size = o.range === 'auto' ? 64 : o.range;
+  let size = o.range === 'auto' ? 4 : o.range;
   const stats = { logs: 0, bytes: 0, requests: 0, splits: 0, maxLogsPerRequest: 0, maxBlocksPerRequest: 0 };
   const byEvent = new Map();
   const byContract = new Map();
   const latencies = [];
+  const perBlock = new Map();
 
   async function fetchRange(lo, hi) {
     const t0 = process.hrtime.bigint();
@@ -193,6 +194,7 @@ async function main() {
     stats.maxLogsPerRequest = Math.max(stats.maxLogsPerRequest, logs.length);
     stats.maxBlocksPerRequest = Math.max(stats.maxBlocksPerRequest, hi - lo + 1);
     for (const l of logs) {
+      perBlock.set(l.blockNumber, (perBlock.get(l.blockNumber) || 0) + 1);
       const name = topics.get(l.topics[0]) || l.topics[0];
       byEvent.set(name, (byEvent.get(name) || 0) + 1);
       const c = nameOf.get(l.address.toLowerCase()) || l.address;
@@ -208,10 +210,11 @@ async function main() {
       cursor = hi + 1;
       const n = await fetchRange(lo, hi);
       if (o.range === 'auto') {
-        const perBlock = Math.max(n, 1) / (hi - lo + 1);
-        // Move halfway (in log scale) toward the size that would have hit the target, within 1..100,000 blocks.
-        const ideal = o.targetLogs / perBlock;
-        size = Math.max(1, Math.min(100000, Math.round(Math.sqrt(size * ideal))));
+        // Shrink at once to the size that would have hit the target; grow at most 2x per answer (block density
+        // varies a lot: anvil packs whatever arrived while it mined).
+        const span = hi - lo + 1;
+        const ideal = (o.targetLogs * span) / Math.max(n, 1);
+        size = Math.max(1, Math.min(100000, Math.floor(n > o.targetLogs ? ideal : Math.min(2 * span, ideal))));
       }
     }
   }
@@ -221,6 +224,7 @@ async function main() {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 
   latencies.sort((a, b) => a - b);
+  const densities = [...perBlock.values()].sort((a, b) => a - b);
   const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : 0);
   const report = {
     rpcUrl: o.rpcUrl,
@@ -238,6 +242,11 @@ async function main() {
     megabytes: Number((stats.bytes / 1e6).toFixed(1)),
     avgLogsPerRequest: stats.requests ? Math.round(stats.logs / stats.requests) : 0,
     maxLogsPerRequest: stats.maxLogsPerRequest,
+    blocksWithLogs: densities.length,
+    logsPerBlock: {
+      p50: densities.length ? densities[Math.floor(densities.length / 2)] : 0,
+      max: densities.length ? densities[densities.length - 1] : 0,
+    },
     requestMs: { p50: Math.round(pct(0.5)), p90: Math.round(pct(0.9)), max: Math.round(pct(1)) },
     byEvent: Object.fromEntries([...byEvent].sort((a, b) => b[1] - a[1])),
     byContract: Object.fromEntries([...byContract].sort((a, b) => b[1] - a[1])),
@@ -252,6 +261,7 @@ async function main() {
   console.log(`  ranges        ${o.range === 'auto' ? `auto, about ${n(o.targetLogs)} logs each` : `${n(o.range)} blocks`}; ` +
     `${n(report.requests)} requests, ${o.concurrency} in flight${stats.splits ? `, ${stats.splits} split after an error` : ''}`);
   console.log(`  logs          ${n(report.logs)} (${report.megabytes} MB of JSON; ${n(report.avgLogsPerRequest)} per request on average, at most ${n(report.maxLogsPerRequest)})`);
+  console.log(`  density       ${n(report.blocksWithLogs)} blocks with logs; per block p50 ${n(report.logsPerBlock.p50)}, max ${n(report.logsPerBlock.max)}`);
   console.log(`  time          ${report.seconds.toFixed(2)} s; request p50 ${report.requestMs.p50} ms, p90 ${report.requestMs.p90} ms, max ${report.requestMs.max} ms`);
   console.log(`  throughput    ${n(report.logsPerSecond)} logs/s`);
   console.log('  by event');

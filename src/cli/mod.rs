@@ -52,6 +52,8 @@ pub enum Command {
     Rebuild(serve::RebuildArgs),
     /// Run only the indexer until it has caught up with the head, then print what it did (a backfill job).
     Index(serve::IndexArgs),
+    /// Apply the database migrations (also run at the start of every other command) and exit.
+    Migrate(serve::IndexArgs),
     /// Deployment manifests (deployments/<chain-id>.json): show one, or verify a live chain against it.
     #[command(subcommand)]
     Deployment(deployment::DeploymentCommand),
@@ -97,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(args, &cli.global).await,
         Command::Rebuild(args) => serve::rebuild(args, &cli.global).await,
         Command::Index(args) => serve::index(args, &cli.global).await,
+        Command::Migrate(args) => serve::migrate(args, &cli.global).await,
         Command::Deployment(cmd) => deployment::run(cmd, &cli.global).await,
     }
 }

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Configuration.
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Serve the API only, from an index another `accord serve` maintains (a read replica): no chain
+    /// connection; the chain is the one the index belongs to.
+    #[arg(long)]
+    pub api_only: bool,
 }
 
 /// `accord rebuild`
@@ -71,6 +75,14 @@ pub(super) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+pub(super) async fn migrate(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = load(&args.config, global)?;
+    let pool = crate::store::connect(&config.database.url, 1).await?;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await?;
+    eprintln!("accord: database at {} is migrated ({applied} migrations)", crate::store::redact_url(&config.database.url));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn load(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(url) = &global.rpc_url {
@@ -87,6 +99,18 @@ fn load(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
 
 pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config, global)?;
+    if args.api_only {
+        let (addr, cancel, task) = crate::coordinator::start_api_only(config).await?;
+        eprintln!("accord: API (read replica) on http://{addr}  (Ctrl-C stops)");
+        let c = cancel.clone();
+        let signal = tokio::spawn(async move {
+            shutdown_signal().await;
+            c.cancel();
+        });
+        let result = task.await?;
+        signal.abort();
+        return result.map(|()| ExitCode::SUCCESS);
+    }
     let coordinator = Coordinator::start(config).await?;
     eprintln!(
         "accord: API on http://{}  (Ctrl-C stops)",
