@@ -34,12 +34,11 @@ CREATE TABLE raw_events (
     address         TEXT   NOT NULL,
     event           TEXT   NOT NULL,   -- event name, e.g. JobPosted
     stream          TEXT   NOT NULL,
-    args            JSONB  NOT NULL,   -- decoded arguments by name; integers as decimal strings
+    args            JSON   NOT NULL,   -- decoded arguments by name; integers as decimal strings (json: stored as written, no re-encoding on the hot path)
     PRIMARY KEY (chain_id, block_hash, log_index)
 );
 CREATE UNIQUE INDEX raw_events_position ON raw_events (chain_id, block_number, log_index);
 CREATE INDEX raw_events_stream ON raw_events (chain_id, stream, block_number, log_index);
-CREATE INDEX raw_events_name ON raw_events (chain_id, event, block_number, log_index);
 
 -- ------------------------------------------------------------------ derived
 
@@ -64,6 +63,8 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_status ON jobs (chain_id, status, job_id);
 CREATE INDEX jobs_client ON jobs (chain_id, client, job_id);
+-- Client and status together (a busy client's rare status would otherwise filter thousands of rows).
+CREATE INDEX jobs_client_status ON jobs (chain_id, client, status, job_id);
 CREATE INDEX jobs_worker ON jobs (chain_id, worker, job_id);
 CREATE INDEX jobs_stream ON jobs (chain_id, stream);
 

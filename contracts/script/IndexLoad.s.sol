@@ -19,7 +19,9 @@ contract LogCounter {
 }
 
 /// @notice Indexing load for a devnet: hundreds of thousands of real protocol events with few transactions.
-/// Run it through `scripts/bench-load-events`, which starts anvil, runs both phases and counts the logs.
+/// Run it through `scripts/bench-load-events`, which starts anvil, runs every phase as a forge dry run, sends the
+/// transactions with `scripts/lib/replay-txs.js` (it says why not `forge script --broadcast`, which is fine for
+/// small loads) and counts the logs.
 ///
 /// Phase 0, `roleActors`: two other keys create the actors that will hold the coordinator and arbiter roles.
 /// Phase 1, `run`: deploys the protocol with {ProtocolDeployer} (those actors get the coordinator and arbiter
@@ -98,8 +100,8 @@ contract IndexLoad {
 
     /// @notice Phase 0: creates the actors that will hold COORDINATOR_ROLE and ARBITER_ROLE, from keys other
     /// than the deployer's, so the deployer's nonces (and with them the protocol's addresses) are those of a plain
-    /// `scripts/deploy` on a fresh devnet. A separate run because forge waits for every receipt when a run has
-    /// more than one signer, and phase 1 must stream its transactions.
+    /// `scripts/deploy` on a fresh devnet. A separate run, so that every later run has a single signer: one nonce
+    /// sequence, which `forge script --broadcast` streams instead of waiting for each receipt.
     /// @param deployerKey The key that will drive the actors.
     /// @param coordinatorKey Funded devnet key that creates the coordinator actor (one transaction).
     /// @param arbiterKey Funded devnet key that creates the arbiter actor (one transaction).
@@ -285,11 +287,12 @@ contract IndexLoad {
     function _round(uint256 postBatch, uint256 assignBatch) internal {
         _topUp();
         Round memory rd = _newRound(CLIENTS * postBatch, postBatch);
-        uint256 deadline = block.timestamp + 1 days;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint32 deadline = uint32(block.timestamp + 1 days);
         uint256 salt = _jm.jobCount();
         vm.startBroadcast(_key);
         for (uint256 c; c < CLIENTS; ++c) {
-            rd.first[c] = _clients[c].postMany(postBatch, SPEC_URI, uint32(deadline), salt * CLIENTS + c);
+            rd.first[c] = _clients[c].postMany(postBatch, SPEC_URI, deadline, salt * CLIENTS + c);
             _tally();
         }
         vm.stopBroadcast();

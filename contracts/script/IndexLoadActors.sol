@@ -7,7 +7,7 @@ import {IJobManager} from "../src/interfaces/IJobManager.sol";
 import {IWorkerRegistry} from "../src/interfaces/IWorkerRegistry.sol";
 
 // Benchmark-only actors for `IndexLoad.s.sol`: they let one transaction carry hundreds of real protocol calls, so
-// an indexing benchmark gets hundreds of thousands of events in minutes. They are not part of the protocol and
+// an indexing benchmark gets hundreds of thousands of events in about half a minute. They are not part of the protocol and
 // are never deployed outside a devnet. Every actor obeys one owner (the load script's EOA), so the whole load is
 // one nonce sequence and lands on chain in the order the script wrote it.
 
@@ -48,8 +48,11 @@ contract LoadClient is LoadOwned {
         IJobManager jm = jobManager;
         for (uint256 i; i < count; ++i) {
             uint256 h = uint256(keccak256(abi.encode(salt, i)));
-            uint256 id =
-                jm.postJob(bytes32(h), specURI, uint16(h & 3), uint96(1e18 * (1 + (h >> 8) % 100)), deadline, 3);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint16 capabilities = uint16(h & 3);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint96 reward = uint96(1e18 * (1 + (h >> 8) % 100));
+            uint256 id = jm.postJob(bytes32(h), specURI, capabilities, reward, deadline, 3);
             if (i == 0) firstId = id;
         }
     }
@@ -106,9 +109,11 @@ contract LoadWorker is LoadOwned {
         IJobManager jm = jobManager;
         for (uint256 i; i < jobIds.length; ++i) {
             uint256 id = jobIds[i];
-            jm.submitResult(
-                id, uint8(id % 3), keccak256(abi.encode(address(this), id)), uint64(1024 + id % 1_000_000), locator
-            );
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint8 daKind = uint8(id % 3);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uint64 size = uint64(1024 + id % 1_000_000);
+            jm.submitResult(id, daKind, keccak256(abi.encode(address(this), id)), size, locator);
         }
     }
 }

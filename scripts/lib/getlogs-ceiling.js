@@ -62,7 +62,8 @@ function parseArgs(argv) {
 }
 
 function usage(code) {
-  const text = fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 22)
+  const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(1);
+  const text = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')))
     .map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
   (code === 0 ? console.log : console.error)(text);
   process.exit(code);
@@ -143,7 +144,12 @@ function eventNames() {
 let nextId = 1;
 async function rpc(url, method, params) {
   const body = JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params });
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  let res;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  } catch (e) {
+    throw new Error(`${method} at ${url}: ${e.cause?.code || e.message}`);
+  }
   const text = await res.text();
   if (!res.ok) throw new Error(`${method}: HTTP ${res.status}: ${text.slice(0, 200)}`);
   const msg = JSON.parse(text);

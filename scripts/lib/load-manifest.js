@@ -1,11 +1,13 @@
-// Builds the deployment manifest of an IndexLoad run (contracts/script/IndexLoad.s.sol) from its forge broadcast
-// file, in exactly the format of deployments/<chain-id>.json (the five protocol contracts, nothing else, since
-// the Rust loader denies unknown fields), plus a sidecar describing the load actors.
+#!/usr/bin/env node
+// Builds the deployment manifest of an IndexLoad run (contracts/script/IndexLoad.s.sol) from phase 1's run file
+// (scripts/lib/replay-txs.js --out, or a forge broadcast file: same shape), in exactly the format of
+// deployments/<chain-id>.json (the five protocol contracts, nothing else: the Rust loader denies unknown fields),
+// plus a sidecar listing the load's actors.
 //
-// Env: BROADCAST (phase 1 run-latest.json), CHAIN_ID, OUT (manifest path), OUT_LOAD (sidecar path), COORDINATOR
-// and ARBITER (phase 0's role-holding actors).
-// Blocks come from the receipts' own contractAddress (forge's transaction-to-hash pairing in the broadcast file is
-// not reliable when it sends transactions concurrently; nonces, inputs and receipts are).
+// Usage: BROADCAST=run.json CHAIN_ID=31337 OUT=manifest.json [OUT_LOAD=load.json COORDINATOR=0x… ARBITER=0x…] \
+//          node scripts/lib/load-manifest.js
+// Deploy blocks come from the receipts' own contractAddress, never from pairing transactions with hashes (forge's
+// broadcast file pairs them wrongly when it sends concurrently).
 'use strict';
 const fs = require('node:fs');
 

@@ -67,6 +67,13 @@ impl<C: Chain> Indexer<C> {
         self
     }
 
+    /// A connection detached from the pool, for write transactions: if the batch is interrupted mid-`COPY` (task
+    /// aborted, process shutting down), the connection is closed instead of going back to the pool half-way
+    /// through a protocol exchange.
+    async fn detached(&self) -> Result<sqlx::PgConnection> {
+        Ok(self.pool.acquire().await?.detach())
+    }
+
     fn chain_id(&self) -> i64 {
         self.chain.chain_id() as i64
     }
@@ -117,7 +124,8 @@ impl<C: Chain> Indexer<C> {
                 || async { Ok(self.chain.block(number).await?) },
             )
             .await?;
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.detached().await?;
+        let mut tx = sqlx::Connection::begin(&mut conn).await?;
         sqlx::query(
             "INSERT INTO indexer_cursor (chain_id, block_number, block_hash) VALUES ($1, $2, $3)",
         )
@@ -253,7 +261,9 @@ impl<C: Chain> Indexer<C> {
                 "blocks {from}..={to} changed while being read"
             )));
         }
+        let fetch_started = Instant::now();
         let events = self.chain.events(from, to).await?;
+        let fetched = fetch_started.elapsed();
         for e in &events {
             if let Some(h) = headers.iter().find(|h| h.number == e.block_number)
                 && h.hash != e.block_hash
@@ -265,9 +275,13 @@ impl<C: Chain> Indexer<C> {
             }
         }
         let last = headers.last().expect("at least one header").clone();
-        let mut tx = self.pool.begin().await?;
-        let new = insert_raw(&mut tx, self.chain.chain_id(), &events).await?;
-        apply_events(&mut tx, self.chain.chain_id(), &new).await?;
+        let write_started = Instant::now();
+        let mut conn = self.detached().await?;
+        let mut tx = sqlx::Connection::begin(&mut conn).await?;
+        insert_raw(&mut tx, self.chain.chain_id(), &events).await?;
+        let raw_done = write_started.elapsed();
+        apply_events(&mut tx, self.chain.chain_id(), &events).await?;
+        let applied = write_started.elapsed() - raw_done;
         let keep = if near_head {
             headers.clone()
         } else {
@@ -288,12 +302,21 @@ impl<C: Chain> Indexer<C> {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        tracing::debug!(
+            target: "accord::indexer",
+            from, to, events = events.len(),
+            fetch_decode_ms = fetched.as_millis() as u64,
+            raw_ms = raw_done.as_millis() as u64,
+            apply_ms = applied.as_millis() as u64,
+            total_write_ms = write_started.elapsed().as_millis() as u64,
+            "batch committed"
+        );
 
-        metrics::counter!("accord_indexer_events_total").increment(new.len() as u64);
+        metrics::counter!("accord_indexer_events_total").increment(events.len() as u64);
         metrics::gauge!("accord_indexer_block").set(to as f64);
         self.status.send_modify(|s| s.indexed = to);
-        let count = new.len();
-        for e in new {
+        let count = events.len();
+        for e in events {
             // No subscriber is fine: the stream is best effort, the database is the record.
             let _ = self.events.send(e);
         }
@@ -339,7 +362,8 @@ impl<C: Chain> Indexer<C> {
             .find(|(n, _)| *n == fork)
             .map(|(_, h)| h.clone())
             .unwrap_or_default();
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.detached().await?;
+        let mut tx = sqlx::Connection::begin(&mut conn).await?;
         let streams: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT stream FROM raw_events WHERE chain_id = $1 AND block_number > $2",
         )
