@@ -165,15 +165,7 @@ pub(crate) async fn list_events(
     if let Some(to) = to {
         sql.push(" AND block_number <= ").push_bind(to);
     }
-    if let Some((block, log)) = cursor {
-        sql.push(" AND (block_number, log_index) > (")
-            .push_bind(block)
-            .push(", ")
-            .push_bind(log)
-            .push(")");
-    }
-    sql.push(" ORDER BY block_number, log_index LIMIT ")
-        .push_bind(limit + 1);
+    input::push_position_page(&mut sql, cursor, limit);
     let rows: Vec<Event> = sql.build_query_as().fetch_all(&s.app.pool).await?;
     Ok(Json(Page::from_rows(rows, limit, "events", |e| {
         input::position_key(e.block_number, e.log_index)

@@ -137,6 +137,32 @@ pub struct WorkerJobQuery {
     cursor: Option<String>,
 }
 
+/// Parsed [`WorkerJobQuery`]: page size, worker, job and chain-order cursor.
+type WorkerJobFilter = (i64, Option<String>, Option<String>, Option<(i64, i64)>);
+
+impl WorkerJobQuery {
+    /// Validates every parameter, naming the bad one; `list` scopes the cursor to this list.
+    fn parse(&self, list: &str, max_page_size: u32) -> Result<WorkerJobFilter> {
+        let limit = input::limit(self.limit.as_deref(), max_page_size)?;
+        let worker = self
+            .worker
+            .as_deref()
+            .map(|v| input::address("worker", v))
+            .transpose()?;
+        let job = self
+            .job
+            .as_deref()
+            .map(|v| input::uint256("job", v))
+            .transpose()?;
+        let cursor = self
+            .cursor
+            .as_deref()
+            .map(|v| input::position_cursor(list, v))
+            .transpose()?;
+        Ok((limit, worker, job, cursor))
+    }
+}
+
 /// Workers by ascending address.
 #[utoipa::path(
     get,
@@ -224,22 +250,7 @@ pub(crate) async fn list_slashes(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Slash>>> {
-    let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
-    let worker = q
-        .worker
-        .as_deref()
-        .map(|v| input::address("worker", v))
-        .transpose()?;
-    let job = q
-        .job
-        .as_deref()
-        .map(|v| input::uint256("job", v))
-        .transpose()?;
-    let cursor = q
-        .cursor
-        .as_deref()
-        .map(|v| input::position_cursor("slashes", v))
-        .transpose()?;
+    let (limit, worker, job, cursor) = q.parse("slashes", s.app.config.max_page_size)?;
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT block_number, log_index, worker, job_id::text AS job_id, recipient, amount::text AS amount, \
          from_stake::text AS from_stake, from_pending::text AS from_pending, tx_hash FROM slashes WHERE chain_id = ",
@@ -251,15 +262,7 @@ pub(crate) async fn list_slashes(
     if let Some(job) = job {
         sql.push(" AND job_id = ").push_bind(job).push("::numeric");
     }
-    if let Some((block, log)) = cursor {
-        sql.push(" AND (block_number, log_index) > (")
-            .push_bind(block)
-            .push(", ")
-            .push_bind(log)
-            .push(")");
-    }
-    sql.push(" ORDER BY block_number, log_index LIMIT ")
-        .push_bind(limit + 1);
+    input::push_position_page(&mut sql, cursor, limit);
     let rows: Vec<Slash> = sql.build_query_as().fetch_all(&s.app.pool).await?;
     Ok(Json(Page::from_rows(rows, limit, "slashes", |r| {
         input::position_key(r.block_number, r.log_index)
@@ -278,22 +281,7 @@ pub(crate) async fn list_rewards(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Reward>>> {
-    let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
-    let worker = q
-        .worker
-        .as_deref()
-        .map(|v| input::address("worker", v))
-        .transpose()?;
-    let job = q
-        .job
-        .as_deref()
-        .map(|v| input::uint256("job", v))
-        .transpose()?;
-    let cursor = q
-        .cursor
-        .as_deref()
-        .map(|v| input::position_cursor("rewards", v))
-        .transpose()?;
+    let (limit, worker, job, cursor) = q.parse("rewards", s.app.config.max_page_size)?;
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT block_number, log_index, job_id::text AS job_id, recipient AS worker, amount::text AS amount, \
          fee::text AS fee, tx_hash FROM payments WHERE kind = 'reward' AND chain_id = ",
@@ -305,15 +293,7 @@ pub(crate) async fn list_rewards(
     if let Some(job) = job {
         sql.push(" AND job_id = ").push_bind(job).push("::numeric");
     }
-    if let Some((block, log)) = cursor {
-        sql.push(" AND (block_number, log_index) > (")
-            .push_bind(block)
-            .push(", ")
-            .push_bind(log)
-            .push(")");
-    }
-    sql.push(" ORDER BY block_number, log_index LIMIT ")
-        .push_bind(limit + 1);
+    input::push_position_page(&mut sql, cursor, limit);
     let rows: Vec<Reward> = sql.build_query_as().fetch_all(&s.app.pool).await?;
     Ok(Json(Page::from_rows(rows, limit, "rewards", |r| {
         input::position_key(r.block_number, r.log_index)
