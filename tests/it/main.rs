@@ -2,6 +2,7 @@
 //! Missing tools fail the test with the command that installs them (`scripts/bootstrap`); nothing is skipped.
 
 mod api;
+mod cli;
 mod deployment;
 mod indexer;
 mod solc_adapter;

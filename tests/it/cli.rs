@@ -1,0 +1,138 @@
+//! The `accord` binary as a user runs it: the devnet command from start to Ctrl-C, and clear errors when what
+//! `serve` needs is unreachable.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::utils::{FORGE, free_port, repo, run};
+
+/// `accord devnet`: everything comes up, the API is ready, and SIGINT stops it all with nothing left behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn devnet_starts_serves_and_stops_cleanly() {
+    let (chain_port, api_port) = (free_port(), free_port());
+    let mut child = {
+        // The devnet deploys with forge; keep other forge runs of this test binary out of the way meanwhile.
+        let _guard = FORGE.lock().unwrap_or_else(|e| e.into_inner());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
+            .args([
+                "devnet",
+                "--port",
+                &chain_port.to_string(),
+                "--api-port",
+                &api_port.to_string(),
+            ])
+            .arg("--repo")
+            .arg(repo())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start accord devnet");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let started = Instant::now();
+        let mut printed = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.contains("Ctrl-C stops the devnet") {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "devnet did not come up: {printed}"
+            );
+        }
+        assert!(
+            printed.contains(&format!("http://127.0.0.1:{api_port}")),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("JobManager") && printed.contains("demo 3"),
+            "{printed}"
+        );
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        child
+    };
+    let ready = reqwest::get(format!("http://127.0.0.1:{api_port}/v1/ready"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let status: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{api_port}/v1/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["chain_id"], 31337);
+
+    let pid = child.id().to_string();
+    assert!(
+        run(Command::new("kill").args(["-INT", &pid]))
+            .status
+            .success()
+    );
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "devnet did not stop on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(code.success(), "devnet exited with {code}");
+    for port in [chain_port, api_port] {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "port {port} still answers"
+        );
+    }
+}
+
+/// `accord serve` names what it cannot reach, and never prints the database password.
+#[test]
+fn serve_names_unreachable_dependencies() {
+    let closed = free_port();
+    let serve = |rpc: &str, db: &str| {
+        run(Command::new(env!("CARGO_BIN_EXE_accord"))
+            .arg("serve")
+            .env("ACCORD_RPC_URL", rpc)
+            .env("ACCORD_DATABASE_URL", db)
+            .env("ACCORD_DEPLOYMENTS_DIR", repo().join("deployments")))
+    };
+    let out = serve(
+        &format!("http://127.0.0.1:{closed}"),
+        "postgres://accord:s3cret@127.0.0.1:1/accord",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "no JSON-RPC node answers at http://127.0.0.1:{closed}"
+        )),
+        "{err}"
+    );
+
+    let anvil = crate::utils::Anvil::spawn(31337);
+    let out = serve(
+        &anvil.url,
+        &format!("postgres://accord:s3cret@127.0.0.1:{closed}/accord"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to PostgreSQL at postgres://accord@127.0.0.1:"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "the password never appears: {err}");
+
+    let out = run(Command::new(env!("CARGO_BIN_EXE_accord"))
+        .arg("serve")
+        .env_remove("ACCORD_DATABASE_URL"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database configured"));
+}
