@@ -33,6 +33,9 @@ pub enum Error {
         /// Lowest stored block.
         lowest: u64,
     },
+    /// Another indexer already writes this index.
+    #[error("another indexer is already writing the index of chain {0} in this database schema")]
+    AlreadyIndexing(u64),
     /// Shutdown was requested.
     #[error("cancelled")]
     Cancelled,

@@ -14,7 +14,8 @@ pub struct RangeSizer {
 pub const FAST: Duration = Duration::from_millis(1_000);
 /// A call over this long halves the range.
 pub const SLOW: Duration = Duration::from_millis(5_000);
-/// Ranges returning at least this many events stop growing.
+/// Ranges returning at least this many events stop growing; twice as many shrink the range in proportion, so
+/// a write transaction stays small enough to overlap with the next fetch.
 pub const BUSY_EVENTS: usize = 20_000;
 
 impl RangeSizer {
@@ -33,7 +34,10 @@ impl RangeSizer {
 
     /// Adjusts after a successful call that took `elapsed` and returned `events`.
     pub fn on_success(&mut self, elapsed: Duration, events: usize) {
-        if elapsed >= SLOW || events >= 4 * BUSY_EVENTS {
+        if events > 2 * BUSY_EVENTS {
+            let scaled = (self.size as u128 * BUSY_EVENTS as u128 / events as u128) as u64;
+            self.size = scaled.clamp(1, (self.size / 2).max(1));
+        } else if elapsed >= SLOW {
             self.size = (self.size / 2).max(1);
         } else if elapsed < FAST && events < BUSY_EVENTS {
             self.size = self.size.saturating_mul(2).min(self.max);
@@ -58,7 +62,7 @@ mod tests {
     fn range_grows_when_fast_and_shrinks_when_refused() {
         let ms = Duration::from_millis;
         // (start, action, expected size after)
-        let cases: [(u64, &str, u64); 7] = [
+        let cases: [(u64, &str, u64); 8] = [
             (1_000, "fast", 2_000),
             (40_000, "fast", 50_000),
             (50_000, "fast", 50_000),
@@ -66,6 +70,7 @@ mod tests {
             (1_000, "slow", 500),
             (1_000, "refused", 500),
             (1, "slow", 1),
+            (1_000, "flood", 100),
         ];
         for (start, action, want) in cases {
             let mut s = RangeSizer::new(start, 50_000);
@@ -73,6 +78,7 @@ mod tests {
                 "fast" => s.on_success(ms(10), 10),
                 "busy" => s.on_success(ms(10), BUSY_EVENTS),
                 "slow" => s.on_success(ms(6_000), 10),
+                "flood" => s.on_success(ms(10), 10 * BUSY_EVENTS),
                 _ => assert!(s.on_too_large()),
             }
             assert_eq!(s.size(), want, "{start} {action}");

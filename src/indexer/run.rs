@@ -36,7 +36,7 @@ pub struct Indexer<C: Chain> {
     events: broadcast::Sender<EventRecord>,
 }
 
-impl<C: Chain> Indexer<C> {
+impl<C: Chain + Clone + 'static> Indexer<C> {
     /// An indexer that starts at `start_block` (the deploy block) when the database has no cursor yet.
     pub fn new(
         chain: C,
@@ -154,6 +154,22 @@ impl<C: Chain> Indexer<C> {
     }
 
     async fn run_inner(&self, cancel: &CancellationToken) -> Result<()> {
+        // One writer per index: a second indexer on the same schema and chain would race on the cursor. The
+        // lock lives as long as this session, so a crashed indexer releases it with its connection.
+        let mut lock = self.detached().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext(current_schema() || ':accord-indexer:' || $1::text))")
+            .bind(self.chain_id())
+            .fetch_one(&mut lock)
+            .await?;
+        if !locked {
+            return Err(Error::AlreadyIndexing(self.chain.chain_id()));
+        }
+        let result = self.index_loop(cancel).await;
+        drop(lock);
+        result
+    }
+
+    async fn index_loop(&self, cancel: &CancellationToken) -> Result<()> {
         let mut cursor = self.load_cursor(cancel).await?;
         // A reorg may have happened while the indexer was down: re-check the cursor block's hash.
         let canonical = self
@@ -170,6 +186,7 @@ impl<C: Chain> Indexer<C> {
             self.config.max_batch_blocks,
         );
         let mut progress = Progress::new(cursor.number);
+        let mut prefetch: Option<Prefetch> = None;
         loop {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
@@ -202,10 +219,38 @@ impl<C: Chain> Indexer<C> {
             }
             let from = cursor.number + 1;
             let to = from.saturating_add(sizer.size() - 1).min(target);
-            let started = Instant::now();
-            match self.index_range(&cursor, from, to, head).await {
-                Ok(Step::Indexed { next, events }) => {
-                    sizer.on_success(started.elapsed(), events);
+            // During a backfill the next range is fetched while this one is written.
+            let fetched = match prefetch.take() {
+                Some(p) if p.from == from => match (&mut { p }.task).await {
+                    Ok(result) => result,
+                    Err(e) => Err(Error::ChainMoved(format!(
+                        "background fetch of block {from} stopped: {e}"
+                    ))),
+                },
+                _ => {
+                    fetch(
+                        &self.chain,
+                        from,
+                        to,
+                        to.saturating_add(self.config.reorg_window) > head,
+                        self.config.reorg_window,
+                    )
+                    .await
+                }
+            };
+            let step = match fetched {
+                Ok(f) => {
+                    sizer.on_success(f.elapsed, f.events.len());
+                    prefetch = self.prefetch_next(f.to, target, head, sizer.size());
+                    self.write_range(&cursor, f).await
+                }
+                Err(e) => Err(e),
+            };
+            if !matches!(step, Ok(Step::Indexed { .. })) {
+                prefetch = None;
+            }
+            match step {
+                Ok(Step::Indexed { next, events, .. }) => {
                     cursor = next;
                     progress.update(cursor.number, target, events);
                 }
@@ -226,7 +271,7 @@ impl<C: Chain> Indexer<C> {
                         })
                         .await?;
                     match step? {
-                        Step::Indexed { next, events } => {
+                        Step::Indexed { next, events, .. } => {
                             cursor = next;
                             progress.update(cursor.number, target, events);
                         }
@@ -241,39 +286,42 @@ impl<C: Chain> Indexer<C> {
     /// Fetches, checks and stores `from..=to` in one transaction with the cursor.
     async fn index_range(&self, cursor: &Cursor, from: u64, to: u64, head: u64) -> Result<Step> {
         let near_head = to.saturating_add(self.config.reorg_window) > head;
-        let numbers: Vec<u64> = if near_head {
-            (from..=to).collect()
-        } else if from == to {
-            vec![from]
-        } else {
-            vec![from, to]
-        };
-        let headers: Vec<BlockRef> =
-            futures::stream::iter(numbers.into_iter().map(|n| self.chain.block(n)))
-                .buffered(8)
-                .try_collect()
-                .await?;
+        let fetched = fetch(&self.chain, from, to, near_head, self.config.reorg_window).await?;
+        self.write_range(cursor, fetched).await
+    }
+
+    /// Starts fetching the range after `after` in the background while the current one is written. Safe near
+    /// the head too: a range within the reorg window is read with all its headers and checked to chain, and the
+    /// write checks its first block's parent against the committed cursor.
+    fn prefetch_next(&self, after: u64, target: u64, head: u64, size: u64) -> Option<Prefetch> {
+        let from = after + 1;
+        if from > target {
+            return None;
+        }
+        let to = from.saturating_add(size - 1).min(target);
+        let window = self.config.reorg_window;
+        let near_head = to.saturating_add(window) > head;
+        let chain = self.chain.clone();
+        Some(Prefetch {
+            from,
+            task: tokio::spawn(async move { fetch(&chain, from, to, near_head, window).await }),
+        })
+    }
+
+    /// Stores a fetched range in one transaction with the cursor, after checking it extends the cursor's block.
+    async fn write_range(&self, cursor: &Cursor, fetched: Fetched) -> Result<Step> {
+        let Fetched {
+            from,
+            to,
+            near_head,
+            headers,
+            events,
+            elapsed: fetch_elapsed,
+        } = fetched;
         if headers[0].parent_hash != cursor.hash {
             return Ok(Step::Reorged);
         }
-        if near_head && headers.windows(2).any(|w| w[1].parent_hash != w[0].hash) {
-            return Err(Error::ChainMoved(format!(
-                "blocks {from}..={to} changed while being read"
-            )));
-        }
-        let fetch_started = Instant::now();
-        let events = self.chain.events(from, to).await?;
-        let fetched = fetch_started.elapsed();
-        for e in &events {
-            if let Some(h) = headers.iter().find(|h| h.number == e.block_number)
-                && h.hash != e.block_hash
-            {
-                return Err(Error::ChainMoved(format!(
-                    "block {} changed while being read",
-                    e.block_number
-                )));
-            }
-        }
+        let fetched = fetch_elapsed;
         let last = headers.last().expect("at least one header").clone();
         let write_started = Instant::now();
         let mut conn = self.detached().await?;
@@ -362,10 +410,23 @@ impl<C: Chain> Indexer<C> {
             .find(|(n, _)| *n == fork)
             .map(|(_, h)| h.clone())
             .unwrap_or_default();
+        if stored.first().is_some_and(|(top, _)| *top == fork) {
+            // The indexed head is still canonical but the next block did not extend it: the node's view is
+            // inconsistent (lagging or load-balanced backends). Nothing to undo; wait and read again.
+            warn!(target: "accord::indexer", block = fork, "next block does not extend the indexed one; waiting for the node");
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(Error::Cancelled),
+                _ = tokio::time::sleep(Duration::from_millis(self.config.poll_interval_ms)) => {}
+            }
+            return Ok(Cursor { number: fork, hash });
+        }
         let mut conn = self.detached().await?;
         let mut tx = sqlx::Connection::begin(&mut conn).await?;
+        // Only streams that own derived rows need replaying (not `token` or `contract:*`, whose history is long
+        // and derives nothing).
         let streams: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT stream FROM raw_events WHERE chain_id = $1 AND block_number > $2",
+            "SELECT DISTINCT stream FROM raw_events WHERE chain_id = $1 AND block_number > $2 \
+             AND split_part(stream, ':', 1) IN ('job', 'worker', 'proposal', 'param', 'role', 'fees')",
         )
         .bind(self.chain_id())
         .bind(fork as i64)
@@ -403,6 +464,88 @@ impl<C: Chain> Indexer<C> {
 enum Step {
     Indexed { next: Cursor, events: usize },
     Reorged,
+}
+
+/// A fetched range, checked for internal consistency, not yet written.
+struct Fetched {
+    from: u64,
+    to: u64,
+    near_head: bool,
+    headers: Vec<BlockRef>,
+    events: Vec<EventRecord>,
+    elapsed: Duration,
+}
+
+/// A range being fetched in the background.
+struct Prefetch {
+    from: u64,
+    task: tokio::task::JoinHandle<Result<Fetched>>,
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads `from..=to`: the headers it needs (all of them near the head, else the first and the last) and every
+/// event, and checks that the headers chain and that every event belongs to a block it read.
+async fn fetch<C: Chain>(
+    chain: &C,
+    from: u64,
+    to: u64,
+    near_head: bool,
+    window: u64,
+) -> Result<Fetched> {
+    let started = Instant::now();
+    let numbers: Vec<u64> = if near_head {
+        // Every header inside the reorg window (and the first, for the parent check); none below it.
+        let dense_from = from.max(to.saturating_sub(window));
+        std::iter::once(from)
+            .filter(|n| *n < dense_from)
+            .chain(dense_from..=to)
+            .collect()
+    } else if from == to {
+        vec![from]
+    } else {
+        vec![from, to]
+    };
+    let headers: Vec<BlockRef> = futures::stream::iter(numbers.into_iter().map(|n| chain.block(n)))
+        .buffered(8)
+        .try_collect()
+        .await?;
+    if near_head
+        && headers
+            .windows(2)
+            .any(|w| w[1].number == w[0].number + 1 && w[1].parent_hash != w[0].hash)
+    {
+        return Err(Error::ChainMoved(format!(
+            "blocks {from}..={to} changed while being read"
+        )));
+    }
+    let events = chain.events(from, to).await?;
+    let by_number: std::collections::HashMap<u64, &str> = headers
+        .iter()
+        .map(|h| (h.number, h.hash.as_str()))
+        .collect();
+    if let Some(e) = events.iter().find(|e| {
+        by_number
+            .get(&e.block_number)
+            .is_some_and(|h| *h != e.block_hash)
+    }) {
+        return Err(Error::ChainMoved(format!(
+            "block {} changed while being read",
+            e.block_number
+        )));
+    }
+    Ok(Fetched {
+        from,
+        to,
+        near_head,
+        headers,
+        events,
+        elapsed: started.elapsed(),
+    })
 }
 
 async fn store_blocks(

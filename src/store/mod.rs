@@ -47,8 +47,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The embedded migrations of `migrations/`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Removes the password from a PostgreSQL URL, for messages and logs.
+/// Removes the password from a PostgreSQL URL (userinfo and any query string, which may carry
+/// `password=`), for messages and logs.
 pub fn redact_url(url: &str) -> String {
+    let url = url.split_once('?').map_or(url, |(base, _)| base);
     match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((userinfo, host)) => {

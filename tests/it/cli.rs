@@ -10,8 +10,12 @@ use crate::utils::{FORGE, free_port, repo, run};
 /// `accord devnet`: everything comes up, the API is ready, and SIGINT stops it all with nothing left behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn devnet_starts_serves_and_stops_cleanly() {
-    let (chain_port, api_port) = (free_port(), free_port());
-    let mut child = {
+    // Ports picked here can be taken by another connection before the devnet binds them: retry on exactly that.
+    let mut attempt = 0;
+    let (mut child, api_port, chain_port) = loop {
+        attempt += 1;
+        let (chain_port, api_port) = (free_port(), free_port());
+        let stderr_file = tempfile::NamedTempFile::new().unwrap();
         // The devnet deploys with forge; keep other forge runs of this test binary out of the way meanwhile.
         let _guard = FORGE.lock().unwrap_or_else(|e| e.into_inner());
         let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
@@ -25,7 +29,7 @@ async fn devnet_starts_serves_and_stops_cleanly() {
             .arg("--repo")
             .arg(repo())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr_file.reopen().unwrap())
             .spawn()
             .expect("start accord devnet");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -43,17 +47,23 @@ async fn devnet_starts_serves_and_stops_cleanly() {
                 "devnet did not come up: {printed}"
             );
         }
+        if printed.contains(&format!("http://127.0.0.1:{api_port}")) {
+            assert!(
+                printed.contains("JobManager") && printed.contains("demo 3"),
+                "{printed}"
+            );
+            // Keep draining stdout so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            break (child, api_port, chain_port);
+        }
+        let _ = child.wait();
+        let err = std::fs::read_to_string(stderr_file.path()).unwrap_or_default();
+        let port_race =
+            err.contains("is taken") || err.contains("cannot listen") || err.contains("in use");
         assert!(
-            printed.contains(&format!("http://127.0.0.1:{api_port}")),
-            "{printed}"
+            port_race && attempt < 3,
+            "devnet did not come up.\nstdout:\n{printed}\nstderr:\n{err}"
         );
-        assert!(
-            printed.contains("JobManager") && printed.contains("demo 3"),
-            "{printed}"
-        );
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        child
     };
     let ready = reqwest::get(format!("http://127.0.0.1:{api_port}/v1/ready"))
         .await

@@ -150,7 +150,8 @@ pub fn to_json(value: &DynSolValue) -> Value {
         DynSolValue::Address(a) => json!(format!("{a:#x}")),
         DynSolValue::Function(f) => json!(hex(f.as_slice())),
         DynSolValue::Bytes(b) => json!(hex(b)),
-        DynSolValue::String(s) => json!(s),
+        // PostgreSQL text cannot hold NUL: anyone could otherwise halt indexing with one `register(0, "\0")`.
+        DynSolValue::String(s) => json!(s.replace('\0', "\u{FFFD}")),
         DynSolValue::Array(items) | DynSolValue::FixedArray(items) | DynSolValue::Tuple(items) => {
             Value::Array(items.iter().map(to_json).collect())
         }
@@ -303,5 +304,9 @@ mod tests {
             json!(format!("0x{}", "01".repeat(32)))
         );
         assert_eq!(bytes32_text("0x61620000"), "ab");
+        assert_eq!(
+            to_json(&DynSolValue::String("a\0b".into())),
+            json!("a\u{FFFD}b")
+        );
     }
 }

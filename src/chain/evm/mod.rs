@@ -144,6 +144,17 @@ impl Chain for EvmChain {
         for log in &logs {
             out.push(self.decoder.decode(self.chain_id, log)?);
         }
+        // Apply depends on order; do not trust a provider to return logs sorted.
+        out.sort_by_key(|e| (e.block_number, e.log_index));
+        if out
+            .windows(2)
+            .any(|w| (w[0].block_number, w[0].log_index) == (w[1].block_number, w[1].log_index))
+        {
+            return Err(Error::Invalid {
+                call: "eth_getLogs",
+                message: format!("duplicate logs in blocks {from}..={to}"),
+            });
+        }
         Ok(out)
     }
 }
