@@ -19,6 +19,7 @@ use tracing::info;
 
 use crate::api::{self, AppState};
 use crate::chain::evm::EvmChain;
+use crate::chain::redact_rpc_url;
 use crate::config::Config;
 use crate::deployment::Manifest;
 use crate::indexer::{Indexer, Status};
@@ -33,11 +34,12 @@ fn prometheus() -> Option<PrometheusHandle> {
 
 /// Asks the node for its chain id and loads that chain's manifest.
 pub async fn load_manifest(config: &Config) -> anyhow::Result<Manifest> {
-    let url = config
-        .chain
-        .rpc_url
-        .parse()
-        .with_context(|| format!("chain.rpc_url '{}' is not a URL", config.chain.rpc_url))?;
+    let url = config.chain.rpc_url.parse().with_context(|| {
+        format!(
+            "chain.rpc_url '{}' is not a URL",
+            redact_rpc_url(&config.chain.rpc_url)
+        )
+    })?;
     let provider = ProviderBuilder::new()
         .disable_recommended_fillers()
         .connect_http(url);
@@ -49,10 +51,15 @@ pub async fn load_manifest(config: &Config) -> anyhow::Result<Manifest> {
     .map_err(|_| {
         anyhow::anyhow!(
             "no answer from the JSON-RPC node at {}",
-            config.chain.rpc_url
+            redact_rpc_url(&config.chain.rpc_url)
         )
     })?
-    .with_context(|| format!("no JSON-RPC node answers at {}", config.chain.rpc_url))?;
+    .with_context(|| {
+        format!(
+            "no JSON-RPC node answers at {}",
+            redact_rpc_url(&config.chain.rpc_url)
+        )
+    })?;
     let path = Manifest::path_for(&config.chain.deployments_dir, chain_id);
     Manifest::load(&path).with_context(|| {
         format!(
@@ -69,7 +76,12 @@ pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Resu
         Duration::from_millis(config.indexer.rpc_timeout_ms),
     )
     .await
-    .with_context(|| format!("cannot use the chain at {}", config.chain.rpc_url))
+    .with_context(|| {
+        format!(
+            "cannot use the chain at {}",
+            redact_rpc_url(&config.chain.rpc_url)
+        )
+    })
 }
 
 /// A running coordinator.

@@ -69,6 +69,41 @@ impl Error {
 /// `pub type Result<T, E = Error>` for this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An RPC URL safe for messages and logs: scheme, host and port only. Providers put API keys in the path,
+/// the query or the userinfo.
+pub fn redact_rpc_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let elided = if rest.len() > authority.len() {
+        "/…"
+    } else {
+        ""
+    };
+    if scheme.is_empty() {
+        format!("{host}{elided}")
+    } else {
+        format!("{scheme}://{host}{elided}")
+    }
+}
+
+/// Replaces every URL a transport error quotes as `url (…)` with its redacted form.
+pub fn redact_error(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find("url (") {
+        let (head, tail) = rest.split_at(i + 5);
+        out.push_str(head);
+        let end = tail.find(')').unwrap_or(tail.len());
+        out.push_str(&redact_rpc_url(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A block's identity in the parent-hash chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockRef {
@@ -90,4 +125,36 @@ pub trait Chain: Send + Sync {
     fn block(&self, number: u64) -> impl Future<Output = Result<BlockRef>> + Send;
     /// Every event of the protocol's contracts in `from..=to`, decoded, in chain order.
     fn events(&self, from: u64, to: u64) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_urls_lose_their_keys() {
+        let cases = [
+            (
+                "https://eth.example.com/v3/0123abcd",
+                "https://eth.example.com/…",
+            ),
+            (
+                "https://user:key@rpc.example.com:8545",
+                "https://rpc.example.com:8545",
+            ),
+            ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+            (
+                "https://rpc.example.com/?apikey=s3cret",
+                "https://rpc.example.com/…",
+            ),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_rpc_url(url), want, "{url}");
+        }
+        let msg = "error sending request for url (https://eth.example.com/v3/0123abcd): connection refused";
+        assert_eq!(
+            redact_error(msg),
+            "error sending request for url (https://eth.example.com/…): connection refused"
+        );
+    }
 }

@@ -34,9 +34,12 @@ pub struct ManifestArgs {
 
 pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let rpc_url = global.rpc_url_or_default();
-    let url = rpc_url
-        .parse()
-        .with_context(|| format!("--rpc-url '{rpc_url}' is not a URL"))?;
+    let url = rpc_url.parse().with_context(|| {
+        format!(
+            "--rpc-url '{}' is not a URL",
+            crate::chain::redact_rpc_url(&rpc_url)
+        )
+    })?;
     let provider = ProviderBuilder::new().connect_http(url);
     match cmd {
         DeploymentCommand::Show(args) => {
@@ -100,7 +103,7 @@ async fn load<P: Provider>(
             let chain_id = provider.get_chain_id().await.with_context(|| {
                 format!(
                     "no JSON-RPC node answers at {}",
-                    global.rpc_url_or_default()
+                    crate::chain::redact_rpc_url(&global.rpc_url_or_default())
                 )
             })?;
             Manifest::path_for(&args.deployments_dir, chain_id)

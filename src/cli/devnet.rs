@@ -74,7 +74,17 @@ fn devnet_key(repo: &Path, index: u32) -> anyhow::Result<String> {
     Ok(String::from_utf8(out.stdout)?.trim().to_owned())
 }
 
-pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
+/// Everything the devnet started; dropping it stops anvil and PostgreSQL.
+struct Running {
+    _anvil: ChildGuard,
+    cluster: TempCluster,
+    coordinator: Coordinator,
+    manifest: crate::deployment::Manifest,
+    keys: Vec<String>,
+    rpc_url: String,
+}
+
+async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
     let repo = args
         .repo
         .canonicalize()
@@ -168,6 +178,35 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         .wait_ready(Duration::from_secs(120))
         .await?;
 
+    Ok(Running {
+        _anvil,
+        cluster,
+        coordinator: coordinator_proc,
+        manifest,
+        keys,
+        rpc_url,
+    })
+}
+
+pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
+    // Ctrl-C or SIGTERM during start-up drops the start future, whose guards stop what was started so far.
+    let running = tokio::select! {
+        started = start(&args) => started?,
+        _ = shutdown_signal() => {
+            eprintln!("\ndevnet: stopped during start-up");
+            return Ok(ExitCode::from(130));
+        }
+    };
+    let Running {
+        _anvil,
+        cluster,
+        coordinator: coordinator_proc,
+        manifest,
+        keys,
+        rpc_url,
+    } = running;
+    let address =
+        |k: &str| -> anyhow::Result<Address> { Ok(k.parse::<PrivateKeySigner>()?.address()) };
     let api = format!("http://{}", coordinator_proc.api_addr);
     println!();
     println!("Accord devnet is up (chain 31337)");

@@ -25,7 +25,7 @@ pub struct EvmChain {
 }
 
 fn rpc_error(call: &'static str, e: impl std::fmt::Display) -> Error {
-    let message = e.to_string();
+    let message = super::redact_error(&e.to_string());
     let lower = message.to_ascii_lowercase();
     let too_large = [
         "too many",
@@ -50,7 +50,7 @@ impl EvmChain {
     pub async fn connect(rpc_url: &str, manifest: &Manifest, timeout: Duration) -> Result<Self> {
         let url = rpc_url.parse().map_err(|e| Error::Invalid {
             call: "connect",
-            message: format!("'{rpc_url}' is not a URL: {e}"),
+            message: format!("'{}' is not a URL: {e}", super::redact_rpc_url(rpc_url)),
         })?;
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
