@@ -103,6 +103,19 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         }
     }
 
+    async fn stored_cursor(&self) -> Result<Option<Cursor>> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT block_number, block_hash FROM indexer_cursor WHERE chain_id = $1",
+        )
+        .bind(self.chain_id())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(number, hash)| Cursor {
+            number: number as u64,
+            hash,
+        }))
+    }
+
     async fn load_cursor(&self, cancel: &CancellationToken) -> Result<Cursor> {
         let row: Option<(i64, String)> = sqlx::query_as(
             "SELECT block_number, block_hash FROM indexer_cursor WHERE chain_id = $1",
@@ -264,6 +277,15 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                     // One retry path for the whole step; `retry` bounds the attempts.
                     let step = self
                         .retry("indexing a block range", cancel, || async {
+                            // A commit that failed in transport may have succeeded: trust the stored cursor.
+                            if let Some(stored) = self.stored_cursor().await?
+                                && stored.number > cursor.number
+                            {
+                                return Ok(Ok(Step::Indexed {
+                                    next: stored,
+                                    events: 0,
+                                }));
+                            }
                             match self.index_range(&cursor, from, to, head).await {
                                 Err(e) if e.is_retryable() => Err(e),
                                 other => Ok(other),

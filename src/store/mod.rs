@@ -31,13 +31,18 @@ pub enum Error {
 impl Error {
     /// Whether retrying the operation may succeed (connection trouble, not a bad query).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::Connect { .. }
-                | Error::Query(
-                    sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
-                )
-        )
+        match self {
+            Error::Connect { .. } => true,
+            Error::Query(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
+            ) => true,
+            // Connection exceptions (class 08), serialization failure, deadlock, admin or crash shutdown.
+            Error::Query(sqlx::Error::Database(db)) => db.code().is_some_and(|c| {
+                c.starts_with("08")
+                    || matches!(&*c, "40001" | "40P01" | "57P01" | "57P02" | "57P03")
+            }),
+            _ => false,
+        }
     }
 }
 
