@@ -479,6 +479,20 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         metrics::counter!("accord_indexer_reorgs_total").increment(1);
         warn!(target: "accord::indexer", fork, removed, streams = streams.len(), "reorg: rolled back to the fork point");
         self.status.send_modify(|s| s.indexed = fork);
+        // Tell live subscribers that events above the fork were withdrawn (`/v1/events/stream` sends it as
+        // an event named `Reorg`); what replaces them follows as ordinary events.
+        let _ = self.events.send(EventRecord {
+            chain_id: self.chain.chain_id(),
+            block_number: fork,
+            block_hash: hash.clone(),
+            log_index: 0,
+            tx_hash: String::new(),
+            contract: "accord".into(),
+            address: String::new(),
+            event: "Reorg".into(),
+            stream: "reorg".into(),
+            args: serde_json::json!({ "fork_block": fork.to_string(), "removed_events": removed.to_string() }),
+        });
         Ok(Cursor { number: fork, hash })
     }
 }

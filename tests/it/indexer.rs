@@ -468,6 +468,19 @@ async fn reorg_rolls_back_orphaned_events() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Live subscribers were told, with the fork block, before the canonical blocks' events.
+    let mut reorg = None;
+    while let Ok(e) = run.events.try_recv() {
+        if e.event == "Reorg" {
+            reorg = Some(e);
+        }
+    }
+    let reorg = reorg.expect("a Reorg record on the event stream");
+    assert_eq!(reorg.block_number, fork);
+    assert_eq!(
+        reorg.args["removed_events"], "2",
+        "the orphaned JobPosted and its token Transfer"
+    );
     let orphaned = count(
         &pool,
         &format!("SELECT count(*) FROM raw_events WHERE block_number > {fork}"),
