@@ -98,6 +98,28 @@ async fn fresh_digests(
         .unwrap()
 }
 
+/// Stops `run`, then checks its index equals a fresh index of the same chain up to `head`; returns the digests.
+async fn stop_and_compare_with_fresh(
+    run: Running,
+    pool: &PgPool,
+    devnet: &Devnet,
+    cluster: &TempCluster,
+    db: &str,
+    head: u64,
+) -> Vec<TableDigest> {
+    run.cancel.cancel();
+    run.handle.await.unwrap().unwrap();
+    let live = digests(&mut pool.acquire().await.unwrap(), 31337)
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh_digests(devnet, cluster, db, head).await,
+        live,
+        "index differs from a fresh index"
+    );
+    live
+}
+
 async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .fetch_one(pool)
@@ -310,15 +332,7 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     );
 
     // A second, independent index of the same chain is identical.
-    run.cancel.cancel();
-    run.handle.await.unwrap().unwrap();
-    let live = digests(&mut pool.acquire().await.unwrap(), 31337)
-        .await
-        .unwrap();
-    assert_eq!(
-        fresh_digests(&devnet, &cluster, "rebuilt", head).await,
-        live
-    );
+    let live = stop_and_compare_with_fresh(run, &pool, &devnet, &cluster, "rebuilt", head).await;
     let empty: Vec<_> = live
         .iter()
         .filter(|d| d.rows == 0)
@@ -497,15 +511,7 @@ async fn reorg_rolls_back_orphaned_events() {
     );
 
     // The rolled-back index equals a fresh index of the canonical chain, aggregates included.
-    run.cancel.cancel();
-    run.handle.await.unwrap().unwrap();
-    let live = digests(&mut pool.acquire().await.unwrap(), 31337)
-        .await
-        .unwrap();
-    assert_eq!(
-        fresh_digests(&devnet, &cluster, "canonical", head).await,
-        live
-    );
+    stop_and_compare_with_fresh(run, &pool, &devnet, &cluster, "canonical", head).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
