@@ -28,6 +28,7 @@ pub mod config;
 pub mod coordinator;
 pub mod deployment;
 pub mod indexer;
+pub mod offchain;
 pub mod pg;
 pub mod rebuild;
 pub mod store;
