@@ -54,6 +54,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// PostgreSQL.
     pub database: DatabaseConfig,
+    /// The scheduler (runs when a coordinator signer is given).
+    pub scheduler: crate::scheduler::SchedulerConfig,
 }
 
 /// `[chain]`
@@ -234,6 +236,9 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be positive");
+        }
+        if let Err((key, reason)) = self.scheduler.validate() {
+            return invalid(key, &reason);
         }
         Ok(())
     }

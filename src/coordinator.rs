@@ -23,6 +23,9 @@ use crate::chain::redact_rpc_url;
 use crate::config::Config;
 use crate::deployment::Manifest;
 use crate::indexer::{Indexer, Status};
+use crate::scheduler::{Scheduler, SchedulerStatus};
+use crate::wallet::{SenderConfig, TxSender};
+use alloy::signers::local::PrivateKeySigner;
 
 /// The process-wide Prometheus recorder for the indexer's `metrics` counters; installed once.
 fn prometheus() -> Option<PrometheusHandle> {
@@ -99,9 +102,13 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    /// Connects to the chain and the database, runs the migrations, binds the API and starts both tasks.
-    /// Every failure here names what could not be reached.
-    pub async fn start(config: Config) -> anyhow::Result<Self> {
+    /// Connects to the chain and the database, runs the migrations, binds the API and starts the indexer, the
+    /// API and, with a `signer` (the coordinator's wallet) and `scheduler.enabled`, the scheduler. Every failure
+    /// here names what could not be reached.
+    ///
+    /// Several replicas may run against one database: one indexes and one schedules (each holds an advisory
+    /// lock), the others serve the API and stand by to take over.
+    pub async fn start(config: Config, signer: Option<PrivateKeySigner>) -> anyhow::Result<Self> {
         config.validate()?;
         let manifest = load_manifest(&config).await?;
         let chain = connect_chain(&config, &manifest).await?;
@@ -121,7 +128,28 @@ impl Coordinator {
             manifest.deploy_block,
             status_tx,
             events.clone(),
-        );
+        )
+        .standby();
+        let (scheduler, scheduler_status) = match signer {
+            Some(signer) if config.scheduler.enabled => {
+                let sender = TxSender::connect(&config.chain.rpc_url, signer, SenderConfig::default())
+                    .await
+                    .context("cannot set up the coordinator's transaction sender")?;
+                let (scheduler, report) = Scheduler::new(
+                    pool.clone(),
+                    manifest.chain_id,
+                    manifest.contracts.job_manager.address,
+                    sender,
+                    config.scheduler.clone(),
+                    status.clone(),
+                );
+                (Some(scheduler), report)
+            }
+            _ => {
+                info!(target: "accord::coordinator", "no coordinator signer given: the scheduler does not run here");
+                (None, watch::channel(SchedulerStatus::default()).1)
+            }
+        };
         let state = AppState {
             pool: pool.clone(),
             chain_id: manifest.chain_id,
@@ -130,17 +158,28 @@ impl Coordinator {
             events,
             config: config.api.clone(),
             metrics: prometheus(),
+            scheduler: scheduler_status,
         };
 
         let cancel = CancellationToken::new();
-        let (c1, c2, c3) = (cancel.clone(), cancel.clone(), cancel.clone());
+        let (c1, c2, c3, c4) = (cancel.clone(), cancel.clone(), cancel.clone(), cancel.clone());
         let task = tokio::spawn(async move {
             let mut indexer = tokio::spawn(indexer.run(c1));
             let mut server = tokio::spawn(api::serve(listener, state, c2));
-            // Whichever ends first (failure or shutdown) stops the other.
+            let mut scheduler = tokio::spawn(async move {
+                match scheduler {
+                    Some(s) => s.run(c4).await,
+                    None => {
+                        c4.cancelled().await;
+                        Ok(())
+                    }
+                }
+            });
+            // Whichever ends first (failure or shutdown) stops the others.
             let first = tokio::select! {
                 r = &mut indexer => r.map(|r| r.context("indexer failed")).unwrap_or_else(|e| Err(e.into())),
                 r = &mut server => r.map(|r| r.context("API server failed")).unwrap_or_else(|e| Err(e.into())),
+                r = &mut scheduler => r.map(|r| r.context("scheduler failed")).unwrap_or_else(|e| Err(e.into())),
             };
             c3.cancel();
             let rest = tokio::time::timeout(Duration::from_secs(15), async {
@@ -150,11 +189,15 @@ impl Coordinator {
                 if !server.is_finished() {
                     let _ = (&mut server).await;
                 }
+                if !scheduler.is_finished() {
+                    let _ = (&mut scheduler).await;
+                }
             })
             .await;
             if rest.is_err() {
                 indexer.abort();
                 server.abort();
+                scheduler.abort();
             }
             first
         });
@@ -316,6 +359,7 @@ pub async fn start_api_only(
         events,
         config: config.api.clone(),
         metrics: prometheus(),
+        scheduler: watch::channel(SchedulerStatus::default()).1,
     };
     let cancel = CancellationToken::new();
     let (c1, c2) = (cancel.clone(), cancel.clone());

@@ -31,4 +31,6 @@ pub mod indexer;
 pub mod offchain;
 pub mod pg;
 pub mod rebuild;
+pub mod scheduler;
 pub mod store;
+pub mod wallet;

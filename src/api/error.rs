@@ -22,6 +22,12 @@ pub enum Error {
     /// A malformed path or query parameter; the message names the field (400 `invalid_request`).
     #[error("{0}")]
     InvalidRequest(String),
+    /// A signature is missing, malformed, stale or by someone else (401 `unauthorized`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The signer is known but may not do this, e.g. not a registered worker (403 `forbidden`).
+    #[error("{0}")]
+    Forbidden(String),
     /// The index is not ready to serve: catching up or halted (503 `not_ready`).
     #[error("{0}")]
     NotReady(String),
@@ -61,6 +67,8 @@ impl Error {
         match self {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotReady(_) | Error::Timeout(_) | Error::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -73,6 +81,8 @@ impl Error {
         match self {
             Error::NotFound(_) => "not_found",
             Error::InvalidRequest(_) => "invalid_request",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
             Error::NotReady(_) => "not_ready",
             Error::Timeout(_) => "timeout",
             Error::Unavailable(_) => "unavailable",
@@ -108,7 +118,7 @@ pub struct ErrorBody {
 /// Code and message of an error.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `not_found`, `invalid_request`, `not_ready`, `timeout`, `unavailable`, `payload_too_large`,
+    /// Stable code: `not_found`, `invalid_request`, `unauthorized`, `forbidden`, `not_ready`, `timeout`, `unavailable`, `payload_too_large`,
     /// `method_not_allowed`, `internal`.
     pub code: String,
     /// Human-readable detail; names the offending field for `invalid_request`.

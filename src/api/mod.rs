@@ -15,6 +15,7 @@
 mod error;
 mod events;
 mod governance;
+mod heartbeats;
 mod input;
 mod jobs;
 mod metrics;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub config: ApiConfig,
     /// The process-wide Prometheus recorder, when one is installed; its text is appended to `/metrics`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The scheduler's state, served by `/v1/status` (a default, disabled state when none runs here).
+    pub scheduler: tokio::sync::watch::Receiver<crate::scheduler::SchedulerStatus>,
 }
 
 /// [`AppState`] plus what the router derives from it once at build time.
@@ -118,6 +121,7 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(workers::get_worker))
         .routes(routes!(workers::list_slashes))
         .routes(routes!(workers::list_rewards))
+        .routes(routes!(heartbeats::post_heartbeat))
         .routes(routes!(governance::list_proposals))
         .routes(routes!(governance::get_proposal))
         .routes(routes!(governance::get_params))

@@ -54,6 +54,8 @@ pub struct StatusBody {
     pub halted: Option<String>,
     /// Contracts by name (`AccordToken`, `JobManager`, ...).
     pub contracts: BTreeMap<String, ContractInfo>,
+    /// The scheduler of this replica.
+    pub scheduler: crate::scheduler::SchedulerStatus,
 }
 
 /// Liveness: 200 whenever the process can answer.
@@ -100,6 +102,7 @@ pub(crate) async fn status(State(s): State<Shared>) -> Json<StatusBody> {
         caught_up: status.caught_up,
         halted: status.halted,
         contracts: s.contracts.clone(),
+        scheduler: s.app.scheduler.borrow().clone(),
     })
 }
 

@@ -116,7 +116,7 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
         signal.abort();
         return result.map(|()| ExitCode::SUCCESS);
     }
-    let coordinator = Coordinator::start(config).await?;
+    let coordinator = Coordinator::start(config, None).await?;
     eprintln!(
         "accord: API on http://{}  (Ctrl-C stops)",
         coordinator.api_addr

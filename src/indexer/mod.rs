@@ -77,6 +77,9 @@ pub struct Status {
     pub caught_up: bool,
     /// Set when indexing halted (for example on a reorg deeper than the window).
     pub halted: Option<String>,
+    /// When `indexed` last advanced (the scheduler measures its decision latency from here).
+    #[serde(skip)]
+    pub indexed_at: Option<std::time::Instant>,
 }
 
 /// One indexed contract event, as stored in `raw_events`, served by `/v1/events` and streamed by

@@ -32,6 +32,7 @@ pub struct Indexer<C: Chain> {
     config: IndexerConfig,
     start_block: u64,
     stop_at: Option<u64>,
+    standby: bool,
     status: watch::Sender<Status>,
     events: broadcast::Sender<EventRecord>,
 }
@@ -56,6 +57,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             config,
             start_block,
             stop_at: None,
+            standby: false,
             status,
             events,
         }
@@ -64,6 +66,13 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
     /// Stops after indexing `block` instead of following the head (used by `accord rebuild`).
     pub fn stop_at(mut self, block: u64) -> Self {
         self.stop_at = Some(block);
+        self
+    }
+
+    /// When another process already indexes this schema and chain, wait for its lock (a standby replica)
+    /// instead of failing with [`Error::AlreadyIndexing`]; meanwhile the status follows the stored cursor.
+    pub fn standby(mut self) -> Self {
+        self.standby = true;
         self
     }
 
@@ -170,16 +179,58 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         // One writer per index: a second indexer on the same schema and chain would race on the cursor. The
         // lock lives as long as this session, so a crashed indexer releases it with its connection.
         let mut lock = self.detached().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext(current_schema() || ':accord-indexer:' || $1::text))")
-            .bind(self.chain_id())
-            .fetch_one(&mut lock)
-            .await?;
-        if !locked {
-            return Err(Error::AlreadyIndexing(self.chain.chain_id()));
+        let mut announced = false;
+        loop {
+            let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext(current_schema() || ':accord-indexer:' || $1::text))")
+                .bind(self.chain_id())
+                .fetch_one(&mut lock)
+                .await?;
+            if locked {
+                break;
+            }
+            if !self.standby {
+                return Err(Error::AlreadyIndexing(self.chain.chain_id()));
+            }
+            if !announced {
+                info!(target: "accord::indexer", "another replica indexes this chain; standing by");
+                announced = true;
+            }
+            self.follow_stored_cursor().await;
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(Error::Cancelled),
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+        if announced {
+            info!(target: "accord::indexer", "took over indexing");
         }
         let result = self.index_loop(cancel).await;
         drop(lock);
         result
+    }
+
+    /// A standby's status: the index another replica writes, and the chain's head.
+    async fn follow_stored_cursor(&self) {
+        let cursor: Option<i64> =
+            sqlx::query_scalar("SELECT block_number FROM indexer_cursor WHERE chain_id = $1")
+                .bind(self.chain_id())
+                .fetch_optional(&self.pool)
+                .await
+                .ok()
+                .flatten();
+        let head = self.chain.head().await.ok();
+        self.status.send_modify(|s| {
+            if let Some(block) = cursor {
+                if s.indexed != block as u64 {
+                    s.indexed = block as u64;
+                    s.indexed_at = Some(std::time::Instant::now());
+                }
+                s.caught_up = true;
+            }
+            if let Some(head) = head {
+                s.head = head;
+            }
+        });
     }
 
     async fn index_loop(&self, cancel: &CancellationToken) -> Result<()> {
@@ -384,7 +435,10 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
 
         metrics::counter!("accord_indexer_events_total").increment(events.len() as u64);
         metrics::gauge!("accord_indexer_block").set(to as f64);
-        self.status.send_modify(|s| s.indexed = to);
+        self.status.send_modify(|s| {
+            s.indexed = to;
+            s.indexed_at = Some(std::time::Instant::now());
+        });
         let count = events.len();
         for e in events {
             // No subscriber is fine: the stream is best effort, the database is the record.

@@ -195,6 +195,7 @@ fn state(
         events: events.clone(),
         config,
         metrics: None,
+        scheduler: tokio::sync::watch::channel(Default::default()).1,
     };
     (state, status_tx, events)
 }

@@ -278,6 +278,7 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
         events: broadcast::channel(16).0,
         config: Default::default(),
         metrics: None,
+        scheduler: tokio::sync::watch::channel(Default::default()).1,
     });
     for id in 1..=5u64 {
         let on_chain = jm.jobOf(U256::from(id)).call().await.unwrap();
