@@ -33,4 +33,5 @@ pub mod pg;
 pub mod rebuild;
 pub mod scheduler;
 pub mod store;
+pub mod worker;
 pub mod wallet;

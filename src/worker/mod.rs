@@ -1,0 +1,3 @@
+//! The reference worker agent (`accord worker run`).
+pub mod exec;
+pub mod spec;
