@@ -10,6 +10,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// Accord's folder for keystores and worker state: `$ACCORD_HOME`, else `~/.accord`.
+pub fn accord_home() -> PathBuf {
+    match std::env::var_os("ACCORD_HOME") {
+        Some(home) if !home.is_empty() => PathBuf::from(home),
+        _ => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(".accord"),
+    }
+}
+
 /// Errors reading or validating configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

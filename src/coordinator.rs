@@ -132,9 +132,10 @@ impl Coordinator {
         .standby();
         let (scheduler, scheduler_status) = match signer {
             Some(signer) if config.scheduler.enabled => {
-                let sender = TxSender::connect(&config.chain.rpc_url, signer, SenderConfig::default())
-                    .await
-                    .context("cannot set up the coordinator's transaction sender")?;
+                let sender =
+                    TxSender::connect(&config.chain.rpc_url, signer, SenderConfig::default())
+                        .await
+                        .context("cannot set up the coordinator's transaction sender")?;
                 let (scheduler, report) = Scheduler::new(
                     pool.clone(),
                     manifest.chain_id,
@@ -162,7 +163,12 @@ impl Coordinator {
         };
 
         let cancel = CancellationToken::new();
-        let (c1, c2, c3, c4) = (cancel.clone(), cancel.clone(), cancel.clone(), cancel.clone());
+        let (c1, c2, c3, c4) = (
+            cancel.clone(),
+            cancel.clone(),
+            cancel.clone(),
+            cancel.clone(),
+        );
         let task = tokio::spawn(async move {
             let mut indexer = tokio::spawn(indexer.run(c1));
             let mut server = tokio::spawn(api::serve(listener, state, c2));

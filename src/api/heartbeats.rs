@@ -62,7 +62,8 @@ pub(crate) async fn post_heartbeat(
     State(s): State<Shared>,
     body: std::result::Result<Json<HeartbeatBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<HeartbeatAccepted>)> {
-    let Json(body) = body.map_err(|e| Error::invalid(format!("invalid body: {}", e.body_text())))?;
+    let Json(body) =
+        body.map_err(|e| Error::invalid(format!("invalid body: {}", e.body_text())))?;
     let worker = input::address("worker", &body.worker)?;
     if body.capacity == 0 || body.capacity > MAX_CAPACITY {
         return Err(Error::invalid(format!(

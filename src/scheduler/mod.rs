@@ -439,7 +439,8 @@ impl Scheduler {
     /// Eligible workers with their load: registered (indexed), not jailed, stake at least the current minimum,
     /// a heartbeat within the TTL.
     async fn candidates(&self) -> sqlx::Result<Vec<Candidate>> {
-        let alive_since = crate::offchain::unix_now().saturating_sub(self.config.heartbeat_ttl_secs);
+        let alive_since =
+            crate::offchain::unix_now().saturating_sub(self.config.heartbeat_ttl_secs);
         let rows: Vec<(String, i32, String, i32, i64, i64, i64)> = sqlx::query_as(
             "WITH min AS ( \
                  SELECT COALESCE((SELECT value FROM params WHERE chain_id = $1 AND contract = 'WorkerRegistry' AND key = 'minStake'), 0) AS v), \
@@ -493,7 +494,12 @@ impl Scheduler {
             .provider()
             .get_block_by_number(BlockNumberOrTag::Latest)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot read the latest block: {}", crate::chain::redact_error(&e.to_string())))?
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the latest block: {}",
+                    crate::chain::redact_error(&e.to_string())
+                )
+            })?
             .ok_or_else(|| anyhow::anyhow!("the node has no latest block"))?;
         Ok(block.header.timestamp)
     }
@@ -607,10 +613,7 @@ impl TaskCtx {
             if let Ok(e) = JobManager::JobAssigned::decode_log(&log.inner) {
                 assigned.insert(e.jobId, ());
             } else if let Ok(e) = JobManager::AssignmentSkipped::decode_log(&log.inner) {
-                skipped.insert(
-                    e.jobId,
-                    crate::wallet::decode_revert(&e.reason).to_string(),
-                );
+                skipped.insert(e.jobId, crate::wallet::decode_revert(&e.reason).to_string());
             }
         }
         let mut done = Vec::new();

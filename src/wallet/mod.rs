@@ -59,3 +59,13 @@ impl TxSender {
         Err(TxError::Rpc("unavailable".into()))
     }
 }
+
+impl TxSender {
+    pub async fn call<C: alloy::sol_types::SolCall>(
+        &self,
+        _to: Address,
+        _call: &C,
+    ) -> Result<TransactionReceipt, TxError> {
+        Err(TxError::Rpc("unavailable".into()))
+    }
+}

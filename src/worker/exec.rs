@@ -51,7 +51,9 @@ pub async fn run(
     let timeout = spec
         .timeout_secs
         .map_or(max_timeout, |s| Duration::from_secs(s).min(max_timeout));
-    let limit = spec.max_output_bytes.map_or(max_output, |b| b.min(max_output));
+    let limit = spec
+        .max_output_bytes
+        .map_or(max_output, |b| b.min(max_output));
     let mut child = Command::new(&spec.command[0])
         .args(&spec.command[1..])
         .current_dir(workdir)
@@ -97,7 +99,9 @@ mod tests {
     async fn output_exit_code_and_limits() {
         let dir = std::env::temp_dir();
         let big = Duration::from_secs(10);
-        let out = run(&sh("printf hello; exit 3"), &dir, big, 100).await.unwrap();
+        let out = run(&sh("printf hello; exit 3"), &dir, big, 100)
+            .await
+            .unwrap();
         assert_eq!(out.stdout, b"hello");
         assert_eq!(out.exit_code, Some(3));
 

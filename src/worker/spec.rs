@@ -116,7 +116,9 @@ impl JobSpec {
             fetch_url(uri).await?
         } else {
             let scheme = uri.split(':').next().unwrap_or_default();
-            return Err(Error::Uri(format!("scheme '{scheme}' is not data, http or https")));
+            return Err(Error::Uri(format!(
+                "scheme '{scheme}' is not data, http or https"
+            )));
         };
         Self::parse(&bytes, expected)
     }

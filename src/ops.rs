@@ -1,0 +1,464 @@
+//! Signed protocol actions shared by the CLI, the worker agent and the devnet demo: post and settle jobs,
+//! register and stake, propose, vote, queue and execute parameter changes. Each sends real transactions through
+//! a [`TxSender`]; reverts come back decoded by the contract's error name.
+
+use std::time::Duration;
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::{SolCall, SolEvent};
+use alloy::transports::http::reqwest;
+use anyhow::Context;
+
+use crate::chain::evm::bindings::{AccordGovernor, AccordToken, JobManager, WorkerRegistry};
+use crate::wallet::TxSender;
+use crate::worker::spec::JobSpec;
+
+/// The contracts and chain a coordinator serves, read from its `/v1/status`.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// Chain id.
+    pub chain_id: u64,
+    /// WorkerRegistry.
+    pub registry: Address,
+    /// JobManager.
+    pub job_manager: Address,
+    /// AccordToken.
+    pub token: Address,
+    /// AccordGovernor.
+    pub governor: Address,
+}
+
+impl Deployment {
+    /// Reads the deployment from the coordinator's `/v1/status`.
+    pub async fn from_api(http: &reqwest::Client, api_url: &str) -> anyhow::Result<Self> {
+        let url = format!("{}/v1/status", api_url.trim_end_matches('/'));
+        let status: serde_json::Value = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("no Accord API answers at {api_url}: {}", e.without_url())
+            })?
+            .error_for_status()
+            .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?
+            .json()
+            .await
+            .with_context(|| format!("{url} is not an Accord status document"))?;
+        let address = |name: &str| -> anyhow::Result<Address> {
+            status["contracts"][name]["address"]
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .with_context(|| format!("{url} lists no {name}"))
+        };
+        Ok(Self {
+            chain_id: status["chain_id"]
+                .as_u64()
+                .with_context(|| format!("{url} has no chain_id"))?,
+            registry: address("WorkerRegistry")?,
+            job_manager: address("JobManager")?,
+            token: address("AccordToken")?,
+            governor: address("AccordGovernor")?,
+        })
+    }
+
+    /// The deployment of a manifest.
+    pub fn from_manifest(m: &crate::deployment::Manifest) -> Self {
+        Self {
+            chain_id: m.chain_id,
+            registry: m.contracts.registry.address,
+            job_manager: m.contracts.job_manager.address,
+            token: m.contracts.token.address,
+            governor: m.contracts.governor.address,
+        }
+    }
+}
+
+/// Token amounts: `"100"` or `"1.5"` whole tokens (18 decimals), or `"250wei"` base units.
+pub fn parse_tokens(raw: &str) -> anyhow::Result<U256> {
+    let raw = raw.trim();
+    if let Some(wei) = raw.strip_suffix("wei") {
+        return wei
+            .trim()
+            .parse::<U256>()
+            .with_context(|| format!("'{raw}' is not an amount"));
+    }
+    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        anyhow::bail!("'{raw}' is not an amount (e.g. 100, 1.5 or 250wei)");
+    }
+    if frac.len() > 18 {
+        anyhow::bail!("'{raw}' has more than 18 decimals");
+    }
+    let scale = U256::from(10u64).pow(U256::from(18u64));
+    let whole = if whole.is_empty() {
+        U256::ZERO
+    } else {
+        whole.parse::<U256>()?
+    };
+    let frac = if frac.is_empty() {
+        U256::ZERO
+    } else {
+        format!("{frac:0<18}").parse::<U256>()?
+    };
+    whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(frac))
+        .with_context(|| format!("'{raw}' is too large"))
+}
+
+/// Base units as whole tokens, e.g. `1.5`.
+pub fn format_tokens(amount: U256) -> String {
+    let scale = U256::from(10u64).pow(U256::from(18u64));
+    let (whole, frac) = (amount / scale, amount % scale);
+    if frac.is_zero() {
+        return whole.to_string();
+    }
+    let frac = format!("{frac:0>18}");
+    format!("{whole}.{}", frac.trim_end_matches('0'))
+}
+
+/// Durations: `90s`, `30m`, `2h`, `1d`, or plain seconds.
+pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
+    let raw = raw.trim();
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: u64 = digits
+        .parse()
+        .with_context(|| format!("'{raw}' is not a duration (e.g. 90s, 30m, 2h, 1d)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3_600,
+        "d" => n * 86_400,
+        _ => anyhow::bail!("'{raw}': unknown unit '{unit}' (s, m, h or d)"),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// The latest block's timestamp: the contracts' clock.
+pub async fn chain_time(sender: &TxSender) -> anyhow::Result<u64> {
+    Ok(sender
+        .provider()
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the latest block: {e}"))?
+        .context("the node has no latest block")?
+        .header
+        .timestamp)
+}
+
+/// Approves `spender` for `amount` unless the allowance already covers it.
+pub async fn approve_if_needed(
+    sender: &TxSender,
+    token: Address,
+    spender: Address,
+    amount: U256,
+) -> anyhow::Result<()> {
+    let allowance = AccordToken::new(token, sender.provider())
+        .allowance(sender.address(), spender)
+        .call()
+        .await
+        .context("cannot read the token allowance")?;
+    if allowance < amount {
+        sender
+            .call(
+                token,
+                &AccordToken::approveCall {
+                    spender,
+                    value: amount,
+                },
+            )
+            .await
+            .context("approve failed")?;
+    }
+    Ok(())
+}
+
+/// A job to post.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// What to run.
+    pub spec: JobSpec,
+    /// Escrowed reward, base units.
+    pub reward: U256,
+    /// How long from now (chain time) it may be assigned and must be done.
+    pub deadline_in: Duration,
+    /// Capability bits a worker must have.
+    pub capabilities: u16,
+    /// Assignments allowed, 1..=16.
+    pub max_attempts: u8,
+}
+
+/// Posts `job` (approving the escrow first when needed); returns the job id and the receipt.
+pub async fn post_job(
+    sender: &TxSender,
+    d: &Deployment,
+    job: &NewJob,
+) -> anyhow::Result<(U256, TransactionReceipt)> {
+    let (uri, hash) = job.spec.to_data_uri()?;
+    let reward = alloy::primitives::Uint::<96, 2>::checked_from_limbs_slice(job.reward.as_limbs())
+        .with_context(|| format!("reward {} does not fit 96 bits", job.reward))?;
+    let deadline = chain_time(sender).await? + job.deadline_in.as_secs();
+    let deadline = u32::try_from(deadline).context("deadline past 2106")?;
+    approve_if_needed(sender, d.token, d.job_manager, job.reward).await?;
+    let receipt = sender
+        .call(
+            d.job_manager,
+            &JobManager::postJobCall {
+                specHash: hash,
+                specURI: uri,
+                requiredCapabilities: job.capabilities,
+                reward,
+                deadline,
+                maxAttempts: job.max_attempts,
+            },
+        )
+        .await
+        .context("postJob failed")?;
+    let id = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| JobManager::JobPosted::decode_log(&l.inner).ok())
+        .map(|e| e.jobId)
+        .context("the receipt has no JobPosted event")?;
+    Ok((id, receipt))
+}
+
+/// Sends one call to a contract, with a label for errors.
+pub async fn send<C: SolCall>(
+    sender: &TxSender,
+    to: Address,
+    call: &C,
+    what: &str,
+) -> anyhow::Result<TransactionReceipt> {
+    sender
+        .call(to, call)
+        .await
+        .with_context(|| format!("{what} failed"))
+}
+
+/// Registers the sender as a worker unless it already is.
+pub async fn register(
+    sender: &TxSender,
+    d: &Deployment,
+    capabilities: u16,
+    metadata_uri: &str,
+) -> anyhow::Result<Option<TransactionReceipt>> {
+    let worker = WorkerRegistry::new(d.registry, sender.provider())
+        .workerOf(sender.address())
+        .call()
+        .await
+        .context("cannot read the worker registry")?;
+    if worker.registered {
+        return Ok(None);
+    }
+    let call = WorkerRegistry::registerCall {
+        capabilities,
+        metadataURI: metadata_uri.to_owned(),
+    };
+    send(sender, d.registry, &call, "register").await.map(Some)
+}
+
+/// Stakes `amount` (approving first when needed).
+pub async fn stake(
+    sender: &TxSender,
+    d: &Deployment,
+    amount: U256,
+) -> anyhow::Result<TransactionReceipt> {
+    approve_if_needed(sender, d.token, d.registry, amount).await?;
+    send(
+        sender,
+        d.registry,
+        &WorkerRegistry::stakeCall { amount },
+        "stake",
+    )
+    .await
+}
+
+/// The target and calldata of a governed parameter change, by the parameter's event key.
+pub fn param_call(d: &Deployment, key: &str, value: U256) -> anyhow::Result<(Address, Bytes)> {
+    let (target, data): (Address, Vec<u8>) = match key {
+        "minStake" => (
+            d.registry,
+            WorkerRegistry::setMinStakeCall { value }.abi_encode(),
+        ),
+        "unbondingPeriod" => (
+            d.registry,
+            WorkerRegistry::setUnbondingPeriodCall { value }.abi_encode(),
+        ),
+        "protocolFeeBps" => (
+            d.job_manager,
+            JobManager::setProtocolFeeCall { bps: value }.abi_encode(),
+        ),
+        "slashShareBps" => (
+            d.job_manager,
+            JobManager::setSlashShareCall { bps: value }.abi_encode(),
+        ),
+        "assignmentTimeout" => (
+            d.job_manager,
+            JobManager::setAssignmentTimeoutCall { secs: value }.abi_encode(),
+        ),
+        "challengeWindow" => (
+            d.job_manager,
+            JobManager::setChallengeWindowCall { secs: value }.abi_encode(),
+        ),
+        "disputePeriod" => (
+            d.job_manager,
+            JobManager::setDisputePeriodCall { secs: value }.abi_encode(),
+        ),
+        other => anyhow::bail!(
+            "unknown parameter '{other}' (minStake, unbondingPeriod, protocolFeeBps, slashShareBps, \
+             assignmentTimeout, challengeWindow, disputePeriod)"
+        ),
+    };
+    Ok((target, data.into()))
+}
+
+/// A governance proposal's actions and description, as the governor hashes them.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    /// Called contracts.
+    pub targets: Vec<Address>,
+    /// Calldata per target.
+    pub calldatas: Vec<Bytes>,
+    /// The description (its keccak256 is part of the id).
+    pub description: String,
+}
+
+impl Proposal {
+    /// The governor's proposal id.
+    pub fn id(&self) -> U256 {
+        let values = vec![U256::ZERO; self.targets.len()];
+        let encoded = alloy::sol_types::SolValue::abi_encode(&(
+            self.targets.clone(),
+            values,
+            self.calldatas.clone(),
+            self.description_hash(),
+        ));
+        U256::from_be_bytes(keccak256(encoded).0)
+    }
+
+    /// keccak256 of the description.
+    pub fn description_hash(&self) -> B256 {
+        keccak256(self.description.as_bytes())
+    }
+}
+
+/// Delegates the sender's votes to `to` (itself by default) unless already so.
+pub async fn delegate(
+    sender: &TxSender,
+    d: &Deployment,
+    to: Option<Address>,
+) -> anyhow::Result<Option<TransactionReceipt>> {
+    let to = to.unwrap_or(sender.address());
+    let current = AccordToken::new(d.token, sender.provider())
+        .delegates(sender.address())
+        .call()
+        .await
+        .context("cannot read the current delegate")?;
+    if current == to {
+        return Ok(None);
+    }
+    send(
+        sender,
+        d.token,
+        &AccordToken::delegateCall { delegatee: to },
+        "delegate",
+    )
+    .await
+    .map(Some)
+}
+
+/// Submits `p`; returns its id.
+pub async fn propose(sender: &TxSender, d: &Deployment, p: &Proposal) -> anyhow::Result<U256> {
+    let call = AccordGovernor::proposeCall {
+        targets: p.targets.clone(),
+        values: vec![U256::ZERO; p.targets.len()],
+        calldatas: p.calldatas.clone(),
+        description: p.description.clone(),
+    };
+    let receipt = send(sender, d.governor, &call, "propose").await?;
+    let id = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| AccordGovernor::ProposalCreated::decode_log(&l.inner).ok())
+        .map(|e| e.proposalId)
+        .unwrap_or_else(|| p.id());
+    Ok(id)
+}
+
+/// Votes on proposal `id`: 0 against, 1 for, 2 abstain.
+pub async fn vote(
+    sender: &TxSender,
+    d: &Deployment,
+    id: U256,
+    support: u8,
+) -> anyhow::Result<TransactionReceipt> {
+    let call = AccordGovernor::castVoteCall {
+        proposalId: id,
+        support,
+    };
+    send(sender, d.governor, &call, "castVote").await
+}
+
+/// Queues a succeeded proposal in the timelock.
+pub async fn queue(
+    sender: &TxSender,
+    d: &Deployment,
+    p: &Proposal,
+) -> anyhow::Result<TransactionReceipt> {
+    let call = AccordGovernor::queueCall {
+        targets: p.targets.clone(),
+        values: vec![U256::ZERO; p.targets.len()],
+        calldatas: p.calldatas.clone(),
+        descriptionHash: p.description_hash(),
+    };
+    send(sender, d.governor, &call, "queue").await
+}
+
+/// Executes a queued proposal once its timelock delay has passed.
+pub async fn execute(
+    sender: &TxSender,
+    d: &Deployment,
+    p: &Proposal,
+) -> anyhow::Result<TransactionReceipt> {
+    let call = AccordGovernor::executeCall {
+        targets: p.targets.clone(),
+        values: vec![U256::ZERO; p.targets.len()],
+        calldatas: p.calldatas.clone(),
+        descriptionHash: p.description_hash(),
+    };
+    send(sender, d.governor, &call, "execute").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_and_durations_parse_or_name_the_problem() {
+        let e18 = U256::from(10u64).pow(U256::from(18u64));
+        assert_eq!(parse_tokens("100").unwrap(), U256::from(100u64) * e18);
+        assert_eq!(
+            parse_tokens("1.5").unwrap(),
+            U256::from(15u64) * e18 / U256::from(10u64)
+        );
+        assert_eq!(parse_tokens("250wei").unwrap(), U256::from(250u64));
+        assert_eq!(format_tokens(parse_tokens("1.25").unwrap()), "1.25");
+        for bad in ["", "1.2.3", "-1", "abc", "1.0000000000000000001"] {
+            assert!(parse_tokens(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7_200));
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+}

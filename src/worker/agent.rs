@@ -1,0 +1,385 @@
+//! The agent loop: heartbeats, watching assignments, running, publishing and submitting.
+//!
+//! Restart safety: each assignment (job and attempt) has an entry in a state file written atomically
+//! (write, fsync, rename) after every step. A restarted agent reuses a published blob instead of running the
+//! job again, and before every submission reads the job on chain: a job it already submitted (or that is no
+//! longer assigned to it) is not submitted again.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{exec, spec::JobSpec};
+use crate::chain::evm::bindings::JobManager;
+use crate::da::BlobRef;
+use crate::da::client::BlobClient;
+use crate::offchain::{self, Heartbeat};
+use crate::ops::Deployment;
+use crate::wallet::TxSender;
+
+/// How the agent behaves.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The coordinator's REST API (assignments, heartbeats, blob uploads).
+    pub api_url: String,
+    /// Jobs run at once, declared in heartbeats.
+    pub capacity: u32,
+    /// Heartbeat period.
+    pub heartbeat_every: Duration,
+    /// Assignment polling period.
+    pub poll_every: Duration,
+    /// Folder of the state file and the jobs' working directories.
+    pub state_dir: PathBuf,
+    /// Longest run allowed, whatever the spec asks.
+    pub max_timeout: Duration,
+    /// Largest output kept, whatever the spec asks.
+    pub max_output_bytes: u64,
+}
+
+/// Where one assignment stands, as persisted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The output's DA reference, once published.
+    pub blob: Option<BlobRef>,
+    /// The submission's transaction hash, once mined.
+    pub submitted: Option<String>,
+    /// Why the agent gave up on it, if it did.
+    pub failed: Option<String>,
+}
+
+/// The persisted entries, by `job:attempt`.
+#[derive(Debug, Default)]
+struct Ledger {
+    path: PathBuf,
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Ledger {
+    fn load(path: PathBuf) -> anyhow::Result<Self> {
+        let entries = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("state file {} is corrupt", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        Ok(Self { path, entries })
+    }
+
+    fn save(&self) -> anyhow::Result<()> {
+        use std::io::Write;
+        let tmp = self.path.with_extension("json.tmp");
+        let mut file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.write_all(&serde_json::to_vec_pretty(&self.entries)?)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &self.path)
+            .with_context(|| format!("cannot replace {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+/// An assignment as the API lists it.
+#[derive(Debug, Clone, Deserialize)]
+struct AssignedJob {
+    job_id: String,
+    spec_hash: String,
+    spec_uri: String,
+    max_attempts: i32,
+    attempts_left: i32,
+}
+
+#[derive(Debug, Deserialize)]
+struct Page<T> {
+    items: Vec<T>,
+}
+
+/// A running worker agent.
+pub struct Agent {
+    config: AgentConfig,
+    signer: PrivateKeySigner,
+    sender: TxSender,
+    deployment: Deployment,
+    http: reqwest::Client,
+    blobs: BlobClient,
+    ledger: Mutex<Ledger>,
+    running: Mutex<HashSet<String>>,
+    slots: Semaphore,
+}
+
+impl Agent {
+    /// An agent signing with `signer` and sending through `sender` (same key), for the deployment the
+    /// coordinator at `config.api_url` serves. Fails when the RPC's chain differs from the API's.
+    pub async fn new(
+        config: AgentConfig,
+        signer: PrivateKeySigner,
+        sender: TxSender,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let deployment = Deployment::from_api(&http, &config.api_url).await?;
+        if deployment.chain_id != sender.chain_id() {
+            anyhow::bail!(
+                "the API serves chain {} but the RPC node is chain {}",
+                deployment.chain_id,
+                sender.chain_id()
+            );
+        }
+        std::fs::create_dir_all(&config.state_dir)
+            .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
+        let ledger = Ledger::load(
+            config
+                .state_dir
+                .join(format!("worker-{:#x}.json", signer.address())),
+        )?;
+        let blobs = BlobClient::new(
+            &config.api_url,
+            signer.clone(),
+            deployment.chain_id,
+            deployment.registry,
+        );
+        Ok(Self {
+            slots: Semaphore::new(config.capacity.max(1) as usize),
+            config,
+            signer,
+            sender,
+            deployment,
+            http,
+            blobs,
+            ledger: Mutex::new(ledger),
+            running: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The worker's address.
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// Heartbeats and works until cancelled.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) -> anyhow::Result<()> {
+        info!(target: "accord::worker", worker = %self.address(), capacity = self.config.capacity, "worker agent started");
+        let beats = {
+            let this = self.clone();
+            let cancel = cancel.clone();
+            tokio::spawn(async move { this.heartbeats(cancel).await })
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            match self.assigned().await {
+                Ok(jobs) => {
+                    for job in jobs {
+                        let key = format!(
+                            "{}:{}",
+                            job.job_id,
+                            job.max_attempts - job.attempts_left
+                        );
+                        if self.settled(&key) || !self.running.lock().unwrap().insert(key.clone()) {
+                            continue;
+                        }
+                        let this = self.clone();
+                        tasks.spawn(async move {
+                            let _slot = this.slots.acquire().await;
+                            if let Err(e) = this.work(&key, &job).await {
+                                warn!(target: "accord::worker", job = %job.job_id, error = %format!("{e:#}"), "job failed");
+                            }
+                            this.running.lock().unwrap().remove(&key);
+                        });
+                    }
+                }
+                Err(e) => {
+                    warn!(target: "accord::worker", error = %format!("{e:#}"), "cannot list assignments")
+                }
+            }
+            while tasks.try_join_next().is_some() {}
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(self.config.poll_every) => {}
+            }
+        }
+        // A submission in flight finishes (and is recorded) before the agent exits.
+        while tasks.join_next().await.is_some() {}
+        beats.abort();
+        info!(target: "accord::worker", "worker agent stopped");
+        Ok(())
+    }
+
+    fn settled(&self, key: &str) -> bool {
+        self.ledger
+            .lock()
+            .unwrap()
+            .entries
+            .get(key)
+            .is_some_and(|e| e.submitted.is_some() || e.failed.is_some())
+    }
+
+    async fn heartbeats(&self, cancel: CancellationToken) {
+        let domain = offchain::domain(self.deployment.chain_id, self.deployment.registry);
+        let url = format!(
+            "{}/v1/heartbeats",
+            self.config.api_url.trim_end_matches('/')
+        );
+        let mut warned = false;
+        loop {
+            let beat = Heartbeat {
+                worker: self.address(),
+                capacity: self.config.capacity,
+                timestamp: offchain::unix_now(),
+            };
+            let sent = match offchain::sign(&self.signer, &domain, &beat) {
+                Ok(sig) => {
+                    let body = serde_json::json!({
+                        "worker": format!("{:#x}", beat.worker),
+                        "capacity": beat.capacity,
+                        "timestamp": beat.timestamp,
+                        "signature": format!("0x{}", alloy::hex::encode(sig.as_bytes())),
+                    });
+                    match self.http.post(&url).json(&body).send().await {
+                        Ok(r) if r.status().is_success() => Ok(()),
+                        Ok(r) => Err(format!("{}: {}", r.status(), r.text().await.unwrap_or_default())),
+                        Err(e) => Err(e.without_url().to_string()),
+                    }
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            match sent {
+                Ok(()) if warned => {
+                    info!(target: "accord::worker", "heartbeats accepted again");
+                    warned = false;
+                }
+                Ok(()) => {}
+                Err(e) if !warned => {
+                    warn!(target: "accord::worker", error = %e, "heartbeat refused; retrying");
+                    warned = true;
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.config.heartbeat_every) => {}
+            }
+        }
+    }
+
+    async fn assigned(&self) -> anyhow::Result<Vec<AssignedJob>> {
+        let url = format!(
+            "{}/v1/jobs?worker={:#x}&status=assigned&limit=200",
+            self.config.api_url.trim_end_matches('/'),
+            self.address()
+        );
+        let page: Page<AssignedJob> = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(e.without_url().to_string()))?
+            .error_for_status()
+            .map_err(|e| anyhow::anyhow!(e.without_url().to_string()))?
+            .json()
+            .await?;
+        Ok(page.items)
+    }
+
+    fn entry(&self, key: &str) -> Entry {
+        self.ledger
+            .lock()
+            .unwrap()
+            .entries
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn record(&self, key: &str, update: impl FnOnce(&mut Entry)) -> anyhow::Result<()> {
+        let mut ledger = self.ledger.lock().unwrap();
+        update(ledger.entries.entry(key.to_owned()).or_default());
+        ledger.save()
+    }
+
+    /// Runs (or resumes) one assignment.
+    async fn work(&self, key: &str, job: &AssignedJob) -> anyhow::Result<()> {
+        let job_id: U256 = job.job_id.parse().context("job id")?;
+        let mut entry = self.entry(key);
+        if entry.blob.is_none() {
+            let hash: B256 = job.spec_hash.parse().context("spec hash")?;
+            let spec = match JobSpec::fetch(&job.spec_uri, hash).await {
+                Ok(spec) => spec,
+                Err(e) => {
+                    self.record(key, |en| en.failed = Some(e.to_string()))?;
+                    return Err(e.into());
+                }
+            };
+            let workdir = self.config.state_dir.join("jobs").join(key.replace(':', "-"));
+            std::fs::create_dir_all(&workdir)?;
+            info!(target: "accord::worker", job = %job.job_id, command = ?spec.command, "running");
+            let output = exec::run(
+                &spec,
+                &workdir,
+                self.config.max_timeout,
+                self.config.max_output_bytes,
+            )
+            .await;
+            let _ = std::fs::remove_dir_all(&workdir);
+            let output = match output {
+                Ok(output) => output,
+                Err(e) => {
+                    self.record(key, |en| en.failed = Some(e.to_string()))?;
+                    return Err(e.into());
+                }
+            };
+            if output.exit_code != Some(0) {
+                warn!(target: "accord::worker", job = %job.job_id, exit_code = ?output.exit_code, "command failed; its output is submitted as the result");
+            }
+            let blob = self.blobs.upload(output.stdout.into()).await?;
+            self.record(key, |en| en.blob = Some(blob.clone()))?;
+            entry.blob = Some(blob);
+        }
+        let blob = entry.blob.expect("published above");
+        // Read the job on chain: never submit twice, never for someone else's assignment.
+        let on_chain = JobManager::new(self.deployment.job_manager, self.sender.provider())
+            .jobOf(job_id)
+            .call()
+            .await
+            .context("cannot read the job on chain")?;
+        const ASSIGNED: u8 = 2;
+        if on_chain.worker != self.address() || u8::from(on_chain.status) != ASSIGNED {
+            let why = format!(
+                "job is in status {} with worker {:#x}: nothing to submit",
+                u8::from(on_chain.status),
+                on_chain.worker
+            );
+            info!(target: "accord::worker", job = %job.job_id, "{why}");
+            self.record(key, |en| en.failed = Some(why))?;
+            return Ok(());
+        }
+        let call = JobManager::submitResultCall {
+            jobId: job_id,
+            daKind: blob.kind,
+            commitment: blob.commitment,
+            size: blob.size,
+            locator: blob.locator.clone(),
+        };
+        let receipt = self
+            .sender
+            .call(self.deployment.job_manager, &call)
+            .await?;
+        let tx = format!("{:#x}", receipt.transaction_hash);
+        info!(target: "accord::worker", job = %job.job_id, %tx, size = blob.size, "result submitted");
+        self.record(key, |en| en.submitted = Some(tx))
+    }
+}
+
+/// The default state folder: `$ACCORD_HOME/worker` (`~/.accord/worker`).
+pub fn default_state_dir() -> PathBuf {
+    crate::config::accord_home().join("worker")
+}
