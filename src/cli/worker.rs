@@ -1,0 +1,193 @@
+//! `accord worker …`: register, stake, unstake, withdraw, and run the worker agent.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use clap::{Args, Subcommand};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::session::{Session, api_get, emit, lines};
+use super::{GlobalArgs, shutdown_signal};
+use crate::chain::evm::bindings::WorkerRegistry;
+use crate::ops;
+use crate::wallet::SignerArgs;
+use crate::worker::agent::{Agent, AgentConfig, default_state_dir};
+
+/// Workers.
+#[derive(Debug, Subcommand)]
+pub enum WorkerCommand {
+    /// Register the signer as a worker with its capability bits.
+    Register {
+        /// How to sign.
+        #[command(flatten)]
+        signer: SignerArgs,
+        /// Capability bits this worker offers.
+        #[arg(long, default_value_t = 1)]
+        capabilities: u16,
+        /// Where the worker describes itself.
+        #[arg(long, default_value = "")]
+        metadata_uri: String,
+    },
+    /// Stake tokens (approving the registry first when needed).
+    Stake(Amount),
+    /// Start unbonding stake; it stays slashable until withdrawn after the unbonding period.
+    Unstake(Amount),
+    /// Withdraw stake whose unbonding period has passed.
+    Withdraw {
+        /// How to sign.
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Show a worker's stake and record (from the API).
+    Show {
+        /// The worker's address.
+        address: String,
+    },
+    /// Run the worker agent: heartbeats, runs assigned jobs, publishes results to DA, submits commitments.
+    Run(RunArgs),
+}
+
+/// An amount and a signer.
+#[derive(Debug, Args)]
+pub struct Amount {
+    /// Tokens (`100`, `0.5`) or base units (`250wei`).
+    pub amount: String,
+    /// How to sign.
+    #[command(flatten)]
+    pub signer: SignerArgs,
+}
+
+/// `accord worker run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// How to sign (the worker's wallet).
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    /// Jobs run at once (declared in heartbeats).
+    #[arg(long, default_value_t = 2)]
+    pub capacity: u32,
+    /// Register first (when not registered yet) with these capability bits.
+    #[arg(long)]
+    pub register: Option<u16>,
+    /// Stake this much first (tokens), e.g. to reach the minimum stake.
+    #[arg(long)]
+    pub stake: Option<String>,
+    /// Folder of the agent's state file and job working directories [default: $ACCORD_HOME/worker].
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 10)]
+    pub heartbeat_secs: u64,
+    /// Milliseconds between assignment polls.
+    #[arg(long, default_value_t = 1_000)]
+    pub poll_ms: u64,
+    /// Longest a job may run, whatever its spec asks: `90s`, `5m`.
+    #[arg(long, default_value = "5m")]
+    pub max_runtime: String,
+    /// Largest result kept, in bytes, whatever the spec asks.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_output_bytes: u64,
+}
+
+/// Runs a worker command.
+pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> {
+    match cmd {
+        WorkerCommand::Register {
+            signer,
+            capabilities,
+            metadata_uri,
+        } => {
+            let s = Session::open(global, &signer).await?;
+            let receipt = ops::register(&s.sender, &s.deployment, capabilities, &metadata_uri).await?;
+            let worker = format!("{:#x}", s.sender.address());
+            let value = json!({
+                "worker": worker,
+                "registered": true,
+                "tx": receipt.as_ref().map(|r| format!("{:#x}", r.transaction_hash)),
+            });
+            emit(global.output, &value, || match &receipt {
+                Some(r) => format!("registered {worker} in {:#x}", r.transaction_hash),
+                None => format!("{worker} was already registered"),
+            });
+            Ok(())
+        }
+        WorkerCommand::Stake(a) => {
+            let amount = ops::parse_tokens(&a.amount)?;
+            let s = Session::open(global, &a.signer).await?;
+            let receipt = ops::stake(&s.sender, &s.deployment, amount).await?;
+            done(global, "stake", &a.amount, &receipt);
+            Ok(())
+        }
+        WorkerCommand::Unstake(a) => {
+            let amount = ops::parse_tokens(&a.amount)?;
+            let s = Session::open(global, &a.signer).await?;
+            let call = WorkerRegistry::requestUnstakeCall { amount };
+            let receipt = ops::send(&s.sender, s.deployment.registry, &call, "requestUnstake").await?;
+            done(global, "unstake", &a.amount, &receipt);
+            Ok(())
+        }
+        WorkerCommand::Withdraw { signer } => {
+            let s = Session::open(global, &signer).await?;
+            let receipt =
+                ops::send(&s.sender, s.deployment.registry, &WorkerRegistry::withdrawCall {}, "withdraw").await?;
+            done(global, "withdraw", "", &receipt);
+            Ok(())
+        }
+        WorkerCommand::Show { address } => {
+            let address: Address = address
+                .parse()
+                .map_err(|_| anyhow::anyhow!("'{address}' is not an address"))?;
+            let http = alloy::transports::http::reqwest::Client::new();
+            let worker = api_get(&http, &global.api_url, &format!("/v1/workers/{address:#x}")).await?;
+            emit(global.output, &worker, || lines(&worker));
+            Ok(())
+        }
+        WorkerCommand::Run(args) => run_agent(args, global).await,
+    }
+}
+
+fn done(global: &GlobalArgs, action: &str, amount: &str, receipt: &alloy::rpc::types::TransactionReceipt) {
+    let tx = format!("{:#x}", receipt.transaction_hash);
+    emit(global.output, &json!({"action": action, "amount": amount, "tx": tx}), || {
+        format!("{action} {amount} sent in {tx}")
+    });
+}
+
+async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    if args.capacity == 0 {
+        anyhow::bail!("--capacity must be at least 1");
+    }
+    let stake = args.stake.as_deref().map(ops::parse_tokens).transpose()?;
+    let max_runtime = ops::parse_duration(&args.max_runtime)?;
+    let s = Session::open(global, &args.signer).await?;
+    if let Some(capabilities) = args.register {
+        if let Some(r) = ops::register(&s.sender, &s.deployment, capabilities, "").await? {
+            tracing::info!(target: "accord::worker", tx = %r.transaction_hash, "registered");
+        }
+    }
+    if let Some(amount) = stake {
+        let r = ops::stake(&s.sender, &s.deployment, amount).await?;
+        tracing::info!(target: "accord::worker", tx = %r.transaction_hash, amount = %ops::format_tokens(amount), "staked");
+    }
+    let key = args.signer.load(s.deployment.chain_id)?;
+    let config = AgentConfig {
+        api_url: s.api_url.clone(),
+        capacity: args.capacity,
+        heartbeat_every: Duration::from_secs(args.heartbeat_secs.max(1)),
+        poll_every: Duration::from_millis(args.poll_ms.max(50)),
+        state_dir: args.state_dir.unwrap_or_else(default_state_dir),
+        max_timeout: max_runtime,
+        max_output_bytes: args.max_output_bytes,
+    };
+    let agent = Arc::new(Agent::new(config, key, s.sender.clone()).await?);
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    agent.run(cancel).await
+}
