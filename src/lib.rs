@@ -32,3 +32,4 @@ pub mod offchain;
 pub mod pg;
 pub mod rebuild;
 pub mod store;
+pub mod wallet;

@@ -3,6 +3,9 @@
 mod deployment;
 mod devnet;
 mod serve;
+mod wallet;
+
+pub use wallet::WalletCommand;
 
 use std::process::ExitCode;
 
@@ -57,6 +60,9 @@ pub enum Command {
     /// Deployment manifests (deployments/<chain-id>.json): show one, or verify a live chain against it.
     #[command(subcommand)]
     Deployment(deployment::DeploymentCommand),
+    /// Keystores: create, import and list encrypted JSON keystores; show the address a signer signs as.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
 }
 
 impl GlobalArgs {
@@ -101,5 +107,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => serve::index(args, &cli.global).await,
         Command::Migrate(args) => serve::migrate(args, &cli.global).await,
         Command::Deployment(cmd) => deployment::run(cmd, &cli.global).await,
+        Command::Wallet(cmd) => wallet::run(cmd, &cli.global).await,
     }
 }
