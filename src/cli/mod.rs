@@ -2,7 +2,13 @@
 
 mod deployment;
 mod devnet;
+mod gov;
+mod job;
 mod serve;
+mod session;
+mod wallet;
+
+pub use wallet::WalletCommand;
 
 use std::process::ExitCode;
 
@@ -26,6 +32,9 @@ pub struct GlobalArgs {
     /// JSON-RPC endpoint of the chain [default: http://127.0.0.1:8545, or chain.rpc_url of --config].
     #[arg(long, global = true, env = "ACCORD_RPC_URL")]
     pub rpc_url: Option<String>,
+    /// The coordinator's REST API, for commands that read the index or need the deployment's addresses.
+    #[arg(long, global = true, env = "ACCORD_API_URL", default_value = "http://127.0.0.1:8080")]
+    pub api_url: String,
     /// Output format: a table for people, JSON for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -57,6 +66,15 @@ pub enum Command {
     /// Deployment manifests (deployments/<chain-id>.json): show one, or verify a live chain against it.
     #[command(subcommand)]
     Deployment(deployment::DeploymentCommand),
+    /// Jobs: post, show, cancel, accept, dispute, fetch the result.
+    #[command(subcommand)]
+    Job(job::JobCommand),
+    /// Governance: delegate, propose parameter changes, vote, queue, execute, show.
+    #[command(subcommand)]
+    Gov(gov::GovCommand),
+    /// Keystores: create, import and list encrypted JSON keystores; show the address a signer signs as.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
 }
 
 impl GlobalArgs {
@@ -101,5 +119,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => serve::index(args, &cli.global).await,
         Command::Migrate(args) => serve::migrate(args, &cli.global).await,
         Command::Deployment(cmd) => deployment::run(cmd, &cli.global).await,
+        Command::Wallet(cmd) => wallet::run(cmd, &cli.global).await,
+        Command::Job(cmd) => job::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
+        Command::Gov(cmd) => gov::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
     }
 }

@@ -1,0 +1,187 @@
+//! `accord wallet new|import|list|address`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use alloy::primitives::Address;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::{GlobalArgs, Output};
+use crate::wallet::{SignerArgs, keystore};
+
+/// `accord wallet …`
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// Create a new random key, encrypted with a password into a keystore file (mode 0600); prints its address
+    /// and path.
+    New(NewArgs),
+    /// Encrypt an existing private key into a keystore file (mode 0600); prints its address and path.
+    Import(ImportArgs),
+    /// List the keystores in the keystore folder with their addresses (read without a password).
+    List(DirArgs),
+    /// Print the address a signer option set (--keystore or --private-key) signs as.
+    Address(AddressArgs),
+}
+
+/// Where keystores live.
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// Keystore folder [default: $ACCORD_HOME/keystores, ACCORD_HOME defaulting to ~/.accord].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// `accord wallet new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Keystore folder.
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// File name inside the folder [default: <address>.json]. An existing file is never overwritten.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// File holding the new password (first line); without it the password is prompted for twice.
+    #[arg(long, env = "ACCORD_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// `accord wallet import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Keystore folder, name and password.
+    #[command(flatten)]
+    pub new: NewArgs,
+    /// File holding the private key (first line, 0x-hex); without it the key is prompted for, hidden.
+    #[arg(long)]
+    pub private_key_file: Option<PathBuf>,
+}
+
+/// `accord wallet address`.
+#[derive(Debug, Args)]
+pub struct AddressArgs {
+    /// The signer.
+    #[command(flatten)]
+    pub signer: SignerArgs,
+    /// Chain id that decides whether --private-key is accepted [default: the chain id of --rpc-url].
+    #[arg(long)]
+    pub chain_id: Option<u64>,
+}
+
+/// The result of `new` and `import`.
+#[derive(Debug, serde::Serialize)]
+struct Created {
+    address: Address,
+    path: PathBuf,
+}
+
+pub(super) async fn run(cmd: WalletCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    match cmd {
+        WalletCommand::New(args) => {
+            let dir = resolve_dir(&args.dir)?;
+            let password = keystore::new_password(args.password_file.as_deref())?;
+            let signer = PrivateKeySigner::random();
+            let path = keystore::create(&dir, args.name.as_deref(), &signer, &password)?;
+            print_created(global, signer.address(), &path)
+        }
+        WalletCommand::Import(args) => {
+            let dir = resolve_dir(&args.new.dir)?;
+            let signer = match &args.private_key_file {
+                Some(file) => keystore::parse_private_key(
+                    &keystore::read_secret_file(file)?,
+                    &file.display().to_string(),
+                )?,
+                None => keystore::parse_private_key(
+                    &keystore::prompt_secret(
+                        "Private key (hidden): ",
+                        "private key",
+                        "--private-key-file",
+                    )?,
+                    "the private key typed",
+                )?,
+            };
+            let password = keystore::new_password(args.new.password_file.as_deref())?;
+            let path = keystore::create(&dir, args.new.name.as_deref(), &signer, &password)?;
+            print_created(global, signer.address(), &path)
+        }
+        WalletCommand::List(args) => {
+            let dir = resolve_dir(&args)?;
+            let found = keystore::list(&dir)?;
+            match global.output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::json!({ "dir": dir, "keystores": found })
+                ),
+                Output::Table => {
+                    if found.is_empty() {
+                        println!("no keystores in {}", dir.display());
+                    }
+                    for entry in &found {
+                        let address = entry
+                            .address
+                            .map_or_else(|| "(no address field)".to_owned(), |a| a.to_string());
+                        println!("{address:<42}  {}", entry.path.display());
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        WalletCommand::Address(args) => {
+            let chain_id = match args.chain_id {
+                Some(id) => id,
+                None => chain_id_of(global).await?,
+            };
+            // Keystore decryption (scrypt) is CPU work; keep it off the async workers.
+            let signer =
+                tokio::task::spawn_blocking(move || args.signer.load(chain_id)).await??;
+            match global.output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::json!({ "address": signer.address(), "chain_id": chain_id })
+                ),
+                Output::Table => println!("{}", signer.address()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn resolve_dir(args: &DirArgs) -> anyhow::Result<PathBuf> {
+    match &args.dir {
+        Some(dir) => Ok(dir.clone()),
+        None => Ok(keystore::default_dir()?),
+    }
+}
+
+fn print_created(global: &GlobalArgs, address: Address, path: &Path) -> anyhow::Result<ExitCode> {
+    let created = Created {
+        address,
+        path: path.to_owned(),
+    };
+    match global.output {
+        Output::Json => println!("{}", serde_json::to_string(&created)?),
+        Output::Table => {
+            println!("address  {}", created.address);
+            println!("keystore {}", created.path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn chain_id_of(global: &GlobalArgs) -> anyhow::Result<u64> {
+    let rpc_url = global.rpc_url_or_default();
+    let redacted = crate::chain::redact_rpc_url(&rpc_url);
+    let url = rpc_url
+        .parse()
+        .with_context(|| format!("--rpc-url '{redacted}' is not a URL"))?;
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url);
+    tokio::time::timeout(std::time::Duration::from_secs(10), provider.get_chain_id())
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer from {redacted} within 10 s"))?
+        .map_err(|e| anyhow::anyhow!(crate::chain::redact_error(&e.to_string())))
+        .with_context(|| format!("cannot read the chain id from {redacted} (or pass --chain-id)"))
+}
