@@ -145,7 +145,10 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                 global.output,
                 &json!({"delegatee": delegatee, "tx": receipt.as_ref().map(|r| format!("{:#x}", r.transaction_hash))}),
                 || match &receipt {
-                    Some(r) => format!("votes delegated to {delegatee} in {:#x}", r.transaction_hash),
+                    Some(r) => format!(
+                        "votes delegated to {delegatee} in {:#x}",
+                        r.transaction_hash
+                    ),
                     None => format!("votes were already delegated to {delegatee}"),
                 },
             );
@@ -156,7 +159,10 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             description,
             signer,
         } => {
-            let settings = set.iter().map(|s| parse_setting(s)).collect::<anyhow::Result<Vec<_>>>()?;
+            let settings = set
+                .iter()
+                .map(|s| parse_setting(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             if description.trim().is_empty() {
                 anyhow::bail!("--description must not be empty");
             }
@@ -172,9 +178,11 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                 proposal.calldatas.push(data);
             }
             let id = ops::propose(&s.sender, &s.deployment, &proposal).await?;
-            emit(global.output, &json!({"proposal_id": id.to_string()}), || {
-                format!("proposal {id} created")
-            });
+            emit(
+                global.output,
+                &json!({"proposal_id": id.to_string()}),
+                || format!("proposal {id} created"),
+            );
             Ok(())
         }
         GovCommand::Vote {
@@ -186,9 +194,11 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let s = Session::open(global, &signer).await?;
             let receipt = ops::vote(&s.sender, &s.deployment, id, support as u8).await?;
             let tx = format!("{:#x}", receipt.transaction_hash);
-            emit(global.output, &json!({"proposal_id": id.to_string(), "support": format!("{support:?}").to_lowercase(), "tx": tx}), || {
-                format!("voted {support:?} on {id} in {tx}")
-            });
+            emit(
+                global.output,
+                &json!({"proposal_id": id.to_string(), "support": format!("{support:?}").to_lowercase(), "tx": tx}),
+                || format!("voted {support:?} on {id} in {tx}"),
+            );
             Ok(())
         }
         GovCommand::Queue(a) => {
@@ -197,9 +207,11 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let p = indexed_proposal(&s, id).await?;
             let receipt = ops::queue(&s.sender, &s.deployment, &p).await?;
             let tx = format!("{:#x}", receipt.transaction_hash);
-            emit(global.output, &json!({"proposal_id": id.to_string(), "action": "queue", "tx": tx}), || {
-                format!("proposal {id} queued in {tx}")
-            });
+            emit(
+                global.output,
+                &json!({"proposal_id": id.to_string(), "action": "queue", "tx": tx}),
+                || format!("proposal {id} queued in {tx}"),
+            );
             Ok(())
         }
         GovCommand::Execute(a) => {
@@ -208,9 +220,11 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let p = indexed_proposal(&s, id).await?;
             let receipt = ops::execute(&s.sender, &s.deployment, &p).await?;
             let tx = format!("{:#x}", receipt.transaction_hash);
-            emit(global.output, &json!({"proposal_id": id.to_string(), "action": "execute", "tx": tx}), || {
-                format!("proposal {id} executed in {tx}")
-            });
+            emit(
+                global.output,
+                &json!({"proposal_id": id.to_string(), "action": "execute", "tx": tx}),
+                || format!("proposal {id} executed in {tx}"),
+            );
             Ok(())
         }
         GovCommand::Show { id } => {
@@ -218,7 +232,11 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let http = alloy::transports::http::reqwest::Client::new();
             let body = api_get(&http, &global.api_url, &format!("/v1/proposals/{id}")).await?;
             emit(global.output, &body, || {
-                let p = if body["proposal"].is_null() { &body } else { &body["proposal"] };
+                let p = if body["proposal"].is_null() {
+                    &body
+                } else {
+                    &body["proposal"]
+                };
                 lines(p)
             });
             Ok(())

@@ -7,8 +7,8 @@ use alloy::primitives::U256;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::session::{Session, api_get, emit, lines};
 use super::GlobalArgs;
+use super::session::{Session, api_get, emit, lines};
 use crate::chain::evm::bindings::JobManager;
 use crate::ops::{self, NewJob};
 use crate::wallet::SignerArgs;
@@ -106,7 +106,9 @@ pub async fn run(cmd: JobCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                 for a in job["assignments"].as_array().into_iter().flatten() {
                     text.push_str(&format!(
                         "\nattempt {}  worker {}  outcome {}",
-                        a["attempt"], a["worker"].as_str().unwrap_or("-"), a["outcome"].as_str().unwrap_or("-")
+                        a["attempt"],
+                        a["worker"].as_str().unwrap_or("-"),
+                        a["outcome"].as_str().unwrap_or("-")
                     ));
                 }
                 if !job["result"].is_null() {
@@ -122,12 +124,17 @@ pub async fn run(cmd: JobCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         JobCommand::Result { id, out } => {
             let id = job_id(&id)?;
             let http = alloy::transports::http::reqwest::Client::new();
-            let url = format!("{}/v1/jobs/{id}/result", global.api_url.trim_end_matches('/'));
-            let response = http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("no Accord API answers at {}: {}", global.api_url, e.without_url()))?;
+            let url = format!(
+                "{}/v1/jobs/{id}/result",
+                global.api_url.trim_end_matches('/')
+            );
+            let response = http.get(&url).send().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "no Accord API answers at {}: {}",
+                    global.api_url,
+                    e.without_url()
+                )
+            })?;
             let status = response.status();
             if !status.is_success() {
                 let body: serde_json::Value = response.json().await.unwrap_or_default();
@@ -140,9 +147,11 @@ pub async fn run(cmd: JobCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             match out {
                 Some(path) => {
                     std::fs::write(&path, &bytes)?;
-                    emit(global.output, &json!({"job_id": id.to_string(), "bytes": bytes.len(), "file": path}), || {
-                        format!("wrote {} bytes to {}", bytes.len(), path.display())
-                    });
+                    emit(
+                        global.output,
+                        &json!({"job_id": id.to_string(), "bytes": bytes.len(), "file": path}),
+                        || format!("wrote {} bytes to {}", bytes.len(), path.display()),
+                    );
                 }
                 None => std::io::stdout().write_all(&bytes)?,
             }
@@ -183,13 +192,25 @@ async fn post(args: PostArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         if args.count > 1 && global.output == super::Output::Table {
             eprintln!("posted job {id} ({}/{})", i + 1, args.count);
         }
-        posted.push(json!({"job_id": id.to_string(), "tx": format!("{:#x}", receipt.transaction_hash)}));
+        posted.push(
+            json!({"job_id": id.to_string(), "tx": format!("{:#x}", receipt.transaction_hash)}),
+        );
     }
-    let value = if posted.len() == 1 { posted[0].clone() } else { json!(posted) };
+    let value = if posted.len() == 1 {
+        posted[0].clone()
+    } else {
+        json!(posted)
+    };
     emit(global.output, &value, || {
         posted
             .iter()
-            .map(|p| format!("job {}  tx {}", p["job_id"].as_str().unwrap_or(""), p["tx"].as_str().unwrap_or("")))
+            .map(|p| {
+                format!(
+                    "job {}  tx {}",
+                    p["job_id"].as_str().unwrap_or(""),
+                    p["tx"].as_str().unwrap_or("")
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     });
@@ -201,13 +222,39 @@ async fn settle(a: JobAction, global: &GlobalArgs, what: &str) -> anyhow::Result
     let s = Session::open(global, &a.signer).await?;
     let to = s.deployment.job_manager;
     let receipt = match what {
-        "cancel" => ops::send(&s.sender, to, &JobManager::cancelJobCall { jobId: id }, "cancelJob").await?,
-        "accept" => ops::send(&s.sender, to, &JobManager::acceptResultCall { jobId: id }, "acceptResult").await?,
-        _ => ops::send(&s.sender, to, &JobManager::disputeResultCall { jobId: id }, "disputeResult").await?,
+        "cancel" => {
+            ops::send(
+                &s.sender,
+                to,
+                &JobManager::cancelJobCall { jobId: id },
+                "cancelJob",
+            )
+            .await?
+        }
+        "accept" => {
+            ops::send(
+                &s.sender,
+                to,
+                &JobManager::acceptResultCall { jobId: id },
+                "acceptResult",
+            )
+            .await?
+        }
+        _ => {
+            ops::send(
+                &s.sender,
+                to,
+                &JobManager::disputeResultCall { jobId: id },
+                "disputeResult",
+            )
+            .await?
+        }
     };
     let tx = format!("{:#x}", receipt.transaction_hash);
-    emit(global.output, &json!({"job_id": id.to_string(), "action": what, "tx": tx}), || {
-        format!("job {id}: {what} sent in {tx}")
-    });
+    emit(
+        global.output,
+        &json!({"job_id": id.to_string(), "action": what, "tx": tx}),
+        || format!("job {id}: {what} sent in {tx}"),
+    );
     Ok(())
 }

@@ -33,7 +33,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "ACCORD_RPC_URL")]
     pub rpc_url: Option<String>,
     /// The coordinator's REST API, for commands that read the index or need the deployment's addresses.
-    #[arg(long, global = true, env = "ACCORD_API_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "ACCORD_API_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub api_url: String,
     /// Output format: a table for people, JSON for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]

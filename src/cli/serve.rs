@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// connection; the chain is the one the index belongs to.
     #[arg(long)]
     pub api_only: bool,
+    /// The coordinator's wallet (holder of COORDINATOR_ROLE): with it this replica also schedules. Without it,
+    /// it indexes and serves only.
+    #[command(flatten)]
+    pub signer: crate::wallet::SignerArgs,
 }
 
 /// `accord rebuild`
@@ -116,7 +120,13 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
         signal.abort();
         return result.map(|()| ExitCode::SUCCESS);
     }
-    let coordinator = Coordinator::start(config, None).await?;
+    let signer = if args.signer.keystore.is_some() || args.signer.private_key.is_some() {
+        let chain_id = super::session::chain_id(&config.chain.rpc_url).await?;
+        Some(args.signer.load(chain_id)?)
+    } else {
+        None
+    };
+    let coordinator = Coordinator::start(config, signer).await?;
     eprintln!(
         "accord: API on http://{}  (Ctrl-C stops)",
         coordinator.api_addr

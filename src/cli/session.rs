@@ -31,7 +31,12 @@ pub async fn chain_id(rpc_url: &str) -> anyhow::Result<u64> {
         .connect_http(url);
     tokio::time::timeout(std::time::Duration::from_secs(10), provider.get_chain_id())
         .await
-        .map_err(|_| anyhow::anyhow!("no answer from the JSON-RPC node at {}", redact_rpc_url(rpc_url)))?
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "no answer from the JSON-RPC node at {}",
+                redact_rpc_url(rpc_url)
+            )
+        })?
         .with_context(|| format!("no JSON-RPC node answers at {}", redact_rpc_url(rpc_url)))
 }
 
@@ -63,13 +68,16 @@ impl Session {
 }
 
 /// GET `path` from the API as JSON; a non-2xx answer becomes an error carrying the API's message.
-pub async fn api_get(http: &reqwest::Client, api_url: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+pub async fn api_get(
+    http: &reqwest::Client,
+    api_url: &str,
+    path: &str,
+) -> anyhow::Result<serde_json::Value> {
     let url = format!("{}{path}", api_url.trim_end_matches('/'));
-    let response = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("no Accord API answers at {api_url}: {}", e.without_url()))?;
+    let response =
+        http.get(&url).send().await.map_err(|e| {
+            anyhow::anyhow!("no Accord API answers at {api_url}: {}", e.without_url())
+        })?;
     let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap_or_default();
     if !status.is_success() {

@@ -113,13 +113,8 @@ struct Fees {
 impl Fees {
     /// Both fees raised by `percent` (at least 1 wei), and at least the node's current `fresh` estimate.
     fn bumped(self, percent: u64, fresh: Option<Fees>) -> Fees {
-        let up = |v: u128| {
-            v.saturating_add(
-                v.saturating_mul(u128::from(percent))
-                    .div_ceil(100)
-                    .max(1),
-            )
-        };
+        let up =
+            |v: u128| v.saturating_add(v.saturating_mul(u128::from(percent)).div_ceil(100).max(1));
         let (mut max_fee, mut tip) = (up(self.max_fee), up(self.tip));
         if let Some(fresh) = fresh {
             max_fee = max_fee.max(fresh.max_fee);
@@ -219,9 +214,7 @@ impl fmt::Debug for TxSender {
 fn call_error(call: &str, e: &RpcError<TransportErrorKind>) -> TxError {
     if let Some(payload) = e.as_error_resp() {
         if payload.message.to_ascii_lowercase().contains("revert") {
-            return TxError::Reverted(decode_revert(
-                &payload.as_revert_data().unwrap_or_default(),
-            ));
+            return TxError::Reverted(decode_revert(&payload.as_revert_data().unwrap_or_default()));
         }
         return TxError::Rejected(format!(
             "{call}: {} (code {})",
@@ -438,16 +431,15 @@ impl TxSender {
 
     async fn estimate_gas(&self, to: Address, input: &Bytes) -> Result<u64, TxError> {
         let gas = rpc(
-                "eth_estimateGas",
-                self.provider().estimate_gas(self.request(to, input)),
-            )
-            .await?;
+            "eth_estimateGas",
+            self.provider().estimate_gas(self.request(to, input)),
+        )
+        .await?;
         Ok(gas.saturating_add(gas / 5))
     }
 
     async fn fees(&self) -> Result<Fees, TxError> {
-        let estimate = rpc("eth_feeHistory", self.provider().estimate_eip1559_fees())
-            .await?;
+        let estimate = rpc("eth_feeHistory", self.provider().estimate_eip1559_fees()).await?;
         Ok(Fees {
             max_fee: estimate
                 .max_fee_per_gas
@@ -545,10 +537,10 @@ impl TxSender {
         loop {
             for &hash in sent.iter().rev() {
                 match rpc(
-                        "eth_getTransactionReceipt",
-                        self.provider().get_transaction_receipt(hash),
-                    )
-                    .await
+                    "eth_getTransactionReceipt",
+                    self.provider().get_transaction_receipt(hash),
+                )
+                .await
                 {
                     Ok(Some(receipt)) => return self.outcome(receipt, to, input, gas).await,
                     Ok(None) => {}

@@ -169,6 +169,7 @@ fn status() -> Status {
         confirmations: 2,
         caught_up: true,
         halted: None,
+        indexed_at: None,
     }
 }
 

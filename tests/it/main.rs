@@ -5,5 +5,7 @@ mod api;
 mod cli;
 mod deployment;
 mod indexer;
+mod scheduler;
 mod solc_adapter;
+mod stack;
 mod utils;

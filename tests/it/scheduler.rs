@@ -1,0 +1,174 @@
+//! The scheduler against a real anvil and a real PostgreSQL: signed heartbeats, eligibility (alive, staked,
+//! capabilities, capacity), one leader among replicas, and take-over when the leader stops.
+
+use std::time::Duration;
+
+use accord::coordinator::Coordinator;
+use accord::ops::{self, NewJob};
+use accord::worker::spec::JobSpec;
+use serde_json::Value;
+
+use crate::stack::{Stack, eventually, get, heartbeat, post_heartbeat, signer};
+
+fn job(capabilities: u16) -> NewJob {
+    NewJob {
+        spec: JobSpec::new(vec!["echo".into(), "hi".into()]),
+        reward: ops::parse_tokens("1").unwrap(),
+        deadline_in: Duration::from_secs(3_600),
+        capabilities,
+        max_attempts: 2,
+    }
+}
+
+async fn jobs(api: &str) -> Vec<Value> {
+    get(api, "/v1/jobs?limit=100").await["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_are_verified_and_only_live_eligible_workers_get_jobs_within_capacity() {
+    let stack = Stack::start().await;
+    let mut coordinator = Coordinator::start(stack.config(), Some(signer(1)))
+        .await
+        .unwrap();
+    coordinator
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let api = format!("http://{}", coordinator.api_addr);
+
+    // Workers 3 and 4 are alive; 5 is staked but sends no heartbeat; 6 lacks capability 1.
+    for (i, caps) in [(3, 1), (4, 1), (5, 1), (6, 2)] {
+        stack.worker(i, caps, 200).await;
+    }
+    // Unregistered (account 7) is refused; a heartbeat signed by someone else is refused; both change nothing.
+    let (code, body) = post_heartbeat(&api, &heartbeat(&stack, 7, 2)).await;
+    assert_eq!(code, 403, "{body}");
+    let mut forged = heartbeat(&stack, 3, 2);
+    forged["signature"] = heartbeat(&stack, 4, 2)["signature"].clone();
+    let (code, body) = post_heartbeat(&api, &forged).await;
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let mut bad = heartbeat(&stack, 3, 2);
+    bad["capacity"] = 0.into();
+    assert_eq!(post_heartbeat(&api, &bad).await.0, 400);
+
+    for (i, capacity) in [(3, 2), (4, 3), (6, 5)] {
+        let body = heartbeat(&stack, i, capacity);
+        eventually(Duration::from_secs(30), "heartbeat accepted", || async {
+            (post_heartbeat(&api, &body).await.0 == 202).then_some(())
+        })
+        .await;
+    }
+
+    let client = {
+        stack.fund(8, 100).await;
+        stack.sender(8).await
+    };
+    for _ in 0..6 {
+        ops::post_job(&client, &stack.deployment, &job(1))
+            .await
+            .unwrap();
+    }
+    // Capacity 2 + 3: five jobs assigned, the sixth waits.
+    let listed = eventually(Duration::from_secs(60), "five assignments", || async {
+        let all = jobs(&api).await;
+        let assigned = all.iter().filter(|j| j["status"] == "assigned").count();
+        (assigned == 5).then_some(all)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let listed_again = jobs(&api).await;
+    assert_eq!(
+        listed_again
+            .iter()
+            .filter(|j| j["status"] == "assigned")
+            .count(),
+        5,
+        "nobody over capacity: {listed_again:#?}"
+    );
+    let by = |i: u32| {
+        let a = format!("{:#x}", signer(i).address());
+        listed.iter().filter(|j| j["worker"] == a).count()
+    };
+    assert_eq!((by(3), by(4), by(5), by(6)), (2, 3, 0, 0), "{listed:#?}");
+
+    let status = get(&api, "/v1/status").await;
+    assert_eq!(status["scheduler"]["leader"], true, "{status}");
+    assert_eq!(status["scheduler"]["assigned"], 5, "{status}");
+
+    // One live intent per job and attempt.
+    let pool = coordinator.pool.clone();
+    let duplicates: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT job_id, attempt FROM scheduler_intents WHERE kind = 'assign' AND state = 'done' \
+         GROUP BY job_id, attempt HAVING count(*) > 1) d",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(duplicates, 0);
+    coordinator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_leads_and_another_takes_over_when_it_stops() {
+    let stack = Stack::start().await;
+    let mut first = Coordinator::start(stack.config(), Some(signer(1)))
+        .await
+        .unwrap();
+    first.wait_ready(Duration::from_secs(60)).await.unwrap();
+    let mut second = Coordinator::start(stack.config(), Some(signer(1)))
+        .await
+        .unwrap();
+    second.wait_ready(Duration::from_secs(60)).await.unwrap();
+    let (api1, api2) = (
+        format!("http://{}", first.api_addr),
+        format!("http://{}", second.api_addr),
+    );
+    let leaders = || async {
+        let a = get(&api1, "/v1/status").await["scheduler"]["leader"] == true;
+        let b = get(&api2, "/v1/status").await["scheduler"]["leader"] == true;
+        (a, b)
+    };
+    eventually(Duration::from_secs(10), "exactly one leader", || async {
+        let (a, b) = leaders().await;
+        (a != b).then_some(())
+    })
+    .await;
+    let (first_leads, _) = leaders().await;
+    let (leader, standby, standby_api) = if first_leads {
+        (first, second, api2)
+    } else {
+        (second, first, api1)
+    };
+
+    stack.worker(3, 1, 200).await;
+    let beat = heartbeat(&stack, 3, 10);
+    eventually(Duration::from_secs(30), "heartbeat accepted", || async {
+        (post_heartbeat(&standby_api, &beat).await.0 == 202).then_some(())
+    })
+    .await;
+    leader.shutdown().await.unwrap();
+    eventually(Duration::from_secs(10), "the standby leads", || async {
+        (get(&standby_api, "/v1/status").await["scheduler"]["leader"] == true).then_some(())
+    })
+    .await;
+
+    stack.fund(8, 10).await;
+    let client = stack.sender(8).await;
+    let (id, _) = ops::post_job(&client, &stack.deployment, &job(1))
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the new leader assigns",
+        || async {
+            let j = get(&standby_api, &format!("/v1/jobs/{id}")).await;
+            (j["status"] == "assigned").then_some(())
+        },
+    )
+    .await;
+    standby.shutdown().await.unwrap();
+}
