@@ -5,7 +5,7 @@
 //! current batch (a batch commits with its cursor or not at all); the pool closes.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use alloy::providers::{Provider, ProviderBuilder};
@@ -21,6 +21,7 @@ use crate::api::{self, AppState};
 use crate::chain::evm::EvmChain;
 use crate::chain::redact_rpc_url;
 use crate::config::Config;
+use crate::da::DaRouter;
 use crate::deployment::Manifest;
 use crate::indexer::{Indexer, Status};
 
@@ -84,6 +85,47 @@ pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Resu
     })
 }
 
+/// The DA router of `config` over `pool`.
+fn start_da(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<DaRouter>> {
+    let da = crate::da::from_config(&config.da, pool.clone())
+        .context("cannot set up the DA layers ([da])")?;
+    info!(
+        target: "accord::coordinator",
+        primary = da.primary().name(),
+        secondary = da.secondary().map(|s| s.name()),
+        "DA layers ready"
+    );
+    Ok(Arc::new(da))
+}
+
+/// Reconciles pending blobs every `interval_secs` (0: never) until `cancel`. A failed run is logged and retried
+/// at the next tick; it never stops the coordinator.
+async fn reconcile_every(da: Arc<DaRouter>, interval_secs: u64, cancel: CancellationToken) {
+    if interval_secs == 0 {
+        return;
+    }
+    let mut ticks = tokio::time::interval(Duration::from_secs(interval_secs));
+    ticks.tick().await;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match da.reconcile(|_| {}).await {
+            Ok(r) if r.published + r.still_pending > 0 => info!(
+                target: "accord::da",
+                published = r.published,
+                still_pending = r.still_pending,
+                "reconciled pending blobs"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(target: "accord::da", error = %e, "reconciling pending blobs failed")
+            }
+        }
+    }
+}
+
 /// A running coordinator.
 pub struct Coordinator {
     /// Where the API listens.
@@ -112,6 +154,7 @@ impl Coordinator {
             .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
         let api_addr = listener.local_addr()?;
 
+        let da = start_da(&config, &pool)?;
         let (status_tx, status) = watch::channel(Status::default());
         let (events, _) = broadcast::channel(4096);
         let indexer = Indexer::new(
@@ -130,9 +173,16 @@ impl Coordinator {
             events,
             config: config.api.clone(),
             metrics: prometheus(),
+            da: da.clone(),
+            da_config: config.da.clone(),
         };
 
         let cancel = CancellationToken::new();
+        let reconciler = tokio::spawn(reconcile_every(
+            da,
+            config.da.reconcile_interval_secs,
+            cancel.clone(),
+        ));
         let (c1, c2, c3) = (cancel.clone(), cancel.clone(), cancel.clone());
         let task = tokio::spawn(async move {
             let mut indexer = tokio::spawn(indexer.run(c1));
@@ -156,6 +206,7 @@ impl Coordinator {
                 indexer.abort();
                 server.abort();
             }
+            reconciler.abort();
             first
         });
         info!(target: "accord::coordinator", %api_addr, chain_id = manifest.chain_id, "coordinator started");
@@ -308,6 +359,7 @@ pub async fn start_api_only(
         ..Status::default()
     });
     let (events, _) = broadcast::channel(16);
+    let da = start_da(&config, &pool)?;
     let state = AppState {
         pool: pool.clone(),
         chain_id,
@@ -316,6 +368,8 @@ pub async fn start_api_only(
         events,
         config: config.api.clone(),
         metrics: prometheus(),
+        da,
+        da_config: config.da.clone(),
     };
     let cancel = CancellationToken::new();
     let (c1, c2) = (cancel.clone(), cancel.clone());

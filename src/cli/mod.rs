@@ -1,5 +1,6 @@
 //! The `accord` command line. Each subcommand group is a module; `--help` text comes from the doc comments.
 
+mod da;
 mod deployment;
 mod devnet;
 mod serve;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Deployment manifests (deployments/<chain-id>.json): show one, or verify a live chain against it.
     #[command(subcommand)]
     Deployment(deployment::DeploymentCommand),
+    /// Data availability: the DA router's state, reconciling blobs onto the primary layer, fetching checked bytes.
+    #[command(subcommand)]
+    Da(da::DaCommand),
 }
 
 impl GlobalArgs {
@@ -101,5 +105,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => serve::index(args, &cli.global).await,
         Command::Migrate(args) => serve::migrate(args, &cli.global).await,
         Command::Deployment(cmd) => deployment::run(cmd, &cli.global).await,
+        Command::Da(cmd) => da::run(cmd, &cli.global).await,
     }
 }
