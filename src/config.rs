@@ -3,7 +3,8 @@
 //!
 //! Environment overrides (each wins over the file):
 //! `ACCORD_RPC_URL` → `chain.rpc_url`, `ACCORD_DATABASE_URL` → `database.url`, `ACCORD_API_LISTEN` → `api.listen`,
-//! `ACCORD_DEPLOYMENTS_DIR` → `chain.deployments_dir`, `ACCORD_CONFIRMATIONS` → `indexer.confirmations`.
+//! `ACCORD_DEPLOYMENTS_DIR` → `chain.deployments_dir`, `ACCORD_CONFIRMATIONS` → `indexer.confirmations`,
+//! `ACCORD_CELESTIA_URL` → `da.celestia.url`, `ACCORD_CELESTIA_TOKEN` → `da.celestia.auth_token`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -67,6 +68,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The scheduler (runs when a coordinator signer is given).
     pub scheduler: crate::scheduler::SchedulerConfig,
+    /// Data availability.
+    pub da: DaConfig,
 }
 
 /// `[chain]`
@@ -121,6 +124,106 @@ pub struct DatabaseConfig {
     pub url: String,
     /// Connection pool size.
     pub max_connections: u32,
+}
+
+/// A DA backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DaBackend {
+    /// Content-addressed bytes in the coordinator's PostgreSQL (`daKind` 1).
+    Local,
+    /// Celestia through a celestia-node's JSON-RPC blob API (`daKind` 2).
+    Celestia,
+}
+
+impl DaBackend {
+    /// The name used in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            DaBackend::Local => "local",
+            DaBackend::Celestia => "celestia",
+        }
+    }
+}
+
+/// `[da]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaConfig {
+    /// Where blobs go first.
+    pub primary: DaBackend,
+    /// Where blobs go when the primary fails (they are put on the primary later by `accord da reconcile`).
+    pub secondary: Option<DaBackend>,
+    /// Largest blob `POST /v1/blobs` accepts, in bytes.
+    pub max_blob_bytes: usize,
+    /// Time allowed for an upload, body and DA put included (Celestia waits for a block), in milliseconds.
+    pub put_timeout_ms: u64,
+    /// How often `accord serve` retries pending blobs on the primary, in seconds; 0 leaves it to
+    /// `accord da reconcile`.
+    pub reconcile_interval_secs: u64,
+    /// `[da.celestia]`, used when `primary` or `secondary` is `celestia`.
+    pub celestia: CelestiaConfig,
+}
+
+/// `[da.celestia]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CelestiaConfig {
+    /// celestia-node JSON-RPC endpoint (http), e.g. a light node's `http://127.0.0.1:26658`.
+    pub url: String,
+    /// Namespace of the blobs, hex: up to 10 bytes (a version-0 namespace id) or the whole 29 bytes.
+    pub namespace: String,
+    /// The node's auth token (`celestia light auth write`); better given as `ACCORD_CELESTIA_TOKEN`.
+    pub auth_token: Option<Secret>,
+    /// Per-call timeout, in milliseconds (`blob.Submit` returns once the blob is in a block).
+    pub timeout_ms: u64,
+}
+
+/// A credential: kept out of `Debug` output (and so out of logs and error messages).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The credential itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Default for DaConfig {
+    fn default() -> Self {
+        Self {
+            primary: DaBackend::Local,
+            secondary: None,
+            max_blob_bytes: 4 * 1024 * 1024,
+            put_timeout_ms: 120_000,
+            reconcile_interval_secs: 300,
+            celestia: CelestiaConfig::default(),
+        }
+    }
+}
+
+impl Default for CelestiaConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:26658".into(),
+            namespace: String::new(),
+            auth_token: None,
+            timeout_ms: 90_000,
+        }
+    }
 }
 
 impl Default for ChainConfig {
@@ -204,6 +307,12 @@ impl Config {
                 reason: format!("'{v}': {e}"),
             })?;
         }
+        if let Some(v) = var("ACCORD_CELESTIA_URL") {
+            self.da.celestia.url = v;
+        }
+        if let Some(v) = var("ACCORD_CELESTIA_TOKEN") {
+            self.da.celestia.auth_token = Some(Secret::new(v));
+        }
         if let Some(v) = var("ACCORD_CONFIRMATIONS") {
             self.indexer.confirmations = v.parse().map_err(|e| Error::Invalid {
                 key: "indexer.confirmations",
@@ -251,6 +360,54 @@ impl Config {
         if let Err((key, reason)) = self.scheduler.validate() {
             return invalid(key, &reason);
         }
+        self.validate_da()
+    }
+
+    fn validate_da(&self) -> Result<()> {
+        let invalid = |key, reason: String| Err(Error::Invalid { key, reason });
+        let da = &self.da;
+        if da.secondary == Some(da.primary) {
+            return invalid(
+                "da.secondary",
+                format!(
+                    "must differ from da.primary ({}); leave it out for no fallback",
+                    da.primary.name()
+                ),
+            );
+        }
+        if da.max_blob_bytes == 0 {
+            return invalid("da.max_blob_bytes", "must be positive".into());
+        }
+        if da.put_timeout_ms == 0 {
+            return invalid("da.put_timeout_ms", "must be positive".into());
+        }
+        if da.primary != DaBackend::Celestia && da.secondary != Some(DaBackend::Celestia) {
+            return Ok(());
+        }
+        let c = &da.celestia;
+        // alloy's reqwest is built without TLS: a remote node goes behind a local TLS-terminating proxy.
+        if !c.url.starts_with("http://") {
+            return invalid(
+                "da.celestia.url",
+                format!(
+                    "'{}' must be an http:// URL (run the celestia-node locally or behind a local TLS proxy)",
+                    crate::chain::redact_rpc_url(&c.url)
+                ),
+            );
+        }
+        if c.namespace.is_empty() {
+            return invalid(
+                "da.celestia.namespace",
+                "is required when Celestia is used: the hex of up to 10 bytes, e.g. 6163636f7264"
+                    .into(),
+            );
+        }
+        if let Err(reason) = crate::da::parse_namespace(&c.namespace) {
+            return invalid("da.celestia.namespace", reason);
+        }
+        if c.timeout_ms == 0 {
+            return invalid("da.celestia.timeout_ms", "must be positive".into());
+        }
         Ok(())
     }
 }
@@ -283,6 +440,45 @@ mod tests {
             .apply_env(|k| (k == "ACCORD_API_LISTEN").then(|| "nope".into()))
             .unwrap_err();
         assert!(err.to_string().contains("api.listen"), "{err}");
+    }
+
+    #[test]
+    fn da_settings_are_checked_and_the_token_never_shows() {
+        let mut config: Config = toml::from_str(
+            "[da]\nprimary = \"celestia\"\nsecondary = \"local\"\n[da.celestia]\nnamespace = \"6163636f7264\"\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        config
+            .apply_env(|k| match k {
+                "ACCORD_CELESTIA_TOKEN" => Some("tok-3xyz".into()),
+                "ACCORD_CELESTIA_URL" => Some("http://10.0.0.2:26658".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            config.da.celestia.auth_token.as_ref().unwrap().expose(),
+            "tok-3xyz"
+        );
+        assert_eq!(config.da.celestia.url, "http://10.0.0.2:26658");
+        assert!(!format!("{config:?}").contains("tok-3xyz"));
+
+        let error = |edit: &dyn Fn(&mut Config)| {
+            let mut c = config.clone();
+            edit(&mut c);
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(error(&|c| c.da.secondary = Some(DaBackend::Celestia)).contains("da.secondary"));
+        assert!(
+            error(&|c| c.da.celestia.namespace = "zz".into()).contains("da.celestia.namespace")
+        );
+        assert!(error(&|c| c.da.celestia.namespace.clear()).contains("is required"));
+        assert!(error(&|c| c.da.celestia.url = "https://x".into()).contains("da.celestia.url"));
+        assert!(error(&|c| c.da.max_blob_bytes = 0).contains("da.max_blob_bytes"));
+        assert!(toml::from_str::<Config>("[da]\nprimary = \"s3\"\n").is_err());
+        // Without Celestia in use, its settings are not checked.
+        let local: Config = toml::from_str("[da.celestia]\nnamespace = \"zz\"\n").unwrap();
+        local.validate().unwrap();
     }
 
     #[test]

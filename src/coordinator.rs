@@ -5,7 +5,7 @@
 //! current batch (a batch commits with its cursor or not at all); the pool closes.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use alloy::providers::{Provider, ProviderBuilder};
@@ -21,6 +21,7 @@ use crate::api::{self, AppState};
 use crate::chain::evm::EvmChain;
 use crate::chain::redact_rpc_url;
 use crate::config::Config;
+use crate::da::DaRouter;
 use crate::deployment::Manifest;
 use crate::indexer::{Indexer, Status};
 use crate::scheduler::{Scheduler, SchedulerStatus};
@@ -87,6 +88,47 @@ pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Resu
     })
 }
 
+/// The DA router of `config` over `pool`.
+fn start_da(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<DaRouter>> {
+    let da = crate::da::from_config(&config.da, pool.clone())
+        .context("cannot set up the DA layers ([da])")?;
+    info!(
+        target: "accord::coordinator",
+        primary = da.primary().name(),
+        secondary = da.secondary().map(|s| s.name()),
+        "DA layers ready"
+    );
+    Ok(Arc::new(da))
+}
+
+/// Reconciles pending blobs every `interval_secs` (0: never) until `cancel`. A failed run is logged and retried
+/// at the next tick; it never stops the coordinator.
+async fn reconcile_every(da: Arc<DaRouter>, interval_secs: u64, cancel: CancellationToken) {
+    if interval_secs == 0 {
+        return;
+    }
+    let mut ticks = tokio::time::interval(Duration::from_secs(interval_secs));
+    ticks.tick().await;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match da.reconcile(|_| {}).await {
+            Ok(r) if r.published + r.still_pending > 0 => info!(
+                target: "accord::da",
+                published = r.published,
+                still_pending = r.still_pending,
+                "reconciled pending blobs"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(target: "accord::da", error = %e, "reconciling pending blobs failed")
+            }
+        }
+    }
+}
+
 /// A running coordinator.
 pub struct Coordinator {
     /// Where the API listens.
@@ -119,6 +161,7 @@ impl Coordinator {
             .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
         let api_addr = listener.local_addr()?;
 
+        let da = start_da(&config, &pool)?;
         let (status_tx, status) = watch::channel(Status::default());
         let (events, _) = broadcast::channel(4096);
         let indexer = Indexer::new(
@@ -160,9 +203,16 @@ impl Coordinator {
             config: config.api.clone(),
             metrics: prometheus(),
             scheduler: scheduler_status,
+            da: da.clone(),
+            da_config: config.da.clone(),
         };
 
         let cancel = CancellationToken::new();
+        let reconciler = tokio::spawn(reconcile_every(
+            da,
+            config.da.reconcile_interval_secs,
+            cancel.clone(),
+        ));
         let (c1, c2, c3, c4) = (
             cancel.clone(),
             cancel.clone(),
@@ -205,6 +255,7 @@ impl Coordinator {
                 server.abort();
                 scheduler.abort();
             }
+            reconciler.abort();
             first
         });
         info!(target: "accord::coordinator", %api_addr, chain_id = manifest.chain_id, "coordinator started");
@@ -357,6 +408,7 @@ pub async fn start_api_only(
         ..Status::default()
     });
     let (events, _) = broadcast::channel(16);
+    let da = start_da(&config, &pool)?;
     let state = AppState {
         pool: pool.clone(),
         chain_id,
@@ -366,6 +418,8 @@ pub async fn start_api_only(
         config: config.api.clone(),
         metrics: prometheus(),
         scheduler: watch::channel(SchedulerStatus::default()).1,
+        da,
+        da_config: config.da.clone(),
     };
     let cancel = CancellationToken::new();
     let (c1, c2) = (cancel.clone(), cancel.clone());

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! The chain is the source of truth; everything the coordinator stores is derived from contract events and can
-//! be rebuilt from them. This crate holds the typed contract bindings ([`chain::evm::bindings`], generated from
+//! be rebuilt from them, except the blobs of the data-availability layer ([`da`]): their archive is the
+//! coordinator's own state, checked against the commitments on chain before it is served. This crate holds the typed contract bindings ([`chain::evm::bindings`], generated from
 //! the ABI files in `abi/` and nothing else), the deployment manifest ([`deployment`]) and the `accord` CLI.
 //!
 //! Invariants the contracts enforce and the coordinator relies on:
@@ -26,6 +27,7 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod coordinator;
+pub mod da;
 pub mod deployment;
 pub mod indexer;
 pub mod offchain;

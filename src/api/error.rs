@@ -22,12 +22,28 @@ pub enum Error {
     /// A malformed path or query parameter; the message names the field (400 `invalid_request`).
     #[error("{0}")]
     InvalidRequest(String),
-    /// A signature is missing, malformed, stale or by someone else (401 `unauthorized`).
+    /// Missing, malformed, stale or wrong signature headers (401 `unauthorized`); the message names the problem.
     #[error("{0}")]
     Unauthorized(String),
-    /// The signer is known but may not do this, e.g. not a registered worker (403 `forbidden`).
+    /// A valid signature by someone not allowed to do this, e.g. an unregistered worker (403 `forbidden`).
     #[error("{0}")]
     Forbidden(String),
+    /// The body is larger than the route accepts (413 `payload_too_large`).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Result bytes do not match the commitment and size on chain; no bytes are served (502 `result_mismatch`).
+    #[error("{0}")]
+    ResultMismatch(String),
+    /// Archived bytes do not match their sha256; no bytes are served (502 `blob_mismatch`).
+    #[error("{0}")]
+    BlobMismatch(String),
+    /// Neither the archive nor the DA layer of the result's kind can provide its bytes (502
+    /// `result_unavailable`).
+    #[error("{0}")]
+    ResultUnavailable(String),
+    /// No DA layer accepted the blob (503 `da_unavailable`); retrying may succeed.
+    #[error("{0}")]
+    DaUnavailable(String),
     /// The index is not ready to serve: catching up or halted (503 `not_ready`).
     #[error("{0}")]
     NotReady(String),
@@ -69,6 +85,11 @@ impl Error {
             Error::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::ResultMismatch(_) | Error::BlobMismatch(_) | Error::ResultUnavailable(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            Error::DaUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::NotReady(_) | Error::Timeout(_) | Error::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -83,6 +104,11 @@ impl Error {
             Error::InvalidRequest(_) => "invalid_request",
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
+            Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::ResultMismatch(_) => "result_mismatch",
+            Error::BlobMismatch(_) => "blob_mismatch",
+            Error::ResultUnavailable(_) => "result_unavailable",
+            Error::DaUnavailable(_) => "da_unavailable",
             Error::NotReady(_) => "not_ready",
             Error::Timeout(_) => "timeout",
             Error::Unavailable(_) => "unavailable",
@@ -118,8 +144,9 @@ pub struct ErrorBody {
 /// Code and message of an error.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `not_found`, `invalid_request`, `unauthorized`, `forbidden`, `not_ready`, `timeout`, `unavailable`, `payload_too_large`,
-    /// `method_not_allowed`, `internal`.
+    /// Stable code: `not_found`, `invalid_request`, `unauthorized`, `forbidden`, `not_ready`, `timeout`,
+    /// `unavailable`, `payload_too_large`, `method_not_allowed`, `result_mismatch`, `blob_mismatch`,
+    /// `result_unavailable`, `da_unavailable`, `internal`.
     pub code: String,
     /// Human-readable detail; names the offending field for `invalid_request`.
     pub message: String,

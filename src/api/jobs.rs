@@ -1,15 +1,19 @@
-//! `/v1/jobs`, `/v1/jobs/{id}`, `/v1/jobs/{id}/result`.
+//! `/v1/jobs`, `/v1/jobs/{id}`, `/v1/jobs/{id}/result` (the result's bytes, checked against the chain).
 
+use alloy::primitives::B256;
 use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use sqlx::{Postgres, QueryBuilder};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Shared;
+use super::blobs;
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
 use super::workers::Slash;
+use crate::da::{BlobRef, Source};
 
 /// Job statuses as stored by the indexer.
 const STATUSES: &[&str] = &[
@@ -274,33 +278,75 @@ pub(crate) async fn get_job(
         .ok_or_else(|| Error::NotFound(format!("job {id} not found")))
 }
 
-/// The latest result's DA commitment metadata (the bytes are served by the DA layer).
+/// The latest result's bytes (highest attempt): from the archive, else from the DA layer of its kind, served
+/// only after they match the commitment and size on chain.
 #[utoipa::path(
     get,
     path = "/v1/jobs/{id}/result",
     tag = "jobs",
     params(("id" = String, Path, description = "Job id (uint256, decimal)")),
     responses(
-        (status = 200, description = "Success", body = JobResult),
+        (status = 200, description = "The result bytes, checked against the on-chain commitment and size", body = Vec<u8>,
+            content_type = "application/octet-stream",
+            headers(
+                ("X-Accord-Commitment" = String, description = "The on-chain commitment the bytes match (0x-hex)"),
+                ("X-Accord-Source" = String, description = "`archive` or `layer`: where the bytes came from")
+            )),
         (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody),
-        (status = 404, description = "No such job, or no result yet", body = ErrorBody)
+        (status = 404, description = "No such job, or no result yet", body = ErrorBody),
+        (status = 502, description = "`result_mismatch`: the bytes found do not match the commitment (none are served); \
+                                      `result_unavailable`: neither the archive nor the DA layer has them", body = ErrorBody)
     )
 )]
 pub(crate) async fn get_job_result(
     State(s): State<Shared>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<JobResult>> {
+) -> Result<Response> {
     let id = input::uint256("id", &id)?;
-    let result: Option<JobResult> = sqlx::query_as(
-        "SELECT attempt, worker, da_kind, commitment, size::text AS size, locator, challenge_ends_at, block_number, \
-         tx_hash FROM results WHERE chain_id = $1 AND job_id = $2::numeric ORDER BY attempt DESC LIMIT 1",
+    let result: Option<(i32, i32, String, String, String)> = sqlx::query_as(
+        "SELECT attempt, da_kind, commitment, size::text, locator FROM results \
+         WHERE chain_id = $1 AND job_id = $2::numeric ORDER BY attempt DESC LIMIT 1",
     )
     .bind(s.chain_id)
     .bind(&id)
     .fetch_optional(&s.app.pool)
     .await?;
-    if let Some(result) = result {
-        return Ok(Json(result));
+    if let Some((attempt, kind, commitment, size, locator)) = result {
+        let unavailable = |why: String| {
+            Error::ResultUnavailable(format!("result of job {id} (attempt {attempt}) {why}"))
+        };
+        let blob = BlobRef {
+            kind: u8::try_from(kind)
+                .map_err(|_| unavailable(format!("has an unknown DA kind {kind}")))?,
+            commitment: commitment
+                .parse::<B256>()
+                .map_err(|_| unavailable(format!("has a malformed commitment {commitment}")))?,
+            size: size
+                .parse::<u64>()
+                .map_err(|_| unavailable(format!("has an impossible size {size}")))?,
+            locator,
+        };
+        let fetched =
+            s.app
+                .da
+                .fetch_verified(&blob)
+                .await
+                .map_err(|e| match blobs::da_error(e) {
+                    Error::ResultMismatch(m) => Error::ResultMismatch(format!(
+                        "result of job {id} (attempt {attempt}): {m}"
+                    )),
+                    Error::ResultUnavailable(m) => unavailable(format!("cannot be fetched: {m}")),
+                    other => other,
+                })?;
+        let source = match fetched.source {
+            Source::Archive => "archive",
+            Source::Layer => "layer",
+        };
+        return Ok(blobs::bytes_response(
+            fetched.data,
+            &blob.commitment,
+            source,
+        ));
     }
     // Only on the miss path: tell an unknown job from one without a result.
     let exists: bool = sqlx::query_scalar(

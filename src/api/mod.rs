@@ -9,9 +9,12 @@
 //!
 //! Every handler answers from one indexed query on the derived tables (lists use keyset pagination over their
 //! ordering key, never OFFSET or COUNT), casts uint256 columns to text in SQL, and serves them as decimal strings.
-//! The API only reads: nothing a request carries changes the index. Every non-2xx answer is
+//! Nothing a request carries changes the index. The one write is `POST /v1/blobs`: a registered worker's signed
+//! upload goes to the DA layers and the blob archive ([`crate::da`]), with its own body limit
+//! (`da.max_blob_bytes`) and timeout (`da.put_timeout_ms`). Every non-2xx answer is
 //! `{"error": {"code": "...", "message": "..."}}` ([`Error`]).
 
+mod blobs;
 mod error;
 mod events;
 mod governance;
@@ -39,6 +42,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use blobs::{HEADER_COMMITMENT, HEADER_SOURCE, MAX_SKEW_SECS};
 pub use error::{ApiPath, ApiQuery, Error, ErrorBody, ErrorDetail, Result};
 pub use events::Event;
 pub use governance::{Param, Proposal, ProposalDetail, ProposalState, Vote};
@@ -47,7 +51,8 @@ pub use jobs::{Assignment, Job, JobDetail, JobResult, Payment};
 pub use system::{ContractInfo, Health, Ready, StatusBody};
 pub use workers::{Reward, Slash, Worker, WorkerCounts, WorkerDetail};
 
-use crate::config::ApiConfig;
+use crate::config::{ApiConfig, DaConfig};
+use crate::da::DaRouter;
 use crate::deployment::Manifest;
 use crate::indexer::{EventRecord, Status};
 
@@ -70,6 +75,10 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The scheduler's state, served by `/v1/status` (a default, disabled state when none runs here).
     pub scheduler: tokio::sync::watch::Receiver<crate::scheduler::SchedulerStatus>,
+    /// The DA layers and the blob archive: uploads, result bytes, `/v1/status`'s `da`.
+    pub da: Arc<DaRouter>,
+    /// Upload limits (`max_blob_bytes`, `put_timeout_ms`).
+    pub da_config: DaConfig,
 }
 
 /// [`AppState`] plus what the router derives from it once at build time.
@@ -92,7 +101,7 @@ pub(crate) type Shared = Arc<Inner>;
 #[openapi(
     info(
         title = "Accord API",
-        description = "Read-only REST API over Accord's chain index. uint256 values are decimal strings, addresses \
+        description = "REST API over Accord's chain index, read-only except for workers' signed blob uploads. uint256 values are decimal strings, addresses \
                        lowercase 0x-hex; lists are paginated with `limit` and an opaque `cursor`; errors are \
                        `{\"error\": {\"code\", \"message\"}}`."
     ),
@@ -100,6 +109,7 @@ pub(crate) type Shared = Arc<Inner>;
     tags(
         (name = "system", description = "Health, readiness, indexer status, metrics"),
         (name = "jobs", description = "Jobs, their assignments, results and payments"),
+        (name = "blobs", description = "Result bytes: signed uploads by workers, the archive"),
         (name = "workers", description = "Workers, slashes and rewards"),
         (name = "governance", description = "Proposals, votes and protocol parameters"),
         (name = "events", description = "The raw indexed event log")
@@ -117,6 +127,7 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::get_job_result))
+        .routes(routes!(blobs::get_blob))
         .routes(routes!(workers::list_workers))
         .routes(routes!(workers::get_worker))
         .routes(routes!(workers::list_slashes))
@@ -129,8 +140,14 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(events::stream_events))
 }
 
+/// The upload route, apart: it has its own body limit and timeout.
+fn uploads() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(blobs::post_blob))
+}
+
 /// The API as an axum router with every layer: tracing, per-route metrics, gzip, JSON errors, the request
-/// timeout (`config.request_timeout_ms`, 503) and the body limit (`config.max_body_bytes`, 413).
+/// timeout (`config.request_timeout_ms`, 503) and the body limit (`config.max_body_bytes`, 413); `POST
+/// /v1/blobs` has `da.put_timeout_ms` and `da.max_blob_bytes` instead.
 ///
 /// Server-sent event streams end only when `state.events` closes; [`serve`] also ends them on shutdown.
 ///
@@ -144,7 +161,9 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let chain_id = i64::try_from(app.chain_id)
         // The schema stores chain ids as BIGINT; the indexer cannot have written rows for a larger one.
         .expect("chain id fits PostgreSQL BIGINT");
-    let (routes, openapi) = api().split_for_parts();
+    let (routes, mut openapi) = api().split_for_parts();
+    let (upload_routes, upload_openapi) = uploads().split_for_parts();
+    openapi.merge(upload_openapi);
     let mut paths: Vec<String> = openapi.paths.paths.keys().cloned().collect();
     paths.push("/openapi.json".into());
     let openapi = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
@@ -163,6 +182,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
         .collect();
     let timeout = Duration::from_millis(app.config.request_timeout_ms);
     let max_body = app.config.max_body_bytes;
+    let put_timeout = Duration::from_millis(app.da_config.put_timeout_ms);
     let shared: Shared = Arc::new(Inner {
         app,
         chain_id,
@@ -172,8 +192,15 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
         openapi,
     });
 
-    routes
-        .route("/openapi.json", get(system::openapi))
+    let reads = routes.route("/openapi.json", get(system::openapi)).layer(
+        ServiceBuilder::new()
+            .layer(from_fn_with_state(timeout, error::timeout))
+            .layer(RequestBodyLimitLayer::new(max_body)),
+    );
+    // The handler reads the body itself, no further than da.max_blob_bytes.
+    let uploads = upload_routes.layer(from_fn_with_state(put_timeout, error::timeout));
+    reads
+        .merge(uploads)
         .fallback(system::fallback)
         .with_state(shared.clone())
         .layer(
@@ -181,9 +208,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
                 .layer(TraceLayer::new_for_http())
                 .layer(from_fn_with_state(shared, metrics::track))
                 .layer(CompressionLayer::new())
-                .layer(from_fn_with_state(max_body, error::json_errors))
-                .layer(from_fn_with_state(timeout, error::timeout))
-                .layer(RequestBodyLimitLayer::new(max_body)),
+                .layer(from_fn_with_state(max_body, error::json_errors)),
         )
 }
 

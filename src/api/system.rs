@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::error::{Error, ErrorBody, Result};
 use super::{Shared, metrics as route_metrics};
+use crate::da::RouterState;
 
 /// `/v1/health`: the process answers.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -56,6 +57,8 @@ pub struct StatusBody {
     pub contracts: BTreeMap<String, ContractInfo>,
     /// The scheduler of this replica.
     pub scheduler: crate::scheduler::SchedulerStatus,
+    /// The DA router: primary and secondary layer, blobs waiting for reconciliation and the oldest one's time.
+    pub da: RouterState,
 }
 
 /// Liveness: 200 whenever the process can answer.
@@ -89,11 +92,17 @@ pub(crate) async fn ready(State(s): State<Shared>) -> Result<Json<Ready>> {
     }))
 }
 
-/// The indexer's progress and the deployment served.
-#[utoipa::path(get, path = "/v1/status", tag = "system", responses((status = 200, description = "Success", body = StatusBody)))]
-pub(crate) async fn status(State(s): State<Shared>) -> Json<StatusBody> {
+/// The indexer's progress, the deployment served and the DA router's state.
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    tag = "system",
+    responses((status = 200, description = "Success", body = StatusBody), (status = 503, description = "Database unavailable", body = ErrorBody))
+)]
+pub(crate) async fn status(State(s): State<Shared>) -> Result<Json<StatusBody>> {
+    let da = s.app.da.state().await.map_err(super::blobs::da_error)?;
     let status = s.app.status.borrow().clone();
-    Json(StatusBody {
+    Ok(Json(StatusBody {
         chain_id: s.app.chain_id,
         head: status.head,
         indexed: status.indexed,
@@ -103,7 +112,8 @@ pub(crate) async fn status(State(s): State<Shared>) -> Json<StatusBody> {
         halted: status.halted,
         contracts: s.contracts.clone(),
         scheduler: s.app.scheduler.borrow().clone(),
-    })
+        da,
+    }))
 }
 
 /// Prometheus text: requests and latency per route, indexer head, indexed block and lag.

@@ -1,5 +1,6 @@
 //! The `accord` command line. Each subcommand group is a module; `--help` text comes from the doc comments.
 
+mod da;
 mod deployment;
 mod devnet;
 mod gov;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Keystores: create, import and list encrypted JSON keystores; show the address a signer signs as.
     #[command(subcommand)]
     Wallet(WalletCommand),
+    /// Data availability: the DA router's state, reconciling blobs onto the primary layer, fetching checked bytes.
+    #[command(subcommand)]
+    Da(da::DaCommand),
 }
 
 impl GlobalArgs {
@@ -127,5 +131,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global).await,
         Command::Job(cmd) => job::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
         Command::Gov(cmd) => gov::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
+        Command::Da(cmd) => da::run(cmd, &cli.global).await,
     }
 }

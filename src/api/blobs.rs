@@ -1,0 +1,277 @@
+//! `POST /v1/blobs` (a registered worker uploads result bytes, EIP-712 signed) and `GET /v1/blobs/{sha256}`
+//! (the archived bytes). The upload is the API's only write; what it writes is the DA archive, never the index.
+//!
+//! An upload is checked before anything is stored: the signature headers (401), the size (413, read no further
+//! than `da.max_blob_bytes`), the signature over `BlobUpload{worker, sha256(body), size, timestamp}` in the
+//! deployment's domain and the timestamp within ±300 s (401), and that the worker is registered in the index
+//! (403). Then the bytes go through the DA router and the archive (201 with the [`BlobRef`]).
+
+use alloy::primitives::{Address, B256};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+
+use super::Shared;
+use super::error::{ApiPath, Error, ErrorBody, Result};
+use crate::da::client::{HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_WORKER};
+use crate::da::{self, BlobRef, Bytes};
+use crate::offchain::{self, BlobUpload};
+
+/// How far an upload's timestamp may be from the coordinator's clock, in seconds.
+pub const MAX_SKEW_SECS: u64 = 300;
+
+/// Header of served bytes: the commitment they were checked against (0x-hex).
+pub const HEADER_COMMITMENT: &str = "x-accord-commitment";
+/// Header of served bytes: `archive` or `layer`, where they came from.
+pub const HEADER_SOURCE: &str = "x-accord-source";
+
+/// The signature headers of an upload, parsed.
+struct SignedBy {
+    worker: Address,
+    timestamp: u64,
+    signature: Vec<u8>,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str, what: &str) -> Result<&'a str> {
+    let value = headers.get(name).ok_or_else(|| {
+        Error::Unauthorized(format!("missing {} header ({what})", display_name(name)))
+    })?;
+    value.to_str().map_err(|_| {
+        Error::Unauthorized(format!(
+            "{} header is not visible ASCII ({what})",
+            display_name(name)
+        ))
+    })
+}
+
+/// `x-accord-worker` → `X-Accord-Worker`, as the documentation spells it.
+fn display_name(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn signed_by(headers: &HeaderMap) -> Result<SignedBy> {
+    let worker = header(headers, HEADER_WORKER, "the uploading worker's 0x address")?;
+    let timestamp = header(headers, HEADER_TIMESTAMP, "unix seconds of the signature")?;
+    let signature = header(
+        headers,
+        HEADER_SIGNATURE,
+        "0x-hex of the 65-byte EIP-712 signature of BlobUpload",
+    )?;
+    let worker = super::input::address("X-Accord-Worker", worker)
+        .ok()
+        .and_then(|a| a.parse::<Address>().ok())
+        .ok_or_else(|| {
+            Error::Unauthorized("X-Accord-Worker is not a 0x address (0x and 40 hex digits)".into())
+        })?;
+    let timestamp = timestamp.parse::<u64>().map_err(|_| {
+        Error::Unauthorized(
+            "X-Accord-Timestamp must be unix seconds (a non-negative integer)".into(),
+        )
+    })?;
+    let signature = signature
+        .strip_prefix("0x")
+        .and_then(|h| alloy::hex::decode(h).ok())
+        .filter(|b| b.len() == 65)
+        .ok_or_else(|| {
+            Error::Unauthorized("X-Accord-Signature must be 0x-hex of 65 bytes".into())
+        })?;
+    Ok(SignedBy {
+        worker,
+        timestamp,
+        signature,
+    })
+}
+
+/// Reads the body, refusing it as soon as it passes `limit` bytes.
+async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes> {
+    let too_large = || {
+        Error::PayloadTooLarge(format!(
+            "blob is larger than da.max_blob_bytes ({limit} bytes)"
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let mut data = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| Error::invalid(format!("cannot read the request body: {e}")))?;
+        if data.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data.freeze())
+}
+
+/// Upload result bytes: checked, put through the configured DA layers and archived. Signed by a registered
+/// worker's wallet (EIP-712 `BlobUpload{worker, sha256, size, timestamp}`, domain of this deployment).
+#[utoipa::path(
+    post,
+    path = "/v1/blobs",
+    tag = "blobs",
+    params(
+        ("X-Accord-Worker" = String, Header, description = "The uploading worker's address (0x-hex); it must be registered"),
+        ("X-Accord-Timestamp" = u64, Header, description = "Unix seconds the upload was signed; within 300 s of the coordinator's clock"),
+        ("X-Accord-Signature" = String, Header, description = "0x-hex of the 65-byte EIP-712 signature of BlobUpload{worker, sha256(body), size, timestamp} by the worker")
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The blob, at most da.max_blob_bytes"),
+    responses(
+        (status = 201, description = "Stored; put this reference on chain with submitResult", body = BlobRef),
+        (status = 400, description = "Empty or unreadable body", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, stale or wrong signature; the message names the problem", body = ErrorBody),
+        (status = 403, description = "The worker is not registered", body = ErrorBody),
+        (status = 413, description = "Larger than da.max_blob_bytes", body = ErrorBody),
+        (status = 503, description = "No DA layer accepted the blob", body = ErrorBody)
+    )
+)]
+pub(crate) async fn post_blob(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<BlobRef>)> {
+    let signed = signed_by(&headers)?;
+    let data = read_limited(&headers, body, s.app.da_config.max_blob_bytes).await?;
+    if data.is_empty() {
+        return Err(Error::invalid("blob is empty"));
+    }
+    let message = BlobUpload {
+        worker: signed.worker,
+        sha256: da::sha256(&data),
+        size: data.len() as u64,
+        timestamp: signed.timestamp,
+    };
+    let domain = offchain::domain(s.app.chain_id, s.app.manifest.contracts.registry.address);
+    offchain::verify(
+        &domain,
+        &message,
+        &signed.signature,
+        signed.worker,
+        signed.timestamp,
+        offchain::unix_now(),
+        MAX_SKEW_SECS,
+    )
+    .map_err(|e| {
+        Error::Unauthorized(match e {
+            offchain::Error::Malformed(why) => format!("X-Accord-Signature is malformed: {why}"),
+            offchain::Error::WrongSigner { claimed, recovered } => format!(
+                "signature is by {recovered:#x}, not by X-Accord-Worker {claimed:#x} (or it signs other bytes, \
+                 size, timestamp or deployment)"
+            ),
+            offchain::Error::Stale {
+                timestamp, now, ..
+            } => format!(
+                "X-Accord-Timestamp {timestamp} is more than {MAX_SKEW_SECS} s away from the coordinator's clock ({now})"
+            ),
+        })
+    })?;
+    let worker = format!("{:#x}", signed.worker);
+    let registered: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM workers WHERE chain_id = $1 AND address = $2)",
+    )
+    .bind(s.chain_id)
+    .bind(&worker)
+    .fetch_one(&s.app.pool)
+    .await?;
+    if !registered {
+        return Err(Error::Forbidden(format!(
+            "worker {worker} is not registered on chain {}",
+            s.app.chain_id
+        )));
+    }
+    let blob = s.app.da.put(data).await.map_err(|e| match e {
+        da::Error::Database(e) => Error::from(e),
+        e => {
+            tracing::warn!(target: "accord::api", error = %e, "blob upload failed on every DA layer");
+            Error::DaUnavailable(e.to_string())
+        }
+    })?;
+    tracing::info!(target: "accord::api", %worker, commitment = %blob.commitment, size = blob.size, locator = %blob.locator, "blob stored");
+    Ok((StatusCode::CREATED, Json(blob)))
+}
+
+/// Bytes as an `application/octet-stream` answer with the commitment they were checked against.
+pub(crate) fn bytes_response(data: Bytes, commitment: &B256, source: &str) -> Response {
+    let mut response = (
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        Body::from(data),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&commitment.to_string()) {
+        response.headers_mut().insert(HEADER_COMMITMENT, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(source) {
+        response.headers_mut().insert(HEADER_SOURCE, v);
+    }
+    response
+}
+
+/// The archived bytes of a blob, by sha256; checked against it before they are served.
+#[utoipa::path(
+    get,
+    path = "/v1/blobs/{sha256}",
+    tag = "blobs",
+    params(("sha256" = String, Path, description = "sha256 of the bytes, 64 hex digits (0x optional)")),
+    responses(
+        (status = 200, description = "The bytes", body = Vec<u8>, content_type = "application/octet-stream",
+            headers(("X-Accord-Commitment" = String, description = "The sha256 the bytes were checked against"))),
+        (status = 400, description = "Not a sha256", body = ErrorBody),
+        (status = 404, description = "Not archived", body = ErrorBody),
+        (status = 502, description = "The archived bytes do not match their sha256 (blob_mismatch)", body = ErrorBody)
+    )
+)]
+pub(crate) async fn get_blob(
+    State(s): State<Shared>,
+    ApiPath(sha): ApiPath<String>,
+) -> Result<Response> {
+    let key = parse_sha256(&sha)?;
+    let data = s
+        .app
+        .da
+        .archived(&key)
+        .await
+        .map_err(da_error)?
+        .ok_or_else(|| Error::NotFound(format!("blob {key} is not archived")))?;
+    if da::sha256(&data) != key {
+        tracing::error!(target: "accord::api", sha256 = %key, "archived bytes do not match their sha256");
+        return Err(Error::BlobMismatch(format!(
+            "the archived bytes of {key} do not match their sha256"
+        )));
+    }
+    Ok(bytes_response(data, &key, "archive"))
+}
+
+/// A sha256 path parameter: 64 hex digits, `0x` optional.
+pub fn parse_sha256(raw: &str) -> Result<B256> {
+    let hex = raw.strip_prefix("0x").unwrap_or(raw);
+    if hex.len() != 64 {
+        return Err(Error::invalid("sha256 must be 64 hex digits"));
+    }
+    hex.parse::<B256>()
+        .map_err(|_| Error::invalid("sha256 must be 64 hex digits"))
+}
+
+/// A DA error on a read path: database trouble keeps its meaning, the rest is the layer's.
+pub(crate) fn da_error(e: da::Error) -> Error {
+    match e {
+        da::Error::Database(e) => Error::from(e),
+        da::Error::Mismatch(m) => Error::ResultMismatch(m),
+        e => Error::ResultUnavailable(e.to_string()),
+    }
+}
