@@ -8,6 +8,7 @@ mod job;
 mod serve;
 mod session;
 mod wallet;
+mod worker;
 
 pub use wallet::WalletCommand;
 
@@ -75,6 +76,9 @@ pub enum Command {
     /// Jobs: post, show, cancel, accept, dispute, fetch the result.
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// Workers: register, stake, unstake, withdraw, show, and `run` the worker agent.
+    #[command(subcommand)]
+    Worker(worker::WorkerCommand),
     /// Governance: delegate, propose parameter changes, vote, queue, execute, show.
     #[command(subcommand)]
     Gov(gov::GovCommand),
@@ -130,6 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deployment(cmd) => deployment::run(cmd, &cli.global).await,
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global).await,
         Command::Job(cmd) => job::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
+        Command::Worker(cmd) => worker::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
         Command::Gov(cmd) => gov::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
         Command::Da(cmd) => da::run(cmd, &cli.global).await,
     }

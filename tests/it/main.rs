@@ -4,6 +4,7 @@
 mod api;
 mod cli;
 mod deployment;
+mod e2e;
 mod indexer;
 mod scheduler;
 mod solc_adapter;
