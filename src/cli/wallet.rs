@@ -110,10 +110,9 @@ pub(super) async fn run(cmd: WalletCommand, global: &GlobalArgs) -> anyhow::Resu
             let dir = resolve_dir(&args)?;
             let found = keystore::list(&dir)?;
             match global.output {
-                Output::Json => println!(
-                    "{}",
-                    serde_json::json!({ "dir": dir, "keystores": found })
-                ),
+                Output::Json => {
+                    println!("{}", serde_json::json!({ "dir": dir, "keystores": found }))
+                }
                 Output::Table => {
                     if found.is_empty() {
                         println!("no keystores in {}", dir.display());
@@ -134,8 +133,7 @@ pub(super) async fn run(cmd: WalletCommand, global: &GlobalArgs) -> anyhow::Resu
                 None => chain_id_of(global).await?,
             };
             // Keystore decryption (scrypt) is CPU work; keep it off the async workers.
-            let signer =
-                tokio::task::spawn_blocking(move || args.signer.load(chain_id)).await??;
+            let signer = tokio::task::spawn_blocking(move || args.signer.load(chain_id)).await??;
             match global.output {
                 Output::Json => println!(
                     "{}",

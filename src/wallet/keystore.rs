@@ -186,12 +186,15 @@ fn read_keystore_json(path: &Path) -> Result<serde_json::Value, Error> {
             message: format!("larger than {MAX_KEYSTORE_BYTES} bytes"),
         });
     }
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::NotAKeystore {
-            path: path.to_owned(),
-            message: format!("not JSON ({e})"),
-        })?;
-    if !json.get("crypto").or_else(|| json.get("Crypto")).is_some_and(serde_json::Value::is_object) {
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::NotAKeystore {
+        path: path.to_owned(),
+        message: format!("not JSON ({e})"),
+    })?;
+    if !json
+        .get("crypto")
+        .or_else(|| json.get("Crypto"))
+        .is_some_and(serde_json::Value::is_object)
+    {
         return Err(Error::NotAKeystore {
             path: path.to_owned(),
             message: "no crypto section".into(),
@@ -343,7 +346,10 @@ mod tests {
         ));
         for bad in ["", ".hidden", "a/b", "..", "a\\b"] {
             assert!(
-                matches!(create(&dir, Some(bad), &signer, "pw"), Err(Error::BadName { .. })),
+                matches!(
+                    create(&dir, Some(bad), &signer, "pw"),
+                    Err(Error::BadName { .. })
+                ),
                 "{bad}"
             );
         }
@@ -387,5 +393,4 @@ mod tests {
             Err(Error::Io { .. })
         ));
     }
-
 }

@@ -13,10 +13,7 @@ use alloy::sol_types::{Panic, Revert as RevertString, SolError};
 
 /// The ABI files whose custom errors are decoded.
 const ABIS: [(&str, &str); 5] = [
-    (
-        "AccordToken",
-        include_str!("../../abi/AccordToken.json"),
-    ),
+    ("AccordToken", include_str!("../../abi/AccordToken.json")),
     (
         "AccordGovernor",
         include_str!("../../abi/AccordGovernor.json"),
@@ -39,7 +36,9 @@ static ERRORS: LazyLock<HashMap<Selector, alloy::json_abi::Error>> = LazyLock::n
         let abi: JsonAbi = serde_json::from_str(json)
             .unwrap_or_else(|e| panic!("abi/{name}.json is not a JSON ABI: {e}"));
         for error in abi.errors() {
-            errors.entry(error.selector()).or_insert_with(|| error.clone());
+            errors
+                .entry(error.selector())
+                .or_insert_with(|| error.clone());
         }
     }
     errors
@@ -234,7 +233,10 @@ mod tests {
             }
             .abi_encode(),
         );
-        assert!(key.to_string().starts_with("ParameterOutOfBounds(key: 0xabab"));
+        assert!(
+            key.to_string()
+                .starts_with("ParameterOutOfBounds(key: 0xabab")
+        );
     }
 
     #[test]

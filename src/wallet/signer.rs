@@ -101,5 +101,4 @@ mod tests {
         };
         assert!(matches!(both.load(31337), Err(Error::BothSigners)));
     }
-
 }

@@ -7,3 +7,4 @@ mod deployment;
 mod indexer;
 mod solc_adapter;
 mod utils;
+mod wallet;
