@@ -26,7 +26,9 @@ pub enum Error {
     )]
     NoSigner,
     /// Both `--keystore` and `--private-key` were given.
-    #[error("--keystore and --private-key are mutually exclusive: pass one of them")]
+    #[error(
+        "--keystore (ACCORD_KEYSTORE) and --private-key (ACCORD_PRIVATE_KEY) are mutually exclusive: give one of them"
+    )]
     BothSigners,
     /// `--private-key` on a chain that is not a devnet.
     #[error(

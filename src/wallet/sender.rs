@@ -1,8 +1,9 @@
 //! [`TxSender`]: signs and sends transactions for one account and waits for their receipts.
 //!
 //! - Nonces are handed out locally, starting from the account's pending nonce on the chain, so concurrent
-//!   sends get consecutive nonces without a round trip each; a send that fails before its transaction reached
-//!   the node hands its nonce back, and the next send reuses it, so no permanent gap is left.
+//!   sends get consecutive nonces without a round trip each. A send that fails before its transaction reached
+//!   the node hands its nonce back; the next send reuses it, or, when none comes within a poll interval and
+//!   later nonces are out already, a 0-value transfer to self fills the gap, so none is left behind.
 //! - Gas is estimated first (plus 20% headroom): a call that would revert fails there, decoded, and consumes
 //!   no nonce.
 //! - Fees are EIP-1559, from the node's fee history. A transaction not mined after `replace_after` is re-sent
@@ -338,7 +339,7 @@ impl TxSender {
             let tx = match self.sign(nonce, to, &input, gas, fees) {
                 Ok(tx) => tx,
                 Err(e) => {
-                    self.nonces().release(nonce);
+                    self.release_nonce(nonce);
                     return Err(e);
                 }
             };
@@ -369,7 +370,7 @@ impl TxSender {
                     if matches!(e, TxError::Rpc(_)) && self.known(tx.hash).await {
                         break (nonce, tx);
                     }
-                    self.nonces().release(nonce);
+                    self.release_nonce(nonce);
                     return Err(e);
                 }
             }
@@ -405,6 +406,56 @@ impl TxSender {
         self.nonces().reset(pending);
         tracing::info!(address = %self.address(), nonce = pending, "nonce resynced from the chain");
         Ok(())
+    }
+
+    /// Hands back `nonce`, whose transaction never reached the node. When later nonces are out already, the gap
+    /// would hold their transactions back: unless a send reuses the nonce within one poll interval, it is filled
+    /// with a 0-value transfer to this account (replaced and awaited like any transaction).
+    fn release_nonce(&self, nonce: u64) {
+        let gap = {
+            let mut nonces = self.nonces();
+            nonces.release(nonce);
+            nonces.released.contains(&nonce)
+        };
+        if gap {
+            let sender = self.clone();
+            tokio::spawn(async move { sender.fill_gap(nonce).await });
+        }
+    }
+
+    async fn fill_gap(&self, nonce: u64) {
+        tokio::time::sleep(self.inner.config.poll_interval).await;
+        if !self.nonces().released.remove(&nonce) {
+            return; // reused by a send meanwhile
+        }
+        let me = self.address();
+        let empty = Bytes::new();
+        let tx = match self
+            .fees()
+            .await
+            .and_then(|fees| self.sign(nonce, me, &empty, 21_000, fees))
+        {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::warn!(nonce, error = %e, "cannot fill the nonce gap now; the next send reuses the nonce");
+                self.nonces().release(nonce);
+                return;
+            }
+        };
+        match self.broadcast(&tx.raw).await {
+            Broadcast::Accepted | Broadcast::AlreadyKnown => {
+                tracing::info!(hash = %tx.hash, nonce, "nonce gap filled with a 0-value transfer to self");
+                if let Err(e) = self.wait(nonce, me, &empty, 21_000, tx).await {
+                    tracing::warn!(nonce, error = %e, "the gap-filling transfer did not complete");
+                }
+            }
+            // Used on chain already: no gap.
+            Broadcast::NonceTooLow | Broadcast::ReplacementUnderpriced => {}
+            Broadcast::Failed(e) => {
+                tracing::warn!(nonce, error = %e, "cannot fill the nonce gap now; the next send reuses the nonce");
+                self.nonces().release(nonce);
+            }
+        }
     }
 
     fn nonces(&self) -> MutexGuard<'_, Nonces> {

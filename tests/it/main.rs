@@ -10,3 +10,4 @@ mod scheduler;
 mod solc_adapter;
 mod stack;
 mod utils;
+mod wallet;
