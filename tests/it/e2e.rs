@@ -278,20 +278,21 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
 
     // An hour later: the silent assignment is overdue and every challenge window has closed.
     stack.devnet.advance(3_601, 1).await;
-    let done = eventually(Duration::from_secs(120), "all 20 jobs settled", || async {
+    // The silent worker's job is expired, slashed, reassigned and re-run; the client accepts that result
+    // instead of waiting out a new challenge window.
+    eventually(Duration::from_secs(120), "the re-run result", || async {
+        let job = get(&api, &format!("/v1/jobs/{silent_job}")).await;
+        (job["status"] == "submitted").then_some(())
+    })
+    .await;
+    let accepted = cli(
+        &api,
+        &rpc,
+        &["job", "accept", &silent_job, "--private-key", &devnet_key(7)],
+    );
+    assert_eq!(accepted["action"], "accept", "{accepted}");
+    let done = eventually(Duration::from_secs(120), "all 20 jobs paid", || async {
         let jobs = all_jobs(&api).await;
-        let submitted_silent = jobs
-            .iter()
-            .find(|j| j["job_id"] == silent_job.as_str())
-            .is_some_and(|j| j["status"] == "submitted");
-        if submitted_silent {
-            // The client accepts the re-run result instead of waiting out a new window.
-            cli(
-                &api,
-                &rpc,
-                &["job", "accept", &silent_job, "--private-key", &devnet_key(7)],
-            );
-        }
         (count(&jobs, "paid") == 20).then_some(jobs)
     })
     .await;
@@ -344,7 +345,9 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     cli(&api, &rpc, &["gov", "vote", &id, "--support", "for", "--private-key", &voter]);
     stack.devnet.advance(1, 21).await;
     eventually(Duration::from_secs(30), "the proposal indexed as succeeded", || async {
-        (get(&api, &format!("/v1/proposals/{id}")).await["state"] == "succeeded").then_some(())
+        let p = get(&api, &format!("/v1/proposals/{id}")).await;
+        eprintln!("proposal: {p}");
+        (p["state"] == "succeeded").then_some(())
     })
     .await;
     cli(&api, &rpc, &["gov", "queue", &id, "--private-key", &voter]);
