@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use accord::api::{AppState, router, serve};
-use accord::config::ApiConfig;
+use accord::config::{ApiConfig, DaConfig};
 use accord::deployment::Manifest;
 use accord::indexer::{EventRecord, Status};
 use accord::pg::TempCluster;
@@ -120,8 +120,17 @@ INSERT INTO raw_events (chain_id, block_number, block_hash, log_index, tx_hash, 
 static CLUSTER: tokio::sync::Mutex<Weak<TempCluster>> = tokio::sync::Mutex::const_new(Weak::new());
 static DATABASES: AtomicU32 = AtomicU32::new(0);
 
-/// A fresh migrated database on the shared cluster.
-async fn database() -> (PgPool, Arc<TempCluster>) {
+/// A fresh migrated database on the shared cluster (also used by the DA tests).
+pub(crate) async fn database() -> (PgPool, Arc<TempCluster>) {
+    let (url, cluster) = database_url().await;
+    let pool = accord::store::connect(&url, 5)
+        .await
+        .expect("connect and migrate");
+    (pool, cluster)
+}
+
+/// The URL of a fresh database on the shared cluster, not yet migrated.
+pub(crate) async fn database_url() -> (String, Arc<TempCluster>) {
     let cluster = {
         let mut slot = CLUSTER.lock().await;
         match slot.upgrade() {
@@ -146,10 +155,7 @@ async fn database() -> (PgPool, Arc<TempCluster>) {
         .create_database(&name)
         .await
         .expect("create a test database");
-    let pool = accord::store::connect(&url, 5)
-        .await
-        .expect("connect and migrate");
-    (pool, cluster)
+    (url, cluster)
 }
 
 struct Fixture {
@@ -172,7 +178,7 @@ fn status() -> Status {
     }
 }
 
-fn manifest() -> Manifest {
+pub(crate) fn manifest() -> Manifest {
     Manifest::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deployments/31337.json"))
         .unwrap()
 }
@@ -187,6 +193,8 @@ fn state(
 ) {
     let (status_tx, status_rx) = watch::channel(status());
     let (events, _) = broadcast::channel(4);
+    let da_config = DaConfig::default();
+    let da = Arc::new(accord::da::from_config(&da_config, pool.clone()).unwrap());
     let state = AppState {
         pool,
         chain_id: CHAIN,
@@ -195,6 +203,8 @@ fn state(
         events: events.clone(),
         config,
         metrics: None,
+        da,
+        da_config,
     };
     (state, status_tx, events)
 }
@@ -353,7 +363,8 @@ async fn status_reports_progress_lag_and_contracts() {
                 "AccordGovernor": {"address": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0", "deploy_block": 3},
                 "WorkerRegistry": {"address": "0x5fc8d32690cc91d4c39d9d3abcbd16989f875707", "deploy_block": 6},
                 "JobManager": {"address": "0x0165878a594ca255338adfa4d48449f69242eb8f", "deploy_block": 7}
-            }
+            },
+            "da": {"primary": "local", "secondary": null, "pending": 0, "oldest_pending": null}
         })
     );
     // The status is live: a new head shows at once.
@@ -517,17 +528,15 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn job_result_is_the_latest_commitment() {
+async fn job_result_serves_only_bytes_that_match_the_latest_commitment() {
     let f = fixture().await;
-    assert_eq!(
-        ok(&f.app, "/v1/jobs/2/result").await,
-        json!({"attempt": 2, "worker": W1, "da_kind": 2, "commitment": "0xc0de22", "size": "20",
-               "locator": "blob://two-2", "challenge_ends_at": 1700007400, "block_number": 24, "tx_hash": "0x7a22"})
-    );
-    assert_eq!(
-        ok(&f.app, "/v1/jobs/1/result").await["commitment"],
-        "0xc0de01"
-    );
+    // Job 2's latest result (attempt 2, kind 2, commitment 0xc0de22) names no blob anyone has; attempt 1 is
+    // not looked at. No bytes are served, and the message says why.
+    let (status, body) = get(&f.app, "/v1/jobs/2/result").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["error"]["code"], "result_unavailable");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("job 2 (attempt 2)"), "{message}");
     let (status, body) = get(&f.app, "/v1/jobs/5/result").await;
     assert_error(
         status,
@@ -981,6 +990,7 @@ async fn openapi_describes_every_route() {
         "/v1/jobs",
         "/v1/jobs/{id}",
         "/v1/jobs/{id}/result",
+        "/v1/blobs/{sha256}",
         "/v1/workers",
         "/v1/workers/{address}",
         "/v1/slashes",
@@ -998,6 +1008,29 @@ async fn openapi_describes_every_route() {
             paths.keys().collect::<Vec<_>>()
         );
     }
+    // The upload route: signature headers, a raw body, the reference it answers.
+    let upload = &paths["/v1/blobs"]["post"];
+    let headers: Vec<&str> = upload["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "X-Accord-Worker",
+            "X-Accord-Timestamp",
+            "X-Accord-Signature"
+        ]
+    );
+    assert!(upload["requestBody"]["content"]["application/octet-stream"].is_object());
+    assert!(upload["responses"]["201"].is_object() && upload["responses"]["413"].is_object());
+    assert!(
+        paths["/v1/jobs/{id}/result"]["get"]["responses"]["200"]["content"]
+            ["application/octet-stream"]
+            .is_object()
+    );
     let params: Vec<&str> = paths["/v1/jobs"]["get"]["parameters"]
         .as_array()
         .unwrap()

@@ -278,6 +278,10 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
         events: broadcast::channel(16).0,
         config: Default::default(),
         metrics: None,
+        da: std::sync::Arc::new(
+            accord::da::from_config(&Default::default(), pool.clone()).unwrap(),
+        ),
+        da_config: Default::default(),
     });
     for id in 1..=5u64 {
         let on_chain = jm.jobOf(U256::from(id)).call().await.unwrap();

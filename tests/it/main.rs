@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod da;
 mod deployment;
 mod indexer;
 mod solc_adapter;
