@@ -228,7 +228,7 @@ impl DaRouter {
         pending: Option<&str>,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        store_archive(&mut *tx, sha, data).await?;
+        store_archive(&mut tx, sha, data).await?;
         insert_ref(&mut tx, sha, r).await?;
         match pending {
             Some(error) => {

@@ -1020,7 +1020,11 @@ async fn openapi_describes_every_route() {
         .collect();
     assert_eq!(
         headers,
-        ["X-Accord-Worker", "X-Accord-Timestamp", "X-Accord-Signature"]
+        [
+            "X-Accord-Worker",
+            "X-Accord-Timestamp",
+            "X-Accord-Signature"
+        ]
     );
     assert!(upload["requestBody"]["content"]["application/octet-stream"].is_object());
     assert!(upload["responses"]["201"].is_object() && upload["responses"]["413"].is_object());

@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod da;
 mod deployment;
 mod e2e;
 mod indexer;
