@@ -335,7 +335,7 @@ impl Proposal {
     /// The governor's proposal id.
     pub fn id(&self) -> U256 {
         let values = vec![U256::ZERO; self.targets.len()];
-        let encoded = alloy::sol_types::SolValue::abi_encode(&(
+        let encoded = alloy::sol_types::SolValue::abi_encode_params(&(
             self.targets.clone(),
             values,
             self.calldatas.clone(),

@@ -134,7 +134,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deployment(cmd) => deployment::run(cmd, &cli.global).await,
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global).await,
         Command::Job(cmd) => job::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
-        Command::Worker(cmd) => worker::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
+        Command::Worker(cmd) => worker::run(cmd, &cli.global)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Gov(cmd) => gov::run(cmd, &cli.global).await.map(|()| ExitCode::SUCCESS),
         Command::Da(cmd) => da::run(cmd, &cli.global).await,
     }

@@ -101,7 +101,8 @@ pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> 
             metadata_uri,
         } => {
             let s = Session::open(global, &signer).await?;
-            let receipt = ops::register(&s.sender, &s.deployment, capabilities, &metadata_uri).await?;
+            let receipt =
+                ops::register(&s.sender, &s.deployment, capabilities, &metadata_uri).await?;
             let worker = format!("{:#x}", s.sender.address());
             let value = json!({
                 "worker": worker,
@@ -125,14 +126,20 @@ pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> 
             let amount = ops::parse_tokens(&a.amount)?;
             let s = Session::open(global, &a.signer).await?;
             let call = WorkerRegistry::requestUnstakeCall { amount };
-            let receipt = ops::send(&s.sender, s.deployment.registry, &call, "requestUnstake").await?;
+            let receipt =
+                ops::send(&s.sender, s.deployment.registry, &call, "requestUnstake").await?;
             done(global, "unstake", &a.amount, &receipt);
             Ok(())
         }
         WorkerCommand::Withdraw { signer } => {
             let s = Session::open(global, &signer).await?;
-            let receipt =
-                ops::send(&s.sender, s.deployment.registry, &WorkerRegistry::withdrawCall {}, "withdraw").await?;
+            let receipt = ops::send(
+                &s.sender,
+                s.deployment.registry,
+                &WorkerRegistry::withdrawCall {},
+                "withdraw",
+            )
+            .await?;
             done(global, "withdraw", "", &receipt);
             Ok(())
         }
@@ -141,7 +148,8 @@ pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> 
                 .parse()
                 .map_err(|_| anyhow::anyhow!("'{address}' is not an address"))?;
             let http = alloy::transports::http::reqwest::Client::new();
-            let worker = api_get(&http, &global.api_url, &format!("/v1/workers/{address:#x}")).await?;
+            let worker =
+                api_get(&http, &global.api_url, &format!("/v1/workers/{address:#x}")).await?;
             emit(global.output, &worker, || lines(&worker));
             Ok(())
         }
@@ -149,11 +157,18 @@ pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> 
     }
 }
 
-fn done(global: &GlobalArgs, action: &str, amount: &str, receipt: &alloy::rpc::types::TransactionReceipt) {
+fn done(
+    global: &GlobalArgs,
+    action: &str,
+    amount: &str,
+    receipt: &alloy::rpc::types::TransactionReceipt,
+) {
     let tx = format!("{:#x}", receipt.transaction_hash);
-    emit(global.output, &json!({"action": action, "amount": amount, "tx": tx}), || {
-        format!("{action} {amount} sent in {tx}")
-    });
+    emit(
+        global.output,
+        &json!({"action": action, "amount": amount, "tx": tx}),
+        || format!("{action} {amount} sent in {tx}"),
+    );
 }
 
 async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {

@@ -179,11 +179,8 @@ impl Agent {
             match self.assigned().await {
                 Ok(jobs) => {
                     for job in jobs {
-                        let key = format!(
-                            "{}:{}",
-                            job.job_id,
-                            job.max_attempts - job.attempts_left
-                        );
+                        let key =
+                            format!("{}:{}", job.job_id, job.max_attempts - job.attempts_left);
                         if self.settled(&key) || !self.running.lock().unwrap().insert(key.clone()) {
                             continue;
                         }
@@ -246,7 +243,11 @@ impl Agent {
                     });
                     match self.http.post(&url).json(&body).send().await {
                         Ok(r) if r.status().is_success() => Ok(()),
-                        Ok(r) => Err(format!("{}: {}", r.status(), r.text().await.unwrap_or_default())),
+                        Ok(r) => Err(format!(
+                            "{}: {}",
+                            r.status(),
+                            r.text().await.unwrap_or_default()
+                        )),
                         Err(e) => Err(e.without_url().to_string()),
                     }
                 }
@@ -319,7 +320,11 @@ impl Agent {
                     return Err(e.into());
                 }
             };
-            let workdir = self.config.state_dir.join("jobs").join(key.replace(':', "-"));
+            let workdir = self
+                .config
+                .state_dir
+                .join("jobs")
+                .join(key.replace(':', "-"));
             std::fs::create_dir_all(&workdir)?;
             info!(target: "accord::worker", job = %job.job_id, command = ?spec.command, "running");
             let output = exec::run(
@@ -369,10 +374,7 @@ impl Agent {
             size: blob.size,
             locator: blob.locator.clone(),
         };
-        let receipt = self
-            .sender
-            .call(self.deployment.job_manager, &call)
-            .await?;
+        let receipt = self.sender.call(self.deployment.job_manager, &call).await?;
         let tx = format!("{:#x}", receipt.transaction_hash);
         info!(target: "accord::worker", job = %job.job_id, %tx, size = blob.size, "result submitted");
         self.record(key, |en| en.submitted = Some(tx))

@@ -270,6 +270,8 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     .await;
     silent_alive.store(false, Ordering::SeqCst);
     beats.await.unwrap();
+    // Past the heartbeat TTL (5 s) the silent worker no longer counts as alive.
+    tokio::time::sleep(Duration::from_secs(6)).await;
     eventually(Duration::from_secs(120), "19 results submitted", || async {
         let jobs = all_jobs(&api).await;
         (count(&jobs, "submitted") == 19).then_some(())
@@ -288,7 +290,13 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     let accepted = cli(
         &api,
         &rpc,
-        &["job", "accept", &silent_job, "--private-key", &devnet_key(7)],
+        &[
+            "job",
+            "accept",
+            &silent_job,
+            "--private-key",
+            &devnet_key(7),
+        ],
     );
     assert_eq!(accepted["action"], "accept", "{accepted}");
     let done = eventually(Duration::from_secs(120), "all 20 jobs paid", || async {
@@ -342,22 +350,45 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     );
     let id = proposal["proposal_id"].as_str().unwrap().to_owned();
     stack.devnet.advance(1, 2).await;
-    cli(&api, &rpc, &["gov", "vote", &id, "--support", "for", "--private-key", &voter]);
+    cli(
+        &api,
+        &rpc,
+        &[
+            "gov",
+            "vote",
+            &id,
+            "--support",
+            "for",
+            "--private-key",
+            &voter,
+        ],
+    );
     stack.devnet.advance(1, 21).await;
-    eventually(Duration::from_secs(30), "the proposal indexed as succeeded", || async {
-        let p = get(&api, &format!("/v1/proposals/{id}")).await;
-        eprintln!("proposal: {p}");
-        (p["state"] == "succeeded").then_some(())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the proposal indexed as succeeded",
+        || async {
+            let p = get(&api, &format!("/v1/proposals/{id}")).await;
+            (p["state"] == "Succeeded").then_some(())
+        },
+    )
     .await;
     cli(&api, &rpc, &["gov", "queue", &id, "--private-key", &voter]);
     stack.devnet.advance(61, 1).await;
-    cli(&api, &rpc, &["gov", "execute", &id, "--private-key", &voter]);
-    eventually(Duration::from_secs(30), "the new minimum indexed", || async {
-        let params = get(&api, "/v1/params").await;
-        let text = params.to_string();
-        text.contains("150000000000000000000").then_some(())
-    })
+    cli(
+        &api,
+        &rpc,
+        &["gov", "execute", &id, "--private-key", &voter],
+    );
+    eventually(
+        Duration::from_secs(30),
+        "the new minimum indexed",
+        || async {
+            let params = get(&api, "/v1/params").await;
+            let text = params.to_string();
+            text.contains("150000000000000000000").then_some(())
+        },
+    )
     .await;
 
     let client = stack.sender(7).await;
@@ -370,7 +401,9 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     };
     let mut late = BTreeSet::new();
     for _ in 0..6 {
-        let (id, _) = ops::post_job(&client, &stack.deployment, &job).await.unwrap();
+        let (id, _) = ops::post_job(&client, &stack.deployment, &job)
+            .await
+            .unwrap();
         late.insert(id.to_string());
     }
     let workers_of_late = eventually(Duration::from_secs(120), "late jobs submitted", || async {
@@ -385,13 +418,20 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
             .then(|| {
                 late_jobs
                     .iter()
-                    .map(|j| (j["job_id"].as_str().unwrap().to_owned(), j["worker"].as_str().unwrap().to_owned()))
+                    .map(|j| {
+                        (
+                            j["job_id"].as_str().unwrap().to_owned(),
+                            j["worker"].as_str().unwrap().to_owned(),
+                        )
+                    })
                     .collect::<BTreeMap<_, _>>()
             })
     })
     .await;
     assert!(
-        workers_of_late.values().all(|w| *w == addr(3) || *w == addr(4)),
+        workers_of_late
+            .values()
+            .all(|w| *w == addr(3) || *w == addr(4)),
         "worker 5 is below the new minimum: {workers_of_late:?}"
     );
     drop(workers);
