@@ -29,6 +29,10 @@ pub struct DevnetArgs {
     /// The Accord checkout holding scripts/ and contracts/ (the one this binary was built from by default).
     #[arg(long, env = "ACCORD_REPO", default_value = env!("CARGO_MANIFEST_DIR"))]
     pub repo: PathBuf,
+    /// Also run three worker agents (demo 1-3) and a client (the deployer) that posts a small job every two
+    /// seconds and accepts the results: jobs get paid and rewards show in the API within a minute.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 const MNEMONIC: &str = "test test test test test test test test test test test junk";
@@ -239,6 +243,22 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         println!("  {:#x}  {key}  {}{funded}", address(key)?, roles[i]);
     }
     println!();
+    let demo = if args.demo {
+        let deployment = crate::ops::Deployment::from_manifest(&manifest);
+        let workers = keys[3..6]
+            .iter()
+            .map(|k| k.parse::<PrivateKeySigner>())
+            .collect::<Result<Vec<_>, _>>()?;
+        let client = keys[0].parse::<PrivateKeySigner>()?;
+        let demo = super::demo::Demo::start(&rpc_url, &api, &deployment, &workers, client).await?;
+        println!(
+            "Demo: three worker agents (demo 1-3) run jobs; the deployer posts one every 2 s and accepts the results."
+        );
+        println!("  watch {api}/v1/jobs?status=paid and {api}/v1/rewards");
+        Some(demo)
+    } else {
+        None
+    };
     println!("Ctrl-C stops the devnet.");
 
     let cancel = coordinator_proc.cancel_token();
@@ -249,6 +269,9 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     });
     let result = coordinator_proc.wait().await;
     signal.abort();
+    if let Some(demo) = demo {
+        demo.stop().await;
+    }
     drop(cluster);
     result.map(|()| ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! The `accord` command line. Each subcommand group is a module; `--help` text comes from the doc comments.
 
 mod da;
+mod demo;
 mod deployment;
 mod devnet;
 mod gov;

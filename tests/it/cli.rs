@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::utils::{FORGE, free_port, repo, run};
 
-/// `accord devnet`: everything comes up, the API is ready, and SIGINT stops it all with nothing left behind.
+/// `accord devnet --demo`: everything comes up, the API is ready, the demo's jobs are paid and its rewards show
+/// in the API within a minute, and SIGINT stops it all with nothing left behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn devnet_starts_serves_and_stops_cleanly() {
     // Ports picked here can be taken by another connection before the devnet binds them: retry on exactly that.
@@ -25,6 +26,7 @@ async fn devnet_starts_serves_and_stops_cleanly() {
                 &chain_port.to_string(),
                 "--api-port",
                 &api_port.to_string(),
+                "--demo",
             ])
             .arg("--repo")
             .arg(repo())
@@ -76,6 +78,32 @@ async fn devnet_starts_serves_and_stops_cleanly() {
         .await
         .unwrap();
     assert_eq!(status["chain_id"], 31337);
+
+    let demo_started = Instant::now();
+    let api = format!("http://127.0.0.1:{api_port}");
+    loop {
+        let paid: serde_json::Value = reqwest::get(format!("{api}/v1/jobs?status=paid"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rewards: serde_json::Value = reqwest::get(format!("{api}/v1/rewards"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let n = |v: &serde_json::Value| v["items"].as_array().map_or(0, Vec::len);
+        if n(&paid) > 0 && n(&rewards) > 0 {
+            break;
+        }
+        assert!(
+            demo_started.elapsed() < Duration::from_secs(60),
+            "no paid job within a minute of the demo's start: {paid} {rewards}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     let pid = child.id().to_string();
     assert!(

@@ -1,0 +1,147 @@
+//! `accord devnet --demo`: three worker agents and a client that keeps posting small jobs and accepting their
+//! results, so the API shows jobs paid and rewards within a minute of start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest;
+use anyhow::Context;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::chain::evm::bindings::JobManager;
+use crate::ops::{self, Deployment, NewJob};
+use crate::wallet::{SenderConfig, TxSender};
+use crate::worker::agent::{Agent, AgentConfig};
+use crate::worker::spec::JobSpec;
+
+/// Seconds between two jobs of the demo client.
+const POST_EVERY: Duration = Duration::from_secs(2);
+
+/// The running demo: worker agents and the client, stopped together.
+pub struct Demo {
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+    state_dir: std::path::PathBuf,
+}
+
+impl Demo {
+    /// Registers, stakes and starts a worker agent for each of `workers`, and a client posting jobs from
+    /// `client`. `api_url` is the coordinator's API.
+    pub async fn start(
+        rpc_url: &str,
+        api_url: &str,
+        deployment: &Deployment,
+        workers: &[PrivateKeySigner],
+        client: PrivateKeySigner,
+    ) -> anyhow::Result<Self> {
+        let cancel = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let state_dir = std::env::temp_dir().join(format!("accord-demo-{}", std::process::id()));
+        for (i, key) in workers.iter().enumerate() {
+            let sender = TxSender::connect(rpc_url, key.clone(), SenderConfig::default()).await?;
+            ops::register(&sender, deployment, 1, "").await?;
+            ops::stake(&sender, deployment, ops::parse_tokens("500")?).await?;
+            let config = AgentConfig {
+                api_url: api_url.to_owned(),
+                capacity: 2,
+                heartbeat_every: Duration::from_secs(2),
+                poll_every: Duration::from_millis(500),
+                state_dir: state_dir.join(format!("worker-{}", i + 1)),
+                max_timeout: Duration::from_secs(30),
+                max_output_bytes: 64 * 1024,
+            };
+            let agent = Arc::new(
+                Agent::new(config, key.clone(), sender)
+                    .await
+                    .context("cannot start a demo worker agent")?,
+            );
+            let cancel = cancel.clone();
+            tasks.spawn(async move {
+                if let Err(e) = agent.run(cancel).await {
+                    warn!(target: "accord::demo", error = %format!("{e:#}"), "demo worker stopped");
+                }
+            });
+        }
+        let sender = TxSender::connect(rpc_url, client, SenderConfig::default()).await?;
+        let deployment = deployment.clone();
+        let api_url = api_url.to_owned();
+        let stop = cancel.clone();
+        tasks.spawn(async move { client_loop(sender, deployment, api_url, stop).await });
+        Ok(Self {
+            cancel,
+            tasks,
+            state_dir,
+        })
+    }
+
+    /// Stops the agents and the client, and removes their state.
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        self.tasks.abort_all();
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+/// Posts a small job every [`POST_EVERY`] and accepts every submitted result of its own jobs.
+async fn client_loop(sender: TxSender, d: Deployment, api_url: String, cancel: CancellationToken) {
+    let http = reqwest::Client::new();
+    let client = format!("{:#x}", sender.address());
+    let mut n: u64 = 0;
+    loop {
+        n += 1;
+        let job = NewJob {
+            spec: JobSpec::new(vec![
+                "sh".into(),
+                "-c".into(),
+                format!("echo demo job {n}: $(date -u +%FT%TZ)"),
+            ]),
+            reward: ops::parse_tokens("2").expect("a literal amount"),
+            deadline_in: Duration::from_secs(3_600),
+            capabilities: 1,
+            max_attempts: 3,
+        };
+        match ops::post_job(&sender, &d, &job).await {
+            Ok((id, _)) => eprintln!("demo: client posted job {id}"),
+            Err(e) => {
+                warn!(target: "accord::demo", error = %format!("{e:#}"), "posting a demo job failed")
+            }
+        }
+        let url = format!("{api_url}/v1/jobs?client={client}&status=submitted&limit=50");
+        let submitted: Vec<String> = match http.get(&url).send().await {
+            Ok(r) => r
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v["items"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|j| j["job_id"].as_str().map(str::to_owned))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for id in submitted {
+            let Ok(job_id) = id.parse() else { continue };
+            let call = JobManager::acceptResultCall { jobId: job_id };
+            match sender.call(d.job_manager, &call).await {
+                Ok(_) => {
+                    eprintln!("demo: client accepted the result of job {id}; the worker is paid")
+                }
+                // The index may lag a block behind an accept already sent: the contract refuses the repeat.
+                Err(e) => {
+                    tracing::debug!(target: "accord::demo", job = %id, error = %e, "accept refused")
+                }
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(POST_EVERY) => {}
+        }
+    }
+}
