@@ -12,3 +12,4 @@ mod solc_adapter;
 mod stack;
 mod utils;
 mod wallet;
+mod worker;

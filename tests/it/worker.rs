@@ -1,0 +1,150 @@
+//! The worker agent against a real anvil, PostgreSQL and coordinator: it runs an assigned job once, and after a
+//! restart it neither runs nor submits it again; an output published before a crash is submitted without
+//! running the command again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord::coordinator::Coordinator;
+use accord::da::client::BlobClient;
+use accord::ops::{self, NewJob};
+use accord::wallet::{SenderConfig, TxSender};
+use accord::worker::agent::{Agent, AgentConfig};
+use accord::worker::spec::JobSpec;
+use tokio_util::sync::CancellationToken;
+
+use crate::stack::{Stack, eventually, get, signer};
+
+fn agent_config(api: &str, dir: &std::path::Path) -> AgentConfig {
+    AgentConfig {
+        api_url: api.to_owned(),
+        capacity: 2,
+        heartbeat_every: Duration::from_millis(500),
+        poll_every: Duration::from_millis(200),
+        state_dir: dir.to_path_buf(),
+        max_timeout: Duration::from_secs(10),
+        max_output_bytes: 4096,
+    }
+}
+
+/// Runs an agent for worker 3 until `until` resolves, then stops it.
+async fn run_agent<F: std::future::Future<Output = ()>>(
+    stack: &Stack,
+    api: &str,
+    dir: &std::path::Path,
+    until: F,
+) {
+    let sender = TxSender::connect(&stack.devnet.anvil.url, signer(3), SenderConfig::default())
+        .await
+        .unwrap();
+    let agent = Arc::new(
+        Agent::new(agent_config(api, dir), signer(3), sender)
+            .await
+            .unwrap(),
+    );
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(agent.run(cancel.clone()));
+    until.await;
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+}
+
+fn lines(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_agent_neither_repeats_nor_loses_a_submission() {
+    let stack = Stack::start().await;
+    let mut coordinator = Coordinator::start(stack.config(), Some(signer(1)))
+        .await
+        .unwrap();
+    coordinator
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let api = format!("http://{}", coordinator.api_addr);
+    stack.worker(3, 1, 200).await;
+    stack.fund(8, 100).await;
+    let client = stack.sender(8).await;
+    let state = tempfile::tempdir().unwrap();
+    let runs = state.path().join("runs.log");
+    let job = NewJob {
+        spec: JobSpec::new(vec![
+            "sh".into(),
+            "-c".into(),
+            format!("echo run >> {}; echo result", runs.display()),
+        ]),
+        reward: ops::parse_tokens("1").unwrap(),
+        deadline_in: Duration::from_secs(3_600),
+        capabilities: 1,
+        max_attempts: 1,
+    };
+
+    // First life: the job is run once and submitted.
+    let (first, _) = ops::post_job(&client, &stack.deployment, &job)
+        .await
+        .unwrap();
+    run_agent(&stack, &api, state.path(), async {
+        eventually(Duration::from_secs(60), "the first result", || async {
+            let j = get(&api, &format!("/v1/jobs/{first}")).await;
+            (j["status"] == "submitted").then_some(())
+        })
+        .await;
+    })
+    .await;
+    assert_eq!(lines(&runs), 1);
+
+    // Second life on the same state: nothing runs again, nothing is submitted again.
+    run_agent(&stack, &api, state.path(), async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await;
+    assert_eq!(lines(&runs), 1, "the job ran again after a restart");
+    let detail = get(&api, &format!("/v1/jobs/{first}")).await;
+    assert_eq!(detail["results"].as_array().unwrap().len(), 1, "{detail:#}");
+
+    // A crash between publishing and submitting: the state file holds the published blob only. The restarted
+    // agent submits that blob without running the command.
+    let (second, _) = ops::post_job(&client, &stack.deployment, &job)
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "the second assignment", || async {
+        let j = get(&api, &format!("/v1/jobs/{second}")).await;
+        (j["status"] == "assigned").then_some(())
+    })
+    .await;
+    let uploader = BlobClient::new(
+        &api,
+        signer(3),
+        stack.deployment.chain_id,
+        stack.deployment.registry,
+    );
+    let published = uploader
+        .upload(bytes::Bytes::from_static(b"published before the crash\n"))
+        .await
+        .unwrap();
+    let ledger = state
+        .path()
+        .join(format!("worker-{:#x}.json", signer(3).address()));
+    let mut entries: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ledger).unwrap()).unwrap();
+    entries[format!("{second}:1")] = serde_json::json!({"blob": published});
+    std::fs::write(&ledger, serde_json::to_vec(&entries).unwrap()).unwrap();
+    run_agent(&stack, &api, state.path(), async {
+        eventually(Duration::from_secs(60), "the second result", || async {
+            let j = get(&api, &format!("/v1/jobs/{second}")).await;
+            (j["status"] == "submitted").then_some(())
+        })
+        .await;
+    })
+    .await;
+    assert_eq!(lines(&runs), 1, "the published job ran again");
+    let detail = get(&api, &format!("/v1/jobs/{second}")).await;
+    assert_eq!(
+        detail["results"][0]["commitment"],
+        format!("{:#x}", published.commitment),
+        "{detail:#}"
+    );
+    coordinator.shutdown().await.unwrap();
+}
