@@ -178,10 +178,10 @@ async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let stake = args.stake.as_deref().map(ops::parse_tokens).transpose()?;
     let max_runtime = ops::parse_duration(&args.max_runtime)?;
     let s = Session::open(global, &args.signer).await?;
-    if let Some(capabilities) = args.register {
-        if let Some(r) = ops::register(&s.sender, &s.deployment, capabilities, "").await? {
-            tracing::info!(target: "accord::worker", tx = %r.transaction_hash, "registered");
-        }
+    if let Some(capabilities) = args.register
+        && let Some(r) = ops::register(&s.sender, &s.deployment, capabilities, "").await?
+    {
+        tracing::info!(target: "accord::worker", tx = %r.transaction_hash, "registered");
     }
     if let Some(amount) = stake {
         let r = ops::stake(&s.sender, &s.deployment, amount).await?;

@@ -357,10 +357,10 @@ impl Agent {
             .await
             .context("cannot read the job on chain")?;
         const ASSIGNED: u8 = 2;
-        if on_chain.worker != self.address() || u8::from(on_chain.status) != ASSIGNED {
+        if on_chain.worker != self.address() || on_chain.status != ASSIGNED {
             let why = format!(
                 "job is in status {} with worker {:#x}: nothing to submit",
-                u8::from(on_chain.status),
+                on_chain.status,
                 on_chain.worker
             );
             info!(target: "accord::worker", job = %job.job_id, "{why}");
