@@ -182,14 +182,7 @@ pub(crate) async fn post_blob(
         })
     })?;
     let worker = format!("{:#x}", signed.worker);
-    let registered: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM workers WHERE chain_id = $1 AND address = $2)",
-    )
-    .bind(s.chain_id)
-    .bind(&worker)
-    .fetch_one(&s.app.pool)
-    .await?;
-    if !registered {
+    if !super::workers::is_registered(&s, &worker).await? {
         return Err(Error::Forbidden(format!(
             "worker {worker} is not registered on chain {}",
             s.app.chain_id

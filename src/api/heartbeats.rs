@@ -91,14 +91,7 @@ pub(crate) async fn post_heartbeat(
     )
     .map_err(|e| Error::Unauthorized(e.to_string()))?;
 
-    let registered: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM workers WHERE chain_id = $1 AND address = $2)",
-    )
-    .bind(s.chain_id)
-    .bind(&worker)
-    .fetch_one(&s.app.pool)
-    .await?;
-    if !registered {
+    if !super::workers::is_registered(&s, &worker).await? {
         return Err(Error::Forbidden(format!(
             "{worker} is not a registered worker (register on chain, then retry once indexed)"
         )));

@@ -299,3 +299,14 @@ pub(crate) async fn list_rewards(
         input::position_key(r.block_number, r.log_index)
     })))
 }
+
+/// Whether `address` (lowercase 0x-hex) is a registered worker in the index.
+pub(crate) async fn is_registered(s: &super::Shared, address: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM workers WHERE chain_id = $1 AND address = $2)",
+    )
+    .bind(s.chain_id)
+    .bind(address)
+    .fetch_one(&s.app.pool)
+    .await?)
+}

@@ -130,6 +130,25 @@ async fn indexed_proposal(s: &Session, id: U256) -> anyhow::Result<Proposal> {
     Ok(proposal)
 }
 
+/// Queues (`queue`) or executes (`execute`) the indexed proposal `a.id`.
+async fn timelock_step(a: ProposalAction, global: &GlobalArgs, action: &str) -> anyhow::Result<()> {
+    let id = proposal_id(&a.id)?;
+    let s = Session::open(global, &a.signer).await?;
+    let p = indexed_proposal(&s, id).await?;
+    let receipt = if action == "queue" {
+        ops::queue(&s.sender, &s.deployment, &p).await?
+    } else {
+        ops::execute(&s.sender, &s.deployment, &p).await?
+    };
+    let tx = format!("{:#x}", receipt.transaction_hash);
+    emit(
+        global.output,
+        &json!({"proposal_id": id.to_string(), "action": action, "tx": tx}),
+        || format!("proposal {id}: {action} sent in {tx}"),
+    );
+    Ok(())
+}
+
 /// Runs a governance command.
 pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
     match cmd {
@@ -201,32 +220,8 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        GovCommand::Queue(a) => {
-            let id = proposal_id(&a.id)?;
-            let s = Session::open(global, &a.signer).await?;
-            let p = indexed_proposal(&s, id).await?;
-            let receipt = ops::queue(&s.sender, &s.deployment, &p).await?;
-            let tx = format!("{:#x}", receipt.transaction_hash);
-            emit(
-                global.output,
-                &json!({"proposal_id": id.to_string(), "action": "queue", "tx": tx}),
-                || format!("proposal {id} queued in {tx}"),
-            );
-            Ok(())
-        }
-        GovCommand::Execute(a) => {
-            let id = proposal_id(&a.id)?;
-            let s = Session::open(global, &a.signer).await?;
-            let p = indexed_proposal(&s, id).await?;
-            let receipt = ops::execute(&s.sender, &s.deployment, &p).await?;
-            let tx = format!("{:#x}", receipt.transaction_hash);
-            emit(
-                global.output,
-                &json!({"proposal_id": id.to_string(), "action": "execute", "tx": tx}),
-                || format!("proposal {id} executed in {tx}"),
-            );
-            Ok(())
-        }
+        GovCommand::Queue(a) => timelock_step(a, global, "queue").await,
+        GovCommand::Execute(a) => timelock_step(a, global, "execute").await,
         GovCommand::Show { id } => {
             let id = proposal_id(&id)?;
             let http = alloy::transports::http::reqwest::Client::new();

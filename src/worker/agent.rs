@@ -360,8 +360,7 @@ impl Agent {
         if on_chain.worker != self.address() || on_chain.status != ASSIGNED {
             let why = format!(
                 "job is in status {} with worker {:#x}: nothing to submit",
-                on_chain.status,
-                on_chain.worker
+                on_chain.status, on_chain.worker
             );
             info!(target: "accord::worker", job = %job.job_id, "{why}");
             self.record(key, |en| en.failed = Some(why))?;

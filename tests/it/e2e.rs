@@ -20,7 +20,7 @@ use accord::ops::{self, NewJob};
 use accord::worker::spec::JobSpec;
 use serde_json::Value;
 
-use crate::stack::{Stack, eventually, get, post_heartbeat, signer};
+use crate::stack::{Stack, eventually, get, heartbeat_for, post_heartbeat, signer};
 use crate::utils::{devnet_key, free_port};
 
 /// A child process killed (SIGKILL) when dropped; its output goes to a log file shown on failure.
@@ -208,9 +208,10 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     let beats = {
         let alive = silent_alive.clone();
         let body_api = api.clone();
+        let deployment = stack.deployment.clone();
         tokio::spawn(async move {
             while alive.load(Ordering::SeqCst) {
-                heartbeat_for_6(&body_api).await;
+                post_heartbeat(&body_api, &heartbeat_for(&deployment, 6, 1)).await;
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         })
@@ -436,31 +437,6 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     );
     drop(workers);
     drop(standby);
-}
-
-async fn heartbeat_for_6(api: &str) {
-    // Built without a Stack: the deployment's domain comes from the API's status.
-    let status = get(api, "/v1/status").await;
-    let registry: alloy::primitives::Address = status["contracts"]["WorkerRegistry"]["address"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let key = signer(6);
-    let beat = accord::offchain::Heartbeat {
-        worker: key.address(),
-        capacity: 1,
-        timestamp: accord::offchain::unix_now(),
-    };
-    let domain = accord::offchain::domain(31337, registry);
-    let sig = accord::offchain::sign(&key, &domain, &beat).unwrap();
-    let body = serde_json::json!({
-        "worker": format!("{:#x}", beat.worker),
-        "capacity": 1,
-        "timestamp": beat.timestamp,
-        "signature": format!("0x{}", alloy::hex::encode(sig.as_bytes())),
-    });
-    let _ = post_heartbeat(api, &body).await;
 }
 
 async fn pool(stack: &Stack) -> sqlx::PgPool {

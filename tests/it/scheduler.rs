@@ -30,14 +30,7 @@ async fn jobs(api: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_are_verified_and_only_live_eligible_workers_get_jobs_within_capacity() {
     let stack = Stack::start().await;
-    let mut coordinator = Coordinator::start(stack.config(), Some(signer(1)))
-        .await
-        .unwrap();
-    coordinator
-        .wait_ready(Duration::from_secs(60))
-        .await
-        .unwrap();
-    let api = format!("http://{}", coordinator.api_addr);
+    let (coordinator, api) = stack.coordinator().await;
 
     // Workers 3 and 4 are alive; 5 is staked but sends no heartbeat; 6 lacks capability 1.
     for (i, caps) in [(3, 1), (4, 1), (5, 1), (6, 2)] {

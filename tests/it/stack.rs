@@ -55,6 +55,20 @@ impl Stack {
         config
     }
 
+    /// A coordinator scheduling as anvil account 1 (the coordinator role), caught up; and its API's URL.
+    pub async fn coordinator(&self) -> (accord::coordinator::Coordinator, String) {
+        let mut coordinator =
+            accord::coordinator::Coordinator::start(self.config(), Some(signer(1)))
+                .await
+                .unwrap();
+        coordinator
+            .wait_ready(Duration::from_secs(60))
+            .await
+            .unwrap();
+        let api = format!("http://{}", coordinator.api_addr);
+        (coordinator, api)
+    }
+
     /// A transaction sender for anvil account `i`.
     pub async fn sender(&self, i: u32) -> TxSender {
         TxSender::connect(&self.devnet.anvil.url, signer(i), SenderConfig::default())
@@ -97,13 +111,18 @@ pub fn signer(i: u32) -> PrivateKeySigner {
 
 /// A signed heartbeat body for account `i`.
 pub fn heartbeat(stack: &Stack, i: u32, capacity: u32) -> Value {
+    heartbeat_for(&stack.deployment, i, capacity)
+}
+
+/// A signed heartbeat body for account `i` of `deployment`.
+pub fn heartbeat_for(deployment: &Deployment, i: u32, capacity: u32) -> Value {
     let key = signer(i);
     let beat = Heartbeat {
         worker: key.address(),
         capacity,
         timestamp: offchain::unix_now(),
     };
-    let domain = offchain::domain(stack.deployment.chain_id, stack.deployment.registry);
+    let domain = offchain::domain(deployment.chain_id, deployment.registry);
     let sig = offchain::sign(&key, &domain, &beat).unwrap();
     json!({
         "worker": format!("{:#x}", beat.worker),

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord::coordinator::Coordinator;
 use accord::da::client::BlobClient;
 use accord::ops::{self, NewJob};
 use accord::wallet::{SenderConfig, TxSender};
@@ -56,14 +55,7 @@ fn lines(path: &std::path::Path) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_agent_neither_repeats_nor_loses_a_submission() {
     let stack = Stack::start().await;
-    let mut coordinator = Coordinator::start(stack.config(), Some(signer(1)))
-        .await
-        .unwrap();
-    coordinator
-        .wait_ready(Duration::from_secs(60))
-        .await
-        .unwrap();
-    let api = format!("http://{}", coordinator.api_addr);
+    let (coordinator, api) = stack.coordinator().await;
     stack.worker(3, 1, 200).await;
     stack.fund(8, 100).await;
     let client = stack.sender(8).await;
