@@ -366,7 +366,9 @@ async fn status_reports_progress_lag_and_contracts() {
                 "WorkerRegistry": {"address": "0x5fc8d32690cc91d4c39d9d3abcbd16989f875707", "deploy_block": 6},
                 "JobManager": {"address": "0x0165878a594ca255338adfa4d48449f69242eb8f", "deploy_block": 7}
             },
-            "da": {"primary": "local", "secondary": null, "pending": 0, "oldest_pending": null}
+            "da": {"primary": "local", "secondary": null, "pending": 0, "oldest_pending": null},
+            "scheduler": {"enabled": false, "leader": false, "strategy": "", "account": null, "assigned": 0,
+                          "refused": 0, "housekeeping": 0, "last_error": null}
         })
     );
     // The status is live: a new head shows at once.
