@@ -12,10 +12,19 @@
 //!   attempt) and decided again.
 //! - **Fresh parameters.** The minimum stake is read from the index every round, so a governance change applies
 //!   without a restart.
+//! - **Short rounds.** A round reads the open jobs and the eligible workers, and takes the workers' load and
+//!   record from a snapshot refreshed about once a second plus the assignments decided since (so the load errs
+//!   high, never low). The snapshot, the repair of stale intents, table statistics and the housekeeping queries
+//!   run in the background, off the path from an index update to the next batch. A full batch is followed by the
+//!   next at once while fewer than `max_in_flight` are out.
+//! - **Decision latency** (`accord_scheduler_decision_seconds`) runs from the index update that made the jobs
+//!   visible to the signed `assignBatch` being handed to the node; the node's reply time is
+//!   `accord_scheduler_broadcast_seconds`.
 
 pub mod strategy;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alloy::eips::BlockNumberOrTag;
@@ -31,6 +40,7 @@ use tracing::{debug, info, warn};
 
 use crate::chain::evm::bindings::JobManager;
 use crate::indexer::Status;
+use crate::wallet::sender::SendStep;
 use crate::wallet::{TxError, TxSender};
 
 pub use strategy::{Candidate, Strategy, StrategyKind, Weights};
@@ -149,6 +159,49 @@ pub struct Scheduler {
     config: SchedulerConfig,
     index: watch::Receiver<Status>,
     report: watch::Sender<SchedulerStatus>,
+    book: Arc<Mutex<LoadBook>>,
+}
+
+/// Workers' load and record as of the last upkeep, plus the assignments decided since: what a round needs
+/// besides eligibility, without aggregating every assigned job and every past assignment each time.
+#[derive(Debug, Default)]
+struct LoadBook {
+    /// The last snapshot and when its statement started.
+    snapshot: Option<(Instant, Loads)>,
+    /// Assignments decided (intent committed) since, with when the insert returned, by worker.
+    decided: Vec<(Instant, String)>,
+}
+
+/// Load and record per worker (lowercase address).
+#[derive(Debug, Default, Clone)]
+struct Loads {
+    /// Jobs assigned in the index, plus live intents of jobs still open there (sent, not indexed yet).
+    load: HashMap<String, i64>,
+    /// Assignments paid, and expired or refunded.
+    record: HashMap<String, (i64, i64)>,
+}
+
+impl LoadBook {
+    /// Takes a snapshot whose statement started at `taken`, unless a newer one is in.
+    fn update(&mut self, taken: Instant, loads: Loads) {
+        if self.snapshot.as_ref().is_some_and(|(at, _)| *at >= taken) {
+            return;
+        }
+        // A decision committed before the statement started is in the snapshot; one whose insert returned after
+        // may be counted twice until the next snapshot (the load errs high, never low).
+        self.decided.retain(|(at, _)| *at > taken);
+        self.snapshot = Some((taken, loads));
+    }
+
+    /// The current loads: the snapshot plus what was decided since.
+    fn current(&self) -> Option<Loads> {
+        let (_, snapshot) = self.snapshot.as_ref()?;
+        let mut loads = snapshot.clone();
+        for (_, worker) in &self.decided {
+            *loads.load.entry(worker.clone()).or_default() += 1;
+        }
+        Some(loads)
+    }
 }
 
 /// One decided assignment.
@@ -172,6 +225,17 @@ enum Done {
     Batch,
     Chore,
 }
+
+/// What a scheduling round did.
+enum Round {
+    /// Decided (possibly nothing); `more` when the batch was full, so more open jobs may wait.
+    Decided { more: bool },
+    /// `max_in_flight` batches are out: nothing decided.
+    Busy,
+}
+
+/// Upkeep (statistics, stale intents, the load snapshot) runs this often, or every poll interval if longer.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Scheduler {
     /// A scheduler sending from `sender` (which must hold COORDINATOR_ROLE) to `job_manager`; it wakes on every
@@ -199,6 +263,7 @@ impl Scheduler {
                 config,
                 index,
                 report,
+                book: Arc::default(),
             },
             status,
         )
@@ -266,9 +331,21 @@ impl Scheduler {
         let poll = Duration::from_millis(self.config.poll_interval_ms);
         let mut lock_checked = Instant::now();
         let mut chores_at = Instant::now();
+        // The index update that made the oldest still undecided jobs visible: decision latency runs from here.
+        let mut last_update = index.borrow().indexed_at;
+        let mut waiting_since: Option<Instant> = None;
+        let mut more = false;
+        // The first round needs statistics and a load snapshot as much as any (the index may have just been
+        // backfilled); later upkeeps run in the background.
+        let upkeep = self.upkeep();
+        upkeep.clone().run().await;
+        let mut upkeep_at = Instant::now();
+        let mut upkeeping: Option<tokio::task::JoinHandle<()>> = None;
+        let mut deciding_chores: Option<tokio::task::JoinHandle<anyhow::Result<Vec<Chore>>>> = None;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => {
+                    self.finish_chores(deciding_chores.take(), &mut assigning).await;
                     // Let sent transactions finish recording their outcome.
                     while assigning.join_next().await.is_some() {}
                     return "cancelled".into();
@@ -280,56 +357,97 @@ impl Scheduler {
                     }
                 }
                 Some(_) = assigning.join_next(), if !assigning.is_empty() => {}
+                // A full batch went out and there is room for another: decide it now.
+                _ = std::future::ready(()), if more && assigning.len() < self.config.max_in_flight => {}
                 _ = tokio::time::sleep(poll) => {}
             }
             if lock_checked.elapsed() >= Duration::from_secs(1) {
                 if let Err(e) = sqlx::query("SELECT 1").execute(&mut lock).await {
+                    self.finish_chores(deciding_chores.take(), &mut assigning)
+                        .await;
                     while assigning.join_next().await.is_some() {}
                     return format!("leader lock session failed: {e}");
                 }
                 lock_checked = Instant::now();
             }
-            let seen_at = index.borrow_and_update().indexed_at;
+            let update = index.borrow_and_update().indexed_at;
+            if update != last_update {
+                last_update = update;
+                waiting_since = waiting_since.or(update);
+            }
             let batches = assigning.len();
-            if let Err(e) = self
-                .round(strategy.as_mut(), &mut assigning, batches, seen_at)
+            more = false;
+            match self
+                .round(strategy.as_mut(), &mut assigning, batches, waiting_since)
                 .await
             {
-                warn!(target: "accord::scheduler", error = %e, "scheduling round failed");
-                self.report
-                    .send_modify(|s| s.last_error = Some(e.to_string()));
-            }
-            if self.config.housekeeping && chores_at.elapsed() >= poll {
-                chores_at = Instant::now();
-                if let Err(e) = self.chores(&mut assigning).await {
-                    warn!(target: "accord::scheduler", error = %e, "housekeeping round failed");
+                // Everything visible was decided (or nothing was): the next update starts a new wait.
+                Ok(Round::Decided { more: false }) => waiting_since = None,
+                // A full batch: the rest still waits since the same update.
+                Ok(Round::Decided { more: true }) => more = true,
+                // No room for a batch: the jobs keep waiting.
+                Ok(Round::Busy) => {}
+                Err(e) => {
+                    warn!(target: "accord::scheduler", error = %e, "scheduling round failed");
+                    self.report
+                        .send_modify(|s| s.last_error = Some(e.to_string()));
                 }
+            }
+            // Upkeep runs beside the rounds, off the path from an index update to the next batch.
+            if upkeep_at.elapsed() >= poll.max(UPKEEP_INTERVAL)
+                && upkeeping.as_ref().is_none_or(|t| t.is_finished())
+            {
+                upkeep_at = Instant::now();
+                upkeeping = Some(tokio::spawn(upkeep.clone().run()));
+            }
+            // Housekeeping is decided in the background too (its query reads every assigned job), and its
+            // transactions are sent from here, among the batches.
+            if deciding_chores.as_ref().is_some_and(|t| t.is_finished()) {
+                self.finish_chores(deciding_chores.take(), &mut assigning)
+                    .await;
+            }
+            if self.config.housekeeping
+                && deciding_chores.is_none()
+                && chores_at.elapsed() >= poll.max(UPKEEP_INTERVAL)
+            {
+                chores_at = Instant::now();
+                deciding_chores = Some(tokio::spawn(self.clone_for_task().decide_chores()));
             }
         }
     }
 
-    /// One scheduling round: repairs stale intents, decides a batch and sends it.
+    /// One scheduling round: decides a batch and hands it to a sending task. `waiting_since` is the index
+    /// update since which the jobs decided here have been visible (the start of the decision latency).
     async fn round(
         &self,
         strategy: &mut dyn Strategy,
         assigning: &mut JoinSet<Done>,
         batches: usize,
-        seen_at: Option<Instant>,
-    ) -> anyhow::Result<()> {
-        self.repair_intents().await?;
+        waiting_since: Option<Instant>,
+    ) -> anyhow::Result<Round> {
         if batches >= self.config.max_in_flight {
-            return Ok(());
+            return Ok(Round::Busy);
         }
-        let decisions = self.decide(strategy).await?;
+        let started = Instant::now();
+        let (decisions, more) = self.decide(strategy).await?;
         if decisions.is_empty() {
-            return Ok(());
+            return Ok(Round::Decided { more: false });
+        }
+        if let Some(since) = waiting_since {
+            debug!(
+                target: "accord::scheduler",
+                waited_ms = started.saturating_duration_since(since).as_secs_f64() * 1e3,
+                decide_ms = started.elapsed().as_secs_f64() * 1e3,
+                "round"
+            );
         }
         let this = self.clone_for_task();
+        let decided = Instant::now();
         assigning.spawn(async move {
-            this.send_batch(decisions, seen_at).await;
+            this.send_batch(decisions, waiting_since, decided).await;
             Done::Batch
         });
-        Ok(())
+        Ok(Round::Decided { more })
     }
 
     fn clone_for_task(&self) -> TaskCtx {
@@ -343,49 +461,32 @@ impl Scheduler {
         }
     }
 
-    /// Abandons intents whose sender died and orphans assignments whose block left the canonical chain.
-    async fn repair_intents(&self) -> sqlx::Result<()> {
-        let abandoned = sqlx::query(
-            "UPDATE scheduler_intents SET state = 'abandoned', reason = 'no receipt recorded in time', updated_at = now() \
-             WHERE chain_id = $1 AND state = 'pending' AND updated_at < now() - make_interval(secs => $2)",
-        )
-        .bind(self.chain_id)
-        .bind(self.config.pending_timeout_secs as f64)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        // The index has passed the assignment's block, yet the job is still open at that attempt: the block was
-        // reorged away (the index only holds final blocks, so this is decided on final data).
-        let orphaned = sqlx::query(
-            "UPDATE scheduler_intents i SET state = 'orphaned', reason = 'its block left the canonical chain', updated_at = now() \
-             FROM jobs j, indexer_cursor c \
-             WHERE i.chain_id = $1 AND i.kind = 'assign' AND i.state = 'done' \
-               AND j.chain_id = i.chain_id AND j.job_id = i.job_id AND j.status = 'open' \
-               AND j.max_attempts - j.attempts_left + 1 = i.attempt \
-               AND c.chain_id = i.chain_id AND i.block_number <= c.block_number",
-        )
-        .bind(self.chain_id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if abandoned + orphaned > 0 {
-            warn!(target: "accord::scheduler", abandoned, orphaned, "intents released for a new decision");
+    fn upkeep(&self) -> Upkeep {
+        Upkeep {
+            pool: self.pool.clone(),
+            chain_id: self.chain_id,
+            pending_timeout_secs: self.config.pending_timeout_secs,
+            book: self.book.clone(),
         }
-        Ok(())
     }
 
-    /// Picks workers for open jobs and records the decisions as pending intents.
-    async fn decide(&self, strategy: &mut dyn Strategy) -> anyhow::Result<Vec<Decision>> {
+    /// Picks workers for open jobs and records the decisions as pending intents; also says whether the batch
+    /// was full (more open jobs may wait).
+    async fn decide(&self, strategy: &mut dyn Strategy) -> anyhow::Result<(Vec<Decision>, bool)> {
+        let started = Instant::now();
         let now = self.chain_time().await?;
+        let clock = started.elapsed();
         let jobs: Vec<(String, i32, i32)> = sqlx::query_as(
             "SELECT j.job_id::text, j.required_capabilities, j.max_attempts - j.attempts_left + 1 \
              FROM jobs j \
              WHERE j.chain_id = $1 AND j.status = 'open' AND j.deadline > $2 \
                AND NOT EXISTS (SELECT 1 FROM scheduler_intents i \
                    WHERE i.chain_id = j.chain_id AND i.kind = 'assign' AND i.job_id = j.job_id \
-                     AND i.attempt = j.max_attempts - j.attempts_left + 1 \
-                     AND (i.state IN ('pending', 'done') \
-                          OR (i.state = 'refused' AND i.updated_at > now() - make_interval(secs => $3)))) \
+                     AND i.attempt = j.max_attempts - j.attempts_left + 1 AND i.state IN ('pending', 'done')) \
+               AND NOT EXISTS (SELECT 1 FROM scheduler_intents i \
+                   WHERE i.chain_id = j.chain_id AND i.state = 'refused' \
+                     AND i.updated_at > now() - make_interval(secs => $3) \
+                     AND i.kind = 'assign' AND i.job_id = j.job_id AND i.attempt = j.max_attempts - j.attempts_left + 1) \
              ORDER BY j.job_id LIMIT $4",
         )
         .bind(self.chain_id)
@@ -395,9 +496,12 @@ impl Scheduler {
         .fetch_all(&self.pool)
         .await?;
         if jobs.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         }
+        let full = jobs.len() >= self.config.max_batch;
+        let selected = started.elapsed();
         let mut candidates = self.candidates().await?;
+        let ranked = started.elapsed();
         let mut picked: Vec<(String, i32, String)> = Vec::with_capacity(jobs.len());
         for (job_id, required, attempt) in jobs {
             let Some(i) = strategy.pick(required as u16, &candidates) else {
@@ -407,7 +511,7 @@ impl Scheduler {
             picked.push((job_id, attempt, candidates[i].address.clone()));
         }
         if picked.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         }
         let (ids, rest): (Vec<String>, Vec<(i32, String)>) =
             picked.into_iter().map(|(j, a, w)| (j, (a, w))).unzip();
@@ -424,6 +528,12 @@ impl Scheduler {
         .bind(&workers)
         .fetch_all(&self.pool)
         .await?;
+        {
+            let now = Instant::now();
+            let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+            book.decided
+                .extend(rows.iter().map(|(_, _, worker)| (now, worker.clone())));
+        }
         let mut decisions = Vec::with_capacity(rows.len());
         for (id, job, worker) in rows {
             decisions.push(Decision {
@@ -433,48 +543,57 @@ impl Scheduler {
             });
         }
         decisions.sort_by_key(|d| d.job_id);
-        Ok(decisions)
+        debug!(
+            target: "accord::scheduler",
+            jobs = decisions.len(),
+            chain_time_ms = clock.as_secs_f64() * 1e3,
+            open_jobs_ms = (selected - clock).as_secs_f64() * 1e3,
+            candidates_ms = (ranked - selected).as_secs_f64() * 1e3,
+            intents_ms = (started.elapsed() - ranked).as_secs_f64() * 1e3,
+            "decided"
+        );
+        Ok((decisions, full))
     }
 
     /// Eligible workers with their load: registered (indexed), not jailed, stake at least the current minimum,
-    /// a heartbeat within the TTL.
+    /// a heartbeat within the TTL. Eligibility is read every round; load and record come from the load book.
     async fn candidates(&self) -> sqlx::Result<Vec<Candidate>> {
         let alive_since =
             crate::offchain::unix_now().saturating_sub(self.config.heartbeat_ttl_secs);
-        let rows: Vec<(String, i32, String, i32, i64, i64, i64)> = sqlx::query_as(
-            "WITH min AS ( \
-                 SELECT COALESCE((SELECT value FROM params WHERE chain_id = $1 AND contract = 'WorkerRegistry' AND key = 'minStake'), 0) AS v), \
-             busy AS ( \
-                 SELECT worker, count(*) AS n FROM jobs WHERE chain_id = $1 AND status = 'assigned' GROUP BY worker), \
-             sent AS ( \
-                 SELECT i.worker, count(*) AS n FROM scheduler_intents i \
-                 JOIN jobs j ON j.chain_id = i.chain_id AND j.job_id = i.job_id \
-                 WHERE i.chain_id = $1 AND i.kind = 'assign' AND i.state IN ('pending', 'done') AND j.status = 'open' \
-                 GROUP BY i.worker), \
-             record AS ( \
-                 SELECT worker, count(*) FILTER (WHERE outcome = 'paid') AS completed, \
-                        count(*) FILTER (WHERE outcome IN ('expired', 'refunded')) AS failed \
-                 FROM assignments WHERE chain_id = $1 GROUP BY worker) \
-             SELECT w.address, w.capabilities, w.stake::text, h.capacity, \
-                    COALESCE(busy.n, 0) + COALESCE(sent.n, 0), COALESCE(r.completed, 0), COALESCE(r.failed, 0) \
-             FROM workers w \
-             JOIN heartbeats h ON h.chain_id = w.chain_id AND h.worker = w.address \
-             CROSS JOIN min \
-             LEFT JOIN busy ON busy.worker = w.address \
-             LEFT JOIN sent ON sent.worker = w.address \
-             LEFT JOIN record r ON r.worker = w.address \
-             WHERE w.chain_id = $1 AND NOT w.jailed AND w.stake >= min.v AND w.stake > 0 AND h.signed_at >= $2 \
+        let workers: Vec<(String, i32, String, i32)> = sqlx::query_as(
+            "SELECT w.address, w.capabilities, w.stake::text, h.capacity \
+             FROM workers w JOIN heartbeats h ON h.chain_id = w.chain_id AND h.worker = w.address \
+             WHERE w.chain_id = $1 AND NOT w.jailed AND w.stake > 0 AND h.signed_at >= $2 \
+               AND w.stake >= COALESCE((SELECT value FROM params \
+                   WHERE chain_id = $1 AND contract = 'WorkerRegistry' AND key = 'minStake'), 0) \
              ORDER BY w.address",
         )
         .bind(self.chain_id)
         .bind(alive_since as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
+        let current = self
+            .book
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .current();
+        let loads = match current {
+            Some(loads) => loads,
+            None => {
+                let upkeep = self.upkeep();
+                let taken = Instant::now();
+                let loads = upkeep.loads().await?;
+                let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+                book.update(taken, loads);
+                book.current().unwrap_or_default()
+            }
+        };
+        Ok(workers
             .into_iter()
-            .map(
-                |(address, capabilities, stake, capacity, load, completed, failed)| Candidate {
-                    address,
+            .map(|(address, capabilities, stake, capacity)| {
+                let load = loads.load.get(&address).copied().unwrap_or(0);
+                let (completed, failed) = loads.record.get(&address).copied().unwrap_or((0, 0));
+                Candidate {
                     capabilities: capabilities as u16,
                     // Tokens as a float, for ranking only.
                     stake: stake.parse::<f64>().unwrap_or(0.0) / 1e18,
@@ -482,32 +601,217 @@ impl Scheduler {
                     load: load.clamp(0, i64::from(u32::MAX)) as u32,
                     completed: completed.max(0) as u64,
                     failed: failed.max(0) as u64,
-                },
-            )
+                    address,
+                }
+            })
             .collect())
     }
 
-    /// The latest block's timestamp: the contract's clock.
     async fn chain_time(&self) -> anyhow::Result<u64> {
-        let block = self
-            .sender
-            .provider()
-            .get_block_by_number(BlockNumberOrTag::Latest)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot read the latest block: {}",
-                    crate::chain::redact_error(&e.to_string())
-                )
-            })?
-            .ok_or_else(|| anyhow::anyhow!("the node has no latest block"))?;
-        Ok(block.header.timestamp)
+        chain_time(&self.sender).await
     }
 
-    /// Decides and sends expiries of overdue assignments, refunds of lapsed jobs and disputes, and
-    /// finalizations of results whose challenge window closed.
-    async fn chores(&self, tasks: &mut JoinSet<Done>) -> anyhow::Result<()> {
-        let now = self.chain_time().await?;
+    /// Waits for the housekeeping decision in `deciding`, if any, and sends what it decided.
+    async fn finish_chores(
+        &self,
+        deciding: Option<tokio::task::JoinHandle<anyhow::Result<Vec<Chore>>>>,
+        tasks: &mut JoinSet<Done>,
+    ) {
+        let Some(deciding) = deciding else {
+            return;
+        };
+        match deciding.await {
+            Ok(Ok(chores)) => self.send_chores(chores, tasks),
+            Ok(Err(e)) => {
+                warn!(target: "accord::scheduler", error = %e, "housekeeping round failed")
+            }
+            Err(e) => warn!(target: "accord::scheduler", error = %e, "housekeeping task failed"),
+        }
+    }
+
+    /// Sends decided chores, each in its own task among the batches.
+    fn send_chores(&self, chores: Vec<Chore>, tasks: &mut JoinSet<Done>) {
+        for chore in chores {
+            let this = self.clone_for_task();
+            tasks.spawn(async move {
+                this.send_chore(chore).await;
+                Done::Chore
+            });
+        }
+    }
+}
+
+/// The latest block's timestamp: the contract's clock.
+async fn chain_time(sender: &TxSender) -> anyhow::Result<u64> {
+    let block = sender
+        .provider()
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the latest block: {}",
+                crate::chain::redact_error(&e.to_string())
+            )
+        })?
+        .ok_or_else(|| anyhow::anyhow!("the node has no latest block"))?;
+    Ok(block.header.timestamp)
+}
+
+/// What runs beside the rounds, about once a second: table statistics, stale intents, the load snapshot.
+#[derive(Clone)]
+struct Upkeep {
+    pool: PgPool,
+    chain_id: i64,
+    pending_timeout_secs: u64,
+    book: Arc<Mutex<LoadBook>>,
+}
+
+impl Upkeep {
+    async fn run(self) {
+        self.refresh_statistics().await;
+        if let Err(e) = self.repair_intents().await {
+            warn!(target: "accord::scheduler", error = %e, "repairing intents failed");
+        }
+        let taken = Instant::now();
+        match self.loads().await {
+            Ok(loads) => self
+                .book
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .update(taken, loads),
+            Err(e) => {
+                warn!(target: "accord::scheduler", error = %e, "cannot read the workers' load")
+            }
+        }
+    }
+
+    /// Analyzes the tables the scheduler's queries join once they changed much since their last analysis.
+    ///
+    /// A round's queries are planned from table statistics. A backlog indexed in seconds, or a fresh index,
+    /// leaves `jobs` and `scheduler_intents` with none, or with figures from when they held a tenth of their
+    /// rows; autovacuum analyzes up to a minute later. Meanwhile the planner took thousands of open jobs for one
+    /// row and joined them with nested loops over whole tables: rounds of 10 to 20 s with 20,000 open jobs,
+    /// instead of milliseconds.
+    async fn refresh_statistics(&self) {
+        let stale: sqlx::Result<Vec<String>> = sqlx::query_scalar(
+            "SELECT relname::text FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() AND relname IN ('jobs', 'scheduler_intents', 'assignments') \
+               AND n_mod_since_analyze > 500 + n_live_tup / 5",
+        )
+        .fetch_all(&self.pool)
+        .await;
+        for table in stale.unwrap_or_default() {
+            let started = Instant::now();
+            // `table` is one of the three names above.
+            let analyzed = sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))
+                .execute(&self.pool)
+                .await;
+            match analyzed {
+                Ok(_) => {
+                    debug!(target: "accord::scheduler", table, ms = started.elapsed().as_secs_f64() * 1e3, "statistics refreshed")
+                }
+                Err(e) => {
+                    debug!(target: "accord::scheduler", table, error = %e, "cannot refresh statistics")
+                }
+            }
+        }
+    }
+
+    /// Abandons intents whose sender died and orphans assignments whose block left the canonical chain.
+    async fn repair_intents(&self) -> sqlx::Result<()> {
+        let abandoned = sqlx::query(
+            "UPDATE scheduler_intents SET state = 'abandoned', reason = 'no receipt recorded in time', updated_at = now() \
+             WHERE chain_id = $1 AND state = 'pending' AND updated_at < now() - make_interval(secs => $2)",
+        )
+        .bind(self.chain_id)
+        .bind(self.pending_timeout_secs as f64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        // The index has passed the assignment's block, yet the job is still open at that attempt: the block was
+        // reorged away (the index only holds final blocks, so this is decided on final data). Found from the open
+        // jobs, one probe of the live-intent index each, then updated by id: as one UPDATE … WHERE id IN (…) the
+        // planner joined every intent with every open job, seconds per run with a backlog.
+        let orphans: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM ( \
+                 SELECT (SELECT i.id FROM scheduler_intents i \
+                         WHERE i.chain_id = j.chain_id AND i.kind = 'assign' AND i.job_id = j.job_id \
+                           AND i.attempt = j.max_attempts - j.attempts_left + 1 AND i.state = 'done' \
+                           AND i.block_number <= c.block_number) AS id \
+                 FROM jobs j JOIN indexer_cursor c ON c.chain_id = j.chain_id \
+                 WHERE j.chain_id = $1 AND j.status = 'open' OFFSET 0) t \
+             WHERE id IS NOT NULL",
+        )
+        .bind(self.chain_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let orphaned = if orphans.is_empty() {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE scheduler_intents SET state = 'orphaned', reason = 'its block left the canonical chain', \
+                 updated_at = now() WHERE id = ANY($1) AND state = 'done'",
+            )
+            .bind(&orphans)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+        };
+        if abandoned + orphaned > 0 {
+            warn!(target: "accord::scheduler", abandoned, orphaned, "intents released for a new decision");
+        }
+        Ok(())
+    }
+
+    /// Every worker's load and record, read from the index and the intents.
+    async fn loads(&self) -> sqlx::Result<Loads> {
+        // The intent of an open job's current attempt is found by a scalar subquery: one probe of the
+        // live-intent index per open job. Open jobs without a live intent group under NULL.
+        let load = sqlx::query_as::<_, (Option<String>, i64)>(
+            "SELECT worker, count(*) FROM ( \
+                 SELECT worker FROM jobs WHERE chain_id = $1 AND status = 'assigned' \
+                 UNION ALL \
+                 SELECT (SELECT i.worker FROM scheduler_intents i \
+                         WHERE i.chain_id = j.chain_id AND i.kind = 'assign' AND i.job_id = j.job_id \
+                           AND i.attempt = j.max_attempts - j.attempts_left + 1 AND i.state IN ('pending', 'done')) \
+                 FROM jobs j WHERE j.chain_id = $1 AND j.status = 'open') t \
+             GROUP BY worker",
+        )
+        .bind(self.chain_id)
+        .fetch_all(&self.pool);
+        let record = sqlx::query_as::<_, (String, i64, i64)>(
+            "SELECT worker, count(*) FILTER (WHERE outcome = 'paid'), \
+                    count(*) FILTER (WHERE outcome IN ('expired', 'refunded')) \
+             FROM assignments WHERE chain_id = $1 AND outcome IN ('paid', 'expired', 'refunded') GROUP BY worker",
+        )
+        .bind(self.chain_id)
+        .fetch_all(&self.pool);
+        let (load, record) = tokio::try_join!(load, record)?;
+        Ok(Loads {
+            load: load
+                .into_iter()
+                .filter_map(|(w, n)| w.map(|w| (w, n)))
+                .collect(),
+            record: record.into_iter().map(|(w, c, f)| (w, (c, f))).collect(),
+        })
+    }
+}
+
+/// What a transaction task needs.
+struct TaskCtx {
+    pool: PgPool,
+    chain_id: i64,
+    job_manager: Address,
+    sender: TxSender,
+    config: SchedulerConfig,
+    report: watch::Sender<SchedulerStatus>,
+}
+
+impl TaskCtx {
+    /// Decides expiries of overdue assignments, refunds of lapsed jobs and disputes, and finalizations of
+    /// results whose challenge window closed, recording each as a pending intent.
+    async fn decide_chores(self) -> anyhow::Result<Vec<Chore>> {
+        let now = chain_time(&self.sender).await?;
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "WITH due AS ( \
                  SELECT j.job_id, j.max_attempts - j.attempts_left AS attempt, \
@@ -532,50 +836,69 @@ impl Scheduler {
         .bind(self.config.refusal_backoff_secs as f64)
         .fetch_all(&self.pool)
         .await?;
-        for (id, kind, job) in rows {
-            let chore = Chore {
-                id,
-                kind,
-                job_id: job.parse()?,
-            };
-            let this = self.clone_for_task();
-            tasks.spawn(async move {
-                this.send_chore(chore).await;
-                Done::Chore
-            });
-        }
-        Ok(())
+        rows.into_iter()
+            .map(|(id, kind, job)| {
+                Ok(Chore {
+                    id,
+                    kind,
+                    job_id: job.parse()?,
+                })
+            })
+            .collect()
     }
-}
 
-/// What a transaction task needs.
-struct TaskCtx {
-    pool: PgPool,
-    chain_id: i64,
-    job_manager: Address,
-    sender: TxSender,
-    config: SchedulerConfig,
-    report: watch::Sender<SchedulerStatus>,
-}
-
-impl TaskCtx {
-    /// Sends one `assignBatch` and records each entry's outcome from the receipt.
-    async fn send_batch(&self, decisions: Vec<Decision>, seen_at: Option<Instant>) {
+    /// Sends one `assignBatch` and records each entry's outcome from the receipt. The decision latency runs from
+    /// `seen_at` (the index update that made the jobs visible) until the signed transaction goes to the node:
+    /// deciding, the fee lookup and signing included.
+    async fn send_batch(
+        &self,
+        decisions: Vec<Decision>,
+        seen_at: Option<Instant>,
+        decided: Instant,
+    ) {
         let n = decisions.len();
         let call = JobManager::assignBatchCall {
             jobIds: decisions.iter().map(|d| d.job_id).collect(),
             workers: decisions.iter().map(|d| d.worker).collect(),
         };
         let gas = self.config.batch_base_gas + self.config.gas_per_assignment * n as u64;
-        if let Some(seen) = seen_at {
-            metrics::histogram!("accord_scheduler_decision_seconds")
-                .record(seen.elapsed().as_secs_f64());
-        }
         debug!(target: "accord::scheduler", jobs = n, gas, "sending assignBatch");
         let ids: Vec<i64> = decisions.iter().map(|d| d.id).collect();
+        // Decision latency ends when the signed transaction goes to the node; how long the node then takes to
+        // accept it (its RPC latency, or on anvil the wait while it mines a block) is a metric of its own.
+        let mut broadcast_at: Option<Instant> = None;
         let result = self
             .sender
-            .send_with_gas(self.job_manager, call.abi_encode().into(), gas)
+            .send_with_gas_observed(self.job_manager, call.abi_encode().into(), gas, |step| {
+                match step {
+                    SendStep::Broadcasting(_) if broadcast_at.is_none() => {
+                        broadcast_at = Some(Instant::now());
+                        if let Some(seen) = seen_at {
+                            metrics::histogram!("accord_scheduler_decision_seconds")
+                                .record(seen.elapsed().as_secs_f64());
+                        }
+                    }
+                    SendStep::Broadcasting(_) => {}
+                    SendStep::Accepted(hash) => {
+                        let Some(at) = broadcast_at else { return };
+                        let node = at.elapsed();
+                        metrics::histogram!("accord_scheduler_broadcast_seconds")
+                            .record(node.as_secs_f64());
+                        if let Some(seen) = seen_at {
+                            let decision = at.saturating_duration_since(seen);
+                            debug!(
+                                target: "accord::scheduler",
+                                jobs = n,
+                                %hash,
+                                decision_ms = decision.as_secs_f64() * 1e3,
+                                send_ms = at.saturating_duration_since(decided).as_secs_f64() * 1e3,
+                                node_ms = node.as_secs_f64() * 1e3,
+                                "assignBatch sent"
+                            );
+                        }
+                    }
+                }
+            })
             .await;
         let outcome = match result {
             Ok(receipt) => self.record_receipt(&decisions, &receipt).await,

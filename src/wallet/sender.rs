@@ -71,6 +71,15 @@ impl Default for SenderConfig {
     }
 }
 
+/// A step of [`TxSender::send_with_gas_observed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStep {
+    /// The signed transaction with this hash is being handed to the node (`eth_sendRawTransaction`).
+    Broadcasting(B256),
+    /// The node accepted the transaction with this hash; the wait for its receipt starts.
+    Accepted(B256),
+}
+
 /// Why a transaction was not sent or did not succeed. Messages never contain a key, and RPC URLs in them
 /// are redacted.
 #[derive(Debug, thiserror::Error)]
@@ -332,6 +341,19 @@ impl TxSender {
         input: Bytes,
         gas: u64,
     ) -> Result<TransactionReceipt, TxError> {
+        self.send_with_gas_observed(to, input, gas, |_| {}).await
+    }
+
+    /// Like [`send_with_gas`](Self::send_with_gas), telling `observe` when the signed transaction goes to the node
+    /// ([`SendStep::Broadcasting`], once per transaction signed: again only after a nonce conflict) and when the
+    /// node has accepted it ([`SendStep::Accepted`], before the wait for its receipt).
+    pub async fn send_with_gas_observed(
+        &self,
+        to: Address,
+        input: Bytes,
+        gas: u64,
+        mut observe: impl FnMut(SendStep) + Send,
+    ) -> Result<TransactionReceipt, TxError> {
         let fees = self.fees().await?;
         let mut conflicts = 0;
         let (nonce, first) = loop {
@@ -343,6 +365,7 @@ impl TxSender {
                     return Err(e);
                 }
             };
+            observe(SendStep::Broadcasting(tx.hash));
             match self.broadcast(&tx.raw).await {
                 Broadcast::Accepted | Broadcast::AlreadyKnown => break (nonce, tx),
                 Broadcast::NonceTooLow | Broadcast::ReplacementUnderpriced
@@ -375,6 +398,7 @@ impl TxSender {
                 }
             }
         };
+        observe(SendStep::Accepted(first.hash));
         tracing::info!(
             hash = %first.hash,
             nonce,
