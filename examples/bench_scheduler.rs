@@ -893,12 +893,24 @@ async fn run(args: &Args, env: &mut Env, capture: &Capture) -> anyhow::Result<bo
     };
     let done_instant = Instant::now();
     let rate = args.jobs as f64 / done_at.as_secs_f64();
-    let batches: Vec<(i64, f64)> = sqlx::query_as(
-        "SELECT count(*), extract(epoch FROM max(updated_at))::float8 FROM scheduler_intents \
+    let batches: Vec<(i64, f64, String)> = sqlx::query_as(
+        "SELECT count(*), extract(epoch FROM max(updated_at))::float8, tx_hash FROM scheduler_intents \
          WHERE kind = 'assign' AND state = 'done' GROUP BY tx_hash ORDER BY 2",
     )
     .fetch_all(&pool)
     .await?;
+    // Gas used per assignment, from the receipts (calldata and the 21,000 intrinsic gas included).
+    let mut gas_used = 0u64;
+    let mut blocks = std::collections::BTreeSet::new();
+    for (_, _, hash) in &batches {
+        let receipt = provider
+            .get_transaction_receipt(hash.parse()?)
+            .await?
+            .with_context(|| format!("no receipt for {hash}"))?;
+        gas_used += receipt.gas_used;
+        blocks.extend(receipt.block_number);
+    }
+    let gas_per_job = gas_used as f64 / args.jobs as f64;
     let mut sizes: Vec<i64> = batches.iter().map(|b| b.0).collect();
     let receipts_window = match (batches.first(), batches.last()) {
         (Some(a), Some(b)) if batches.len() > 1 => b.1 - a.1,
@@ -1168,11 +1180,18 @@ async fn run(args: &Args, env: &mut Env, capture: &Capture) -> anyhow::Result<bo
         );
     }
     println!(
-        "| assignBatch transactions (jobs each: min / median / max) | {} ({} / {} / {}) | | |",
+        "| assignBatch transactions (jobs each: min / median / max), in {} blocks | {} ({} / {} / {}) | | |",
+        blocks.len(),
         sizes.len(),
         sizes.first().unwrap_or(&0),
         sizes.get(sizes.len() / 2).unwrap_or(&0),
         sizes.last().unwrap_or(&0)
+    );
+    println!(
+        "| gas used per assignment (receipts; gas limit {} per assignment + {}) | {} | | |",
+        fmt_int(args.gas_per_assignment as f64),
+        fmt_int(100_000.0),
+        fmt_int(gas_per_job)
     );
     if refused > 0 {
         println!("| assignments refused by the contract | {refused} | 0 | |");
