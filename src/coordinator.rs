@@ -29,10 +29,26 @@ use crate::wallet::{SenderConfig, TxSender};
 use alloy::signers::local::PrivateKeySigner;
 
 /// The process-wide Prometheus recorder for the indexer's `metrics` counters; installed once.
+///
+/// A thread drains the recorder's histogram buffers every few seconds: without that upkeep, samples that pile
+/// up between two scrapes are partly dropped and the summaries' quantiles drift.
 fn prometheus() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new().install_recorder().ok()?;
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                })
+                .ok()?;
+            Some(handle)
+        })
         .clone()
 }
 
