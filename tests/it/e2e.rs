@@ -80,17 +80,7 @@ fn cli(api: &str, rpc: &str, args: &[&str]) -> Value {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "accord {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "accord {args:?} printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    crate::utils::json_output(args, &out)
 }
 
 async fn all_jobs(api: &str) -> Vec<Value> {

@@ -211,19 +211,7 @@ impl Devnet {
 
     /// A JSON-RPC call to anvil (time travel, mining, snapshots).
     pub async fn rpc(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
-        let body =
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let reply: serde_json::Value = reqwest::Client::new()
-            .post(&self.anvil.url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(reply.get("error").is_none(), "{method} failed: {reply}");
-        reply["result"].clone()
+        rpc(&self.anvil.url, method, params).await
     }
 
     /// Moves the chain's clock forward and mines a block.
@@ -245,4 +233,35 @@ impl Devnet {
 pub fn address_of(key: &str) -> String {
     let out = run(Command::new(tool("cast")).args(["wallet", "address", "--private-key", key]));
     String::from_utf8(out.stdout).unwrap().trim().to_lowercase()
+}
+
+/// A JSON-RPC call to `url`; panics on an error reply.
+pub async fn rpc(url: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(reply.get("error").is_none(), "{method} failed: {reply}");
+    reply["result"].clone()
+}
+
+/// The JSON document an `accord --output json` run printed; panics with its stderr when it failed.
+pub fn json_output(args: &[&str], out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "accord {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "accord {args:?} printed no JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }

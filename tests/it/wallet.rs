@@ -13,7 +13,7 @@ use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use serde_json::{Value, json};
 
-use crate::utils::{Anvil, DEVNET_KEY, Devnet, devnet_key};
+use crate::utils::{Anvil, DEVNET_KEY, Devnet, devnet_key, rpc};
 
 /// Runs `accord` with `args`, stdin closed, no `ACCORD_*` signer settings from the caller's environment and
 /// `ACCORD_HOME` set to `home`; fails the test if it runs longer than 60 s (a prompt must never wait).
@@ -42,18 +42,7 @@ fn accord(home: &Path, args: &[&str]) -> Output {
 }
 
 fn ok_json(home: &Path, args: &[&str]) -> Value {
-    let out = accord(home, args);
-    assert!(
-        out.status.success(),
-        "accord {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "accord {args:?} printed no JSON document ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    crate::utils::json_output(args, &accord(home, args))
 }
 
 fn failure(home: &Path, args: &[&str]) -> String {
@@ -612,22 +601,6 @@ async fn concurrent_sends_get_consecutive_nonces_and_reverts_are_decoded() {
         .unwrap();
     let receipt = other.call(token, &approve).await.unwrap();
     assert_eq!(nonce_of(&other, receipt.transaction_hash).await, 0);
-}
-
-/// A JSON-RPC call to `url`; panics on an error reply.
-async fn rpc(url: &str, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let reply: Value = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(reply.get("error").is_none(), "{method} failed: {reply}");
-    reply["result"].clone()
 }
 
 fn quantity(v: &Value) -> u128 {
