@@ -124,6 +124,14 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Cancels `token` on Ctrl-C or SIGTERM; abort the handle once the work is done.
+pub fn cancel_on_signal(token: tokio_util::sync::CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        token.cancel();
+    })
+}
+
 /// Runs a parsed command line; the exit code says whether it succeeded.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {

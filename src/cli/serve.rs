@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use super::{GlobalArgs, Output, shutdown_signal};
+use super::{GlobalArgs, Output};
 use crate::config::Config;
 use crate::coordinator::Coordinator;
 
@@ -57,11 +57,7 @@ pub struct IndexArgs {
 pub(super) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config, global)?;
     let cancel = CancellationToken::new();
-    let c = cancel.clone();
-    let signal = tokio::spawn(async move {
-        shutdown_signal().await;
-        c.cancel();
-    });
+    let signal = super::cancel_on_signal(cancel.clone());
     let stats = crate::coordinator::index_until_caught_up(&config, cancel).await;
     signal.abort();
     let stats = stats?;
@@ -111,11 +107,7 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
     if args.api_only {
         let (addr, cancel, task) = crate::coordinator::start_api_only(config).await?;
         eprintln!("accord: API (read replica) on http://{addr}  (Ctrl-C stops)");
-        let c = cancel.clone();
-        let signal = tokio::spawn(async move {
-            shutdown_signal().await;
-            c.cancel();
-        });
+        let signal = super::cancel_on_signal(cancel.clone());
         let result = task.await?;
         signal.abort();
         return result.map(|()| ExitCode::SUCCESS);
@@ -132,10 +124,7 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
         coordinator.api_addr
     );
     let cancel = coordinator.cancel_token();
-    let signal = tokio::spawn(async move {
-        shutdown_signal().await;
-        cancel.cancel();
-    });
+    let signal = super::cancel_on_signal(cancel);
     let result = coordinator.wait().await;
     signal.abort();
     result.map(|()| ExitCode::SUCCESS)
@@ -144,11 +133,7 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
 pub(super) async fn rebuild(args: RebuildArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config, global)?;
     let cancel = CancellationToken::new();
-    let c = cancel.clone();
-    let signal = tokio::spawn(async move {
-        shutdown_signal().await;
-        c.cancel();
-    });
+    let signal = super::cancel_on_signal(cancel.clone());
     let report = crate::rebuild::rebuild(&config, args.keep_schema, cancel).await;
     signal.abort();
     let report = report?;

@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
-use super::{GlobalArgs, shutdown_signal};
 use crate::chain::evm::bindings::WorkerRegistry;
 use crate::ops;
 use crate::wallet::SignerArgs;
@@ -199,10 +199,6 @@ async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     };
     let agent = Arc::new(Agent::new(config, key, s.sender.clone()).await?);
     let cancel = CancellationToken::new();
-    let stop = cancel.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        stop.cancel();
-    });
+    super::cancel_on_signal(cancel.clone());
     agent.run(cancel).await
 }

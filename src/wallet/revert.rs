@@ -11,28 +11,10 @@ use alloy::json_abi::JsonAbi;
 use alloy::primitives::{Bytes, Selector, U256, hex};
 use alloy::sol_types::{Panic, Revert as RevertString, SolError};
 
-/// The ABI files whose custom errors are decoded.
-const ABIS: [(&str, &str); 5] = [
-    ("AccordToken", include_str!("../../abi/AccordToken.json")),
-    (
-        "AccordGovernor",
-        include_str!("../../abi/AccordGovernor.json"),
-    ),
-    (
-        "WorkerRegistry",
-        include_str!("../../abi/WorkerRegistry.json"),
-    ),
-    ("JobManager", include_str!("../../abi/JobManager.json")),
-    (
-        "TimelockController",
-        include_str!("../../abi/TimelockController.json"),
-    ),
-];
-
 /// Every custom error of the protocol's contracts by selector (the same error in two ABIs appears once).
 static ERRORS: LazyLock<HashMap<Selector, alloy::json_abi::Error>> = LazyLock::new(|| {
     let mut errors = HashMap::new();
-    for (name, json) in ABIS {
+    for (name, json) in crate::chain::evm::decode::ABIS {
         let abi: JsonAbi = serde_json::from_str(json)
             .unwrap_or_else(|e| panic!("abi/{name}.json is not a JSON ABI: {e}"));
         for error in abi.errors() {

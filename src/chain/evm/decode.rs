@@ -15,7 +15,8 @@ use crate::chain::{Error, Result};
 use crate::deployment::Manifest;
 use crate::indexer::EventRecord;
 
-const ABIS: [(&str, &str); 5] = [
+/// The committed ABI files, by contract name: the only source of event and error signatures.
+pub(crate) const ABIS: [(&str, &str); 5] = [
     ("AccordToken", include_str!("../../../abi/AccordToken.json")),
     (
         "TimelockController",
