@@ -220,12 +220,6 @@ struct Chore {
     job_id: U256,
 }
 
-/// A finished transaction task.
-enum Done {
-    Batch,
-    Chore,
-}
-
 /// What a scheduling round did.
 enum Round {
     /// Decided (possibly nothing); `more` when the batch was full, so more open jobs may wait.
@@ -327,7 +321,9 @@ impl Scheduler {
     async fn lead(&self, mut lock: PgConnection, cancel: &CancellationToken) -> String {
         let mut strategy = self.config.strategy.build(self.config.weights);
         let mut index = self.index.clone();
-        let mut assigning: JoinSet<Done> = JoinSet::new();
+        // Batches in flight count against `max_in_flight`; expiries and finalizations are sent beside them.
+        let mut assigning: JoinSet<()> = JoinSet::new();
+        let mut chores: JoinSet<()> = JoinSet::new();
         let poll = Duration::from_millis(self.config.poll_interval_ms);
         let mut lock_checked = Instant::now();
         let mut chores_at = Instant::now();
@@ -345,9 +341,10 @@ impl Scheduler {
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => {
-                    self.finish_chores(deciding_chores.take(), &mut assigning).await;
+                    self.finish_chores(deciding_chores.take(), &mut chores).await;
                     // Let sent transactions finish recording their outcome.
                     while assigning.join_next().await.is_some() {}
+                    while chores.join_next().await.is_some() {}
                     return "cancelled".into();
                 }
                 changed = index.changed() => {
@@ -357,15 +354,17 @@ impl Scheduler {
                     }
                 }
                 Some(_) = assigning.join_next(), if !assigning.is_empty() => {}
+                Some(_) = chores.join_next(), if !chores.is_empty() => {}
                 // A full batch went out and there is room for another: decide it now.
                 _ = std::future::ready(()), if more && assigning.len() < self.config.max_in_flight => {}
                 _ = tokio::time::sleep(poll) => {}
             }
             if lock_checked.elapsed() >= Duration::from_secs(1) {
                 if let Err(e) = sqlx::query("SELECT 1").execute(&mut lock).await {
-                    self.finish_chores(deciding_chores.take(), &mut assigning)
+                    self.finish_chores(deciding_chores.take(), &mut chores)
                         .await;
                     while assigning.join_next().await.is_some() {}
+                    while chores.join_next().await.is_some() {}
                     return format!("leader lock session failed: {e}");
                 }
                 lock_checked = Instant::now();
@@ -403,7 +402,7 @@ impl Scheduler {
             // Housekeeping is decided in the background too (its query reads every assigned job), and its
             // transactions are sent from here, among the batches.
             if deciding_chores.as_ref().is_some_and(|t| t.is_finished()) {
-                self.finish_chores(deciding_chores.take(), &mut assigning)
+                self.finish_chores(deciding_chores.take(), &mut chores)
                     .await;
             }
             if self.config.housekeeping
@@ -421,7 +420,7 @@ impl Scheduler {
     async fn round(
         &self,
         strategy: &mut dyn Strategy,
-        assigning: &mut JoinSet<Done>,
+        assigning: &mut JoinSet<()>,
         batches: usize,
         waiting_since: Option<Instant>,
     ) -> anyhow::Result<Round> {
@@ -445,7 +444,6 @@ impl Scheduler {
         let decided = Instant::now();
         assigning.spawn(async move {
             this.send_batch(decisions, waiting_since, decided).await;
-            Done::Batch
         });
         Ok(Round::Decided { more })
     }
@@ -615,7 +613,7 @@ impl Scheduler {
     async fn finish_chores(
         &self,
         deciding: Option<tokio::task::JoinHandle<anyhow::Result<Vec<Chore>>>>,
-        tasks: &mut JoinSet<Done>,
+        tasks: &mut JoinSet<()>,
     ) {
         let Some(deciding) = deciding else {
             return;
@@ -629,14 +627,11 @@ impl Scheduler {
         }
     }
 
-    /// Sends decided chores, each in its own task among the batches.
-    fn send_chores(&self, chores: Vec<Chore>, tasks: &mut JoinSet<Done>) {
+    /// Sends decided chores, each in its own task beside the batches.
+    fn send_chores(&self, chores: Vec<Chore>, tasks: &mut JoinSet<()>) {
         for chore in chores {
             let this = self.clone_for_task();
-            tasks.spawn(async move {
-                this.send_chore(chore).await;
-                Done::Chore
-            });
+            tasks.spawn(async move { this.send_chore(chore).await });
         }
     }
 }
