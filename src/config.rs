@@ -240,7 +240,7 @@ impl Default for IndexerConfig {
         Self {
             confirmations: 0,
             reorg_window: 128,
-            initial_batch_blocks: 100,
+            initial_batch_blocks: 10,
             max_batch_blocks: 50_000,
             poll_interval_ms: 500,
             rpc_timeout_ms: 10_000,

@@ -449,10 +449,14 @@ pub async fn start_api_only(
                 .fetch_one(&pool)
                 .await
                 {
+                    // Ready once the indexer has no deferred index left to build (see store::bulk).
+                    let deferred = crate::store::bulk::any_deferred(&pool)
+                        .await
+                        .unwrap_or(true);
                     status_tx.send_modify(|s| {
                         s.indexed = block as u64;
                         s.head = s.head.max(block as u64);
-                        s.caught_up = true;
+                        s.caught_up = !deferred;
                     });
                 }
                 tokio::select! {

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -85,7 +85,7 @@ pub async fn rebuild(
         .await?;
     let options = PgConnectOptions::from_str(&config.database.url)?
         .options([("search_path", schema.as_str())]);
-    let rebuilt = PgPoolOptions::new()
+    let rebuilt = crate::store::pool_options(&config.database.url)
         .max_connections(4)
         .connect_with(options)
         .await?;

@@ -10,12 +10,12 @@ pub struct RangeSizer {
     max: u64,
 }
 
-/// A call under this long with fewer events than [`BUSY_EVENTS`] doubles the range.
+/// A call under this long with fewer events than [`BUSY_EVENTS`] grows the range (at most doubling it).
 pub const FAST: Duration = Duration::from_millis(1_000);
 /// A call over this long halves the range.
 pub const SLOW: Duration = Duration::from_millis(5_000);
-/// Ranges returning at least this many events stop growing; twice as many shrink the range in proportion, so
-/// a write transaction stays small enough to overlap with the next fetch.
+/// The number of events a range aims at: ranges grow (at most doubling) or shrink in proportion to what the
+/// last call returned, so a write transaction stays small enough to overlap with the next fetches.
 pub const BUSY_EVENTS: usize = 20_000;
 
 impl RangeSizer {
@@ -34,13 +34,17 @@ impl RangeSizer {
 
     /// Adjusts after a successful call that took `elapsed` and returned `events`.
     pub fn on_success(&mut self, elapsed: Duration, events: usize) {
-        if events > 2 * BUSY_EVENTS {
-            let scaled = (self.size as u128 * BUSY_EVENTS as u128 / events as u128) as u64;
-            self.size = scaled.clamp(1, (self.size / 2).max(1));
+        let in_proportion =
+            |size: u64| (size as u128 * BUSY_EVENTS as u128 / events.max(1) as u128) as u64;
+        if events > BUSY_EVENTS {
+            self.size = in_proportion(self.size).clamp(1, self.size);
         } else if elapsed >= SLOW {
             self.size = (self.size / 2).max(1);
         } else if elapsed < FAST && events < BUSY_EVENTS {
-            self.size = self.size.saturating_mul(2).min(self.max);
+            let doubled = self.size.saturating_mul(2);
+            self.size = in_proportion(self.size)
+                .clamp(self.size, doubled)
+                .min(self.max);
         }
     }
 
@@ -62,7 +66,7 @@ mod tests {
     fn range_grows_when_fast_and_shrinks_when_refused() {
         let ms = Duration::from_millis;
         // (start, action, expected size after)
-        let cases: [(u64, &str, u64); 8] = [
+        let cases: [(u64, &str, u64); 10] = [
             (1_000, "fast", 2_000),
             (40_000, "fast", 50_000),
             (50_000, "fast", 50_000),
@@ -71,6 +75,8 @@ mod tests {
             (1_000, "refused", 500),
             (1, "slow", 1),
             (1_000, "flood", 100),
+            (1_000, "dense", 1_333),
+            (1_000, "crowded", 666),
         ];
         for (start, action, want) in cases {
             let mut s = RangeSizer::new(start, 50_000);
@@ -79,6 +85,8 @@ mod tests {
                 "busy" => s.on_success(ms(10), BUSY_EVENTS),
                 "slow" => s.on_success(ms(6_000), 10),
                 "flood" => s.on_success(ms(10), 10 * BUSY_EVENTS),
+                "dense" => s.on_success(ms(10), BUSY_EVENTS * 3 / 4),
+                "crowded" => s.on_success(ms(10), BUSY_EVENTS * 3 / 2),
                 _ => assert!(s.on_too_large()),
             }
             assert_eq!(s.size(), want, "{start} {action}");

@@ -15,6 +15,7 @@ use super::{Error, EventRecord, Result, Status};
 use crate::chain::{BlockRef, Chain};
 use crate::config::IndexerConfig;
 use crate::store::apply::{apply_events, insert_raw, replay_streams};
+use crate::store::bulk;
 
 /// Where indexing stands: the last block whose events are all applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,13 +220,15 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                 .ok()
                 .flatten();
         let head = self.chain.head().await.ok();
+        // The leader's backfill is not over while it still has indexes to build.
+        let deferred = bulk::any_deferred(&self.pool).await.unwrap_or(true);
         self.status.send_modify(|s| {
             if let Some(block) = cursor {
                 if s.indexed != block as u64 {
                     s.indexed = block as u64;
                     s.indexed_at = Some(std::time::Instant::now());
                 }
-                s.caught_up = true;
+                s.caught_up = !deferred;
             }
             if let Some(head) = head {
                 s.head = head;
@@ -245,12 +248,29 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             warn!(target: "accord::indexer", block = cursor.number, "indexed block is no longer canonical; rolling back");
             cursor = self.rollback(cancel).await?;
         }
+        // A fresh index with a backlog is bulk-loaded: secondary indexes are built once it has caught up.
+        let mut deferred = bulk::any_deferred(&self.pool).await?;
+        if !deferred {
+            let head = self
+                .retry("eth_blockNumber", cancel, || async {
+                    Ok(self.chain.head().await?)
+                })
+                .await?;
+            let target = head.saturating_sub(self.config.confirmations);
+            if target > cursor.number {
+                let dropped = bulk::defer_indexes(&self.pool).await?;
+                if dropped > 0 {
+                    info!(target: "accord::indexer", indexes = dropped, "fresh index: secondary indexes are built once the backfill has caught up");
+                    deferred = true;
+                }
+            }
+        }
         let mut sizer = RangeSizer::new(
             self.config.initial_batch_blocks,
             self.config.max_batch_blocks,
         );
         let mut progress = Progress::new(cursor.number);
-        let mut prefetch: Option<Prefetch> = None;
+        let mut prefetch: std::collections::VecDeque<Prefetch> = std::collections::VecDeque::new();
         loop {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
@@ -267,6 +287,13 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             self.status.send_modify(|s| s.head = head);
             metrics::gauge!("accord_chain_head").set(head as f64);
             if cursor.number >= target {
+                if deferred {
+                    self.retry("building the deferred indexes", cancel, || async {
+                        Ok(bulk::restore_indexes(&self.pool).await?)
+                    })
+                    .await?;
+                    deferred = false;
+                }
                 if self.stop_at.is_some_and(|stop| cursor.number >= stop) {
                     return Ok(());
                 }
@@ -283,8 +310,8 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             }
             let from = cursor.number + 1;
             let to = from.saturating_add(sizer.size() - 1).min(target);
-            // During a backfill the next range is fetched while this one is written.
-            let fetched = match prefetch.take() {
+            // During a backfill the next ranges are fetched while this one is written.
+            let fetched = match prefetch.pop_front() {
                 Some(p) if p.from == from => match (&mut { p }.task).await {
                     Ok(result) => result,
                     Err(e) => Err(Error::ChainMoved(format!(
@@ -305,13 +332,22 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             let step = match fetched {
                 Ok(f) => {
                     sizer.on_success(f.elapsed, f.events.len());
-                    prefetch = self.prefetch_next(f.to, target, head, sizer.size());
+                    if prefetch.front().is_some_and(|p| p.from != f.to + 1) {
+                        prefetch.clear();
+                    }
+                    while prefetch.len() < PREFETCH_DEPTH {
+                        let after = prefetch.back().map_or(f.to, |p| p.to);
+                        match self.prefetch_next(after, target, head, sizer.size()) {
+                            Some(p) => prefetch.push_back(p),
+                            None => break,
+                        }
+                    }
                     self.write_range(&cursor, f).await
                 }
                 Err(e) => Err(e),
             };
             if !matches!(step, Ok(Step::Indexed { .. })) {
-                prefetch = None;
+                prefetch.clear();
             }
             match step {
                 Ok(Step::Indexed { next, events, .. }) => {
@@ -377,6 +413,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         let chain = self.chain.clone();
         Some(Prefetch {
             from,
+            to,
             task: tokio::spawn(async move { fetch(&chain, from, to, near_head, window).await }),
         })
     }
@@ -551,6 +588,9 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
     }
 }
 
+/// Ranges fetched ahead during a backfill while the current one is written.
+const PREFETCH_DEPTH: usize = 2;
+
 enum Step {
     Indexed { next: Cursor, events: usize },
     Reorged,
@@ -569,6 +609,7 @@ struct Fetched {
 /// A range being fetched in the background.
 struct Prefetch {
     from: u64,
+    to: u64,
     task: tokio::task::JoinHandle<Result<Fetched>>,
 }
 

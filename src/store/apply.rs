@@ -12,6 +12,7 @@ use alloy::primitives::U256;
 use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
+use super::copy::CopyIn;
 use super::{Error, Result};
 use crate::chain::evm::decode::bytes32_text;
 use crate::indexer::EventRecord;
@@ -156,7 +157,10 @@ struct RoleRow {
 #[derive(Debug, Default)]
 struct State {
     jobs: BTreeMap<String, JobRow>,
+    /// Jobs that were stored before this batch (updated in place; the others are new and copied in).
+    stored_jobs: BTreeSet<String>,
     assignments: BTreeMap<(String, i32), AssignmentRow>,
+    stored_assignments: BTreeSet<(String, i32)>,
     results: BTreeMap<(String, i32), ResultRow>,
     payments: Vec<PaymentRow>,
     workers: BTreeMap<String, WorkerRow>,
@@ -269,6 +273,7 @@ impl State {
             .fetch_all(&mut *conn)
             .await?;
             for r in rows {
+                s.stored_jobs.insert(r.get(0));
                 s.jobs.insert(
                     r.get(0),
                     JobRow {
@@ -298,6 +303,7 @@ impl State {
             .fetch_all(&mut *conn)
             .await?;
             for r in rows {
+                s.stored_assignments.insert((r.get(0), r.get(1)));
                 s.assignments.insert(
                     (r.get(0), r.get(1)),
                     AssignmentRow {
@@ -808,104 +814,143 @@ impl State {
     }
 
     async fn write(self, conn: &mut PgConnection, chain_id: i64) -> Result<()> {
-        if !self.jobs.is_empty() {
+        // New rows go in by COPY; rows stored before this batch are updated in place.
+        let (stored, new): (Vec<_>, Vec<_>) = self
+            .jobs
+            .iter()
+            .partition(|(id, _)| self.stored_jobs.contains(*id));
+        if !new.is_empty() {
+            let mut copy = CopyIn::start(
+                conn,
+                "COPY jobs (chain_id, job_id, stream, client, spec_hash, spec_uri, required_capabilities, reward, \
+                 deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block) FROM STDIN",
+            )
+            .await?;
+            for (id, r) in new {
+                copy.plain(chain_id)
+                    .plain(id)
+                    .text(&r.stream)
+                    .text(&r.client)
+                    .text(&r.spec_hash)
+                    .text(&r.spec_uri)
+                    .plain(r.required_capabilities)
+                    .plain(r.reward)
+                    .plain(r.deadline)
+                    .plain(r.max_attempts)
+                    .plain(r.attempts_left)
+                    .text(&r.status)
+                    .opt_text(r.worker.as_deref())
+                    .opt_plain(r.due)
+                    .plain(r.posted_block)
+                    .plain(r.updated_block);
+                copy.end_row().await?;
+            }
+            copy.finish().await?;
+        }
+        if !stored.is_empty() {
             sqlx::query(
-                "INSERT INTO jobs (chain_id, job_id, stream, client, spec_hash, spec_uri, required_capabilities, reward, \
-                 deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block) \
-                 SELECT $1, u.job_id::numeric, u.stream, u.client, u.spec_hash, u.spec_uri, u.caps, u.reward::numeric, \
-                 u.deadline, u.max_attempts, u.attempts_left, u.status, u.worker, u.due, u.posted_block, u.updated_block \
-                 FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::bigint[], \
-                 $10::int[], $11::int[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[]) \
-                 AS u(job_id, stream, client, spec_hash, spec_uri, caps, reward, deadline, max_attempts, attempts_left, \
-                 status, worker, due, posted_block, updated_block) \
-                 ON CONFLICT (chain_id, job_id) DO UPDATE SET attempts_left = EXCLUDED.attempts_left, \
-                 status = EXCLUDED.status, worker = EXCLUDED.worker, due = EXCLUDED.due, updated_block = EXCLUDED.updated_block",
+                "UPDATE jobs j SET attempts_left = u.attempts_left, status = u.status, worker = u.worker, due = u.due, \
+                 updated_block = u.updated_block \
+                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) \
+                 AS u(job_id, attempts_left, status, worker, due, updated_block) \
+                 WHERE j.chain_id = $1 AND j.job_id = u.job_id::numeric",
             )
             .bind(chain_id)
-            .bind(self.jobs.keys().cloned().collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.stream.clone()).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.client.clone()).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.spec_hash.clone()).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.spec_uri.clone()).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.required_capabilities).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| n(&r.reward)).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.deadline).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.max_attempts).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.attempts_left).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.status.clone()).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.worker.clone()).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.due).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.posted_block).collect::<Vec<_>>())
-            .bind(self.jobs.values().map(|r| r.updated_block).collect::<Vec<_>>())
+            .bind(stored.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>())
+            .bind(stored.iter().map(|(_, r)| r.attempts_left).collect::<Vec<_>>())
+            .bind(stored.iter().map(|(_, r)| r.status.as_str()).collect::<Vec<_>>())
+            .bind(stored.iter().map(|(_, r)| r.worker.as_deref()).collect::<Vec<_>>())
+            .bind(stored.iter().map(|(_, r)| r.due).collect::<Vec<_>>())
+            .bind(stored.iter().map(|(_, r)| r.updated_block).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }
-        if !self.assignments.is_empty() {
+        let (stored, new): (Vec<_>, Vec<_>) = self
+            .assignments
+            .iter()
+            .partition(|(key, _)| self.stored_assignments.contains(*key));
+        if !new.is_empty() {
+            let mut copy = CopyIn::start(
+                conn,
+                "COPY assignments (chain_id, job_id, attempt, stream, worker, due, outcome, slashed, assigned_block) \
+                 FROM STDIN",
+            )
+            .await?;
+            for ((id, attempt), r) in new {
+                copy.plain(chain_id)
+                    .plain(id)
+                    .plain(attempt)
+                    .text(&r.stream)
+                    .text(&r.worker)
+                    .plain(r.due)
+                    .text(&r.outcome)
+                    .plain(r.slashed)
+                    .plain(r.assigned_block);
+                copy.end_row().await?;
+            }
+            copy.finish().await?;
+        }
+        if !stored.is_empty() {
             sqlx::query(
-                "INSERT INTO assignments (chain_id, job_id, attempt, stream, worker, due, outcome, slashed, assigned_block) \
-                 SELECT $1, u.job_id::numeric, u.attempt, u.stream, u.worker, u.due, u.outcome, u.slashed::numeric, u.block \
-                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[]) \
-                 AS u(job_id, attempt, stream, worker, due, outcome, slashed, block) \
-                 ON CONFLICT (chain_id, job_id, attempt) DO UPDATE SET outcome = EXCLUDED.outcome, slashed = EXCLUDED.slashed",
+                "UPDATE assignments a SET outcome = u.outcome, slashed = u.slashed::numeric \
+                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[]) AS u(job_id, attempt, outcome, slashed) \
+                 WHERE a.chain_id = $1 AND a.job_id = u.job_id::numeric AND a.attempt = u.attempt",
             )
             .bind(chain_id)
-            .bind(self.assignments.keys().map(|k| k.0.clone()).collect::<Vec<_>>())
-            .bind(self.assignments.keys().map(|k| k.1).collect::<Vec<_>>())
-            .bind(self.assignments.values().map(|r| r.stream.clone()).collect::<Vec<_>>())
-            .bind(self.assignments.values().map(|r| r.worker.clone()).collect::<Vec<_>>())
-            .bind(self.assignments.values().map(|r| r.due).collect::<Vec<_>>())
-            .bind(self.assignments.values().map(|r| r.outcome.clone()).collect::<Vec<_>>())
-            .bind(self.assignments.values().map(|r| n(&r.slashed)).collect::<Vec<_>>())
-            .bind(self.assignments.values().map(|r| r.assigned_block).collect::<Vec<_>>())
+            .bind(stored.iter().map(|((id, _), _)| id.as_str()).collect::<Vec<_>>())
+            .bind(stored.iter().map(|((_, attempt), _)| *attempt).collect::<Vec<_>>())
+            .bind(stored.iter().map(|(_, r)| r.outcome.as_str()).collect::<Vec<_>>())
+            .bind(stored.iter().map(|(_, r)| n(&r.slashed)).collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }
+        // Results, payments and slashes are only ever inserted, each by exactly one event: COPY. Should one
+        // arrive twice anyway, its primary key refuses the batch loudly.
         if !self.results.is_empty() {
-            sqlx::query(
-                "INSERT INTO results (chain_id, job_id, attempt, stream, worker, da_kind, commitment, size, locator, \
-                 challenge_ends_at, block_number, tx_hash) \
-                 SELECT $1, u.job_id::numeric, u.attempt, u.stream, u.worker, u.da_kind, u.commitment, u.size::numeric, \
-                 u.locator, u.ends, u.block, u.tx \
-                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], \
-                 $10::bigint[], $11::bigint[], $12::text[]) \
-                 AS u(job_id, attempt, stream, worker, da_kind, commitment, size, locator, ends, block, tx) \
-                 ON CONFLICT (chain_id, job_id, attempt) DO NOTHING",
+            let mut copy = CopyIn::start(
+                conn,
+                "COPY results (chain_id, job_id, attempt, stream, worker, da_kind, commitment, size, locator, \
+                 challenge_ends_at, block_number, tx_hash) FROM STDIN",
             )
-            .bind(chain_id)
-            .bind(self.results.keys().map(|k| k.0.clone()).collect::<Vec<_>>())
-            .bind(self.results.keys().map(|k| k.1).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| r.stream.clone()).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| r.worker.clone()).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| r.da_kind).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| r.commitment.clone()).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| n(&r.size)).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| r.locator.clone()).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| r.challenge_ends_at).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| r.block_number).collect::<Vec<_>>())
-            .bind(self.results.values().map(|r| r.tx_hash.clone()).collect::<Vec<_>>())
-            .execute(&mut *conn)
             .await?;
+            for ((id, attempt), r) in &self.results {
+                copy.plain(chain_id)
+                    .plain(id)
+                    .plain(attempt)
+                    .text(&r.stream)
+                    .text(&r.worker)
+                    .plain(r.da_kind)
+                    .text(&r.commitment)
+                    .plain(r.size)
+                    .text(&r.locator)
+                    .plain(r.challenge_ends_at)
+                    .plain(r.block_number)
+                    .text(&r.tx_hash);
+                copy.end_row().await?;
+            }
+            copy.finish().await?;
         }
         if !self.payments.is_empty() {
-            sqlx::query(
-                "INSERT INTO payments (chain_id, block_number, log_index, stream, kind, job_id, recipient, amount, fee, tx_hash) \
-                 SELECT $1, u.block, u.idx, u.stream, u.kind, u.job_id::numeric, u.recipient, u.amount::numeric, u.fee::numeric, u.tx \
-                 FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
-                 AS u(block, idx, stream, kind, job_id, recipient, amount, fee, tx) \
-                 ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
+            let mut copy = CopyIn::start(
+                conn,
+                "COPY payments (chain_id, block_number, log_index, stream, kind, job_id, recipient, amount, fee, tx_hash) \
+                 FROM STDIN",
             )
-            .bind(chain_id)
-            .bind(self.payments.iter().map(|r| r.block_number).collect::<Vec<_>>())
-            .bind(self.payments.iter().map(|r| r.log_index).collect::<Vec<_>>())
-            .bind(self.payments.iter().map(|r| r.stream.clone()).collect::<Vec<_>>())
-            .bind(self.payments.iter().map(|r| r.kind.to_owned()).collect::<Vec<_>>())
-            .bind(self.payments.iter().map(|r| r.job_id.clone()).collect::<Vec<_>>())
-            .bind(self.payments.iter().map(|r| r.recipient.clone()).collect::<Vec<_>>())
-            .bind(self.payments.iter().map(|r| n(&r.amount)).collect::<Vec<_>>())
-            .bind(self.payments.iter().map(|r| n(&r.fee)).collect::<Vec<_>>())
-            .bind(self.payments.iter().map(|r| r.tx_hash.clone()).collect::<Vec<_>>())
-            .execute(&mut *conn)
             .await?;
+            for r in &self.payments {
+                copy.plain(chain_id)
+                    .plain(r.block_number)
+                    .plain(r.log_index)
+                    .text(&r.stream)
+                    .text(r.kind)
+                    .opt_plain(r.job_id.as_deref())
+                    .text(&r.recipient)
+                    .plain(r.amount)
+                    .plain(r.fee)
+                    .text(&r.tx_hash);
+                copy.end_row().await?;
+            }
+            copy.finish().await?;
         }
         if !self.workers.is_empty() {
             sqlx::query(
@@ -937,28 +982,27 @@ impl State {
             .await?;
         }
         if !self.slashes.is_empty() {
-            sqlx::query(
-                "INSERT INTO slashes (chain_id, block_number, log_index, stream, worker, job_id, recipient, amount, from_stake, \
-                 from_pending, tx_hash) \
-                 SELECT $1, u.block, u.idx, u.stream, u.worker, u.job_id::numeric, u.recipient, u.amount::numeric, \
-                 u.from_stake::numeric, u.from_pending::numeric, u.tx \
-                 FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-                 $10::text[], $11::text[]) AS u(block, idx, stream, worker, job_id, recipient, amount, from_stake, from_pending, tx) \
-                 ON CONFLICT (chain_id, block_number, log_index) DO NOTHING",
+            let mut copy = CopyIn::start(
+                conn,
+                "COPY slashes (chain_id, block_number, log_index, stream, worker, job_id, recipient, amount, from_stake, \
+                 from_pending, tx_hash) FROM STDIN",
             )
-            .bind(chain_id)
-            .bind(self.slashes.iter().map(|r| r.block_number).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| r.log_index).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| r.stream.clone()).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| r.worker.clone()).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| r.job_id.clone()).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| r.recipient.clone()).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| n(&r.amount)).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| n(&r.from_stake)).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| n(&r.from_pending)).collect::<Vec<_>>())
-            .bind(self.slashes.iter().map(|r| r.tx_hash.clone()).collect::<Vec<_>>())
-            .execute(&mut *conn)
             .await?;
+            for r in &self.slashes {
+                copy.plain(chain_id)
+                    .plain(r.block_number)
+                    .plain(r.log_index)
+                    .text(&r.stream)
+                    .text(&r.worker)
+                    .opt_plain(r.job_id.as_deref())
+                    .text(&r.recipient)
+                    .plain(r.amount)
+                    .plain(r.from_stake)
+                    .plain(r.from_pending)
+                    .text(&r.tx_hash);
+                copy.end_row().await?;
+            }
+            copy.finish().await?;
         }
         for (id, p) in &self.proposals {
             sqlx::query(
@@ -1053,11 +1097,16 @@ pub async fn apply_events(
         return Ok(());
     }
     let chain_id = chain_id as i64;
+    let t0 = std::time::Instant::now();
     let mut state = State::load(conn, chain_id, events).await?;
+    let t1 = t0.elapsed();
     for e in events {
         state.apply(e)?;
     }
-    state.write(conn, chain_id).await
+    let t2 = t0.elapsed();
+    let r = state.write(conn, chain_id).await;
+    tracing::debug!(target: "accord::indexer", load_ms = t1.as_millis() as u64, apply_ms = (t2 - t1).as_millis() as u64, write_ms = (t0.elapsed() - t2).as_millis() as u64, "apply phases");
+    r
 }
 
 /// Appends `events` to `raw_events` with `COPY`, the fastest bulk path. Exactly-once holds without an
@@ -1072,50 +1121,30 @@ pub async fn insert_raw(
     if events.is_empty() {
         return Ok(());
     }
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY raw_events (chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args) \
-             FROM STDIN",
-        )
-        .await?;
-    let mut buf = String::with_capacity(64 * 1024);
-    for chunk in events.chunks(4096) {
-        buf.clear();
-        for e in chunk {
-            use std::fmt::Write as _;
-            let _ = write!(
-                buf,
-                "{chain_id}\t{}\t{}\t{}\t{}\t",
-                e.block_number, e.block_hash, e.log_index, e.tx_hash
-            );
-            copy_text(&mut buf, &e.contract);
-            buf.push('\t');
-            copy_text(&mut buf, &e.address);
-            buf.push('\t');
-            copy_text(&mut buf, &e.event);
-            buf.push('\t');
-            copy_text(&mut buf, &e.stream);
-            buf.push('\t');
-            copy_text(&mut buf, &e.args.to_string());
-            buf.push('\n');
-        }
-        copy.send(buf.as_bytes()).await?;
+    let mut copy = CopyIn::start(
+        conn,
+        "COPY raw_events (chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args) \
+         FROM STDIN",
+    )
+    .await?;
+    let mut args = Vec::with_capacity(1024);
+    for e in events {
+        args.clear();
+        serde_json::to_writer(&mut args, &e.args).expect("a JSON value serializes");
+        copy.plain(chain_id)
+            .plain(e.block_number)
+            .text(&e.block_hash)
+            .plain(e.log_index)
+            .text(&e.tx_hash)
+            .text(&e.contract)
+            .text(&e.address)
+            .text(&e.event)
+            .text(&e.stream)
+            .text(std::str::from_utf8(&args).expect("serde_json writes UTF-8"));
+        copy.end_row().await?;
     }
     copy.finish().await?;
     Ok(())
-}
-
-/// Escapes a field for `COPY … FROM STDIN` text format.
-fn copy_text(buf: &mut String, field: &str) {
-    for c in field.chars() {
-        match c {
-            '\\' => buf.push_str("\\\\"),
-            '\t' => buf.push_str("\\t"),
-            '\n' => buf.push_str("\\n"),
-            '\r' => buf.push_str("\\r"),
-            c => buf.push(c),
-        }
-    }
 }
 
 /// Reads stored events of `streams` in chain order, `limit` at a time after `after` (block, log index).

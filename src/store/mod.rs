@@ -1,7 +1,10 @@
 //! PostgreSQL: embedded migrations, the raw event log and the derived tables (see `migrations/`).
 
 pub mod apply;
+pub mod bulk;
+pub mod copy;
 pub mod digest;
+pub mod nodelay;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -68,9 +71,37 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Whether an earlier version of this schema lacks some of the embedded migrations.
+async fn migrations_pending(pool: &PgPool) -> Result<bool> {
+    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(pool)
+        .await?;
+    if table.is_none() {
+        return Ok(false);
+    }
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await?;
+    Ok((applied as usize) < MIGRATOR.iter().count())
+}
+
+/// Pool options every pool of the coordinator uses: TCP_NODELAY on each new connection (see [`nodelay`]).
+pub fn pool_options(url: &str) -> PgPoolOptions {
+    let port = url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .map(|o| o.get_port())
+        .unwrap_or(5432);
+    PgPoolOptions::new().after_connect(move |_conn, _meta| {
+        Box::pin(async move {
+            nodelay::set_on_connections_to(port);
+            Ok(())
+        })
+    })
+}
+
 /// Connects a pool to `url` and runs the embedded migrations.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
-    let pool = PgPoolOptions::new()
+    let pool = pool_options(url)
         .max_connections(max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))
         .connect(url)
@@ -79,6 +110,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
             url: redact_url(url),
             source,
         })?;
+    bulk::restore_before_migrations(&pool, migrations_pending(&pool).await?).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }

@@ -120,6 +120,16 @@ async fn stop_and_compare_with_fresh(
     live
 }
 
+/// Every index of the schema, by name, with its definition.
+async fn index_definitions(pool: &PgPool) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
 async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .fetch_one(pool)
@@ -538,6 +548,7 @@ async fn crashes_during_backfill_lose_and_double_nothing() {
     };
     let mut rng = rand::rng();
     let mut kills = 0;
+    let mut killed_while_deferred = 0;
     // Kill it at random points (between batches and inside them) until it has made it to the head.
     for _ in 0..200 {
         let run = start(&devnet, pool.clone(), small.clone(), Some(head)).await;
@@ -548,13 +559,34 @@ async fn crashes_during_backfill_lose_and_double_nothing() {
         run.handle.abort();
         let _ = run.handle.await;
         kills += 1;
+        if count(&pool, "SELECT count(*) FROM deferred_indexes").await > 0 {
+            killed_while_deferred += 1;
+        }
     }
     assert!(
         kills >= 3,
         "the backfill was interrupted several times ({kills})"
     );
+    assert!(
+        killed_while_deferred >= 1,
+        "a fresh index is bulk-loaded with its secondary indexes deferred, and some kills landed then"
+    );
     let run = start(&devnet, pool.clone(), small, Some(head)).await;
     run.handle.await.unwrap().unwrap();
+
+    // Every deferred index was built again: the schema has exactly the indexes of a freshly migrated one.
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM deferred_indexes").await,
+        0
+    );
+    let migrated_only =
+        accord::store::connect(&cluster.create_database("schema").await.unwrap(), 2)
+            .await
+            .unwrap();
+    assert_eq!(
+        index_definitions(&pool).await,
+        index_definitions(&migrated_only).await
+    );
 
     assert_eq!(
         count(&pool, "SELECT count(*) FROM raw_events").await as usize,

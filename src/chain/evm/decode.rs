@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use alloy::dyn_abi::{DynSolValue, EventExt};
+use alloy::dyn_abi::{DynSolEvent, DynSolValue, Specifier};
 use alloy::json_abi::{Event, JsonAbi};
 use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
@@ -36,7 +36,8 @@ pub(crate) const ABIS: [(&str, &str); 5] = [
 #[derive(Debug)]
 struct ContractEvents {
     name: &'static str,
-    events: HashMap<B256, Event>,
+    /// By topic0: the ABI item (argument names) and its resolved decoder, resolved once rather than per log.
+    events: HashMap<B256, (Event, DynSolEvent)>,
 }
 
 /// Maps each deployed address to its contract's events by topic0.
@@ -57,7 +58,13 @@ impl Decoder {
                 .expect("an ABI for every manifest contract");
             // The ABI files are committed and checked by `scripts/export-abi --check`; a parse failure is a build bug.
             let abi: JsonAbi = serde_json::from_str(json).expect("abi/*.json parses");
-            let events = abi.events().map(|e| (e.selector(), e.clone())).collect();
+            let events = abi
+                .events()
+                .map(|e| {
+                    let resolved = e.resolve().expect("abi/*.json event types resolve");
+                    (e.selector(), (e.clone(), resolved))
+                })
+                .collect();
             by_address.insert(deployed.address, ContractEvents { name, events });
         }
         Self {
@@ -96,11 +103,11 @@ impl Decoder {
         };
         let topics = log.topics();
         let topic0 = topics.first().ok_or_else(|| fail("anonymous log".into()))?;
-        let event = contract
+        let (event, resolved) = contract
             .events
             .get(topic0)
             .ok_or_else(|| fail(format!("unknown event topic {topic0}")))?;
-        let decoded = event
+        let decoded = resolved
             .decode_log_parts(topics.iter().copied(), &log.data().data)
             .map_err(|e| fail(e.to_string()))?;
         let (mut indexed, mut body) = (decoded.indexed.into_iter(), decoded.body.into_iter());
@@ -132,12 +139,7 @@ impl Decoder {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(2 + bytes.len() * 2);
-    s.push_str("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    alloy::primitives::hex::encode_prefixed(bytes)
 }
 
 /// JSON for one ABI value: integers as decimal strings (uint256 does not fit a JSON number), addresses and bytes
