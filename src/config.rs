@@ -485,7 +485,7 @@ mod tests {
     fn unknown_keys_and_bad_ranges_are_rejected() {
         assert!(toml::from_str::<Config>("[indexer]\nconfirmation = 3\n").is_err());
         let mut config = Config::default();
-        config.indexer.max_batch_blocks = 10;
+        config.indexer.max_batch_blocks = 5;
         assert!(
             config
                 .validate()

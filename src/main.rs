@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: the indexer allocates many short-lived values on several threads, where glibc's allocator spent a
+/// third of the indexer's CPU time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = accord::cli::Cli::parse();
     tracing_subscriber::fmt()

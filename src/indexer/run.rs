@@ -288,6 +288,8 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             metrics::gauge!("accord_chain_head").set(head as f64);
             if cursor.number >= target {
                 if deferred {
+                    // No staged range may hold a lock on the tables while their indexes are built.
+                    prefetch.clear();
                     self.retry("building the deferred indexes", cancel, || async {
                         Ok(bulk::restore_indexes(&self.pool).await?)
                     })
@@ -319,18 +321,16 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                     ))),
                 },
                 _ => {
-                    fetch(
-                        &self.chain,
-                        from,
-                        to,
-                        to.saturating_add(self.config.reorg_window) > head,
-                        self.config.reorg_window,
-                    )
-                    .await
+                    let near_head = to.saturating_add(self.config.reorg_window) > head;
+                    match fetch(&self.chain, from, to, near_head, self.config.reorg_window).await {
+                        Ok(f) => stage(&self.pool, self.chain.chain_id(), f).await,
+                        Err(e) => Err(e),
+                    }
                 }
             };
             let step = match fetched {
-                Ok(f) => {
+                Ok(staged) => {
+                    let f = &staged.fetched;
                     sizer.on_success(f.elapsed, f.events.len());
                     if prefetch.front().is_some_and(|p| p.from != f.to + 1) {
                         prefetch.clear();
@@ -342,7 +342,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                             None => break,
                         }
                     }
-                    self.write_range(&cursor, f).await
+                    self.write_range(&cursor, staged).await
                 }
                 Err(e) => Err(e),
             };
@@ -396,12 +396,13 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
     async fn index_range(&self, cursor: &Cursor, from: u64, to: u64, head: u64) -> Result<Step> {
         let near_head = to.saturating_add(self.config.reorg_window) > head;
         let fetched = fetch(&self.chain, from, to, near_head, self.config.reorg_window).await?;
-        self.write_range(cursor, fetched).await
+        let staged = stage(&self.pool, self.chain.chain_id(), fetched).await?;
+        self.write_range(cursor, staged).await
     }
 
-    /// Starts fetching the range after `after` in the background while the current one is written. Safe near
-    /// the head too: a range within the reorg window is read with all its headers and checked to chain, and the
-    /// write checks its first block's parent against the committed cursor.
+    /// Starts fetching and staging the range after `after` in the background while the current one is written.
+    /// Safe near the head too: a range within the reorg window is read with all its headers and checked to chain,
+    /// and its transaction commits only once its first block's parent is the committed cursor's block.
     fn prefetch_next(&self, after: u64, target: u64, head: u64, size: u64) -> Option<Prefetch> {
         let from = after + 1;
         if from > target {
@@ -411,35 +412,42 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         let window = self.config.reorg_window;
         let near_head = to.saturating_add(window) > head;
         let chain = self.chain.clone();
+        let pool = self.pool.clone();
         Some(Prefetch {
             from,
             to,
-            task: tokio::spawn(async move { fetch(&chain, from, to, near_head, window).await }),
+            task: tokio::spawn(async move {
+                let fetched = fetch(&chain, from, to, near_head, window).await?;
+                stage(&pool, chain.chain_id(), fetched).await
+            }),
         })
     }
 
-    /// Stores a fetched range in one transaction with the cursor, after checking it extends the cursor's block.
-    async fn write_range(&self, cursor: &Cursor, fetched: Fetched) -> Result<Step> {
-        let Fetched {
-            from,
-            to,
-            near_head,
-            headers,
-            events,
-            elapsed: fetch_elapsed,
-        } = fetched;
+    /// Completes a staged range's transaction: checks that it extends the cursor's block, applies its events to
+    /// the derived tables and moves the cursor, then commits. A range that does not extend the cursor is rolled
+    /// back (its connection closed) and reported as a reorg.
+    async fn write_range(&self, cursor: &Cursor, staged: Staged) -> Result<Step> {
+        let Staged {
+            fetched:
+                Fetched {
+                    from,
+                    to,
+                    near_head,
+                    headers,
+                    events,
+                    elapsed: fetch_elapsed,
+                },
+            conn: mut tx,
+            raw: raw_done,
+        } = staged;
         if headers[0].parent_hash != cursor.hash {
             return Ok(Step::Reorged);
         }
         let fetched = fetch_elapsed;
         let last = headers.last().expect("at least one header").clone();
         let write_started = Instant::now();
-        let mut conn = self.detached().await?;
-        let mut tx = sqlx::Connection::begin(&mut conn).await?;
-        insert_raw(&mut tx, self.chain.chain_id(), &events).await?;
-        let raw_done = write_started.elapsed();
         apply_events(&mut tx, self.chain.chain_id(), &events).await?;
-        let applied = write_started.elapsed() - raw_done;
+        let applied = write_started.elapsed();
         let keep = if near_head {
             headers.clone()
         } else {
@@ -449,7 +457,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         sqlx::query("DELETE FROM indexed_blocks WHERE chain_id = $1 AND number < $2")
             .bind(self.chain_id())
             .bind(to.saturating_sub(self.config.reorg_window) as i64)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         sqlx::query(
             "UPDATE indexer_cursor SET block_number = $2, block_hash = $3 WHERE chain_id = $1",
@@ -457,16 +465,16 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         .bind(self.chain_id())
         .bind(to as i64)
         .bind(&last.hash)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        tx.commit().await?;
+        sqlx::query("COMMIT").execute(&mut tx).await?;
         tracing::debug!(
             target: "accord::indexer",
             from, to, events = events.len(),
             fetch_decode_ms = fetched.as_millis() as u64,
             raw_ms = raw_done.as_millis() as u64,
             apply_ms = applied.as_millis() as u64,
-            total_write_ms = write_started.elapsed().as_millis() as u64,
+            total_write_ms = (raw_done + write_started.elapsed()).as_millis() as u64,
             "batch committed"
         );
 
@@ -606,11 +614,36 @@ struct Fetched {
     elapsed: Duration,
 }
 
-/// A range being fetched in the background.
+/// A range being fetched and staged in the background.
 struct Prefetch {
     from: u64,
     to: u64,
-    task: tokio::task::JoinHandle<Result<Fetched>>,
+    task: tokio::task::JoinHandle<Result<Staged>>,
+}
+
+/// A fetched range in an open transaction of its own that already holds its raw events. Ranges are staged
+/// ahead of the cursor, so the raw `COPY` of the next ranges runs on other PostgreSQL backends while this one's
+/// derived rows are written; each still commits whole, with its cursor, and only on top of the range before it.
+/// Dropping it closes the connection, which rolls the transaction back.
+struct Staged {
+    fetched: Fetched,
+    conn: sqlx::PgConnection,
+    /// How long the raw `COPY` took.
+    raw: Duration,
+}
+
+/// Opens a transaction for `fetched` on a connection detached from the pool (an interrupted `COPY` closes it
+/// instead of returning it half-way through) and copies the raw events into it.
+async fn stage(pool: &PgPool, chain_id: u64, fetched: Fetched) -> Result<Staged> {
+    let started = Instant::now();
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query("BEGIN").execute(&mut conn).await?;
+    insert_raw(&mut conn, chain_id, &fetched.events).await?;
+    Ok(Staged {
+        fetched,
+        conn,
+        raw: started.elapsed(),
+    })
 }
 
 impl Drop for Prefetch {

@@ -1131,14 +1131,15 @@ pub async fn insert_raw(
     for e in events {
         args.clear();
         serde_json::to_writer(&mut args, &e.args).expect("a JSON value serializes");
+        // Hashes and addresses are 0x-hex, contract and event names identifiers from `abi/`: nothing to escape.
         copy.plain(chain_id)
             .plain(e.block_number)
-            .text(&e.block_hash)
+            .plain(&e.block_hash)
             .plain(e.log_index)
-            .text(&e.tx_hash)
-            .text(&e.contract)
-            .text(&e.address)
-            .text(&e.event)
+            .plain(&e.tx_hash)
+            .plain(&e.contract)
+            .plain(&e.address)
+            .plain(&e.event)
             .text(&e.stream)
             .text(std::str::from_utf8(&args).expect("serde_json writes UTF-8"));
         copy.end_row().await?;

@@ -104,19 +104,29 @@ impl std::fmt::Write for ByteWriter<'_> {
 /// copied whole.
 pub fn escape_into(buf: &mut Vec<u8>, field: &[u8]) {
     let mut start = 0;
-    for (i, b) in field.iter().enumerate() {
-        let escaped: &[u8] = match b {
+    while let Some(found) = special(&field[start..]) {
+        let i = start + found;
+        buf.extend_from_slice(&field[start..i]);
+        buf.extend_from_slice(match field[i] {
             b'\\' => b"\\\\",
             b'\t' => b"\\t",
             b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            _ => continue,
-        };
-        buf.extend_from_slice(&field[start..i]);
-        buf.extend_from_slice(escaped);
+            _ => b"\\r",
+        });
         start = i + 1;
     }
     buf.extend_from_slice(&field[start..]);
+}
+
+/// The position of the first byte the text format escapes.
+fn special(bytes: &[u8]) -> Option<usize> {
+    match (
+        memchr::memchr2(b'\\', b'\t', bytes),
+        memchr::memchr2(b'\n', b'\r', bytes),
+    ) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 #[cfg(test)]
@@ -126,8 +136,11 @@ mod tests {
     #[test]
     fn escapes_only_what_copy_text_needs() {
         let mut buf = Vec::new();
-        escape_into(&mut buf, "a\\b\tc\nd\re é".as_bytes());
-        assert_eq!(String::from_utf8(buf).unwrap(), "a\\\\b\\tc\\nd\\re é");
+        escape_into(&mut buf, "a\\b\tc\nd\re é\r\\".as_bytes());
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "a\\\\b\\tc\\nd\\re é\\r\\\\"
+        );
         let mut buf = Vec::new();
         escape_into(&mut buf, b"plain");
         assert_eq!(buf, b"plain");
