@@ -600,3 +600,53 @@ async fn crashes_during_backfill_lose_and_double_nothing() {
         live
     );
 }
+
+/// Secondary indexes are deferred only on a fresh index, once, and come back exactly as the migrations made
+/// them, also when migrations are pending.
+#[tokio::test(flavor = "multi_thread")]
+async fn indexes_are_deferred_only_on_a_fresh_index() {
+    use accord::store::bulk;
+    let cluster = TempCluster::start().await.unwrap();
+    let pool = accord::store::connect(&cluster.create_database("bulk").await.unwrap(), 2)
+        .await
+        .unwrap();
+    let migrated = index_definitions(&pool).await;
+
+    let dropped = bulk::defer_indexes(&pool).await.unwrap();
+    assert!(dropped >= 10, "secondary indexes dropped: {dropped}");
+    assert_eq!(
+        index_definitions(&pool).await.len(),
+        migrated.len() - dropped
+    );
+    assert!(bulk::any_deferred(&pool).await.unwrap());
+    assert!(
+        index_definitions(&pool)
+            .await
+            .iter()
+            .any(|(name, _)| name == "raw_events_pkey"),
+        "primary keys stay"
+    );
+    assert_eq!(
+        bulk::defer_indexes(&pool).await.unwrap(),
+        0,
+        "already deferred"
+    );
+
+    // No migration pending: nothing happens. Pending: they are built first.
+    bulk::restore_before_migrations(&pool, false).await.unwrap();
+    assert!(bulk::any_deferred(&pool).await.unwrap());
+    bulk::restore_before_migrations(&pool, true).await.unwrap();
+    assert!(!bulk::any_deferred(&pool).await.unwrap());
+    assert_eq!(index_definitions(&pool).await, migrated);
+
+    // An index that holds events is not fresh: its indexes stay.
+    sqlx::query(
+        "INSERT INTO raw_events (chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, \
+         stream, args) VALUES (31337, 1, '0x01', 0, '0x02', 'JobManager', '0x03', 'FeesSwept', 'fees', '{}')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(bulk::defer_indexes(&pool).await.unwrap(), 0);
+    assert_eq!(index_definitions(&pool).await, migrated);
+}
