@@ -1,6 +1,7 @@
 //! Turns indexed events into derived rows. One path serves the live indexer, reorg replay and `accord rebuild`:
 //! for a batch, load the current rows of every entity the batch touches (one query per table), apply the events
-//! in chain order in memory, then write every changed row back with one `UNNEST` upsert per table.
+//! in chain order in memory, then write the rows back: new rows by `COPY`, rows stored before the batch by one
+//! `UPDATE … FROM UNNEST` per table (small tables by upsert).
 //!
 //! Every derived row records its `stream`; [`replay_streams`] deletes the rows of some streams and re-applies
 //! their remaining raw events, which is how a reorg rolls back derived state, aggregates included.
