@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use alloy::dyn_abi::{DynSolEvent, DynSolValue, Specifier};
 use alloy::json_abi::{Event, JsonAbi};
-use alloy::primitives::{Address, B256};
-use alloy::rpc::types::Log;
+use alloy::primitives::{Address, B256, Bytes, U64};
 use serde_json::{Map, Value, json};
 
 use crate::chain::{Error, Result};
@@ -38,6 +37,28 @@ struct ContractEvents {
     name: &'static str,
     /// By topic0: the ABI item (argument names) and its resolved decoder, resolved once rather than per log.
     events: HashMap<B256, (Event, DynSolEvent)>,
+}
+
+/// One log as `eth_getLogs` returns it, with only the fields the indexer reads. Deserialized directly: alloy's
+/// RPC `Log` flattens the primitive log into it, and serde buffers every flattened log into an intermediate tree
+/// first, which cost a large share of the indexer's decoding time.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RpcLog {
+    /// Emitting contract.
+    pub address: Address,
+    /// Topics, topic0 first.
+    pub topics: Vec<B256>,
+    /// Non-indexed data.
+    pub data: Bytes,
+    /// Block hash (absent for pending logs).
+    pub block_hash: Option<B256>,
+    /// Block number.
+    pub block_number: Option<U64>,
+    /// Transaction hash.
+    pub transaction_hash: Option<B256>,
+    /// Index of the log in its block.
+    pub log_index: Option<U64>,
 }
 
 /// Maps each deployed address to its contract's events by topic0.
@@ -73,24 +94,25 @@ impl Decoder {
     }
 
     /// Decodes one log.
-    pub fn decode(&self, chain_id: u64, log: &Log) -> Result<EventRecord> {
+    pub fn decode(&self, chain_id: u64, log: &RpcLog) -> Result<EventRecord> {
         let invalid = |message: &str| Error::Invalid {
             call: "eth_getLogs",
             message: message.into(),
         };
-        let block_number = log
-            .block_number
-            .ok_or_else(|| invalid("log without block number"))?;
-        let log_index = log
-            .log_index
-            .ok_or_else(|| invalid("log without log index"))?;
+        let quantity = |value: Option<U64>, what: &str| {
+            value
+                .ok_or_else(|| invalid(&format!("log without {what}")))
+                .map(|v| v.to::<u64>())
+        };
+        let block_number = quantity(log.block_number, "block number")?;
+        let log_index = quantity(log.log_index, "log index")?;
         let block_hash = log
             .block_hash
             .ok_or_else(|| invalid("log without block hash"))?;
         let tx_hash = log
             .transaction_hash
             .ok_or_else(|| invalid("log without transaction hash"))?;
-        let address = log.address();
+        let address = log.address;
         let contract = self
             .by_address
             .get(&address)
@@ -101,14 +123,14 @@ impl Decoder {
             log_index,
             message,
         };
-        let topics = log.topics();
+        let topics = log.topics.as_slice();
         let topic0 = topics.first().ok_or_else(|| fail("anonymous log".into()))?;
         let (event, resolved) = contract
             .events
             .get(topic0)
             .ok_or_else(|| fail(format!("unknown event topic {topic0}")))?;
         let decoded = resolved
-            .decode_log_parts(topics.iter().copied(), &log.data().data)
+            .decode_log_parts(topics.iter().copied(), &log.data)
             .map_err(|e| fail(e.to_string()))?;
         let (mut indexed, mut body) = (decoded.indexed.into_iter(), decoded.body.into_iter());
         let mut args = Map::new();

@@ -137,8 +137,11 @@ impl Chain for EvmChain {
             .from_block(from)
             .to_block(to)
             .address(self.addresses.clone());
-        let logs = self
-            .call("eth_getLogs", self.provider.get_logs(&filter))
+        let logs: Vec<decode::RpcLog> = self
+            .call(
+                "eth_getLogs",
+                self.provider.raw_request("eth_getLogs".into(), (&filter,)),
+            )
             .await?;
         let mut out = Vec::with_capacity(logs.len());
         for log in &logs {
