@@ -81,7 +81,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
     /// aborted, process shutting down), the connection is closed instead of going back to the pool half-way
     /// through a protocol exchange.
     async fn detached(&self) -> Result<sqlx::PgConnection> {
-        Ok(self.pool.acquire().await?.detach())
+        detached(&self.pool).await
     }
 
     fn chain_id(&self) -> i64 {
@@ -632,11 +632,16 @@ struct Staged {
     raw: Duration,
 }
 
+/// A connection detached from the pool, for write transactions (see [`Indexer::detached`]).
+async fn detached(pool: &PgPool) -> Result<sqlx::PgConnection> {
+    Ok(pool.acquire().await?.detach())
+}
+
 /// Opens a transaction for `fetched` on a connection detached from the pool (an interrupted `COPY` closes it
 /// instead of returning it half-way through) and copies the raw events into it.
 async fn stage(pool: &PgPool, chain_id: u64, fetched: Fetched) -> Result<Staged> {
     let started = Instant::now();
-    let mut conn = pool.acquire().await?.detach();
+    let mut conn = detached(pool).await?;
     sqlx::query("BEGIN").execute(&mut conn).await?;
     insert_raw(&mut conn, chain_id, &fetched.events).await?;
     Ok(Staged {
