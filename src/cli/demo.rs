@@ -15,6 +15,8 @@ use crate::chain::evm::bindings::JobManager;
 use crate::ops::{self, Deployment, NewJob};
 use crate::wallet::{SenderConfig, TxSender};
 use crate::worker::agent::{Agent, AgentConfig};
+use crate::worker::exec::Runner;
+use crate::worker::sandbox::{Bubblewrap, Isolation};
 use crate::worker::spec::JobSpec;
 
 /// Seconds between two jobs of the demo client.
@@ -40,6 +42,11 @@ impl Demo {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let state_dir = std::env::temp_dir().join(format!("accord-demo-{}", std::process::id()));
+        let isolation = Isolation::Bubblewrap(
+            Bubblewrap::detect(None, false)
+                .await
+                .context("the demo's worker agents run jobs sandboxed")?,
+        );
         for (i, key) in workers.iter().enumerate() {
             let sender = TxSender::connect(rpc_url, key.clone(), SenderConfig::default()).await?;
             ops::register(&sender, deployment, 1, "").await?;
@@ -50,8 +57,7 @@ impl Demo {
                 heartbeat_every: Duration::from_secs(2),
                 poll_every: Duration::from_millis(500),
                 state_dir: state_dir.join(format!("worker-{}", i + 1)),
-                max_timeout: Duration::from_secs(30),
-                max_output_bytes: 64 * 1024,
+                runner: Runner::new(isolation.clone(), Duration::from_secs(30), 64 * 1024),
             };
             let agent = Arc::new(
                 Agent::new(config, key.clone(), sender)

@@ -15,6 +15,8 @@ use crate::chain::evm::bindings::WorkerRegistry;
 use crate::ops;
 use crate::wallet::SignerArgs;
 use crate::worker::agent::{Agent, AgentConfig, default_state_dir};
+use crate::worker::exec::Runner;
+use crate::worker::sandbox::{Bubblewrap, Isolation, Limits};
 
 /// Workers.
 #[derive(Debug, Subcommand)]
@@ -90,6 +92,83 @@ pub struct RunArgs {
     /// Largest result kept, in bytes, whatever the spec asks.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_output_bytes: u64,
+    /// Run jobs WITHOUT a sandbox: a job can then read everything this agent can, its keystore and password
+    /// included. Only for jobs you trust, on a host where bubblewrap cannot run.
+    #[arg(long)]
+    pub no_isolation: bool,
+    /// When the agent runs as root, the user jobs run as: `UID` or `UID:GID` [default: 65534:65534, nobody].
+    #[arg(long, value_parser = parse_user)]
+    pub job_user: Option<(u32, u32)>,
+    /// Give jobs the host's network (they have none by default).
+    #[arg(long)]
+    pub job_network: bool,
+    /// Address space of each job process, in MiB.
+    #[arg(long, default_value_t = Limits::default().memory_bytes >> 20)]
+    pub job_memory_mib: u64,
+    /// Processes (and threads) a job may run at once.
+    #[arg(long, default_value_t = Limits::default().processes)]
+    pub job_processes: u64,
+    /// Open files of each job process.
+    #[arg(long, default_value_t = Limits::default().open_files)]
+    pub job_open_files: u64,
+    /// Largest file a job may write, in MiB.
+    #[arg(long, default_value_t = Limits::default().file_bytes >> 20)]
+    pub job_file_mib: u64,
+    /// Size of a job's /tmp (memory-backed), in MiB.
+    #[arg(long, default_value_t = Limits::default().tmp_bytes >> 20)]
+    pub job_tmp_mib: u64,
+    /// Where jobs' scratch folders are created [default: the system's temporary folder].
+    #[arg(long)]
+    pub scratch_dir: Option<PathBuf>,
+}
+
+fn parse_user(text: &str) -> Result<(u32, u32), String> {
+    let (uid, gid) = text.split_once(':').unwrap_or((text, text));
+    let id = |s: &str| {
+        s.parse::<u32>()
+            .map_err(|_| format!("'{text}' is not UID or UID:GID (numbers)"))
+    };
+    let (uid, gid) = (id(uid)?, id(gid)?);
+    if uid == 0 || gid == 0 {
+        return Err("jobs never run as root (uid or gid 0)".into());
+    }
+    Ok((uid, gid))
+}
+
+impl RunArgs {
+    /// The job runner these flags ask for; fails when the sandbox cannot work here and no opt-out was given.
+    async fn runner(&self, max_runtime: Duration) -> anyhow::Result<Runner> {
+        let positive = |name: &str, v: u64| {
+            if v == 0 {
+                anyhow::bail!("--{name} must be at least 1")
+            }
+            Ok(v)
+        };
+        let limits = Limits {
+            memory_bytes: positive("job-memory-mib", self.job_memory_mib)? << 20,
+            processes: positive("job-processes", self.job_processes)?,
+            open_files: positive("job-open-files", self.job_open_files)?,
+            file_bytes: positive("job-file-mib", self.job_file_mib)? << 20,
+            tmp_bytes: positive("job-tmp-mib", self.job_tmp_mib)? << 20,
+        };
+        let isolation = if self.no_isolation {
+            if self.job_user.is_some() || self.job_network {
+                anyhow::bail!(
+                    "--job-user and --job-network apply to sandboxed jobs, not with --no-isolation"
+                );
+            }
+            tracing::warn!(target: "accord::worker", "--no-isolation: jobs run unconfined and can read this agent's keys");
+            Isolation::Unconfined
+        } else {
+            Isolation::Bubblewrap(Bubblewrap::detect(self.job_user, self.job_network).await?)
+        };
+        let mut runner = Runner::new(isolation, max_runtime, self.max_output_bytes);
+        runner.limits = limits;
+        if let Some(dir) = &self.scratch_dir {
+            runner.scratch_root = dir.clone();
+        }
+        Ok(runner)
+    }
 }
 
 /// Runs a worker command.
@@ -177,6 +256,8 @@ async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     }
     let stake = args.stake.as_deref().map(ops::parse_tokens).transpose()?;
     let max_runtime = ops::parse_duration(&args.max_runtime)?;
+    // Before anything is signed: an agent that cannot contain jobs does not start.
+    let runner = args.runner(max_runtime).await?;
     let s = Session::open(global, &args.signer).await?;
     if let Some(capabilities) = args.register
         && let Some(r) = ops::register(&s.sender, &s.deployment, capabilities, "").await?
@@ -194,8 +275,7 @@ async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         heartbeat_every: Duration::from_secs(args.heartbeat_secs.max(1)),
         poll_every: Duration::from_millis(args.poll_ms.max(50)),
         state_dir: args.state_dir.unwrap_or_else(default_state_dir),
-        max_timeout: max_runtime,
-        max_output_bytes: args.max_output_bytes,
+        runner,
     };
     let agent = Arc::new(Agent::new(config, key, s.sender.clone()).await?);
     let cancel = CancellationToken::new();

@@ -19,7 +19,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::{exec, spec::JobSpec};
+use super::exec::Runner;
+use super::spec::JobSpec;
 use crate::chain::evm::bindings::JobManager;
 use crate::da::BlobRef;
 use crate::da::client::BlobClient;
@@ -38,12 +39,10 @@ pub struct AgentConfig {
     pub heartbeat_every: Duration,
     /// Assignment polling period.
     pub poll_every: Duration,
-    /// Folder of the state file and the jobs' working directories.
+    /// Folder of the state file.
     pub state_dir: PathBuf,
-    /// Longest run allowed, whatever the spec asks.
-    pub max_timeout: Duration,
-    /// Largest output kept, whatever the spec asks.
-    pub max_output_bytes: u64,
+    /// How jobs run: containment, limits, scratch folders.
+    pub runner: Runner,
 }
 
 /// Where one assignment stands, as persisted.
@@ -88,12 +87,11 @@ impl Ledger {
     }
 }
 
-/// An assignment as the API lists it.
+/// An assignment as the API lists it. The spec's hash and URI are read from the chain, never taken from here.
 #[derive(Debug, Clone, Deserialize)]
 struct AssignedJob {
     job_id: String,
-    spec_hash: String,
-    spec_uri: String,
+    posted_block: u64,
     max_attempts: i32,
     attempts_left: i32,
 }
@@ -168,7 +166,7 @@ impl Agent {
 
     /// Heartbeats and works until cancelled.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) -> anyhow::Result<()> {
-        info!(target: "accord::worker", worker = %self.address(), capacity = self.config.capacity, "worker agent started");
+        info!(target: "accord::worker", worker = %self.address(), capacity = self.config.capacity, isolation = %self.config.runner.isolation.describe(), "worker agent started");
         let beats = {
             let this = self.clone();
             let cancel = cancel.clone();
@@ -312,30 +310,15 @@ impl Agent {
         let job_id: U256 = job.job_id.parse().context("job id")?;
         let mut entry = self.entry(key);
         if entry.blob.is_none() {
-            let hash: B256 = job.spec_hash.parse().context("spec hash")?;
-            let spec = match JobSpec::fetch(&job.spec_uri, hash).await {
+            let spec = match self.spec(job_id, job.posted_block).await {
                 Ok(spec) => spec,
                 Err(e) => {
-                    self.record(key, |en| en.failed = Some(e.to_string()))?;
-                    return Err(e.into());
+                    self.record(key, |en| en.failed = Some(format!("{e:#}")))?;
+                    return Err(e);
                 }
             };
-            let workdir = self
-                .config
-                .state_dir
-                .join("jobs")
-                .join(key.replace(':', "-"));
-            std::fs::create_dir_all(&workdir)?;
             info!(target: "accord::worker", job = %job.job_id, command = ?spec.command, "running");
-            let output = exec::run(
-                &spec,
-                &workdir,
-                self.config.max_timeout,
-                self.config.max_output_bytes,
-            )
-            .await;
-            let _ = std::fs::remove_dir_all(&workdir);
-            let output = match output {
+            let output = match self.config.runner.run(&spec, key).await {
                 Ok(output) => output,
                 Err(e) => {
                     self.record(key, |en| en.failed = Some(e.to_string()))?;
@@ -377,6 +360,37 @@ impl Agent {
         let tx = format!("{:#x}", receipt.transaction_hash);
         info!(target: "accord::worker", job = %job.job_id, %tx, size = blob.size, "result submitted");
         self.record(key, |en| en.submitted = Some(tx))
+    }
+}
+
+impl Agent {
+    /// The job's spec, as its `JobPosted` event on chain names it: the hash and URI come from the worker's own
+    /// RPC node, so a coordinator (or anything between it and the worker) cannot choose what the worker runs.
+    /// `block` is where the API says the job was posted; a wrong block finds no event and runs nothing.
+    async fn spec(&self, job_id: U256, block: u64) -> anyhow::Result<JobSpec> {
+        use alloy::providers::Provider;
+        use alloy::rpc::types::Filter;
+        use alloy::sol_types::SolEvent;
+        let filter = Filter::new()
+            .address(self.deployment.job_manager)
+            .event_signature(JobManager::JobPosted::SIGNATURE_HASH)
+            .topic1(B256::from(job_id))
+            .from_block(block)
+            .to_block(block);
+        let logs = self
+            .sender
+            .provider()
+            .get_logs(&filter)
+            .await
+            .context("cannot read the job's JobPosted event on chain")?;
+        let posted = logs
+            .iter()
+            .filter(|l| !l.removed)
+            .find_map(|l| JobManager::JobPosted::decode_log(&l.inner).ok())
+            .with_context(|| {
+                format!("no JobPosted event of job {job_id} at block {block} on chain")
+            })?;
+        Ok(JobSpec::fetch(&posted.specURI, posted.specHash).await?)
     }
 }
 

@@ -5,4 +5,5 @@
 
 pub mod agent;
 pub mod exec;
+pub mod sandbox;
 pub mod spec;

@@ -124,27 +124,76 @@ impl JobSpec {
     }
 }
 
+/// Time allowed for fetching a spec from a URL, connection included.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// Redirects followed, each to the same scheme only.
+const MAX_REDIRECTS: usize = 5;
+
+/// Fetches at most [`MAX_SPEC_BYTES`], counted while the body streams in (a declared length is not trusted),
+/// within [`FETCH_TIMEOUT`], following redirects only to the URL's own scheme.
 async fn fetch_url(uri: &str) -> Result<Vec<u8>, Error> {
-    use alloy::transports::http::reqwest;
-    let response = reqwest::Client::new()
+    fetch_url_within(uri, FETCH_TIMEOUT).await
+}
+
+async fn fetch_url_within(uri: &str, timeout: std::time::Duration) -> Result<Vec<u8>, Error> {
+    use alloy::transports::http::reqwest::{self, redirect};
+    let scheme = uri.split(':').next().unwrap_or_default().to_owned();
+    let policy = redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else if attempt.url().scheme() != scheme {
+            let to = attempt.url().scheme().to_owned();
+            attempt.error(format!("redirect from {scheme} to {to} refused"))
+        } else {
+            attempt.follow()
+        }
+    });
+    let client = reqwest::Client::builder()
+        .redirect(policy)
+        .timeout(timeout)
+        .connect_timeout(timeout / 2)
+        .build()
+        .map_err(|e| Error::Fetch(e.to_string()))?;
+    let too_big = || Error::Fetch(format!("spec is over the {MAX_SPEC_BYTES}-byte limit"));
+    let mut response = client
         .get(uri)
-        .timeout(std::time::Duration::from_secs(20))
         .send()
         .await
-        .map_err(|e| Error::Fetch(e.without_url().to_string()))?
+        .map_err(|e| Error::Fetch(fetch_error(e)))?
         .error_for_status()
-        .map_err(|e| Error::Fetch(e.without_url().to_string()))?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Error::Fetch(e.without_url().to_string()))?;
-    if bytes.len() > MAX_SPEC_BYTES {
-        return Err(Error::Fetch(format!(
-            "spec is {} bytes, over the {MAX_SPEC_BYTES}-byte limit",
-            bytes.len()
-        )));
+        .map_err(|e| Error::Fetch(fetch_error(e)))?;
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_SPEC_BYTES as u64)
+    {
+        return Err(too_big());
     }
-    Ok(bytes.to_vec())
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Error::Fetch(fetch_error(e)))?
+    {
+        if bytes.len() + chunk.len() > MAX_SPEC_BYTES {
+            return Err(too_big());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The error with its causes (a refused redirect says why), without the URL.
+fn fetch_error(e: alloy::transports::http::reqwest::Error) -> String {
+    use std::error::Error as _;
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -176,5 +225,78 @@ mod tests {
         ));
         let long = JobSpec::new(vec!["x".repeat(2_000)]);
         assert!(matches!(long.to_data_uri(), Err(Error::Uri(_))));
+    }
+
+    /// Serves each connection on a loopback port with `answer(request head)`, then closes it.
+    async fn serve(answer: fn(&str) -> Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = vec![0u8; 4096];
+                    let n = conn.read(&mut head).await.unwrap_or(0);
+                    let reply = answer(&String::from_utf8_lossy(&head[..n]));
+                    let _ = conn.write_all(&reply).await;
+                    let _ = conn.shutdown().await;
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_url_spec_is_capped_while_streaming_and_redirects_stay_on_scheme() {
+        // An honest spec, behind one same-scheme redirect.
+        let url = serve(|head| {
+            if head.starts_with("GET /moved") {
+                b"HTTP/1.1 302 Found\r\nLocation: /spec\r\nContent-Length: 0\r\n\r\n".to_vec()
+            } else {
+                let body = br#"{"command":["true"]}"#;
+                let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
+                    .into_bytes();
+                r.extend_from_slice(body);
+                r
+            }
+        })
+        .await;
+        let hash = keccak256(br#"{"command":["true"]}"#);
+        let spec = JobSpec::fetch(&format!("{url}/moved"), hash).await.unwrap();
+        assert_eq!(spec.command, ["true"]);
+
+        // A body far over the cap, with no length declared: refused once the cap is crossed.
+        let url = serve(|_| {
+            let mut r = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+            r.resize(r.len() + 4 * MAX_SPEC_BYTES, b' ');
+            r
+        })
+        .await;
+        let err = JobSpec::fetch(&url, hash).await.unwrap_err().to_string();
+        assert!(err.contains("over the 65536-byte limit"), "{err}");
+
+        // A redirect to another scheme is not followed.
+        let url = serve(|_| {
+            b"HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1:9/spec\r\nContent-Length: 0\r\n\r\n"
+                .to_vec()
+        })
+        .await;
+        let err = JobSpec::fetch(&url, hash).await.unwrap_err().to_string();
+        assert!(err.contains("redirect from http to https refused"), "{err}");
+
+        // A server that never answers: the fetch gives up at its time limit.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent = format!("http://{}", listener.local_addr().unwrap());
+        let started = std::time::Instant::now();
+        let err = fetch_url_within(&silent, std::time::Duration::from_secs(1))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("timed out") || err.contains("timeout"),
+            "{err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        drop(listener);
     }
 }

@@ -7,6 +7,7 @@ mod da;
 mod deployment;
 mod e2e;
 mod indexer;
+mod sandbox;
 mod scheduler;
 mod solc_adapter;
 mod stack;

@@ -9,11 +9,15 @@ use accord::da::client::BlobClient;
 use accord::ops::{self, NewJob};
 use accord::wallet::{SenderConfig, TxSender};
 use accord::worker::agent::{Agent, AgentConfig};
+use accord::worker::exec::Runner;
+use accord::worker::sandbox::Isolation;
 use accord::worker::spec::JobSpec;
 use tokio_util::sync::CancellationToken;
 
 use crate::stack::{Stack, eventually, get, signer};
 
+/// The restart test counts runs in a file outside the job's scratch folder, which only an unconfined job can
+/// write: containment itself is tested in `sandbox.rs`.
 fn agent_config(api: &str, dir: &std::path::Path) -> AgentConfig {
     AgentConfig {
         api_url: api.to_owned(),
@@ -21,8 +25,7 @@ fn agent_config(api: &str, dir: &std::path::Path) -> AgentConfig {
         heartbeat_every: Duration::from_millis(500),
         poll_every: Duration::from_millis(200),
         state_dir: dir.to_path_buf(),
-        max_timeout: Duration::from_secs(10),
-        max_output_bytes: 4096,
+        runner: Runner::new(Isolation::Unconfined, Duration::from_secs(10), 4096),
     }
 }
 
