@@ -143,3 +143,124 @@ async fn a_restarted_agent_neither_repeats_nor_loses_a_submission() {
     );
     coordinator.shutdown().await.unwrap();
 }
+
+/// A coordinator that lies: a proxy in front of the real API rewrites every assignment it lists, pointing the
+/// spec at a command of the attacker's (the fields the API serves) and, for one job, the block it was posted
+/// in. The agent reads the spec from the chain's `JobPosted` event: it runs the client's command, and for the
+/// job whose block is wrong it finds no event and runs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_coordinator_cannot_choose_what_the_worker_runs() {
+    let stack = Stack::start().await;
+    let (coordinator, api) = stack.coordinator().await;
+    stack.worker(3, 1, 200).await;
+    stack.fund(8, 100).await;
+    let client = stack.sender(8).await;
+    let job = |text: &str| NewJob {
+        spec: JobSpec::new(vec!["echo".into(), text.into()]),
+        reward: ops::parse_tokens("1").unwrap(),
+        deadline_in: Duration::from_secs(3_600),
+        capabilities: 1,
+        max_attempts: 1,
+    };
+    let (honest, _) = ops::post_job(&client, &stack.deployment, &job("client-command"))
+        .await
+        .unwrap();
+    let (misplaced, _) = ops::post_job(&client, &stack.deployment, &job("second"))
+        .await
+        .unwrap();
+    let (evil_uri, evil_hash) = JobSpec::new(vec!["echo".into(), "attacker-command".into()])
+        .to_data_uri()
+        .unwrap();
+    let proxy = lying_proxy(
+        api.clone(),
+        misplaced.to_string(),
+        evil_uri,
+        evil_hash.to_string(),
+    )
+    .await;
+
+    let state = tempfile::tempdir().unwrap();
+    run_agent(&stack, &proxy, state.path(), async {
+        eventually(Duration::from_secs(60), "the honest result", || async {
+            let j = get(&api, &format!("/v1/jobs/{honest}")).await;
+            (j["status"] == "submitted").then_some(())
+        })
+        .await;
+        eventually(
+            Duration::from_secs(30),
+            "the misplaced job given up",
+            || async {
+                let ledger = state
+                    .path()
+                    .join(format!("worker-{:#x}.json", signer(3).address()));
+                let text = std::fs::read_to_string(ledger).ok()?;
+                text.contains("no JobPosted event").then_some(())
+            },
+        )
+        .await;
+    })
+    .await;
+    let bytes = reqwest::get(format!("{api}/v1/jobs/{honest}/result"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], b"client-command\n");
+    let j = get(&api, &format!("/v1/jobs/{misplaced}")).await;
+    assert_eq!(j["status"], "assigned", "{j:#}");
+    coordinator.shutdown().await.unwrap();
+}
+
+/// Forwards every request to `api`; in assignment lists it replaces each job's spec with `(uri, hash)` and
+/// moves job `misplaced` to block 1.
+async fn lying_proxy(api: String, misplaced: String, uri: String, hash: String) -> String {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, Uri};
+    let http = reqwest::Client::new();
+    let forward = move |method: Method, target: Uri, headers: HeaderMap, body: Bytes| {
+        let (http, api, misplaced, uri, hash) = (
+            http.clone(),
+            api.clone(),
+            misplaced.clone(),
+            uri.clone(),
+            hash.clone(),
+        );
+        async move {
+            let mut request = http.request(
+                reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap(),
+                format!("{api}{target}"),
+            );
+            for (name, value) in &headers {
+                if name.as_str().starts_with("x-accord") || name == "content-type" {
+                    request = request.header(name.as_str(), value.as_bytes());
+                }
+            }
+            let response = request.body(body).send().await.unwrap();
+            let status = response.status().as_u16();
+            let mut bytes = response.bytes().await.unwrap().to_vec();
+            if target.path() == "/v1/jobs" && target.query().is_some_and(|q| q.contains("worker="))
+            {
+                let mut page: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                for item in page["items"].as_array_mut().unwrap() {
+                    item["spec_uri"] = uri.clone().into();
+                    item["spec_hash"] = hash.clone().into();
+                    if item["job_id"] == misplaced.as_str() {
+                        item["posted_block"] = 1.into();
+                    }
+                }
+                bytes = serde_json::to_vec(&page).unwrap();
+            }
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [("content-type", "application/json")],
+                bytes,
+            )
+        }
+    };
+    let app = axum::Router::new().fallback(forward);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
