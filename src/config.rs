@@ -73,7 +73,8 @@ pub struct Config {
 }
 
 /// `[chain]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[chain]`. Its `Debug` shows the RPC URL without what providers hide keys in (userinfo, path, query).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainConfig {
     /// JSON-RPC endpoint (http or https).
@@ -114,10 +115,41 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Largest page size a list endpoint returns.
     pub max_page_size: u32,
+    /// Abuse limits of the write routes.
+    pub limits: LimitsConfig,
 }
 
-/// `[database]`
+/// `[api.limits]`: rates and requests in flight on the write routes (`POST /v1/blobs`, `POST /v1/heartbeats`).
+/// Over a limit the answer is 429 with `Retry-After`. A key's burst is a tenth of its per-minute rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Write requests per minute from one client IP.
+    pub ip_per_minute: u32,
+    /// Write requests in flight at once from one client IP.
+    pub ip_max_in_flight: u32,
+    /// Write requests per minute from one worker (after its signature is verified).
+    pub worker_per_minute: u32,
+    /// Write requests in flight at once from one worker.
+    pub worker_max_in_flight: u32,
+    /// Uploads in flight at once, from everyone.
+    pub uploads_max_in_flight: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            ip_per_minute: 600,
+            ip_max_in_flight: 16,
+            worker_per_minute: 120,
+            worker_max_in_flight: 4,
+            uploads_max_in_flight: 32,
+        }
+    }
+}
+
+/// `[database]`. Its `Debug` shows the URL without credentials, path or query.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// PostgreSQL URL, e.g. `postgres://accord@127.0.0.1:5432/accord`.
@@ -256,7 +288,26 @@ impl Default for ApiConfig {
             request_timeout_ms: 10_000,
             max_body_bytes: 64 * 1024,
             max_page_size: 500,
+            limits: LimitsConfig::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for ChainConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainConfig")
+            .field("rpc_url", &crate::chain::redact_rpc_url(&self.rpc_url))
+            .field("deployments_dir", &self.deployments_dir)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &crate::chain::redact_rpc_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
     }
 }
 
@@ -354,6 +405,18 @@ impl Config {
         if self.api.max_page_size == 0 || self.api.max_body_bytes == 0 {
             return invalid("api.max_page_size", "limits must be positive");
         }
+        let l = &self.api.limits;
+        if [
+            l.ip_per_minute,
+            l.ip_max_in_flight,
+            l.worker_per_minute,
+            l.worker_max_in_flight,
+        ]
+        .contains(&0)
+            || l.uploads_max_in_flight == 0
+        {
+            return invalid("api.limits", "every limit must be at least 1");
+        }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be positive");
         }
@@ -415,6 +478,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let mut config = Config::default();
+        config.database.url =
+            "postgres://accord:s3cret-pw@db.internal:5432/accord?sslmode=require".into();
+        config.chain.rpc_url = "https://user:rpc-pass@eth.example/v2/API-KEY-123?key=q".into();
+        config.da.celestia.auth_token = Some(Secret::new("celestia-token-xyz".to_owned()));
+        let text = format!("{config:?} {config:#?}");
+        for secret in ["s3cret-pw", "rpc-pass", "API-KEY-123", "celestia-token-xyz"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains("db.internal:5432") && text.contains("eth.example"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn default_config_round_trips_through_toml() {

@@ -43,15 +43,24 @@ pub enum Error {
         /// The address that signed.
         recovered: Address,
     },
-    /// The timestamp is too far from now.
-    #[error("timestamp {timestamp} is more than {max_skew_secs} s away from now ({now})")]
+    /// The timestamp is too old.
+    #[error("timestamp {timestamp} is more than {max_age_secs} s before now ({now})")]
     Stale {
         /// The message's time.
         timestamp: u64,
         /// The verifier's time.
         now: u64,
-        /// The allowed distance.
-        max_skew_secs: u64,
+        /// The allowed age.
+        max_age_secs: u64,
+    },
+    /// The timestamp is ahead of the verifier's clock by more than [`MAX_AHEAD_SECS`]: a message signed for the
+    /// future would stay valid (a heartbeat alive) longer than its age limit says.
+    #[error("timestamp {timestamp} is more than {MAX_AHEAD_SECS} s ahead of now ({now})")]
+    Future {
+        /// The message's time.
+        timestamp: u64,
+        /// The verifier's time.
+        now: u64,
     },
 }
 
@@ -97,17 +106,28 @@ pub fn verify<T: SolStruct>(
     claimed: Address,
     timestamp: u64,
     now: u64,
-    max_skew_secs: u64,
+    max_age_secs: u64,
 ) -> Result<(), Error> {
     let recovered = recover(domain, message, signature)?;
     if recovered != claimed {
         return Err(Error::WrongSigner { claimed, recovered });
     }
-    if timestamp.abs_diff(now) > max_skew_secs {
+    check_time(timestamp, now, max_age_secs)
+}
+
+/// How far ahead of the verifier's clock a signed timestamp may be (clock drift between hosts).
+pub const MAX_AHEAD_SECS: u64 = 5;
+
+/// A signed timestamp is at most `max_age_secs` old and at most [`MAX_AHEAD_SECS`] ahead of `now`.
+pub fn check_time(timestamp: u64, now: u64, max_age_secs: u64) -> Result<(), Error> {
+    if timestamp > now.saturating_add(MAX_AHEAD_SECS) {
+        return Err(Error::Future { timestamp, now });
+    }
+    if now.saturating_sub(timestamp) > max_age_secs {
         return Err(Error::Stale {
             timestamp,
             now,
-            max_skew_secs,
+            max_age_secs,
         });
     }
     Ok(())
@@ -177,10 +197,18 @@ mod tests {
                 recovered: other.address()
             })
         );
-        // Too old, and garbage.
+        // Too old, too far ahead (a few seconds of drift pass), and garbage.
         assert!(matches!(
             verify(&dom, &message, &sig, worker.address(), 1_000, 1_031, 30),
             Err(Error::Stale { .. })
+        ));
+        assert_eq!(
+            verify(&dom, &message, &sig, worker.address(), 1_000, 995, 30),
+            Ok(())
+        );
+        assert!(matches!(
+            verify(&dom, &message, &sig, worker.address(), 1_000, 994, 30),
+            Err(Error::Future { .. })
         ));
         assert!(matches!(
             verify(

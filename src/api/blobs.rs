@@ -1,10 +1,15 @@
 //! `POST /v1/blobs` (a registered worker uploads result bytes, EIP-712 signed) and `GET /v1/blobs/{sha256}`
 //! (the archived bytes). The upload is the API's only write; what it writes is the DA archive, never the index.
 //!
-//! An upload is checked before anything is stored: the signature headers (401), the size (413, read no further
-//! than `da.max_blob_bytes`), the signature over `BlobUpload{worker, sha256(body), size, timestamp}` in the
-//! deployment's domain and the timestamp within ±300 s (401), and that the worker is registered in the index
-//! (403). Then the bytes go through the DA router and the archive (201 with the [`BlobRef`]).
+//! An upload is checked before its body is read, in this order: the client IP's rate and requests in flight
+//! (429, [`super::limits`]); the signature headers (401) and the declared size, `Content-Length`, at most
+//! `da.max_blob_bytes` (411, 413); the signature over `BlobUpload{worker, sha256, size, timestamp}` with the
+//! sha256 and size the headers declare, in the deployment's domain, signed at most 300 s ago and at most a few
+//! seconds ahead (401); the worker's own rate and requests in flight (429); that the index shows the worker
+//! registered, not jailed, staked at least the minimum and holding a live assignment without a result (403);
+//! and a free slot among the uploads in flight (429). Only then is the body read, no further than the declared
+//! size, and checked against the signed sha256 (400). Then the bytes go through the DA router and the archive
+//! (201 with the [`BlobRef`]).
 
 use alloy::primitives::{Address, B256};
 use axum::Json;
@@ -16,12 +21,12 @@ use futures::StreamExt;
 
 use super::Shared;
 use super::error::{ApiPath, Error, ErrorBody, Result};
-use crate::da::client::{HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_WORKER};
+use crate::da::client::{HEADER_SHA256, HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_WORKER};
 use crate::da::{self, BlobRef, Bytes};
 use crate::offchain::{self, BlobUpload};
 
-/// How far an upload's timestamp may be from the coordinator's clock, in seconds.
-pub const MAX_SKEW_SECS: u64 = 300;
+/// How old an upload's timestamp may be, in seconds (it may be at most [`offchain::MAX_AHEAD_SECS`] ahead).
+pub const MAX_AGE_SECS: u64 = 300;
 
 /// Header of served bytes: the commitment they were checked against (0x-hex).
 pub const HEADER_COMMITMENT: &str = "x-accord-commitment";
@@ -33,6 +38,7 @@ struct SignedBy {
     worker: Address,
     timestamp: u64,
     signature: Vec<u8>,
+    sha256: B256,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str, what: &str) -> Result<&'a str> {
@@ -68,6 +74,14 @@ fn signed_by(headers: &HeaderMap) -> Result<SignedBy> {
         HEADER_SIGNATURE,
         "0x-hex of the 65-byte EIP-712 signature of BlobUpload",
     )?;
+    let sha256 = header(headers, HEADER_SHA256, "0x-hex sha256 of the body")?;
+    let sha256 = sha256
+        .strip_prefix("0x")
+        .filter(|h| h.len() == 64)
+        .and_then(|h| h.parse::<B256>().ok())
+        .ok_or_else(|| {
+            Error::Unauthorized("X-Accord-Sha256 must be 0x and 64 hex digits".into())
+        })?;
     let worker = super::input::address("X-Accord-Worker", worker)
         .ok()
         .and_then(|a| a.parse::<Address>().ok())
@@ -90,32 +104,48 @@ fn signed_by(headers: &HeaderMap) -> Result<SignedBy> {
         worker,
         timestamp,
         signature,
+        sha256,
     })
 }
 
-/// Reads the body, refusing it as soon as it passes `limit` bytes.
-async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes> {
-    let too_large = || {
-        Error::PayloadTooLarge(format!(
-            "blob is larger than da.max_blob_bytes ({limit} bytes)"
-        ))
-    };
+/// The declared size of the body (`Content-Length`), refused over `limit` (413) or when absent (411).
+fn declared_size(headers: &HeaderMap, limit: usize) -> Result<u64> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| {
+            Error::LengthRequired(
+                "an upload needs a Content-Length header (its signed size)".into(),
+            )
+        })?;
+    if declared > limit as u64 {
+        return Err(Error::PayloadTooLarge(format!(
+            "blob is larger than da.max_blob_bytes ({limit} bytes)"
+        )));
     }
+    Ok(declared)
+}
+
+/// Reads exactly `size` bytes of body (the size already authenticated), refusing more or fewer.
+async fn read_exact(body: Body, size: u64) -> Result<Bytes> {
     let mut stream = body.into_data_stream();
-    let mut data = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n as usize));
+    let mut data = bytes::BytesMut::with_capacity(size as usize);
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.map_err(|e| Error::invalid(format!("cannot read the request body: {e}")))?;
-        if data.len() + chunk.len() > limit {
-            return Err(too_large());
+        if (data.len() + chunk.len()) as u64 > size {
+            return Err(Error::invalid(format!(
+                "the body is longer than its Content-Length ({size} bytes)"
+            )));
         }
         data.extend_from_slice(&chunk);
+    }
+    if (data.len() as u64) < size {
+        return Err(Error::invalid(format!(
+            "the body ended after {} of its {size} bytes",
+            data.len()
+        )));
     }
     Ok(data.freeze())
 }
@@ -128,16 +158,20 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<B
     tag = "blobs",
     params(
         ("X-Accord-Worker" = String, Header, description = "The uploading worker's address (0x-hex); it must be registered"),
-        ("X-Accord-Timestamp" = u64, Header, description = "Unix seconds the upload was signed; within 300 s of the coordinator's clock"),
-        ("X-Accord-Signature" = String, Header, description = "0x-hex of the 65-byte EIP-712 signature of BlobUpload{worker, sha256(body), size, timestamp} by the worker")
+        ("X-Accord-Timestamp" = u64, Header, description = "Unix seconds the upload was signed; at most 300 s ago and 5 s ahead of the coordinator's clock"),
+        ("X-Accord-Sha256" = String, Header, description = "0x-hex sha256 of the body, as signed"),
+        ("Content-Length" = u64, Header, description = "The body's size, as signed; at most da.max_blob_bytes"),
+        ("X-Accord-Signature" = String, Header, description = "0x-hex of the 65-byte EIP-712 signature of BlobUpload{worker, sha256, size, timestamp} by the worker")
     ),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The blob, at most da.max_blob_bytes"),
     responses(
         (status = 201, description = "Stored; put this reference on chain with submitResult", body = BlobRef),
-        (status = 400, description = "Empty or unreadable body", body = ErrorBody),
+        (status = 400, description = "Empty or unreadable body, or one that does not match its signed size or sha256", body = ErrorBody),
         (status = 401, description = "Missing, malformed, stale or wrong signature; the message names the problem", body = ErrorBody),
-        (status = 403, description = "The worker is not registered", body = ErrorBody),
+        (status = 403, description = "The worker is not registered, is jailed, is staked below the minimum or holds no assignment awaiting a result", body = ErrorBody),
+        (status = 411, description = "No Content-Length", body = ErrorBody),
         (status = 413, description = "Larger than da.max_blob_bytes", body = ErrorBody),
+        (status = 429, description = "Over a rate or in-flight limit; retry after Retry-After seconds", body = ErrorBody),
         (status = 503, description = "No DA layer accepted the blob", body = ErrorBody)
     )
 )]
@@ -147,14 +181,14 @@ pub(crate) async fn post_blob(
     body: Body,
 ) -> Result<(StatusCode, Json<BlobRef>)> {
     let signed = signed_by(&headers)?;
-    let data = read_limited(&headers, body, s.app.da_config.max_blob_bytes).await?;
-    if data.is_empty() {
+    let size = declared_size(&headers, s.app.da_config.max_blob_bytes)?;
+    if size == 0 {
         return Err(Error::invalid("blob is empty"));
     }
     let message = BlobUpload {
         worker: signed.worker,
-        sha256: da::sha256(&data),
-        size: data.len() as u64,
+        sha256: signed.sha256,
+        size,
         timestamp: signed.timestamp,
     };
     let domain = offchain::domain(s.app.chain_id, s.app.manifest.contracts.registry.address);
@@ -165,28 +199,29 @@ pub(crate) async fn post_blob(
         signed.worker,
         signed.timestamp,
         offchain::unix_now(),
-        MAX_SKEW_SECS,
+        MAX_AGE_SECS,
     )
     .map_err(|e| {
         Error::Unauthorized(match e {
             offchain::Error::Malformed(why) => format!("X-Accord-Signature is malformed: {why}"),
             offchain::Error::WrongSigner { claimed, recovered } => format!(
-                "signature is by {recovered:#x}, not by X-Accord-Worker {claimed:#x} (or it signs other bytes, \
-                 size, timestamp or deployment)"
+                "signature is by {recovered:#x}, not by X-Accord-Worker {claimed:#x} (or it signs another \
+                 sha256, size, timestamp or deployment)"
             ),
-            offchain::Error::Stale {
-                timestamp, now, ..
-            } => format!(
-                "X-Accord-Timestamp {timestamp} is more than {MAX_SKEW_SECS} s away from the coordinator's clock ({now})"
-            ),
+            e @ (offchain::Error::Stale { .. } | offchain::Error::Future { .. }) => {
+                format!("X-Accord-Timestamp: {e}")
+            }
         })
     })?;
     let worker = format!("{:#x}", signed.worker);
-    if !super::workers::is_registered(&s, &worker).await? {
-        return Err(Error::Forbidden(format!(
-            "worker {worker} is not registered on chain {}",
-            s.app.chain_id
-        )));
+    let _worker_slot = s.limits.worker(&worker)?;
+    super::workers::may_upload(&s, &worker).await?;
+    let _upload_slot = s.limits.upload()?;
+    let data = read_exact(body, size).await?;
+    if da::sha256(&data) != signed.sha256 {
+        return Err(Error::invalid(
+            "the body's sha256 is not the signed X-Accord-Sha256",
+        ));
     }
     let blob = s.app.da.put(data).await.map_err(|e| match e {
         da::Error::Database(e) => Error::from(e),

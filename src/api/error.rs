@@ -48,6 +48,17 @@ pub enum Error {
     #[error("{0}")]
     NotReady(String),
     /// The request took longer than the configured timeout (503 `timeout`).
+    /// An upload without `Content-Length` (411 `length_required`).
+    #[error("{0}")]
+    LengthRequired(String),
+    /// Over a rate or concurrency limit (429, with `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was exceeded.
+        message: String,
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     #[error("request timed out after {} ms", .0.as_millis())]
     Timeout(Duration),
     /// The database is unreachable or every connection is busy (503 `unavailable`); retrying may succeed.
@@ -86,6 +97,8 @@ impl Error {
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::LengthRequired(_) => StatusCode::LENGTH_REQUIRED,
             Error::ResultMismatch(_) | Error::BlobMismatch(_) | Error::ResultUnavailable(_) => {
                 StatusCode::BAD_GATEWAY
             }
@@ -105,6 +118,8 @@ impl Error {
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::TooManyRequests { .. } => "rate_limited",
+            Error::LengthRequired(_) => "length_required",
             Error::ResultMismatch(_) => "result_mismatch",
             Error::BlobMismatch(_) => "blob_mismatch",
             Error::ResultUnavailable(_) => "result_unavailable",
@@ -130,7 +145,16 @@ impl IntoResponse for Error {
             }
             other => other.to_string(),
         };
-        error_response(self.status(), self.code(), message)
+        let mut response = error_response(self.status(), self.code(), message);
+        if let Error::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.max(1).into());
+        }
+        response
     }
 }
 

@@ -13,8 +13,8 @@ use super::error::{Error, ErrorBody, Result};
 use super::input;
 use crate::offchain::{self, Heartbeat};
 
-/// Largest distance between a heartbeat's timestamp and the server's clock, in seconds.
-pub const MAX_SKEW_SECS: u64 = 120;
+/// How old a heartbeat's timestamp may be, in seconds (it may be at most `offchain::MAX_AHEAD_SECS` ahead).
+pub const MAX_AGE_SECS: u64 = 120;
 /// Largest capacity a worker may declare.
 pub const MAX_CAPACITY: u32 = 10_000;
 
@@ -87,9 +87,10 @@ pub(crate) async fn post_heartbeat(
         message.worker,
         body.timestamp,
         offchain::unix_now(),
-        MAX_SKEW_SECS,
+        MAX_AGE_SECS,
     )
     .map_err(|e| Error::Unauthorized(e.to_string()))?;
+    let _slot = s.limits.worker(&worker)?;
 
     if !super::workers::is_registered(&s, &worker).await? {
         return Err(Error::Forbidden(format!(

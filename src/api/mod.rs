@@ -21,6 +21,7 @@ mod governance;
 mod heartbeats;
 mod input;
 mod jobs;
+mod limits;
 mod metrics;
 mod system;
 mod workers;
@@ -42,7 +43,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use blobs::{HEADER_COMMITMENT, HEADER_SOURCE, MAX_SKEW_SECS};
+pub use blobs::{HEADER_COMMITMENT, HEADER_SOURCE, MAX_AGE_SECS};
 pub use error::{ApiPath, ApiQuery, Error, ErrorBody, ErrorDetail, Result};
 pub use events::Event;
 pub use governance::{Param, Proposal, ProposalDetail, ProposalState, Vote};
@@ -93,6 +94,8 @@ pub(crate) struct Inner {
     shutdown: CancellationToken,
     /// `/openapi.json`, rendered once.
     openapi: Bytes,
+    /// Rates and requests in flight of the write routes.
+    limits: Arc<limits::Limits>,
 }
 
 pub(crate) type Shared = Arc<Inner>;
@@ -132,7 +135,6 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(workers::get_worker))
         .routes(routes!(workers::list_slashes))
         .routes(routes!(workers::list_rewards))
-        .routes(routes!(heartbeats::post_heartbeat))
         .routes(routes!(governance::list_proposals))
         .routes(routes!(governance::get_proposal))
         .routes(routes!(governance::get_params))
@@ -143,6 +145,11 @@ fn api() -> OpenApiRouter<Shared> {
 /// The upload route, apart: it has its own body limit and timeout.
 fn uploads() -> OpenApiRouter<Shared> {
     OpenApiRouter::new().routes(routes!(blobs::post_blob))
+}
+
+/// The other write route, apart from the reads for its per-IP limits.
+fn heartbeats() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(heartbeats::post_heartbeat))
 }
 
 /// The API as an axum router with every layer: tracing, per-route metrics, gzip, JSON errors, the request
@@ -164,6 +171,8 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let (routes, mut openapi) = api().split_for_parts();
     let (upload_routes, upload_openapi) = uploads().split_for_parts();
     openapi.merge(upload_openapi);
+    let (heartbeat_routes, heartbeat_openapi) = heartbeats().split_for_parts();
+    openapi.merge(heartbeat_openapi);
     let mut paths: Vec<String> = openapi.paths.paths.keys().cloned().collect();
     paths.push("/openapi.json".into());
     let openapi = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
@@ -183,7 +192,9 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let timeout = Duration::from_millis(app.config.request_timeout_ms);
     let max_body = app.config.max_body_bytes;
     let put_timeout = Duration::from_millis(app.da_config.put_timeout_ms);
+    let limits = Arc::new(limits::Limits::new(&app.config.limits));
     let shared: Shared = Arc::new(Inner {
+        limits: limits.clone(),
         app,
         chain_id,
         contracts,
@@ -197,9 +208,21 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
             .layer(from_fn_with_state(timeout, error::timeout))
             .layer(RequestBodyLimitLayer::new(max_body)),
     );
+    let per_ip = from_fn_with_state(limits, limits::per_ip);
+    let heartbeats = heartbeat_routes.layer(
+        ServiceBuilder::new()
+            .layer(per_ip.clone())
+            .layer(from_fn_with_state(timeout, error::timeout))
+            .layer(RequestBodyLimitLayer::new(max_body)),
+    );
     // The handler reads the body itself, no further than da.max_blob_bytes.
-    let uploads = upload_routes.layer(from_fn_with_state(put_timeout, error::timeout));
+    let uploads = upload_routes.layer(
+        ServiceBuilder::new()
+            .layer(per_ip)
+            .layer(from_fn_with_state(put_timeout, error::timeout)),
+    );
     reads
+        .merge(heartbeats)
         .merge(uploads)
         .fallback(system::fallback)
         .with_state(shared.clone())
@@ -230,7 +253,11 @@ pub async fn serve(
         }
     });
     let app = build(state, shutdown.child_token());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    // The peer address feeds the per-IP limits of the write routes.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
 }

@@ -310,3 +310,27 @@ pub(crate) async fn is_registered(s: &super::Shared, address: &str) -> Result<bo
     .fetch_one(&s.app.pool)
     .await?)
 }
+
+/// Whether `address` may upload result bytes: registered, not jailed, staked at least the current minimum, and
+/// holding an assignment that awaits its result (403 naming what is missing otherwise).
+pub(crate) async fn may_upload(s: &super::Shared, address: &str) -> Result<()> {
+    let row: Option<(bool, bool, bool)> = sqlx::query_as(
+        "SELECT w.jailed, \
+                w.stake >= COALESCE((SELECT value FROM params WHERE chain_id = $1 \
+                    AND contract = 'WorkerRegistry' AND key = 'minStake'), 0), \
+                EXISTS (SELECT 1 FROM jobs j WHERE j.chain_id = $1 AND j.worker = $2 AND j.status = 'assigned') \
+         FROM workers w WHERE w.chain_id = $1 AND w.address = $2",
+    )
+    .bind(s.chain_id)
+    .bind(address)
+    .fetch_optional(&s.app.pool)
+    .await?;
+    let refuse = |why: &str| Err(Error::Forbidden(format!("worker {address} {why}")));
+    match row {
+        None => refuse(&format!("is not registered on chain {}", s.app.chain_id)),
+        Some((true, _, _)) => refuse("is jailed"),
+        Some((_, false, _)) => refuse("is staked below the minimum stake"),
+        Some((_, _, false)) => refuse("holds no assignment awaiting a result"),
+        Some(_) => Ok(()),
+    }
+}

@@ -15,6 +15,9 @@ pub const HEADER_WORKER: &str = "x-accord-worker";
 pub const HEADER_TIMESTAMP: &str = "x-accord-timestamp";
 /// Header with the 0x-hex 65-byte EIP-712 signature of the `BlobUpload`.
 pub const HEADER_SIGNATURE: &str = "x-accord-signature";
+/// Header of an upload: the 0x-hex sha256 of the body, signed, so the coordinator checks the signature before
+/// it reads the body.
+pub const HEADER_SHA256: &str = "x-accord-sha256";
 
 /// Uploads blobs to a coordinator, signed by one worker's wallet.
 #[derive(Debug, Clone)]
@@ -79,6 +82,7 @@ impl BlobClient {
             .post(&self.endpoint)
             .header(HEADER_WORKER, format!("{:#x}", self.signer.address()))
             .header(HEADER_TIMESTAMP, timestamp.to_string())
+            .header(HEADER_SHA256, message.sha256.to_string())
             .header(
                 HEADER_SIGNATURE,
                 alloy::hex::encode_prefixed(signature.as_bytes()),

@@ -15,8 +15,9 @@ pub fn is_devnet(chain_id: u64) -> bool {
     DEVNET_CHAIN_IDS.contains(&chain_id)
 }
 
-/// How a command signs: a keystore with a password file or prompt, or a raw key on devnets only.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// How a command signs: a keystore with a password file or prompt, or a raw key on devnets only. Its `Debug`
+/// never shows the key.
+#[derive(Clone, Default, clap::Args)]
 pub struct SignerArgs {
     /// Encrypted JSON keystore to sign with.
     #[arg(long, env = "ACCORD_KEYSTORE")]
@@ -27,6 +28,19 @@ pub struct SignerArgs {
     /// Raw private key (0x-hex); accepted only on a devnet chain id (31337 or 1337).
     #[arg(long, env = "ACCORD_PRIVATE_KEY", hide_env_values = true)]
     pub private_key: Option<String>,
+}
+
+impl std::fmt::Debug for SignerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignerArgs")
+            .field("keystore", &self.keystore)
+            .field("password_file", &self.password_file)
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl SignerArgs {
@@ -65,6 +79,17 @@ mod tests {
     use super::*;
 
     const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+    #[test]
+    fn debug_output_hides_the_key() {
+        let args = SignerArgs {
+            private_key: Some(KEY.into()),
+            ..SignerArgs::default()
+        };
+        let text = format!("{args:?}");
+        assert!(!text.contains(&KEY[2..12]), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
 
     fn raw(key: &str) -> SignerArgs {
         SignerArgs {

@@ -1025,6 +1025,8 @@ async fn openapi_describes_every_route() {
         [
             "X-Accord-Worker",
             "X-Accord-Timestamp",
+            "X-Accord-Sha256",
+            "Content-Length",
             "X-Accord-Signature"
         ]
     );

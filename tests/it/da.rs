@@ -581,6 +581,7 @@ fn signed_headers(
     vec![
         ("X-Accord-Worker", format!("{claimed:#x}")),
         ("X-Accord-Timestamp", timestamp.to_string()),
+        ("X-Accord-Sha256", da::sha256(data).to_string()),
         (
             "X-Accord-Signature",
             alloy::hex::encode_prefixed(signature.as_bytes()),
@@ -630,6 +631,10 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
     let registry = devnet.manifest.contracts.registry.address;
     let worker = signer(5);
     let stranger = signer(6);
+    // Worker 4 is registered and staked but holds no assignment; worker 5 holds one.
+    let unassigned = signer(4);
+    let (_, block) = assigned_job(&devnet, &worker).await;
+    wait_indexed(&coordinator, block).await;
 
     // A registered worker's signed upload: 201 with the reference, archived.
     let data = random_bytes(600);
@@ -719,28 +724,51 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
             "unauthorized",
             &by_stranger,
         ),
-        // The worker's signature, over other bytes.
         (
-            good.clone(),
-            random_bytes(500),
+            without("X-Accord-Sha256"),
+            body.clone(),
+            unauthorized,
+            "unauthorized",
+            "missing X-Accord-Sha256 header",
+        ),
+        // The worker's signature, over other declared bytes.
+        (
+            with("X-Accord-Sha256", &B256::repeat_byte(7).to_string()),
+            body.clone(),
             unauthorized,
             "unauthorized",
             "not by X-Accord-Worker",
         ),
-        // Stale and future timestamps, properly signed.
+        // Signed headers, with other bytes in the body than they declare.
+        (
+            good.clone(),
+            random_bytes(500),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "not the signed X-Accord-Sha256",
+        ),
+        // Stale and future timestamps, properly signed (a few seconds ahead is clock drift, more is not).
         (
             signed_headers(&devnet, &worker, worker.address(), &body, now - 301),
             body.clone(),
             unauthorized,
             "unauthorized",
-            "is more than 300 s away",
+            "more than 300 s before now",
         ),
         (
-            signed_headers(&devnet, &worker, worker.address(), &body, now + 400),
+            signed_headers(&devnet, &worker, worker.address(), &body, now + 30),
             body.clone(),
             unauthorized,
             "unauthorized",
-            "is more than 300 s away",
+            "ahead of now",
+        ),
+        // A registered, staked worker with no assignment awaiting a result.
+        (
+            signed_headers(&devnet, &unassigned, unassigned.address(), &body, now),
+            body.clone(),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "holds no assignment awaiting a result",
         ),
         // A valid signature by a wallet that is not a registered worker.
         (
@@ -773,7 +801,7 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
         let answer = post_blob(&api, &headers, reqwest::Body::from(body)).await;
         assert_refused(&answer, status, code, needle);
     }
-    // Oversized without a Content-Length (chunked): cut off while reading.
+    // Without a Content-Length (chunked), refused before anything is read: the size is part of the signature.
     let big = random_bytes(3000);
     let chunks: Vec<Result<Bytes, std::io::Error>> = big
         .chunks(500)
@@ -787,10 +815,22 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
     .await;
     assert_refused(
         &answer,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        "da.max_blob_bytes",
+        StatusCode::LENGTH_REQUIRED,
+        "length_required",
+        "Content-Length",
     );
+    // A forged signature is refused before the body is read: a body that never ends gets its answer.
+    let endless = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"x"))])
+        .chain(futures::stream::pending());
+    let mut forged = signed_headers(&devnet, &stranger, worker.address(), &big[..1000], now);
+    forged.push(("Content-Length", "1000".into()));
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        post_blob(&api, &forged, reqwest::Body::wrap_stream(endless)),
+    )
+    .await
+    .expect("the refusal waited for the body");
+    assert_refused(&answer, unauthorized, "unauthorized", &by_stranger);
     // The client reports a refusal with the API's code.
     let error = BlobClient::new(&api, stranger.clone(), 31337, registry)
         .upload(body.clone())
@@ -829,6 +869,33 @@ async fn job_with_result(
     worker: &PrivateKeySigner,
     blob: &BlobRef,
 ) -> (U256, u64) {
+    let (id, _) = assigned_job(devnet, worker).await;
+    let url: alloy::transports::http::reqwest::Url = devnet.anvil.url.parse().unwrap();
+    let address = devnet.manifest.contracts.job_manager.address;
+    let as_worker = ProviderBuilder::new()
+        .wallet(worker.clone())
+        .connect_http(url);
+    let receipt = JobManager::new(address, &as_worker)
+        .submitResult(
+            id,
+            blob.kind,
+            blob.commitment,
+            blob.size,
+            blob.locator.clone(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status(), "submitResult reverted");
+    (id, receipt.block_number.unwrap())
+}
+
+/// Posts a job as the scenario's client (account 3) and assigns it to `worker` as the coordinator (account 1);
+/// returns the job id and the block of the assignment.
+async fn assigned_job(devnet: &Devnet, worker: &PrivateKeySigner) -> (U256, u64) {
     let url: alloy::transports::http::reqwest::Url = devnet.anvil.url.parse().unwrap();
     let address = devnet.manifest.contracts.job_manager.address;
     let as_account =
@@ -870,22 +937,6 @@ async fn job_with_result(
         .await
         .unwrap();
     assert!(receipt.status(), "assign reverted");
-    let as_worker = as_account(worker.clone());
-    let receipt = JobManager::new(address, &as_worker)
-        .submitResult(
-            id,
-            blob.kind,
-            blob.commitment,
-            blob.size,
-            blob.locator.clone(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(receipt.status(), "submitResult reverted");
     (id, receipt.block_number.unwrap())
 }
 

@@ -165,3 +165,69 @@ async fn one_replica_leads_and_another_takes_over_when_it_stops() {
     .await;
     standby.shutdown().await.unwrap();
 }
+
+/// Write routes under abuse: a client IP over its rate gets 429 with `Retry-After` before its request is even
+/// parsed; a worker over its own rate gets 429 only once its signature checks out (a forger cannot spend
+/// another worker's allowance). Reads are not limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_routes_answer_429_with_retry_after_over_their_limits() {
+    let stack = Stack::start().await;
+    stack.worker(3, 1, 200).await;
+    let mut config = stack.config();
+    config.api.limits.worker_per_minute = 6; // a burst of 1
+    config.api.limits.ip_per_minute = 60; // a burst of 6
+    let (coordinator, api) = stack.coordinator_with(config).await;
+    let http = reqwest::Client::new();
+
+    // Worker 3: one heartbeat passes, the next is over its rate.
+    assert_eq!(post_heartbeat(&api, &heartbeat(&stack, 3, 1)).await.0, 202);
+    let r = http
+        .post(format!("{api}/v1/heartbeats"))
+        .json(&heartbeat(&stack, 3, 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=11).contains(&wait), "Retry-After {wait}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    // A forged heartbeat in worker 4's name does not use up worker 4's allowance: it is 401, and worker 4's
+    // own heartbeat is then judged on its own (403: not registered), not 429.
+    let mut forged = heartbeat(&stack, 4, 1);
+    forged["capacity"] = 2.into();
+    assert_eq!(post_heartbeat(&api, &forged).await.0, 401);
+    assert_eq!(post_heartbeat(&api, &heartbeat(&stack, 4, 1)).await.0, 403);
+
+    // The IP's burst is spent now; garbage is refused with 429 before it is parsed.
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = http
+            .post(format!("{api}/v1/heartbeats"))
+            .body("not json")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [400, 415, 429].contains(s)),
+        "{statuses:?}"
+    );
+    // Reads are not rate limited.
+    assert_eq!(
+        http.get(format!("{api}/v1/health"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    coordinator.shutdown().await.unwrap();
+}

@@ -57,10 +57,17 @@ impl Stack {
 
     /// A coordinator scheduling as anvil account 1 (the coordinator role), caught up; and its API's URL.
     pub async fn coordinator(&self) -> (accord::coordinator::Coordinator, String) {
-        let mut coordinator =
-            accord::coordinator::Coordinator::start(self.config(), Some(signer(1)))
-                .await
-                .unwrap();
+        self.coordinator_with(self.config()).await
+    }
+
+    /// [`Self::coordinator`] with `config` (start from [`Self::config`]).
+    pub async fn coordinator_with(
+        &self,
+        config: Config,
+    ) -> (accord::coordinator::Coordinator, String) {
+        let mut coordinator = accord::coordinator::Coordinator::start(config, Some(signer(1)))
+            .await
+            .unwrap();
         coordinator
             .wait_ready(Duration::from_secs(60))
             .await
