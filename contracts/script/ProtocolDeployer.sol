@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 
 import {AccordGovernor} from "../src/AccordGovernor.sol";
+import {AccordTimelock} from "../src/AccordTimelock.sol";
 import {AccordToken} from "../src/AccordToken.sol";
 import {JobManager} from "../src/JobManager.sol";
 import {WorkerRegistry} from "../src/WorkerRegistry.sol";
@@ -24,6 +25,7 @@ library ProtocolDeployer {
         uint256 minStake; // tokens
         uint256 unbondingPeriod; // seconds
         JobManager.Params params;
+        JobManager.Penalties penalties;
         address coordinator;
         address arbiter;
     }
@@ -39,7 +41,9 @@ library ProtocolDeployer {
 
     /// @notice Sensible devnet defaults: 1e9 tokens, 1-block voting delay, 20-block voting period, 4% quorum,
     /// 1-minute timelock, 100-token minimum stake, 2.5% fee, 10% slash share, 1-hour assignment timeout,
-    /// 1-hour challenge window, 1-day dispute period, minimum unbonding period.
+    /// 1-hour challenge window, 1-day dispute period, 10-minute minimum submit window, minimum unbonding period;
+    /// fault slash capped at 2x the reward, client compensation up to 5% of the reward, 1% decline fee, 10%
+    /// dispute bond.
     function devnetConfig(address deployer, address holder, address coordinator, address arbiter)
         internal
         pure
@@ -62,7 +66,11 @@ library ProtocolDeployer {
                 assignmentTimeout: 1 hours,
                 challengeWindow: 1 hours,
                 disputePeriod: 1 days,
+                minSubmitWindow: 10 minutes,
                 accruedFees: 0
+            }),
+            penalties: JobManager.Penalties({
+                slashRewardMultipleBps: 20_000, compensationBps: 500, declineFeeBps: 100, disputeBondBps: 1000
             }),
             coordinator: coordinator,
             arbiter: arbiter
@@ -73,7 +81,7 @@ library ProtocolDeployer {
     /// arbiter; hands every parameter and role to the timelock; leaves the deployer with no power.
     function deploy(Config memory c) internal returns (Deployment memory d) {
         d.token = new AccordToken(c.holder, c.supply);
-        d.timelock = new TimelockController(c.timelockDelay, new address[](0), _one(address(0)), c.deployer);
+        d.timelock = new AccordTimelock(c.timelockDelay, new address[](0), _one(address(0)), c.deployer);
         d.governor = new AccordGovernor(
             d.token, d.timelock, c.votingDelay, c.votingPeriod, c.proposalThreshold, c.quorumPercent
         );
@@ -81,7 +89,7 @@ library ProtocolDeployer {
         d.timelock.grantRole(d.timelock.CANCELLER_ROLE(), address(d.governor));
 
         d.registry = new WorkerRegistry(d.token, c.deployer, c.minStake, c.unbondingPeriod);
-        d.jobManager = new JobManager(d.token, d.registry, address(d.timelock), c.deployer, c.params);
+        d.jobManager = new JobManager(d.token, d.registry, address(d.timelock), c.deployer, c.params, c.penalties);
         d.registry.setJobManager(address(d.jobManager));
 
         bytes32 admin = d.jobManager.DEFAULT_ADMIN_ROLE();

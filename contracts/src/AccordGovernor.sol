@@ -15,7 +15,12 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 /// @title AccordGovernor
 /// @notice Token-weighted governance of the protocol. Every passed proposal runs through the timelock, which owns
 /// every protocol parameter and the coordinator and arbiter roles.
-/// @dev Plain OpenZeppelin composition; the clock is the token's (block numbers).
+/// Governance cannot weaken its own safeguards: once deployed, the voting delay, the voting period and the quorum
+/// cannot be set below {MIN_VOTING_DELAY}, {MIN_VOTING_PERIOD} and {MIN_QUORUM_PERCENT} (the constructor still
+/// accepts any value, for short devnet and test settings). The proposal threshold has no minimum: lowering it only
+/// lets more holders propose, and every proposal still needs the quorum, a majority and the timelock delay.
+/// @dev OpenZeppelin composition; the clock is the token's (block numbers). The minimums hook the internal setters
+/// that OpenZeppelin's public `setVotingDelay`, `setVotingPeriod` and `updateQuorumNumerator` (governance only) call.
 contract AccordGovernor is
     Governor,
     GovernorSettings,
@@ -24,6 +29,16 @@ contract AccordGovernor is
     GovernorVotesQuorumFraction,
     GovernorTimelockControl
 {
+    /// @notice Least voting delay governance may set: one day of 12-second blocks (blocks).
+    uint256 public constant MIN_VOTING_DELAY = 7200;
+    /// @notice Least voting period governance may set: three days of 12-second blocks (blocks).
+    uint256 public constant MIN_VOTING_PERIOD = 21_600;
+    /// @notice Least quorum governance may set, in percent of the past total supply.
+    uint256 public constant MIN_QUORUM_PERCENT = 1;
+
+    /// @notice A governance setting below its documented minimum.
+    error GovernanceSettingBelowMinimum(bytes32 setting, uint256 value, uint256 min);
+
     /// @notice Creates the governor.
     /// @param token The voting token (AccordToken).
     /// @param timelock The timelock that executes passed proposals.
@@ -45,6 +60,29 @@ contract AccordGovernor is
         GovernorVotesQuorumFraction(quorumPercent_)
         GovernorTimelockControl(timelock)
     {}
+
+    /// @dev Refuses a voting delay below {MIN_VOTING_DELAY} after construction.
+    function _setVotingDelay(uint48 newVotingDelay) internal override {
+        _checkMinimum("votingDelay", newVotingDelay, MIN_VOTING_DELAY);
+        super._setVotingDelay(newVotingDelay);
+    }
+
+    /// @dev Refuses a voting period below {MIN_VOTING_PERIOD} after construction.
+    function _setVotingPeriod(uint32 newVotingPeriod) internal override {
+        _checkMinimum("votingPeriod", newVotingPeriod, MIN_VOTING_PERIOD);
+        super._setVotingPeriod(newVotingPeriod);
+    }
+
+    /// @dev Refuses a quorum below {MIN_QUORUM_PERCENT} after construction.
+    function _updateQuorumNumerator(uint256 newQuorumNumerator) internal override {
+        _checkMinimum("quorumNumerator", newQuorumNumerator, MIN_QUORUM_PERCENT);
+        super._updateQuorumNumerator(newQuorumNumerator);
+    }
+
+    /// @dev While the constructor runs the contract has no code yet: the initial settings are taken as given.
+    function _checkMinimum(bytes32 setting, uint256 value, uint256 min) private view {
+        if (address(this).code.length != 0 && value < min) revert GovernanceSettingBelowMinimum(setting, value, min);
+    }
 
     /// @inheritdoc Governor
     function votingDelay() public view override(Governor, GovernorSettings) returns (uint256) {

@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IJobManager} from "./interfaces/IJobManager.sol";
@@ -13,22 +14,38 @@ import {ProtocolBounds} from "./ProtocolBounds.sol";
 
 /// @title JobManager
 /// @notice Escrows job rewards and runs each job's life cycle (see {IJobManager} for the status graph).
-/// The timelock (DEFAULT_ADMIN_ROLE) sets the protocol fee, slash share, assignment timeout, challenge window and
-/// dispute period within {ProtocolBounds}, and grants COORDINATOR_ROLE and ARBITER_ROLE.
+/// The timelock (DEFAULT_ADMIN_ROLE) sets every parameter within {ProtocolBounds}, and grants COORDINATOR_ROLE and
+/// ARBITER_ROLE.
+///
+/// Money rules (nobody profits from another party's failure beyond a bounded, stated compensation):
+/// - Fault slash: a fault (an assignment left past its due time, a dispute lost) slashes the worker
+///   min(slashable stake x slashShareBps, reward x slashRewardMultipleBps) / 10_000: proportional to the job.
+/// - Bounded compensation: of each fault slash the client receives at most reward x compensationBps / 10_000; the
+///   rest accrues to the treasury. So a client's receipts from one job never exceed the reward it escrowed plus
+///   attempts x reward x compensationBps / 10_000 (at most 16 x 10% of the reward), however the job fails.
+/// - Minimum time to submit: a job is assigned, or reopened after an expiry or a decline, only while its deadline
+///   is at least minSubmitWindow away; otherwise it is not assigned ({DeadlineTooSoon}) or it is refunded.
+/// - Decline: the assigned worker may hand a job back before its due time ({declineJob}) for a fee of
+///   reward x declineFeeBps / 10_000 (capped at its stake) to the treasury, never to the client, without jail.
+/// - Dispute bond: a dispute escrows reward x disputeBondBps / 10_000 from the client. It goes back to the client
+///   when the worker is at fault or the arbiter stays silent, and to the worker when the worker was right. A
+///   dispute the arbiter leaves past its period pays the worker as if the result stood.
 /// @dev Gas is a product feature here:
 /// - a job is two storage slots ({Job}); the spec, its URI and the result's DA locator are events only;
-/// - every parameter and the accrued fees share one slot, read once per call;
+/// - the parameters read on the hot paths and the accrued fees share one slot, read once per call; the fault
+///   parameters ({Penalties}) live in a second slot read only when a fault, decline or dispute happens;
 /// - fees accrue in that slot and reach the treasury by a permissionless {sweepFees}, instead of a second token
 ///   transfer on every payment;
 /// - no loop over jobs or workers anywhere; {assignBatch} loops only over its own calldata.
 /// Token conservation: this contract's balance equals the rewards of jobs in Open, Assigned, Submitted or
-/// Disputed status plus the accrued fees.
+/// Disputed status plus the accrued fees plus the dispute bonds held (jobs in Disputed status). Slashed stake
+/// passes through: the registry sends it here, and it leaves at once as compensation or stays as accrued fees.
 contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice May assign jobs.
     bytes32 public constant COORDINATOR_ROLE = keccak256("COORDINATOR_ROLE");
-    /// @notice May resolve disputes, and jail and slash in the registry.
+    /// @notice May resolve disputes, and jail and unjail in the registry (slashing only through {resolveDispute}).
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
 
     /// @notice Parameter keys, as emitted in {ParameterUpdated}.
@@ -37,13 +54,26 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     bytes32 public constant ASSIGNMENT_TIMEOUT = "assignmentTimeout";
     bytes32 public constant CHALLENGE_WINDOW = "challengeWindow";
     bytes32 public constant DISPUTE_PERIOD = "disputePeriod";
+    bytes32 public constant MIN_SUBMIT_WINDOW = "minSubmitWindow";
+    bytes32 public constant SLASH_REWARD_MULTIPLE_BPS = "slashRewardMultipleBps";
+    bytes32 public constant COMPENSATION_BPS = "compensationBps";
+    bytes32 public constant DECLINE_FEE_BPS = "declineFeeBps";
+    bytes32 public constant DISPUTE_BOND_BPS = "disputeBondBps";
 
-    /// @notice Governed parameters and accrued fees, packed into one slot (16 + 16 + 32 + 32 + 32 + 96 bits).
+    /// @notice Decline reasons of {declineJob}.
+    uint8 public constant DECLINE_SPEC_UNREACHABLE = 1;
+    uint8 public constant DECLINE_SPEC_HASH_MISMATCH = 2;
+    uint8 public constant DECLINE_LIMITS_EXCEEDED = 3;
+    uint8 public constant DECLINE_CANNOT_START = 4;
+
+    /// @notice Governed parameters of the hot paths and accrued fees, packed into one slot
+    /// (16 + 16 + 32 + 32 + 32 + 32 + 96 bits).
     /// @param protocolFeeBps Fee on each paid reward, in basis points.
     /// @param slashShareBps Share of a worker's slashable stake taken on a fault, in basis points.
     /// @param assignmentTimeout Seconds an assigned worker has to submit (capped by the job's deadline).
     /// @param challengeWindow Seconds the client has to dispute a submitted result.
-    /// @param disputePeriod Seconds the arbiter has to rule before anyone may refund the dispute.
+    /// @param disputePeriod Seconds the arbiter has to rule before anyone may settle the dispute for the worker.
+    /// @param minSubmitWindow Least seconds between an assignment (or reopening) and the job's deadline.
     /// @param accruedFees Fees not yet swept to the treasury (tokens).
     struct Params {
         uint16 protocolFeeBps;
@@ -51,7 +81,21 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         uint32 assignmentTimeout;
         uint32 challengeWindow;
         uint32 disputePeriod;
+        uint32 minSubmitWindow;
         uint96 accruedFees;
+    }
+
+    /// @notice Governed fault parameters, in a second slot read only on the fault, decline and dispute paths
+    /// (4 x 16 bits), each in basis points of the job's reward.
+    /// @param slashRewardMultipleBps Cap of a fault slash (20_000 = twice the reward).
+    /// @param compensationBps The most of one fault slash the client receives; the rest goes to the treasury.
+    /// @param declineFeeBps Fee of {declineJob}, to the treasury.
+    /// @param disputeBondBps Bond the client escrows to dispute.
+    struct Penalties {
+        uint16 slashRewardMultipleBps;
+        uint16 compensationBps;
+        uint16 declineFeeBps;
+        uint16 disputeBondBps;
     }
 
     /// @notice The reward token.
@@ -62,8 +106,11 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     address public immutable treasury;
 
     Params private _params;
+    Penalties private _penalties;
     uint256 private _jobCount;
     mapping(uint256 jobId => Job) private _jobs;
+    /// @dev Written only on dispute, cleared when the bond is released.
+    mapping(uint256 jobId => uint256) private _disputeBonds;
 
     /// @notice Creates the job manager.
     /// @param token_ The reward token (the registry's staking token).
@@ -71,7 +118,15 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     /// @param treasury_ Receives protocol fees.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (the deployer, who hands it to the timelock).
     /// @param initial Initial parameters; `accruedFees` is ignored.
-    constructor(IERC20 token_, IWorkerRegistry registry_, address treasury_, address admin, Params memory initial) {
+    /// @param initialPenalties Initial fault parameters.
+    constructor(
+        IERC20 token_,
+        IWorkerRegistry registry_,
+        address treasury_,
+        address admin,
+        Params memory initial,
+        Penalties memory initialPenalties
+    ) {
         if (
             address(token_) == address(0) || address(registry_) == address(0) || treasury_ == address(0)
                 || admin == address(0)
@@ -85,6 +140,11 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         _setAssignmentTimeout(initial.assignmentTimeout);
         _setChallengeWindow(initial.challengeWindow);
         _setDisputePeriod(initial.disputePeriod);
+        _setMinSubmitWindow(initial.minSubmitWindow);
+        _setSlashRewardMultiple(initialPenalties.slashRewardMultipleBps);
+        _setCompensation(initialPenalties.compensationBps);
+        _setDeclineFee(initialPenalties.declineFeeBps);
+        _setDisputeBond(initialPenalties.disputeBondBps);
     }
 
     // ----------------------------------------------------------------- client
@@ -154,25 +214,27 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobManager
-    function disputeResult(uint256 jobId) external {
+    function disputeResult(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
         _expectStatus(jobId, job.status, JobStatus.Submitted);
         if (msg.sender != job.client) revert NotClient(jobId, msg.sender);
         uint256 endsAt = job.due;
         if (block.timestamp >= endsAt) revert ChallengeWindowClosed(jobId, endsAt);
         uint256 resolveBy = block.timestamp + _params.disputePeriod;
+        uint256 bond = uint256(job.reward) * _penalties.disputeBondBps / ProtocolBounds.BPS;
         job.status = JobStatus.Disputed;
-        // Safe cast: unix seconds fit uint32 until 2106; the period is at most 3 days.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        job.due = uint32(resolveBy);
-        emit JobDisputed(jobId, msg.sender, resolveBy);
+        job.due = SafeCast.toUint32(resolveBy);
+        if (bond != 0) _disputeBonds[jobId] = bond;
+        emit JobDisputed(jobId, msg.sender, resolveBy, bond);
+        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
     }
 
     // ------------------------------------------------------------ coordinator
 
     /// @inheritdoc IJobManager
     function assign(uint256 jobId, address worker) external onlyRole(COORDINATOR_ROLE) {
-        bytes memory reason = _tryAssign(jobId, worker, _params.assignmentTimeout);
+        Params memory p = _params;
+        bytes memory reason = _tryAssign(jobId, worker, p.assignmentTimeout, p.minSubmitWindow);
         if (reason.length != 0) _revertWith(reason);
     }
 
@@ -184,9 +246,11 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     {
         uint256 n = jobIds.length;
         if (n != workers.length) revert LengthMismatch(n, workers.length);
-        uint256 timeout = _params.assignmentTimeout;
+        Params memory p = _params;
+        uint256 timeout = p.assignmentTimeout;
+        uint256 window = p.minSubmitWindow;
         for (uint256 i; i < n; ++i) {
-            bytes memory reason = _tryAssign(jobIds[i], workers[i], timeout);
+            bytes memory reason = _tryAssign(jobIds[i], workers[i], timeout, window);
             if (reason.length == 0) {
                 ++assigned;
             } else {
@@ -209,10 +273,31 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         if (block.timestamp > due) revert SubmissionOverdue(jobId, due);
         uint256 endsAt = block.timestamp + _params.challengeWindow;
         job.status = JobStatus.Submitted;
-        // Safe cast: unix seconds fit uint32 until 2106; the window is at most 3 days.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        job.due = uint32(endsAt);
+        job.due = SafeCast.toUint32(endsAt);
         emit ResultSubmitted(jobId, msg.sender, daKind, commitment, size, endsAt, locator);
+    }
+
+    /// @inheritdoc IJobManager
+    function declineJob(uint256 jobId, uint8 reason) external nonReentrant {
+        if (reason == 0 || reason > DECLINE_CANNOT_START) revert InvalidDeclineReason(reason);
+        Job storage job = _jobs[jobId];
+        _expectStatus(jobId, job.status, JobStatus.Assigned);
+        if (msg.sender != job.worker) revert NotAssignedWorker(jobId, msg.sender);
+        uint256 due = job.due;
+        if (block.timestamp > due) revert SubmissionOverdue(jobId, due);
+        uint256 fee = uint256(job.reward) * _penalties.declineFeeBps / ProtocolBounds.BPS;
+        // The registry caps the fee at the worker's slashable stake; all of it accrues to the treasury.
+        if (fee != 0) fee = registry.slash(msg.sender, fee, address(this), jobId);
+        if (fee != 0) _params.accruedFees += SafeCast.toUint96(fee);
+        bool reopen = job.attemptsLeft != 0 && block.timestamp + _params.minSubmitWindow <= job.deadline;
+        emit JobDeclined(jobId, msg.sender, reason, fee, reopen);
+        if (reopen) {
+            job.status = JobStatus.Open;
+            job.worker = address(0);
+            job.due = 0;
+        } else {
+            _refund(jobId, job);
+        }
     }
 
     // ---------------------------------------------------------------- arbiter
@@ -226,11 +311,14 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         emit DisputeResolved(jobId, msg.sender, workerAtFault);
         if (workerAtFault) {
             address worker = job.worker;
+            address client = job.client;
             _refund(jobId, job);
-            _slash(worker, job.client, jobId);
+            _releaseBond(jobId, client);
+            _slash(jobId, worker, client, job.reward);
             if (!registry.workerOf(worker).jailed) registry.jail(worker);
         } else {
             _pay(jobId, job);
+            _releaseBond(jobId, job.worker);
         }
     }
 
@@ -251,7 +339,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         JobStatus status = job.status;
         if (status == JobStatus.Assigned && block.timestamp > job.due) {
             address worker = job.worker;
-            bool reopen = job.attemptsLeft != 0 && block.timestamp < job.deadline;
+            bool reopen = job.attemptsLeft != 0 && block.timestamp + _params.minSubmitWindow <= job.deadline;
             if (reopen) {
                 job.status = JobStatus.Open;
                 job.worker = address(0);
@@ -259,13 +347,14 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             } else {
                 _refund(jobId, job);
             }
-            uint256 slashed = _slash(worker, job.client, jobId);
+            uint256 slashed = _slash(jobId, worker, job.client, job.reward);
             emit AssignmentExpired(jobId, worker, slashed, reopen);
-        } else if (
-            (status == JobStatus.Open && block.timestamp >= job.deadline)
-                || (status == JobStatus.Disputed && block.timestamp > job.due)
-        ) {
+        } else if (status == JobStatus.Open && block.timestamp >= job.deadline) {
             _refund(jobId, job);
+        } else if (status == JobStatus.Disputed && block.timestamp > job.due) {
+            // The arbiter stayed silent: the result stands, and the client gets its bond back.
+            _pay(jobId, job);
+            _releaseBond(jobId, job.client);
         } else {
             if (status == JobStatus.None) revert UnknownJob(jobId);
             uint256 at;
@@ -321,6 +410,43 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         _setDisputePeriod(secs);
     }
 
+    /// @notice Sets the minimum submit window (timelock only), 1 minute..1 day: a job is assigned or reopened only
+    /// while its deadline is at least this far away.
+    /// @param secs Seconds.
+    /// Emits {ParameterUpdated}.
+    function setMinSubmitWindow(uint256 secs) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMinSubmitWindow(secs);
+    }
+
+    /// @notice Sets the cap of a fault slash as a multiple of the reward (timelock only), 1_000..50_000 bps
+    /// (0.1x..5x).
+    /// @param bps Basis points of the reward.
+    /// Emits {ParameterUpdated}.
+    function setSlashRewardMultiple(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSlashRewardMultiple(bps);
+    }
+
+    /// @notice Sets the most of one fault slash the client receives (timelock only), 0..1_000 bps of the reward.
+    /// @param bps Basis points of the reward.
+    /// Emits {ParameterUpdated}.
+    function setCompensation(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setCompensation(bps);
+    }
+
+    /// @notice Sets the decline fee (timelock only), 0..1_000 bps of the reward.
+    /// @param bps Basis points of the reward.
+    /// Emits {ParameterUpdated}.
+    function setDeclineFee(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDeclineFee(bps);
+    }
+
+    /// @notice Sets the dispute bond (timelock only), 0..10_000 bps of the reward; applies to later disputes.
+    /// @param bps Basis points of the reward.
+    /// Emits {ParameterUpdated}.
+    function setDisputeBond(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDisputeBond(bps);
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IJobManager
@@ -337,6 +463,17 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     /// @return The packed parameter slot.
     function parameters() external view returns (Params memory) {
         return _params;
+    }
+
+    /// @notice Current fault parameters.
+    /// @return The packed fault parameter slot.
+    function penalties() external view returns (Penalties memory) {
+        return _penalties;
+    }
+
+    /// @inheritdoc IJobManager
+    function disputeBondOf(uint256 jobId) external view returns (uint256) {
+        return _disputeBonds[jobId];
     }
 
     // --------------------------------------------------------------- internal
@@ -370,7 +507,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev Assigns or returns why not, as an ABI-encoded custom error; changes nothing when it returns a reason.
-    function _tryAssign(uint256 jobId, address worker, uint256 timeout) private returns (bytes memory) {
+    function _tryAssign(uint256 jobId, address worker, uint256 timeout, uint256 window) private returns (bytes memory) {
         Job storage job = _jobs[jobId];
         JobStatus status = job.status;
         if (status != JobStatus.Open) {
@@ -379,6 +516,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         }
         uint256 deadline = job.deadline;
         if (block.timestamp >= deadline) return abi.encodeWithSelector(JobDeadlinePassed.selector, jobId, deadline);
+        uint256 earliest = block.timestamp + window;
+        if (deadline < earliest) return abi.encodeWithSelector(DeadlineTooSoon.selector, jobId, deadline, earliest);
         bytes memory reason = registry.assignable(worker, job.requiredCapabilities);
         if (reason.length != 0) return reason;
         uint256 due = block.timestamp + timeout;
@@ -386,9 +525,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         // An open job always has an attempt left: expire() reopens only when one remains.
         uint8 left = job.attemptsLeft - 1;
         job.worker = worker;
-        // Safe cast: due is at most the uint32 deadline.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        job.due = uint32(due);
+        job.due = SafeCast.toUint32(due);
         job.status = JobStatus.Assigned;
         job.attemptsLeft = left;
         emit JobAssigned(jobId, worker, due, left);
@@ -400,9 +537,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         address worker = job.worker;
         uint256 fee = reward * _params.protocolFeeBps / ProtocolBounds.BPS;
         job.status = JobStatus.Paid;
-        // Safe cast: fees are part of the escrow, itself below the token supply (< 2^96).
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _params.accruedFees += uint96(fee);
+        _params.accruedFees += SafeCast.toUint96(fee);
         emit JobPaid(jobId, worker, reward - fee, fee);
         token.safeTransfer(worker, reward - fee);
     }
@@ -415,19 +550,36 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         token.safeTransfer(client, reward);
     }
 
-    /// @dev Slashes the governed share of the worker's slashable stake to `recipient`; returns what was taken.
-    function _slash(address worker, address recipient, uint256 jobId) private returns (uint256) {
+    /// @dev Sends a held dispute bond to `to`, if there is one.
+    function _releaseBond(uint256 jobId, address to) private {
+        uint256 bond = _disputeBonds[jobId];
+        if (bond == 0) return;
+        delete _disputeBonds[jobId];
+        emit DisputeBondReleased(jobId, to, bond);
+        token.safeTransfer(to, bond);
+    }
+
+    /// @dev A fault slash: min(slashable x share, reward x multiple), taken here from the registry; the client gets
+    /// at most reward x compensation and the rest accrues to the treasury. Returns what was taken.
+    function _slash(uint256 jobId, address worker, address client, uint256 reward) private returns (uint256 slashed) {
+        Penalties memory pen = _penalties;
         uint256 amount = registry.slashableOf(worker) * _params.slashShareBps / ProtocolBounds.BPS;
+        uint256 cap = reward * pen.slashRewardMultipleBps / ProtocolBounds.BPS;
+        if (amount > cap) amount = cap;
         if (amount == 0) return 0;
-        return registry.slash(worker, amount, recipient, jobId);
+        slashed = registry.slash(worker, amount, address(this), jobId);
+        uint256 maxCompensation = reward * pen.compensationBps / ProtocolBounds.BPS;
+        uint256 compensation = slashed < maxCompensation ? slashed : maxCompensation;
+        uint256 fee = slashed - compensation;
+        if (fee != 0) _params.accruedFees += SafeCast.toUint96(fee);
+        emit SlashDistributed(jobId, worker, client, slashed, compensation, fee);
+        if (compensation != 0) token.safeTransfer(client, compensation);
     }
 
     function _setProtocolFee(uint256 bps) private {
         ProtocolBounds.checkBounds(PROTOCOL_FEE_BPS, bps, 0, ProtocolBounds.MAX_PROTOCOL_FEE_BPS);
         emit ParameterUpdated(PROTOCOL_FEE_BPS, _params.protocolFeeBps, bps);
-        // Safe cast: checked against the bounds above.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _params.protocolFeeBps = uint16(bps);
+        _params.protocolFeeBps = SafeCast.toUint16(bps);
     }
 
     function _setSlashShare(uint256 bps) private {
@@ -435,9 +587,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             SLASH_SHARE_BPS, bps, ProtocolBounds.MIN_SLASH_SHARE_BPS, ProtocolBounds.MAX_SLASH_SHARE_BPS
         );
         emit ParameterUpdated(SLASH_SHARE_BPS, _params.slashShareBps, bps);
-        // Safe cast: checked against the bounds above.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _params.slashShareBps = uint16(bps);
+        _params.slashShareBps = SafeCast.toUint16(bps);
     }
 
     function _setAssignmentTimeout(uint256 secs) private {
@@ -445,9 +595,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             ASSIGNMENT_TIMEOUT, secs, ProtocolBounds.MIN_ASSIGNMENT_TIMEOUT, ProtocolBounds.MAX_ASSIGNMENT_TIMEOUT
         );
         emit ParameterUpdated(ASSIGNMENT_TIMEOUT, _params.assignmentTimeout, secs);
-        // Safe cast: checked against the bounds above.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _params.assignmentTimeout = uint32(secs);
+        _params.assignmentTimeout = SafeCast.toUint32(secs);
     }
 
     function _setChallengeWindow(uint256 secs) private {
@@ -455,9 +603,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             CHALLENGE_WINDOW, secs, ProtocolBounds.MIN_CHALLENGE_WINDOW, ProtocolBounds.MAX_CHALLENGE_WINDOW
         );
         emit ParameterUpdated(CHALLENGE_WINDOW, _params.challengeWindow, secs);
-        // Safe cast: checked against the bounds above.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _params.challengeWindow = uint32(secs);
+        _params.challengeWindow = SafeCast.toUint32(secs);
     }
 
     function _setDisputePeriod(uint256 secs) private {
@@ -465,9 +611,44 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             DISPUTE_PERIOD, secs, ProtocolBounds.MIN_DISPUTE_PERIOD, ProtocolBounds.MAX_DISPUTE_PERIOD
         );
         emit ParameterUpdated(DISPUTE_PERIOD, _params.disputePeriod, secs);
-        // Safe cast: checked against the bounds above.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _params.disputePeriod = uint32(secs);
+        _params.disputePeriod = SafeCast.toUint32(secs);
+    }
+
+    function _setMinSubmitWindow(uint256 secs) private {
+        ProtocolBounds.checkBounds(
+            MIN_SUBMIT_WINDOW, secs, ProtocolBounds.MIN_MIN_SUBMIT_WINDOW, ProtocolBounds.MAX_MIN_SUBMIT_WINDOW
+        );
+        emit ParameterUpdated(MIN_SUBMIT_WINDOW, _params.minSubmitWindow, secs);
+        _params.minSubmitWindow = SafeCast.toUint32(secs);
+    }
+
+    function _setSlashRewardMultiple(uint256 bps) private {
+        ProtocolBounds.checkBounds(
+            SLASH_REWARD_MULTIPLE_BPS,
+            bps,
+            ProtocolBounds.MIN_SLASH_REWARD_MULTIPLE_BPS,
+            ProtocolBounds.MAX_SLASH_REWARD_MULTIPLE_BPS
+        );
+        emit ParameterUpdated(SLASH_REWARD_MULTIPLE_BPS, _penalties.slashRewardMultipleBps, bps);
+        _penalties.slashRewardMultipleBps = SafeCast.toUint16(bps);
+    }
+
+    function _setCompensation(uint256 bps) private {
+        ProtocolBounds.checkBounds(COMPENSATION_BPS, bps, 0, ProtocolBounds.MAX_COMPENSATION_BPS);
+        emit ParameterUpdated(COMPENSATION_BPS, _penalties.compensationBps, bps);
+        _penalties.compensationBps = SafeCast.toUint16(bps);
+    }
+
+    function _setDeclineFee(uint256 bps) private {
+        ProtocolBounds.checkBounds(DECLINE_FEE_BPS, bps, 0, ProtocolBounds.MAX_DECLINE_FEE_BPS);
+        emit ParameterUpdated(DECLINE_FEE_BPS, _penalties.declineFeeBps, bps);
+        _penalties.declineFeeBps = SafeCast.toUint16(bps);
+    }
+
+    function _setDisputeBond(uint256 bps) private {
+        ProtocolBounds.checkBounds(DISPUTE_BOND_BPS, bps, 0, ProtocolBounds.MAX_DISPUTE_BOND_BPS);
+        emit ParameterUpdated(DISPUTE_BOND_BPS, _penalties.disputeBondBps, bps);
+        _penalties.disputeBondBps = SafeCast.toUint16(bps);
     }
 
     function _expectStatus(uint256 jobId, JobStatus actual, JobStatus expected) private pure {

@@ -32,6 +32,22 @@ library ProtocolBounds {
     uint256 internal constant MIN_DISPUTE_PERIOD = 1 hours;
     uint256 internal constant MAX_DISPUTE_PERIOD = 3 days;
 
+    /// @notice Cap of a fault slash as a multiple of the job's reward: 0.1x to 5x (basis points of the reward).
+    /// A fault slash is min(slashable stake x slash share, reward x this multiple).
+    uint256 internal constant MIN_SLASH_REWARD_MULTIPLE_BPS = 1000;
+    uint256 internal constant MAX_SLASH_REWARD_MULTIPLE_BPS = 50_000;
+    /// @notice The most of one fault slash the client receives: 0% to 10% of the reward (basis points of the
+    /// reward); the rest of the slash goes to the treasury.
+    uint256 internal constant MAX_COMPENSATION_BPS = 1000;
+    /// @notice Fee a worker pays to decline an assignment: 0% to 10% of the reward, to the treasury.
+    uint256 internal constant MAX_DECLINE_FEE_BPS = 1000;
+    /// @notice Bond a client escrows to dispute a result: 0% to 100% of the reward.
+    uint256 internal constant MAX_DISPUTE_BOND_BPS = 10_000;
+    /// @notice Least time a worker is given before the job's deadline: 1 minute to 1 day (seconds). A job whose
+    /// deadline is closer than this is neither assigned nor reopened.
+    uint256 internal constant MIN_MIN_SUBMIT_WINDOW = 1 minutes;
+    uint256 internal constant MAX_MIN_SUBMIT_WINDOW = 1 days;
+
     /// @notice Unbonding period: at least the longest liability of one assignment, at most a year (seconds).
     uint256 internal constant MIN_UNBONDING_PERIOD = MAX_ASSIGNMENT_TIMEOUT + MAX_CHALLENGE_WINDOW + MAX_DISPUTE_PERIOD;
     uint256 internal constant MAX_UNBONDING_PERIOD = 365 days;

@@ -14,7 +14,9 @@ import {ProtocolBounds} from "./ProtocolBounds.sol";
 
 /// @title WorkerRegistry
 /// @notice Holds worker stakes. Workers register with a capability bitmask, stake, unbond and withdraw; the job
-/// manager and arbiters jail and slash. The timelock (DEFAULT_ADMIN_ROLE) sets the minimum stake and the
+/// manager and arbiters jail and unjail; only the job manager slashes, and only to itself: every slash is tied to a
+/// job the chain can see (an expiry, a lost dispute, a decline) and bounded by the job manager's governed caps. An
+/// arbiter slashes only by ruling a dispute through the job manager. The timelock (DEFAULT_ADMIN_ROLE) sets the minimum stake and the
 /// unbonding period within {ProtocolBounds}.
 /// @dev Token conservation: this contract's token balance equals the sum of all `stake` and `pending` fields.
 /// Unbonding stake stays slashable, so an unstake request cannot outrun a fault (see {ProtocolBounds}).
@@ -122,6 +124,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         token.safeTransfer(msg.sender, amount);
     }
 
+    modifier onlyJobManager() {
+        if (msg.sender != _jobManager || msg.sender == address(0)) revert NotJobManager(msg.sender);
+        _;
+    }
+
     // ------------------------------------------------------ job manager, arbiters
 
     /// @inheritdoc IWorkerRegistry
@@ -143,11 +150,11 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     /// @inheritdoc IWorkerRegistry
     function slash(address worker, uint256 amount, address recipient, uint256 jobId)
         external
-        onlyJobManagerOrArbiter
+        onlyJobManager
         nonReentrant
         returns (uint256 slashed)
     {
-        if (recipient == address(0)) revert ZeroAddress();
+        if (recipient != msg.sender) revert SlashRecipientNotJobManager(recipient);
         Worker storage w = _registered(worker);
         uint256 active = w.stake;
         uint256 pending = w.pending;
@@ -167,7 +174,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
     }
 
     /// @notice Links the job manager, once (admin only).
-    /// @param jobManager_ The JobManager contract; its ARBITER_ROLE holders may also jail and slash here.
+    /// @param jobManager_ The JobManager contract, the only slasher; its ARBITER_ROLE holders may also jail and unjail
+    /// here.
     /// Emits {JobManagerSet}.
     function setJobManager(address jobManager_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (jobManager_ == address(0)) revert ZeroAddress();
@@ -267,8 +275,6 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
             UNBONDING_PERIOD, value, ProtocolBounds.MIN_UNBONDING_PERIOD, ProtocolBounds.MAX_UNBONDING_PERIOD
         );
         emit ParameterUpdated(UNBONDING_PERIOD, _unbondingPeriod, value);
-        // Safe cast: checked against MAX_UNBONDING_PERIOD (< 2^32) above.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _unbondingPeriod = uint32(value);
+        _unbondingPeriod = SafeCast.toUint32(value);
     }
 }

@@ -100,8 +100,39 @@ abstract contract JobManagerBase is Fixture {
     /// @dev Posts, assigns, submits and disputes; returns the id.
     function disputed() internal returns (uint256 id) {
         id = submitted();
+        approveBond(id);
         vm.prank(client);
         jm.disputeResult(id);
+    }
+
+    uint256 internal constant BOND_BPS = 1000;
+    uint256 internal constant COMPENSATION_BPS = 500;
+    uint256 internal constant MULTIPLE_BPS = 20_000;
+    uint256 internal constant DECLINE_BPS = 100;
+    uint256 internal constant MIN_WINDOW = 10 minutes;
+
+    function bondOf(uint256 reward) internal pure returns (uint256) {
+        return reward * BOND_BPS / BPS;
+    }
+
+    /// @dev The bounded fault slash of a worker with `slashable` stake on a job of `reward`.
+    function faultSlash(uint256 slashable, uint256 reward) internal pure returns (uint256) {
+        uint256 byShare = slashable * SLASH_BPS / BPS;
+        uint256 cap = reward * MULTIPLE_BPS / BPS;
+        return byShare < cap ? byShare : cap;
+    }
+
+    /// @dev What the client receives of a fault slash.
+    function compensation(uint256 slashed, uint256 reward) internal pure returns (uint256) {
+        uint256 max = reward * COMPENSATION_BPS / BPS;
+        return slashed < max ? slashed : max;
+    }
+
+    /// @dev The client approves the dispute bond of job `id`.
+    function approveBond(uint256 id) internal {
+        uint256 bond = uint256(jm.jobOf(id).reward) * jm.penalties().disputeBondBps / BPS;
+        vm.prank(client);
+        token.approve(address(jm), bond);
     }
 
     function paidJob() internal returns (uint256 id) {
@@ -181,6 +212,7 @@ contract JobManagerTest is JobManagerBase {
             assignmentTimeout: 2 hours,
             challengeWindow: 3 hours,
             disputePeriod: 2 days,
+            minSubmitWindow: 5 minutes,
             accruedFees: 12_345
         });
         vm.expectEmit();
@@ -193,7 +225,17 @@ contract JobManagerTest is JobManagerBase {
         emit IJobManager.ParameterUpdated("challengeWindow", 0, 3 hours);
         vm.expectEmit();
         emit IJobManager.ParameterUpdated("disputePeriod", 0, 2 days);
-        JobManager m = new JobManager(token, registry, address(timelock), address(this), p);
+        vm.expectEmit();
+        emit IJobManager.ParameterUpdated("minSubmitWindow", 0, 5 minutes);
+        vm.expectEmit();
+        emit IJobManager.ParameterUpdated("slashRewardMultipleBps", 0, 20_000);
+        vm.expectEmit();
+        emit IJobManager.ParameterUpdated("compensationBps", 0, 500);
+        vm.expectEmit();
+        emit IJobManager.ParameterUpdated("declineFeeBps", 0, 100);
+        vm.expectEmit();
+        emit IJobManager.ParameterUpdated("disputeBondBps", 0, 1000);
+        JobManager m = new JobManager(token, registry, address(timelock), address(this), p, config.penalties);
         JobManager.Params memory got = m.parameters();
         vm.assertEq(uint256(got.protocolFeeBps), 100);
         vm.assertEq(uint256(got.slashShareBps), 200);
@@ -209,7 +251,7 @@ contract JobManagerTest is JobManagerBase {
     /// an admin other than the deployer (e.g. straight to the timelock) reverts with
     /// AccessControlUnauthorizedAccount(deployer, DEFAULT_ADMIN_ROLE).
     function test_constructor_AdminOtherThanDeployer() public {
-        JobManager m = new JobManager(token, registry, address(timelock), address(timelock), config.params);
+        JobManager m = new JobManager(token, registry, address(timelock), address(timelock), config.params, config.penalties);
         vm.assertTrue(m.hasRole(ADMIN_ROLE, address(timelock)), "admin");
         vm.assertFalse(m.hasRole(ADMIN_ROLE, address(this)), "deployer");
         vm.assertEq(uint256(m.parameters().protocolFeeBps), FEE_BPS);
@@ -218,32 +260,32 @@ contract JobManagerTest is JobManagerBase {
     function test_constructor_RevertWhen_TokenZero() public {
         JobManager.Params memory p = config.params;
         vm.expectRevert(abi.encodeWithSelector(IJobManager.ZeroAddress.selector));
-        new JobManager(IERC20(address(0)), registry, address(timelock), address(this), p);
+        new JobManager(IERC20(address(0)), registry, address(timelock), address(this), p, config.penalties);
     }
 
     function test_constructor_RevertWhen_RegistryZero() public {
         JobManager.Params memory p = config.params;
         vm.expectRevert(abi.encodeWithSelector(IJobManager.ZeroAddress.selector));
-        new JobManager(token, IWorkerRegistry(address(0)), address(timelock), address(this), p);
+        new JobManager(token, IWorkerRegistry(address(0)), address(timelock), address(this), p, config.penalties);
     }
 
     function test_constructor_RevertWhen_TreasuryZero() public {
         JobManager.Params memory p = config.params;
         vm.expectRevert(abi.encodeWithSelector(IJobManager.ZeroAddress.selector));
-        new JobManager(token, registry, address(0), address(this), p);
+        new JobManager(token, registry, address(0), address(this), p, config.penalties);
     }
 
     function test_constructor_RevertWhen_AdminZero() public {
         JobManager.Params memory p = config.params;
         vm.expectRevert(abi.encodeWithSelector(IJobManager.ZeroAddress.selector));
-        new JobManager(token, registry, address(timelock), address(0), p);
+        new JobManager(token, registry, address(timelock), address(0), p, config.penalties);
     }
 
     function test_constructor_RevertWhen_InitialParameterOutOfBounds() public {
         JobManager.Params memory p = config.params;
         p.slashShareBps = 5001;
         vm.expectRevert(outOfBounds("slashShareBps", 5001, 100, 5000));
-        new JobManager(token, registry, address(timelock), address(this), p);
+        new JobManager(token, registry, address(timelock), address(this), p, config.penalties);
     }
 
     // ============================================================ postJob
@@ -568,15 +610,59 @@ contract JobManagerTest is JobManagerBase {
         vm.assertEq(uint256(jm.jobOf(id).due), uint256(deadline));
     }
 
-    function test_assign_OneSecondBeforeDeadline() public {
+    function test_assign_RevertWhen_OneSecondBeforeDeadline() public {
         uint32 deadline = defaultDeadline();
         uint256 id = postWith(REWARD, CAPS, deadline, 1);
         vm.warp(uint256(deadline) - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobManager.DeadlineTooSoon.selector, id, deadline, block.timestamp + MIN_WINDOW)
+        );
+        vm.prank(coordinator);
+        jm.assign(id, worker);
+        assertStatus(id, IJobManager.JobStatus.Open);
+    }
+
+    function test_assign_ExactlyMinSubmitWindowBeforeDeadline() public {
+        uint32 deadline = defaultDeadline();
+        uint256 id = postWith(REWARD, CAPS, deadline, 1);
+        vm.warp(uint256(deadline) - MIN_WINDOW);
         vm.expectEmit(address(jm));
         emit IJobManager.JobAssigned(id, worker, deadline, 0);
         vm.prank(coordinator);
         jm.assign(id, worker);
         assertJob(id, client, REWARD, worker, deadline, deadline, IJobManager.JobStatus.Assigned, 0, CAPS);
+    }
+
+    function test_assign_RevertWhen_OneSecondInsideMinSubmitWindow() public {
+        uint32 deadline = defaultDeadline();
+        uint256 id = postWith(REWARD, CAPS, deadline, 1);
+        vm.warp(uint256(deadline) - MIN_WINDOW + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobManager.DeadlineTooSoon.selector, id, deadline, uint256(deadline) + 1)
+        );
+        vm.prank(coordinator);
+        jm.assign(id, worker);
+    }
+
+    function test_assignBatch_SkipsJobOneSecondBeforeDeadline() public {
+        uint32 deadline = defaultDeadline();
+        uint256 soon = postWith(REWARD, CAPS, deadline, 1);
+        uint256 later = postWith(REWARD, CAPS, uint32(uint256(deadline) + 1 days), 1);
+        vm.warp(uint256(deadline) - 1);
+        uint256[] memory ids = new uint256[](2);
+        address[] memory ws = new address[](2);
+        (ids[0], ids[1]) = (soon, later);
+        (ws[0], ws[1]) = (worker, worker2);
+        vm.expectEmit(address(jm));
+        emit IJobManager.AssignmentSkipped(
+            soon,
+            worker,
+            abi.encodeWithSelector(IJobManager.DeadlineTooSoon.selector, soon, deadline, block.timestamp + MIN_WINDOW)
+        );
+        vm.prank(coordinator);
+        vm.assertEq(jm.assignBatch(ids, ws), 1);
+        assertStatus(soon, IJobManager.JobStatus.Open);
+        assertStatus(later, IJobManager.JobStatus.Assigned);
     }
 
     function test_assign_WorkerWithNoRequiredCapabilities() public {
@@ -1017,22 +1103,27 @@ contract JobManagerTest is JobManagerBase {
         uint256 id = submitted();
         vm.warp(block.timestamp + 5 minutes);
         uint256 resolveBy = block.timestamp + PERIOD;
+        approveBond(id);
+        uint256 clientBefore = token.balanceOf(client);
         vm.expectEmit(address(jm));
-        emit IJobManager.JobDisputed(id, client, resolveBy);
+        emit IJobManager.JobDisputed(id, client, resolveBy, bondOf(REWARD));
         vm.prank(client);
         jm.disputeResult(id);
+        vm.assertEq(clientBefore - token.balanceOf(client), bondOf(REWARD), "bond taken");
+        vm.assertEq(jm.disputeBondOf(id), bondOf(REWARD), "bond stored");
         IJobManager.Job memory j = jm.jobOf(id);
         vm.assertEq(uint256(j.status), st(IJobManager.JobStatus.Disputed));
         vm.assertEq(uint256(j.due), resolveBy);
-        vm.assertEq(token.balanceOf(address(jm)), REWARD, "escrow held");
+        vm.assertEq(token.balanceOf(address(jm)), REWARD + bondOf(REWARD), "escrow and bond held");
     }
 
     function test_disputeResult_AllowedOneSecondBeforeWindowEnds() public {
         uint256 id = submitted();
         uint256 endsAt = jm.jobOf(id).due;
         vm.warp(endsAt - 1);
+        approveBond(id);
         vm.expectEmit(address(jm));
-        emit IJobManager.JobDisputed(id, client, endsAt - 1 + PERIOD);
+        emit IJobManager.JobDisputed(id, client, endsAt - 1 + PERIOD, bondOf(REWARD));
         vm.prank(client);
         jm.disputeResult(id);
         assertStatus(id, IJobManager.JobStatus.Disputed);
@@ -1084,24 +1175,33 @@ contract JobManagerTest is JobManagerBase {
         uint256 clientBefore = token.balanceOf(client);
         uint256 registryBefore = token.balanceOf(address(registry));
 
+        uint256 comp = compensation(slash, REWARD);
+        uint256 bond = bondOf(REWARD);
+
         vm.expectEmit(address(jm));
         emit IJobManager.DisputeResolved(id, arbiter, true);
         vm.expectEmit(address(jm));
         emit IJobManager.JobRefunded(id, client, REWARD);
+        vm.expectEmit(address(jm));
+        emit IJobManager.DisputeBondReleased(id, client, bond);
         vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, id, client, slash, slash, 0);
+        emit IWorkerRegistry.WorkerSlashed(worker, id, address(jm), slash, slash, 0);
+        vm.expectEmit(address(jm));
+        emit IJobManager.SlashDistributed(id, worker, client, slash, comp, slash - comp);
         vm.expectEmit(address(registry));
         emit IWorkerRegistry.WorkerJailed(worker, address(jm));
         vm.prank(arbiter);
         jm.resolveDispute(id, true);
 
         assertStatus(id, IJobManager.JobStatus.Refunded);
-        vm.assertEq(token.balanceOf(client) - clientBefore, REWARD + slash, "client refunded + slash");
+        vm.assertEq(comp, REWARD * COMPENSATION_BPS / BPS, "compensation capped");
+        vm.assertEq(token.balanceOf(client) - clientBefore, REWARD + bond + comp, "refund + bond + compensation");
         vm.assertEq(stakeOf(worker), STAKE - slash, "stake slashed");
         vm.assertEq(registryBefore - token.balanceOf(address(registry)), slash);
         vm.assertTrue(registry.workerOf(worker).jailed, "jailed");
-        vm.assertEq(token.balanceOf(address(jm)), 0);
-        vm.assertEq(uint256(jm.parameters().accruedFees), 0);
+        vm.assertEq(jm.disputeBondOf(id), 0, "bond released");
+        vm.assertEq(uint256(jm.parameters().accruedFees), slash - comp, "rest of the slash to the treasury");
+        vm.assertEq(token.balanceOf(address(jm)), slash - comp);
     }
 
     function test_resolveDispute_WorkerAtFault_SlashReachesUnbondingStake() public {
@@ -1110,7 +1210,7 @@ contract JobManagerTest is JobManagerBase {
         registry.requestUnstake(STAKE - 50e18); // 50 active, 950 pending
         uint256 slash = slashOf(STAKE); // 100: 50 from stake, 50 from pending
         vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, id, client, slash, 50e18, 50e18);
+        emit IWorkerRegistry.WorkerSlashed(worker, id, address(jm), slash, 50e18, 50e18);
         vm.prank(arbiter);
         jm.resolveDispute(id, true);
         IWorkerRegistry.Worker memory w = registry.workerOf(worker);
@@ -1130,7 +1230,7 @@ contract JobManagerTest is JobManagerBase {
         jm.resolveDispute(id, true);
         assertStatus(id, IJobManager.JobStatus.Refunded);
         vm.assertTrue(registry.workerOf(worker).jailed);
-        vm.assertEq(token.balanceOf(client) - before, REWARD + slashOf(STAKE));
+        vm.assertEq(token.balanceOf(client) - before, REWARD + bondOf(REWARD) + compensation(slashOf(STAKE), REWARD));
     }
 
     function test_resolveDispute_WorkerAtFault_UsesCurrentSlashShare() public {
@@ -1140,25 +1240,49 @@ contract JobManagerTest is JobManagerBase {
         uint256 before = token.balanceOf(client);
         vm.prank(arbiter);
         jm.resolveDispute(id, true);
-        vm.assertEq(token.balanceOf(client) - before, REWARD + STAKE / 2);
+        vm.assertEq(token.balanceOf(client) - before, REWARD + bondOf(REWARD) + REWARD * COMPENSATION_BPS / BPS);
         vm.assertEq(stakeOf(worker), STAKE / 2);
+    }
+
+    function test_resolveDispute_WorkerAtFault_SlashCappedAtRewardMultiple() public {
+        // A tiny reward: the share of the stake (100 tokens) is far above 2x the reward.
+        uint96 reward = 1e18;
+        uint256 id = post(reward);
+        assignTo(id, worker);
+        submit(id, worker);
+        approveBond(id);
+        vm.prank(client);
+        jm.disputeResult(id);
+        uint256 before = token.balanceOf(client);
+        vm.prank(arbiter);
+        jm.resolveDispute(id, true);
+        uint256 cap = uint256(reward) * MULTIPLE_BPS / BPS;
+        vm.assertEq(stakeOf(worker), STAKE - cap, "slash capped at 2x the reward");
+        vm.assertEq(
+            token.balanceOf(client) - before, reward + bondOf(reward) + uint256(reward) * COMPENSATION_BPS / BPS
+        );
+        vm.assertEq(uint256(jm.parameters().accruedFees), cap - uint256(reward) * COMPENSATION_BPS / BPS);
     }
 
     function test_resolveDispute_WorkerNotAtFault_PaysMinusFee() public {
         uint256 id = disputed();
         uint256 f = fee(REWARD);
         uint256 workerBefore = token.balanceOf(worker);
+        uint256 bond = bondOf(REWARD);
         vm.expectEmit(address(jm));
         emit IJobManager.DisputeResolved(id, arbiter, false);
         vm.expectEmit(address(jm));
         emit IJobManager.JobPaid(id, worker, REWARD - f, f);
+        vm.expectEmit(address(jm));
+        emit IJobManager.DisputeBondReleased(id, worker, bond);
         vm.prank(arbiter);
         jm.resolveDispute(id, false);
         assertStatus(id, IJobManager.JobStatus.Paid);
-        vm.assertEq(token.balanceOf(worker) - workerBefore, REWARD - f);
+        vm.assertEq(token.balanceOf(worker) - workerBefore, REWARD - f + bond, "reward and the bond");
         vm.assertEq(uint256(jm.parameters().accruedFees), f);
         vm.assertEq(stakeOf(worker), STAKE, "not slashed");
         vm.assertFalse(registry.workerOf(worker).jailed, "not jailed");
+        vm.assertEq(jm.disputeBondOf(id), 0);
         vm.assertEq(token.balanceOf(address(jm)), f);
     }
 
@@ -1215,9 +1339,9 @@ contract JobManagerTest is JobManagerBase {
         vm.expectRevert(abi.encodeWithSelector(IJobManager.DisputePeriodOver.selector, id, resolveBy));
         vm.prank(arbiter);
         jm.resolveDispute(id, true);
-        // The permissionless exit still refunds it.
+        // The permissionless exit settles it for the worker.
         jm.expire(id);
-        vm.assertEq(uint256(jm.jobOf(id).status), uint256(IJobManager.JobStatus.Refunded));
+        vm.assertEq(uint256(jm.jobOf(id).status), uint256(IJobManager.JobStatus.Paid));
     }
 
     function test_resolveDispute_RevertWhen_AlreadyResolved() public {
@@ -1285,19 +1409,23 @@ contract JobManagerTest is JobManagerBase {
         uint256 due = jm.jobOf(id).due;
         vm.warp(due + 1);
         uint256 slash = slashOf(STAKE);
+        uint256 comp = compensation(slash, REWARD);
         uint256 clientBefore = token.balanceOf(client);
 
         vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, id, client, slash, slash, 0);
+        emit IWorkerRegistry.WorkerSlashed(worker, id, address(jm), slash, slash, 0);
+        vm.expectEmit(address(jm));
+        emit IJobManager.SlashDistributed(id, worker, client, slash, comp, slash - comp);
         vm.expectEmit(address(jm));
         emit IJobManager.AssignmentExpired(id, worker, slash, true);
         vm.prank(stranger);
         jm.expire(id);
 
         assertJob(id, client, REWARD, address(0), deadline, 0, IJobManager.JobStatus.Open, 2, CAPS);
-        vm.assertEq(token.balanceOf(client) - clientBefore, slash, "slash to client");
+        vm.assertEq(token.balanceOf(client) - clientBefore, comp, "bounded compensation to client");
         vm.assertEq(stakeOf(worker), STAKE - slash);
-        vm.assertEq(token.balanceOf(address(jm)), REWARD, "escrow still held");
+        vm.assertEq(uint256(jm.parameters().accruedFees), slash - comp, "rest to the treasury");
+        vm.assertEq(token.balanceOf(address(jm)), REWARD + slash - comp, "escrow still held");
         vm.assertFalse(registry.workerOf(worker).jailed, "expiry does not jail");
 
         // Reopened: the next assignment uses the next attempt.
@@ -1311,12 +1439,13 @@ contract JobManagerTest is JobManagerBase {
         assignTo(id, worker);
         vm.warp(jm.jobOf(id).due + 1);
         uint256 slash = slashOf(STAKE);
+        uint256 comp = compensation(slash, REWARD);
         uint256 clientBefore = token.balanceOf(client);
 
         vm.expectEmit(address(jm));
         emit IJobManager.JobRefunded(id, client, REWARD);
         vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, id, client, slash, slash, 0);
+        emit IWorkerRegistry.WorkerSlashed(worker, id, address(jm), slash, slash, 0);
         vm.expectEmit(address(jm));
         emit IJobManager.AssignmentExpired(id, worker, slash, false);
         jm.expire(id);
@@ -1324,9 +1453,9 @@ contract JobManagerTest is JobManagerBase {
         IJobManager.Job memory j = jm.jobOf(id);
         vm.assertEq(uint256(j.status), st(IJobManager.JobStatus.Refunded));
         vm.assertEq(uint256(j.attemptsLeft), 0);
-        vm.assertEq(token.balanceOf(client) - clientBefore, REWARD + slash);
+        vm.assertEq(token.balanceOf(client) - clientBefore, REWARD + comp);
         vm.assertEq(stakeOf(worker), STAKE - slash);
-        vm.assertEq(token.balanceOf(address(jm)), 0);
+        vm.assertEq(token.balanceOf(address(jm)), slash - comp, "only the accrued fees stay");
     }
 
     function test_expire_AssignedDueCappedAtDeadline_Refunds() public {
@@ -1346,8 +1475,8 @@ contract JobManagerTest is JobManagerBase {
 
         assertStatus(id, IJobManager.JobStatus.Refunded);
         vm.assertEq(uint256(jm.jobOf(id).attemptsLeft), 2, "attempts left unused");
-        vm.assertEq(token.balanceOf(client) - clientBefore, REWARD + slash);
-        vm.assertEq(token.balanceOf(address(jm)), 0);
+        vm.assertEq(token.balanceOf(client) - clientBefore, REWARD + compensation(slash, REWARD));
+        vm.assertEq(token.balanceOf(address(jm)), slash - compensation(slash, REWARD));
     }
 
     function test_expire_AssignedExpiredAfterDeadline_Refunds() public {
@@ -1388,25 +1517,33 @@ contract JobManagerTest is JobManagerBase {
         vm.assertEq(token.balanceOf(address(jm)), 0);
     }
 
-    function test_expire_DisputedPastPeriod_RefundsWithoutSlash() public {
+    function test_expire_DisputedPastPeriod_PaysWorkerAndReturnsBond() public {
         uint256 id = disputed();
         uint256 resolveBy = jm.jobOf(id).due;
         vm.warp(resolveBy + 1);
-        uint256 before = token.balanceOf(client);
+        uint256 clientBefore = token.balanceOf(client);
+        uint256 workerBefore = token.balanceOf(worker);
+        uint256 f = fee(REWARD);
+        uint256 bond = bondOf(REWARD);
         vm.recordLogs();
         vm.expectEmit(address(jm));
-        emit IJobManager.JobRefunded(id, client, REWARD);
+        emit IJobManager.JobPaid(id, worker, REWARD - f, f);
+        vm.expectEmit(address(jm));
+        emit IJobManager.DisputeBondReleased(id, client, bond);
+        vm.prank(stranger);
         jm.expire(id);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
             vm.assertTrue(logs[i].emitter != address(registry), "registry untouched");
             vm.assertTrue(logs[i].topics[0] != IJobManager.AssignmentExpired.selector, "no expiry event");
         }
-        assertStatus(id, IJobManager.JobStatus.Refunded);
-        vm.assertEq(token.balanceOf(client) - before, REWARD);
+        assertStatus(id, IJobManager.JobStatus.Paid);
+        vm.assertEq(token.balanceOf(client) - clientBefore, bond, "the client gets only its bond back");
+        vm.assertEq(token.balanceOf(worker) - workerBefore, REWARD - f, "the result stands");
         vm.assertEq(stakeOf(worker), STAKE, "no slash");
         vm.assertFalse(registry.workerOf(worker).jailed, "no jail");
-        vm.assertEq(token.balanceOf(address(jm)), 0);
+        vm.assertEq(jm.disputeBondOf(id), 0);
+        vm.assertEq(token.balanceOf(address(jm)), f);
     }
 
     function test_expire_RevertWhen_UnknownJob() public {

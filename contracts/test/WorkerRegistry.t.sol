@@ -563,8 +563,8 @@ contract WorkerRegistryTest is Fixture {
     function test_withdraw_RevertWhen_PendingSlashedAway() public {
         registerAndStake(worker, STAKE);
         _unstake(worker, STAKE);
-        vm.prank(arbiter);
-        registry.slash(worker, STAKE, client, 0);
+        vm.prank(address(jm));
+        registry.slash(worker, STAKE, address(jm), 0);
         vm.warp(block.timestamp + UNBONDING_INITIAL);
         vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NothingToWithdraw.selector, worker));
         vm.prank(worker);
@@ -697,32 +697,40 @@ contract WorkerRegistryTest is Fixture {
 
     // --------------------------------------------------------------------- slash
 
-    function test_slash_ByArbiterTakesActiveStakeAndEmits() public {
+    function test_slash_ByJobManagerTakesActiveStakeAndEmits() public {
         registerAndStake(worker, STAKE);
-        uint256 before = token.balanceOf(client);
+        uint256 before = token.balanceOf(address(jm));
 
         vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, 7, client, 100e18, 100e18, 0);
-        vm.prank(arbiter);
-        uint256 slashed = registry.slash(worker, 100e18, client, 7);
+        emit IWorkerRegistry.WorkerSlashed(worker, 7, address(jm), 100e18, 100e18, 0);
+        vm.prank(address(jm));
+        uint256 slashed = registry.slash(worker, 100e18, address(jm), 7);
 
         vm.assertEq(slashed, 100e18);
         IWorkerRegistry.Worker memory w = registry.workerOf(worker);
         vm.assertEq(uint256(w.stake), STAKE - 100e18);
         vm.assertEq(uint256(w.pending), 0);
-        vm.assertEq(token.balanceOf(client), before + 100e18);
+        vm.assertEq(token.balanceOf(address(jm)), before + 100e18);
         _assertConservation();
     }
 
-    function test_slash_ByJobManager() public {
+    function test_slash_RevertWhen_CallerIsArbiter() public {
         registerAndStake(worker, STAKE);
-        vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, 0, address(timelock), 50e18, 50e18, 0);
+        vm.startPrank(arbiter);
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotJobManager.selector, arbiter));
+        registry.slash(worker, 50e18, address(jm), 1);
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotJobManager.selector, arbiter));
+        registry.slash(worker, 50e18, address(timelock), 0);
+        vm.stopPrank();
+        vm.assertEq(registry.slashableOf(worker), STAKE);
+    }
+
+    function test_slash_RevertWhen_RecipientIsNotJobManager() public {
+        registerAndStake(worker, STAKE);
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.SlashRecipientNotJobManager.selector, client));
         vm.prank(address(jm));
-        uint256 slashed = registry.slash(worker, 50e18, address(timelock), 0);
-        vm.assertEq(slashed, 50e18);
-        vm.assertEq(token.balanceOf(address(timelock)), 50e18);
-        vm.assertEq(registry.slashableOf(worker), STAKE - 50e18);
+        registry.slash(worker, 50e18, client, 1);
+        vm.assertEq(registry.slashableOf(worker), STAKE);
     }
 
     function test_slash_TakesActiveStakeFirstThenPending() public {
@@ -731,9 +739,9 @@ contract WorkerRegistryTest is Fixture {
         uint256 unlockAt = registry.workerOf(worker).unlockAt;
 
         vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, 3, client, 500e18, 400e18, 100e18);
-        vm.prank(arbiter);
-        uint256 slashed = registry.slash(worker, 500e18, client, 3);
+        emit IWorkerRegistry.WorkerSlashed(worker, 3, address(jm), 500e18, 400e18, 100e18);
+        vm.prank(address(jm));
+        uint256 slashed = registry.slash(worker, 500e18, address(jm), 3);
 
         vm.assertEq(slashed, 500e18);
         IWorkerRegistry.Worker memory w = registry.workerOf(worker);
@@ -749,9 +757,9 @@ contract WorkerRegistryTest is Fixture {
         vm.assertEq(registry.slashableOf(worker), STAKE);
 
         vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, 1, client, 250e18, 0, 250e18);
-        vm.prank(arbiter);
-        uint256 slashed = registry.slash(worker, 250e18, client, 1);
+        emit IWorkerRegistry.WorkerSlashed(worker, 1, address(jm), 250e18, 0, 250e18);
+        vm.prank(address(jm));
+        uint256 slashed = registry.slash(worker, 250e18, address(jm), 1);
 
         vm.assertEq(slashed, 250e18);
         vm.assertEq(uint256(registry.workerOf(worker).pending), STAKE - 250e18);
@@ -767,40 +775,40 @@ contract WorkerRegistryTest is Fixture {
     function test_slash_CapsAtStakePlusPending() public {
         registerAndStake(worker, STAKE);
         _unstake(worker, 300e18);
-        uint256 before = token.balanceOf(client);
+        uint256 before = token.balanceOf(address(jm));
 
         vm.expectEmit(address(registry));
-        emit IWorkerRegistry.WorkerSlashed(worker, 9, client, STAKE, 700e18, 300e18);
-        vm.prank(arbiter);
-        uint256 slashed = registry.slash(worker, type(uint256).max, client, 9);
+        emit IWorkerRegistry.WorkerSlashed(worker, 9, address(jm), STAKE, 700e18, 300e18);
+        vm.prank(address(jm));
+        uint256 slashed = registry.slash(worker, type(uint256).max, address(jm), 9);
 
         vm.assertEq(slashed, STAKE);
         IWorkerRegistry.Worker memory w = registry.workerOf(worker);
         vm.assertEq(uint256(w.stake), 0);
         vm.assertEq(uint256(w.pending), 0);
         vm.assertEq(registry.slashableOf(worker), 0);
-        vm.assertEq(token.balanceOf(client), before + STAKE);
+        vm.assertEq(token.balanceOf(address(jm)), before + STAKE);
         vm.assertEq(token.balanceOf(address(registry)), 0);
     }
 
     function test_slash_NothingToTakeReturnsZeroWithoutEvent() public {
         _register(worker);
-        uint256 before = token.balanceOf(client);
+        uint256 before = token.balanceOf(address(jm));
         vm.recordLogs();
-        vm.prank(arbiter);
-        uint256 slashed = registry.slash(worker, 100e18, client, 1);
+        vm.prank(address(jm));
+        uint256 slashed = registry.slash(worker, 100e18, address(jm), 1);
         Vm.Log[] memory logs = vm.getRecordedLogs();
 
         vm.assertEq(slashed, 0);
         vm.assertEq(logs.length, 0, "no event, no transfer");
-        vm.assertEq(token.balanceOf(client), before);
+        vm.assertEq(token.balanceOf(address(jm)), before);
     }
 
     function test_slash_ZeroAmountReturnsZeroWithoutEvent() public {
         registerAndStake(worker, STAKE);
         vm.recordLogs();
-        vm.prank(arbiter);
-        uint256 slashed = registry.slash(worker, 0, client, 1);
+        vm.prank(address(jm));
+        uint256 slashed = registry.slash(worker, 0, address(jm), 1);
         vm.assertEq(slashed, 0);
         vm.assertEq(vm.getRecordedLogs().length, 0);
         vm.assertEq(registry.slashableOf(worker), STAKE);
@@ -808,28 +816,28 @@ contract WorkerRegistryTest is Fixture {
 
     function test_slash_RevertWhen_CallerIsStranger() public {
         registerAndStake(worker, STAKE);
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotJobManagerOrArbiter.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotJobManager.selector, stranger));
         vm.prank(stranger);
         registry.slash(worker, 100e18, stranger, 0);
     }
 
     function test_slash_RevertWhen_WorkerSlashesItself() public {
         registerAndStake(worker, STAKE);
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotJobManagerOrArbiter.selector, worker));
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotJobManager.selector, worker));
         vm.prank(worker);
         registry.slash(worker, 100e18, worker, 0);
     }
 
     function test_slash_RevertWhen_NotRegistered() public {
         vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.NotRegistered.selector, stranger));
-        vm.prank(arbiter);
-        registry.slash(stranger, 100e18, client, 0);
+        vm.prank(address(jm));
+        registry.slash(stranger, 100e18, address(jm), 0);
     }
 
     function test_slash_RevertWhen_RecipientIsZero() public {
         registerAndStake(worker, STAKE);
-        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.ZeroAddress.selector));
-        vm.prank(arbiter);
+        vm.expectRevert(abi.encodeWithSelector(IWorkerRegistry.SlashRecipientNotJobManager.selector, address(0)));
+        vm.prank(address(jm));
         registry.slash(worker, 100e18, address(0), 0);
     }
 
@@ -1068,8 +1076,8 @@ contract WorkerRegistryTest is Fixture {
         _unstake(worker, 300e18);
         _unstake(worker2, 500e18);
         _assertConservation();
-        vm.prank(arbiter);
-        registry.slash(worker2, 1800e18, client, 0);
+        vm.prank(address(jm));
+        registry.slash(worker2, 1800e18, address(jm), 0);
         _assertConservation();
         vm.warp(block.timestamp + UNBONDING_INITIAL);
         vm.prank(worker);

@@ -8,6 +8,9 @@ const blockOf = new Map(run.receipts.map((r) => [r.transactionHash, Number(BigIn
 const contracts = {};
 for (const tx of run.transactions) {
   if (tx.transactionType !== 'CREATE') continue;
+  // The timelock is deployed as AccordTimelock (a TimelockController with a minimum delay); the manifest keeps
+  // the TimelockController key.
+  if (tx.contractName === 'AccordTimelock') tx.contractName = 'TimelockController';
   const block = blockOf.get(tx.hash);
   if (block === undefined) throw new Error(`no receipt for ${tx.contractName} (${tx.hash})`);
   contracts[tx.contractName] = { address: tx.contractAddress, deployBlock: block };

@@ -820,8 +820,10 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
         "Content-Length",
     );
     // A forged signature is refused before the body is read: a body that never ends gets its answer.
-    let endless = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"x"))])
-        .chain(futures::stream::pending());
+    let endless = futures::StreamExt::chain(
+        futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"x"))]),
+        futures::stream::pending(),
+    );
     let mut forged = signed_headers(&devnet, &stranger, worker.address(), &big[..1000], now);
     forged.push(("Content-Length", "1000".into()));
     let answer = tokio::time::timeout(

@@ -8,10 +8,13 @@ pragma solidity ^0.8.28;
 ///
 ///     Open ──assign──► Assigned ──submitResult──► Submitted ──accept/finalize──► Paid
 ///      │  ▲               │                          │
-///      │  └──expire───────┤ (attempts left,          └──dispute──► Disputed ──resolve(worker right)──► Paid
-///      │     (slash)      │  before deadline)                         │
-///      ├──cancel──► Cancelled                                          ├──resolve(worker at fault, slash)──► Refunded
-///      └──expire (deadline passed)──► Refunded ◄──expire (last attempt, slash)     └──expire (arbiter silent)──► Refunded
+///      │  └─expire/decline┤ (attempts left and       └──dispute (bond)──► Disputed ──resolve(worker right)──► Paid
+///      │  (slash / fee)   │  minSubmitWindow fits                          │           (bond to the worker)
+///      │                  │  before the deadline)                          ├──expire (arbiter silent)──► Paid
+///      │                  │                                                │     (bond back to the client)
+///      ├──cancel──► Cancelled                                              └──resolve(worker at fault, slash)──► Refunded
+///      └──expire (deadline passed)──► Refunded ◄──expire (slash) / decline (fee)      (bond back to the client)
+///                                                 (no attempt left, or too close to the deadline)
 interface IJobManager {
     /// @notice Where a job is in its life.
     enum JobStatus {
@@ -73,11 +76,26 @@ interface IJobManager {
         uint256 challengeEndsAt,
         string locator
     );
-    /// @notice The client disputed the result.
-    event JobDisputed(uint256 indexed jobId, address indexed client, uint256 resolveBy);
+    /// @notice The client disputed the result and escrowed `bond`.
+    event JobDisputed(uint256 indexed jobId, address indexed client, uint256 resolveBy, uint256 bond);
+    /// @notice A dispute bond left escrow: back to the client (worker at fault, or arbiter silent) or to the worker
+    /// (worker right).
+    event DisputeBondReleased(uint256 indexed jobId, address indexed to, uint256 amount);
+    /// @notice The assigned worker handed the job back (reason 1 spec unreachable, 2 spec hash mismatch, 3 limits
+    /// exceeded, 4 cannot start), paying `fee` to the treasury; the job reopened or was refunded.
+    event JobDeclined(uint256 indexed jobId, address indexed worker, uint8 reason, uint256 fee, bool reopened);
+    /// @notice A fault slash of `slashed` was split: `compensation` to the client, `fee` accrued to the treasury.
+    event SlashDistributed(
+        uint256 indexed jobId,
+        address indexed worker,
+        address indexed client,
+        uint256 slashed,
+        uint256 compensation,
+        uint256 fee
+    );
     /// @notice The arbiter ruled on a dispute.
     event DisputeResolved(uint256 indexed jobId, address indexed arbiter, bool workerAtFault);
-    /// @notice An assignment passed its due time; the worker was slashed to the client's benefit.
+    /// @notice An assignment passed its due time; the worker was slashed `slashed` (see {SlashDistributed}).
     event AssignmentExpired(uint256 indexed jobId, address indexed worker, uint256 slashed, bool reopened);
     /// @notice The worker was paid `amount`; `fee` went to the protocol.
     event JobPaid(uint256 indexed jobId, address indexed worker, uint256 amount, uint256 fee);
@@ -104,13 +122,17 @@ interface IJobManager {
     error InvalidMaxAttempts(uint256 value, uint256 max);
     /// @notice The job's deadline has passed.
     error JobDeadlinePassed(uint256 jobId, uint256 deadline);
+    /// @notice The job's deadline leaves less than the minimum submit window: it would need to be `earliestDeadline`.
+    error DeadlineTooSoon(uint256 jobId, uint256 deadline, uint256 earliestDeadline);
+    /// @notice A decline reason outside 1..4.
+    error InvalidDeclineReason(uint8 reason);
     /// @notice The submission came after the assignment's due time.
     error SubmissionOverdue(uint256 jobId, uint256 due);
     /// @notice The challenge window is closed.
     error ChallengeWindowClosed(uint256 jobId, uint256 endedAt);
     /// @notice The challenge window is still open.
     error ChallengeWindowOpen(uint256 jobId, uint256 endsAt);
-    /// @notice The dispute period is over: the arbiter can no longer rule; anyone may refund through {expire}.
+    /// @notice The dispute period is over: the arbiter can no longer rule; anyone may settle it through {expire}.
     error DisputePeriodOver(uint256 jobId, uint256 endedAt);
     /// @notice Nothing about this job has expired yet.
     error NotExpired(uint256 jobId, JobStatus status, uint256 at);
@@ -173,16 +195,27 @@ interface IJobManager {
     /// Emits {JobPaid}.
     function acceptResult(uint256 jobId) external;
 
-    /// @notice Disputes a submitted result within the challenge window (client only).
+    /// @notice Hands an assigned job back (the assigned worker, by the due time), for a fee of reward x
+    /// declineFeeBps / 10_000 (capped at the worker's slashable stake) to the treasury, never to the client. The
+    /// worker is not jailed. The job reopens (the attempt stays used) when attempts remain and the minimum submit
+    /// window fits before the deadline; otherwise it is refunded.
+    /// @param jobId The job.
+    /// @param reason 1 spec unreachable, 2 spec hash mismatch, 3 limits exceeded, 4 cannot start.
+    /// Emits {JobDeclined} (and {JobRefunded} when not reopened).
+    function declineJob(uint256 jobId, uint8 reason) external;
+
+    /// @notice Disputes a submitted result within the challenge window (client only), escrowing a bond of reward x
+    /// disputeBondBps / 10_000 from the client (needs an allowance).
     /// @param jobId The job.
     /// Emits {JobDisputed}.
     function disputeResult(uint256 jobId) external;
 
     /// @notice Rules on a dispute (arbiter only, until the dispute period ends): at fault, the worker is slashed
-    /// and jailed and the client refunded; otherwise the worker is paid.
+    /// (bounded like any fault slash, compensation to the client bounded, the rest to the treasury) and jailed, and
+    /// the client refunded with its bond; otherwise the worker is paid and receives the bond.
     /// @param jobId The job.
     /// @param workerAtFault The ruling.
-    /// Emits {DisputeResolved}, then {JobPaid} or {JobRefunded}.
+    /// Emits {DisputeResolved}, then {JobPaid} or {JobRefunded}, and {DisputeBondReleased}.
     function resolveDispute(uint256 jobId, bool workerAtFault) external;
 
     /// @notice Pays the worker once the challenge window has closed without a dispute (anyone).
@@ -191,10 +224,12 @@ interface IJobManager {
     function finalize(uint256 jobId) external;
 
     /// @notice The permissionless exit for anything overdue (anyone): an assignment past its due time is expired
-    /// (worker slashed to the client, job reopened or refunded when attempts or time run out); an open job past its
-    /// deadline is refunded; a dispute the arbiter left past its period is refunded without a slash.
+    /// (worker slashed, the client compensated within the bound, job reopened when attempts remain and the minimum
+    /// submit window fits before the deadline, else refunded); an open job past its deadline is refunded; a dispute
+    /// the arbiter left past its period is settled as if the result stood: the worker is paid and the client gets
+    /// its bond back.
     /// @param jobId The job.
-    /// Emits {AssignmentExpired} and/or {JobRefunded}.
+    /// Emits {AssignmentExpired} and/or {JobRefunded}, or {JobPaid} and {DisputeBondReleased}.
     function expire(uint256 jobId) external;
 
     /// @notice Sends accrued protocol fees to the treasury (anyone).
@@ -205,6 +240,11 @@ interface IJobManager {
     /// @param jobId The job.
     /// @return The packed record.
     function jobOf(uint256 jobId) external view returns (Job memory);
+
+    /// @notice The dispute bond held for a job (zero unless it is disputed).
+    /// @param jobId The job.
+    /// @return Tokens.
+    function disputeBondOf(uint256 jobId) external view returns (uint256);
 
     /// @notice How many jobs have been posted; the last id.
     /// @return Count.

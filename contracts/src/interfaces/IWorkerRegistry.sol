@@ -34,7 +34,8 @@ interface IWorkerRegistry {
     event WorkerJailed(address indexed worker, address indexed by);
     /// @notice A worker may be assigned again.
     event WorkerUnjailed(address indexed worker, address indexed by);
-    /// @notice Stake was slashed to `recipient`; `jobId` is 0 for a slash outside a job.
+    /// @notice Stake was slashed to `recipient` (always the job manager, which passes it on) for a fault or a decline
+    /// on job `jobId`.
     event WorkerSlashed(
         address indexed worker,
         uint256 indexed jobId,
@@ -64,6 +65,10 @@ interface IWorkerRegistry {
     error StillUnbonding(address worker, uint256 unlockAt);
     /// @notice Only the job manager or an arbiter may do this.
     error NotJobManagerOrArbiter(address caller);
+    /// @notice Only the job manager may do this.
+    error NotJobManager(address caller);
+    /// @notice Slashed stake may only go to the job manager.
+    error SlashRecipientNotJobManager(address recipient);
     /// @notice The worker is already jailed.
     error AlreadyJailed(address worker);
     /// @notice The worker is not jailed.
@@ -124,11 +129,13 @@ interface IWorkerRegistry {
     /// Emits {WorkerUnjailed}.
     function unjail(address worker) external;
 
-    /// @notice Slashes up to `amount` from `worker`, active stake first, then unbonding stake, to `recipient`.
+    /// @notice Slashes up to `amount` from `worker`, active stake first, then unbonding stake (job manager only).
+    /// The job manager computes the bounded amount of a fault or a decline and splits what it receives between the
+    /// client's bounded compensation and the treasury.
     /// @param worker The worker to slash.
     /// @param amount Tokens to take; capped at what the worker holds here.
-    /// @param recipient Receives the slashed tokens.
-    /// @param jobId The job the fault belongs to, or 0.
+    /// @param recipient Receives the slashed tokens; must be the job manager (the caller).
+    /// @param jobId The job the fault belongs to.
     /// @return slashed Tokens actually taken.
     /// Emits {WorkerSlashed}.
     function slash(address worker, uint256 amount, address recipient, uint256 jobId) external returns (uint256 slashed);
