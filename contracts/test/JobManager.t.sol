@@ -251,7 +251,8 @@ contract JobManagerTest is JobManagerBase {
     /// an admin other than the deployer (e.g. straight to the timelock) reverts with
     /// AccessControlUnauthorizedAccount(deployer, DEFAULT_ADMIN_ROLE).
     function test_constructor_AdminOtherThanDeployer() public {
-        JobManager m = new JobManager(token, registry, address(timelock), address(timelock), config.params, config.penalties);
+        JobManager m =
+            new JobManager(token, registry, address(timelock), address(timelock), config.params, config.penalties);
         vm.assertTrue(m.hasRole(ADMIN_ROLE, address(timelock)), "admin");
         vm.assertFalse(m.hasRole(ADMIN_ROLE, address(this)), "deployer");
         vm.assertEq(uint256(m.parameters().protocolFeeBps), FEE_BPS);

@@ -32,7 +32,12 @@ contract Handler is Test {
     uint256 public badTransitions;
     uint256 public slashViolations;
     uint256 public payoutViolations;
+    uint256 public clientViolations;
+    uint256 public windowViolations;
+    uint256 public arbiterSlashes;
     uint256 public totalSwept;
+    /// @dev What each job's client has received minus what it has paid in, over the job's whole life.
+    mapping(uint256 jobId => int256) public clientNet;
     mapping(bytes32 action => uint256) public successes;
 
     bytes32 internal constant JOB_PAID = keccak256("JobPaid(uint256,address,uint256,uint256)");
@@ -82,7 +87,9 @@ contract Handler is Test {
 
     function post(uint256 actor, uint256 reward, uint256 life, uint256 attempts, uint16 caps) external atCurrentTime {
         address c = actor.pick(_clients);
-        reward = bound(reward, 1, token.balanceOf(c) < 1e24 ? token.balanceOf(c) : 1e24);
+        // Half small rewards (where the slash cap binds), half large ones (where the stake share binds).
+        uint256 max = reward % 2 == 0 ? 100e18 : 1e24;
+        reward = bound(reward, 1, token.balanceOf(c) < max ? token.balanceOf(c) : max);
         if (reward == 0) return;
         // Safe casts: the fuzzed clock stays far below 2^32 and reward is bounded by 1e24 < 2^96.
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -96,6 +103,7 @@ contract Handler is Test {
             uint256 id
         ) {
             _edge(id, IJobManager.JobStatus.None, IJobManager.JobStatus.Open);
+            clientNet[id] -= int256(reward);
             successes["post"]++;
         } catch {}
         vm.stopPrank();
@@ -116,10 +124,66 @@ contract Handler is Test {
     }
 
     function dispute(uint256 jobSeed, uint256 actor) external atCurrentTime {
-        (uint256 id, IJobManager.Job memory j) = _job(jobSeed);
+        (uint256 id, IJobManager.Job memory j) = _jobPreferring(jobSeed, IJobManager.JobStatus.Submitted);
         if (id == 0) return;
         address who = actor % 8 == 0 ? actor.pick(_clients) : j.client;
+        // The client approves the bond (most of the time: sometimes it forgets, and the dispute must fail).
+        if (actor % 16 != 1) {
+            uint256 bond = uint256(j.reward) * jm.penalties().disputeBondBps / 10_000;
+            vm.prank(who);
+            token.approve(address(jm), bond);
+        }
         _act(id, who, abi.encodeCall(jm.disputeResult, (id)), "dispute");
+    }
+
+    /// @dev A whole disputed life in one step (random sequences rarely chain post, assign, submit and dispute
+    /// within the windows): post, assign to worker 0 (who has every capability), submit, dispute with the bond, then
+    /// the arbiter rules either way or stays silent until anyone settles the lapse. Every step is checked by {_act}.
+    function disputedLife(uint256 actor, uint256 reward, uint256 outcome) external atCurrentTime {
+        address c = actor.pick(_clients);
+        address w = _workers[0];
+        reward = bound(reward, 1, reward % 2 == 0 ? 100e18 : 1e24);
+        vm.startPrank(c);
+        token.approve(address(jm), reward);
+        // Safe casts: the fuzzed clock stays far below 2^32 and reward is bounded by 1e24 < 2^96.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        try jm.postJob(bytes32(actor), "ipfs://spec", 0, uint96(reward), uint32(currentTime + 2 days), 1) returns (
+            uint256 id
+        ) {
+            vm.stopPrank();
+            _edge(id, IJobManager.JobStatus.None, IJobManager.JobStatus.Open);
+            clientNet[id] -= int256(reward);
+            successes["post"]++;
+            _act(id, coordinator, abi.encodeCall(jm.assign, (id, w)), "assign");
+            _act(id, w, abi.encodeCall(jm.submitResult, (id, 0, bytes32(id), 64, "accord://blob")), "submit");
+            uint256 bond = reward * jm.penalties().disputeBondBps / 10_000;
+            vm.prank(c);
+            token.approve(address(jm), bond);
+            _act(id, c, abi.encodeCall(jm.disputeResult, (id)), "dispute");
+            if (outcome % 3 == 2) {
+                IJobManager.Job memory j = jm.jobOf(id);
+                if (j.status == IJobManager.JobStatus.Disputed) {
+                    currentTime = uint256(j.due) + 1;
+                    vm.warp(currentTime);
+                }
+                _act(id, c, abi.encodeCall(jm.expire, (id)), "lapse");
+            } else {
+                bool atFault = outcome % 3 == 0;
+                _act(
+                    id,
+                    arbiter,
+                    abi.encodeCall(jm.resolveDispute, (id, atFault)),
+                    atFault ? bytes32("resolveFault") : bytes32("resolveRight")
+                );
+                // Let a jailed worker 0 work again.
+                if (registry.workerOf(w).jailed) {
+                    vm.prank(arbiter);
+                    registry.unjail(w);
+                }
+            }
+        } catch {
+            vm.stopPrank();
+        }
     }
 
     // ----------------------------------------------------------- coordinator
@@ -149,20 +213,31 @@ contract Handler is Test {
         } catch {}
         _countPayouts(vm.getRecordedLogs());
         for (uint256 i; i < n; ++i) {
+            IJobManager.Job memory after_ = jm.jobOf(ids[i]);
             // A job repeated in the batch is assigned once; the repeat is skipped as not open.
-            if (before[i] != IJobManager.JobStatus.Open) _edge(ids[i], before[i], jm.jobOf(ids[i]).status);
+            if (before[i] != IJobManager.JobStatus.Open) _edge(ids[i], before[i], after_.status);
+            else if (after_.status == IJobManager.JobStatus.Assigned) _checkWindow(after_);
         }
     }
 
     // ---------------------------------------------------------------- worker
 
     function submit(uint256 jobSeed, uint256 actor) external atCurrentTime {
-        (uint256 id, IJobManager.Job memory j) = _job(jobSeed);
+        (uint256 id, IJobManager.Job memory j) = _jobPreferring(jobSeed, IJobManager.JobStatus.Assigned);
         if (id == 0) return;
         address who = actor % 8 == 0 || j.worker == address(0) ? actor.pick(_workers) : j.worker;
         _act(
             id, who, abi.encodeCall(jm.submitResult, (id, 0, keccak256(abi.encode(id)), 64, "accord://blob")), "submit"
         );
+    }
+
+    function decline(uint256 jobSeed, uint256 actor, uint8 reason) external atCurrentTime {
+        (uint256 id, IJobManager.Job memory j) = _jobPreferring(jobSeed, IJobManager.JobStatus.Assigned);
+        if (id == 0) return;
+        address who = actor % 8 == 0 || j.worker == address(0) ? actor.pick(_workers) : j.worker;
+        // Mostly valid reasons 1..4, sometimes an invalid one.
+        uint8 r = reason % 16 == 0 ? reason : uint8(1 + reason % 4);
+        _act(id, who, abi.encodeCall(jm.declineJob, (id, r)), "decline");
     }
 
     function stake(uint256 workerSeed, uint256 amount) external atCurrentTime {
@@ -195,21 +270,23 @@ contract Handler is Test {
     // --------------------------------------------------------------- arbiter
 
     function resolve(uint256 jobSeed, bool atFault) external atCurrentTime {
-        (uint256 id,) = _job(jobSeed);
+        (uint256 id,) = _jobPreferring(jobSeed, IJobManager.JobStatus.Disputed);
         if (id == 0) return;
-        _act(id, arbiter, abi.encodeCall(jm.resolveDispute, (id, atFault)), "resolve");
+        _act(
+            id,
+            arbiter,
+            abi.encodeCall(jm.resolveDispute, (id, atFault)),
+            atFault ? bytes32("resolveFault") : bytes32("resolveRight")
+        );
     }
 
-    function arbiterSlash(uint256 workerSeed, uint256 amount) external atCurrentTime {
+    /// @dev The arbiter tries to slash directly in the registry, to anyone: it must always be refused.
+    function arbiterSlash(uint256 workerSeed, uint256 amount, uint256 jobId) external atCurrentTime {
         address w = workerSeed.pick(_workers);
-        uint256 before = registry.slashableOf(w);
-        amount = bound(amount, 0, before * 2 + 1);
+        address to = amount % 2 == 0 ? timelock : address(jm);
         vm.prank(arbiter);
-        try registry.slash(w, amount, timelock, 0) returns (uint256 slashed) {
-            uint256 taken = before - registry.slashableOf(w);
-            if (slashed != taken || taken > before || taken != (amount < before ? amount : before)) slashViolations++;
-            totalSwept += taken; // lands in the timelock, the treasury
-            successes["arbiterSlash"]++;
+        try registry.slash(w, amount, to, jobId) {
+            arbiterSlashes++;
         } catch {}
     }
 
@@ -228,10 +305,21 @@ contract Handler is Test {
         _act(id, actor.pick(_clients), abi.encodeCall(jm.finalize, (id)), "finalize");
     }
 
+    /// @dev The arbiter stays silent: time runs past a dispute's period, then anyone settles it for the worker.
+    function lapse(uint256 jobSeed, uint256 actor) external atCurrentTime {
+        (uint256 id, IJobManager.Job memory j) = _jobPreferring(jobSeed, IJobManager.JobStatus.Disputed);
+        if (id == 0 || j.status != IJobManager.JobStatus.Disputed) return;
+        if (currentTime <= j.due) currentTime = uint256(j.due) + 1;
+        vm.warp(currentTime);
+        _act(id, actor.pick(_clients), abi.encodeCall(jm.expire, (id)), "lapse");
+    }
+
+    /// @dev Also the lapse of a dispute the arbiter left past its period ("lapse").
     function expire(uint256 jobSeed, uint256 actor) external atCurrentTime {
-        (uint256 id,) = _job(jobSeed);
+        (uint256 id, IJobManager.Job memory j) = _job(jobSeed);
         if (id == 0) return;
-        _act(id, actor.pick(_workers), abi.encodeCall(jm.expire, (id)), "expire");
+        bytes32 name = j.status == IJobManager.JobStatus.Disputed ? bytes32("lapse") : bytes32("expire");
+        _act(id, actor.pick(_workers), abi.encodeCall(jm.expire, (id)), name);
     }
 
     function sweep() external atCurrentTime {
@@ -254,37 +342,110 @@ contract Handler is Test {
         jm.setSlashShare(bound(bps, 100, 5000));
     }
 
+    function setSlashRewardMultiple(uint256 bps) external {
+        vm.prank(timelock);
+        jm.setSlashRewardMultiple(bound(bps, 1000, 50_000));
+    }
+
+    function setMinSubmitWindow(uint256 secs) external {
+        vm.prank(timelock);
+        jm.setMinSubmitWindow(bound(secs, 1 minutes, 1 days));
+    }
+
     // -------------------------------------------------------------- checking
 
-    /// @dev Runs one job action as `who` and checks the status edge, payouts and slashes it caused.
+    /// @dev State before a job action.
+    struct Snap {
+        IJobManager.Job j;
+        JobManager.Params p;
+        JobManager.Penalties pen;
+        uint256 slashable;
+        uint256 workerBalance;
+        uint256 clientBalance;
+        uint256 bond;
+    }
+
+    /// @dev Runs one job action as `who` and checks the status edge, payouts, slashes and the client's receipts it
+    /// caused against amounts computed here, independently of the contract.
     function _act(uint256 id, address who, bytes memory data, bytes32 name) private {
-        IJobManager.Job memory j = jm.jobOf(id);
-        address w = j.worker;
-        uint256 slashableBefore = w == address(0) ? 0 : registry.slashableOf(w);
-        uint256 shareBps = jm.parameters().slashShareBps;
-        uint256 feeBps = jm.parameters().protocolFeeBps;
-        uint256 workerBefore = w == address(0) ? 0 : token.balanceOf(w);
+        Snap memory b;
+        b.j = jm.jobOf(id);
+        b.p = jm.parameters();
+        b.pen = jm.penalties();
+        b.slashable = b.j.worker == address(0) ? 0 : registry.slashableOf(b.j.worker);
+        b.workerBalance = b.j.worker == address(0) ? 0 : token.balanceOf(b.j.worker);
+        b.clientBalance = token.balanceOf(b.j.client);
+        b.bond = jm.disputeBondOf(id);
         vm.recordLogs();
         vm.prank(who);
         (bool ok,) = address(jm).call(data);
         Vm.Log[] memory logs = vm.getRecordedLogs();
-        IJobManager.JobStatus afterStatus = jm.jobOf(id).status;
+        IJobManager.Job memory after_ = jm.jobOf(id);
         if (!ok) {
-            if (afterStatus != j.status) badTransitions++; // a revert changed state
+            if (after_.status != b.j.status) badTransitions++; // a revert changed state
             return;
         }
         successes[name]++;
-        _edge(id, j.status, afterStatus);
+        _edge(id, b.j.status, after_.status);
         uint256 paid = _countPayouts(logs);
-        if (w != address(0)) {
-            // A payment pays exactly reward minus fee; a slash takes exactly the share, never beyond the stake.
-            uint256 expectedPay = paid == 0 ? 0 : j.reward - j.reward * feeBps / 10_000;
-            if (w != j.client && token.balanceOf(w) - workerBefore != expectedPay) payoutViolations++;
-            uint256 slashableAfter = registry.slashableOf(w);
-            if (slashableAfter > slashableBefore) slashViolations++;
-            uint256 taken = slashableBefore - slashableAfter;
-            if (taken != 0 && taken != slashableBefore * shareBps / 10_000) slashViolations++;
+        uint256 taken = b.j.worker == address(0) ? 0 : _checkWorker(b, name, paid);
+        _checkClient(id, b, name, taken, after_.status);
+        // A job is only assigned or reopened with at least the minimum submit window left before its deadline.
+        if (b.j.status == IJobManager.JobStatus.Assigned && after_.status == IJobManager.JobStatus.Open) {
+            _checkWindow(after_);
         }
+        if (name == "assign") _checkWindow(after_);
+    }
+
+    /// @dev A fault slash takes min(share of the stake, multiple of the reward); a decline its fee, capped at the
+    /// stake; nothing else slashes. A payment pays exactly reward minus fee, plus the bond when the worker wins a
+    /// dispute. Returns what was slashed.
+    function _checkWorker(Snap memory b, bytes32 name, uint256 paid) private returns (uint256 taken) {
+        address w = b.j.worker;
+        uint256 reward = b.j.reward;
+        uint256 slashableAfter = registry.slashableOf(w);
+        if (slashableAfter > b.slashable) slashViolations++;
+        taken = b.slashable - slashableAfter;
+        uint256 expected;
+        if (name == "decline") {
+            expected = reward * b.pen.declineFeeBps / 10_000;
+            if (expected > b.slashable) expected = b.slashable;
+        } else if (_isFault(b, name)) {
+            expected = b.slashable * b.p.slashShareBps / 10_000;
+            uint256 cap = reward * b.pen.slashRewardMultipleBps / 10_000;
+            if (expected > cap) expected = cap;
+        }
+        if (taken != expected) slashViolations++;
+        uint256 expectedPay = paid == 0 ? 0 : reward - reward * b.p.protocolFeeBps / 10_000;
+        if (name == "resolveRight") expectedPay += b.bond;
+        if (w != b.j.client && token.balanceOf(w) - b.workerBalance != expectedPay) payoutViolations++;
+    }
+
+    /// @dev The client receives exactly: its escrow back on a refund or cancel, its bond back when the worker is at
+    /// fault or the arbiter silent, and of a fault slash at most reward x compensation; it pays the bond to dispute.
+    /// Nothing else, and never anything from a decline.
+    function _checkClient(uint256 id, Snap memory b, bytes32 name, uint256 taken, IJobManager.JobStatus to) private {
+        uint256 reward = b.j.reward;
+        int256 expected;
+        bool ended = to == IJobManager.JobStatus.Refunded || to == IJobManager.JobStatus.Cancelled;
+        if (ended && to != b.j.status) expected += int256(reward);
+        if (name == "resolveFault" || name == "lapse") expected += int256(b.bond);
+        if (name == "dispute") expected -= int256(reward * b.pen.disputeBondBps / 10_000);
+        if (_isFault(b, name)) {
+            uint256 maxComp = reward * b.pen.compensationBps / 10_000;
+            expected += int256(taken < maxComp ? taken : maxComp);
+        }
+        int256 delta = int256(token.balanceOf(b.j.client)) - int256(b.clientBalance);
+        if (delta != expected) clientViolations++;
+        clientNet[id] += delta;
+    }
+
+    function _isFault(Snap memory b, bytes32 name) private pure returns (bool) {
+        return name == "resolveFault" || (name == "expire" && b.j.status == IJobManager.JobStatus.Assigned);
+    }
+
+    function _checkWindow(IJobManager.Job memory j) private {
+        if (uint256(j.deadline) < block.timestamp + jm.parameters().minSubmitWindow) windowViolations++;
     }
 
     function _countPayouts(Vm.Log[] memory logs) private returns (uint256 paid) {
@@ -316,6 +477,23 @@ contract Handler is Test {
         if (f == 3) return t == 5 || t == 4;
         if (f == 4) return t == 5 || t == 7;
         return false; // Paid, Cancelled and Refunded are terminal
+    }
+
+    /// @dev Three times in four, the first job in `wanted` status from the seeded one on (deep sequences such as
+    /// submit, dispute, resolve need it); otherwise, or when there is none, the seeded job.
+    function _jobPreferring(uint256 seed, IJobManager.JobStatus wanted)
+        private
+        view
+        returns (uint256 id, IJobManager.Job memory j)
+    {
+        (id, j) = _job(seed);
+        if (id == 0 || seed % 4 == 0 || j.status == wanted) return (id, j);
+        uint256 count = jm.jobCount();
+        for (uint256 k = 1; k < count; ++k) {
+            uint256 other = (id - 1 + k) % count + 1;
+            IJobManager.Job memory o = jm.jobOf(other);
+            if (o.status == wanted) return (other, o);
+        }
     }
 
     function _job(uint256 seed) private view returns (uint256 id, IJobManager.Job memory j) {

@@ -6,7 +6,8 @@ import {Fixture} from "../utils/Fixture.sol";
 import {Handler} from "./Handler.sol";
 
 /// @notice Protocol-wide invariants over random sequences of post / cancel / assign / assignBatch / submit /
-/// accept / dispute / resolve / finalize / expire / stake / unstake / withdraw / slash / sweep / parameter changes.
+/// decline / accept / dispute (with bond) / resolve / finalize / expire / lapse / stake / unstake / withdraw /
+/// arbiter slash attempts / sweep / parameter changes.
 contract ProtocolInvariantTest is Fixture {
     Handler internal handler;
     address[] internal clientSet;
@@ -31,18 +32,20 @@ contract ProtocolInvariantTest is Fixture {
         targetContract(address(handler));
     }
 
-    /// @notice escrow + accrued fees = what the job manager holds; stakes + pending = what the registry holds;
-    /// swept fees and arbiter slashes = what the treasury holds; and no token appears or vanishes overall.
+    /// @notice escrow + accrued fees + bonds of disputed jobs = what the job manager holds; stakes + pending = what
+    /// the registry holds; swept fees = what the treasury holds; and no token appears or vanishes overall.
     function invariant_TokensConserved() public view {
         uint256 escrow;
+        uint256 bonds;
         uint256 n = jm.jobCount();
         for (uint256 id = 1; id <= n; ++id) {
             IJobManager.Job memory j = jm.jobOf(id);
             if (j.status >= IJobManager.JobStatus.Open && j.status <= IJobManager.JobStatus.Disputed) {
                 escrow += j.reward;
             }
+            if (j.status == IJobManager.JobStatus.Disputed) bonds += jm.disputeBondOf(id);
         }
-        vm.assertEq(token.balanceOf(address(jm)), escrow + jm.parameters().accruedFees, "job manager balance");
+        vm.assertEq(token.balanceOf(address(jm)), escrow + jm.parameters().accruedFees + bonds, "job manager balance");
 
         uint256 staked;
         for (uint256 i; i < workerSet.length; ++i) {
@@ -66,9 +69,34 @@ contract ProtocolInvariantTest is Fixture {
         vm.assertEq(handler.payoutViolations(), 0, "a payout differed from reward minus fee");
     }
 
-    /// @notice A slash takes exactly the governed share (or the asked amount) and never more than the stake.
+    /// @notice A fault slash takes exactly min(share of the stake, multiple of the reward), a decline exactly its
+    /// fee capped at the stake: no slash exceeds its cap or the stake, and the arbiter never slashes directly.
     function invariant_SlashWithinStake() public view {
-        vm.assertEq(handler.slashViolations(), 0, "slash beyond stake or share");
+        vm.assertEq(handler.slashViolations(), 0, "slash beyond stake, share or cap");
+        vm.assertEq(handler.arbiterSlashes(), 0, "the arbiter slashed through the registry");
+    }
+
+    /// @notice Every action pays the client exactly what the rules allow (refund, bond back, compensation of at most
+    /// reward x compensationBps per fault), and over a job's life the client never gains more than
+    /// attempts x reward x compensationBps / 10_000.
+    function invariant_ClientReceiptsBounded() public view {
+        vm.assertEq(handler.clientViolations(), 0, "a client received more or less than the rules allow");
+        uint256 comp = jm.penalties().compensationBps;
+        uint256 n = jm.jobCount();
+        for (uint256 id = 1; id <= n; ++id) {
+            IJobManager.Job memory j = jm.jobOf(id);
+            int256 net = handler.clientNet(id);
+            if (j.status == IJobManager.JobStatus.Refunded || j.status == IJobManager.JobStatus.Cancelled) {
+                vm.assertTrue(net <= int256(16 * (uint256(j.reward) * comp / 10_000)), "client gain beyond the bound");
+            } else {
+                vm.assertTrue(net <= 0, "a live or paid job's client gained");
+            }
+        }
+    }
+
+    /// @notice No job is assigned or reopened with less than the minimum submit window before its deadline.
+    function invariant_MinSubmitWindow() public view {
+        vm.assertEq(handler.windowViolations(), 0, "assigned or reopened too close to the deadline");
     }
 
     /// @notice Job status only moves along the documented graph, and a reverted call changes nothing.
