@@ -631,10 +631,8 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
     let registry = devnet.manifest.contracts.registry.address;
     let worker = signer(5);
     let stranger = signer(6);
-    // Worker 4 is registered and staked but holds no assignment; worker 5 holds one.
-    let unassigned = signer(4);
-    let (_, block) = assigned_job(&devnet, &worker).await;
-    wait_indexed(&coordinator, block).await;
+    // Worker 4 is registered but jailed; worker 5 holds an assignment awaiting its result (phase 1, job 4).
+    let jailed = signer(4);
 
     // A registered worker's signed upload: 201 with the reference, archived.
     let data = random_bytes(600);
@@ -762,13 +760,13 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
             "unauthorized",
             "ahead of now",
         ),
-        // A registered, staked worker with no assignment awaiting a result.
+        // A jailed worker.
         (
-            signed_headers(&devnet, &unassigned, unassigned.address(), &body, now),
+            signed_headers(&devnet, &jailed, jailed.address(), &body, now),
             body.clone(),
             StatusCode::FORBIDDEN,
             "forbidden",
-            "holds no assignment awaiting a result",
+            "is jailed",
         ),
         // A valid signature by a wallet that is not a registered worker.
         (
@@ -790,7 +788,11 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
             )
         },
         (
-            signed_headers(&devnet, &worker, worker.address(), &[], now),
+            {
+                let mut h = signed_headers(&devnet, &worker, worker.address(), &[], now);
+                h.push(("Content-Length", "0".into()));
+                h
+            },
             Bytes::new(),
             StatusCode::BAD_REQUEST,
             "invalid_request",

@@ -179,8 +179,25 @@ async fn write_routes_answer_429_with_retry_after_over_their_limits() {
     let (coordinator, api) = stack.coordinator_with(config).await;
     let http = reqwest::Client::new();
 
-    // Worker 3: one heartbeat passes, the next is over its rate.
-    assert_eq!(post_heartbeat(&api, &heartbeat(&stack, 3, 1)).await.0, 202);
+    // Worker 3 is registered and staked but holds no assignment: its upload is refused (and uses its one
+    // request of this burst).
+    let refused = accord::da::client::BlobClient::new(
+        &api,
+        signer(3),
+        stack.deployment.chain_id,
+        stack.deployment.registry,
+    )
+    .upload(bytes::Bytes::from_static(b"unasked-for result"))
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("holds no assignment awaiting a result"),
+        "{refused}"
+    );
+
+    // Worker 3's next write, a heartbeat, is over its rate: the limit is per worker across the write routes.
     let r = http
         .post(format!("{api}/v1/heartbeats"))
         .json(&heartbeat(&stack, 3, 1))
