@@ -503,6 +503,9 @@ fn config_for(
     config.scheduler.gas_per_assignment = args.gas_per_assignment;
     config.scheduler.poll_interval_ms = args.poll_ms;
     config.da.reconcile_interval_secs = 0;
+    // Every simulated worker heartbeats from this one loopback address.
+    config.api.limits.ip_per_minute = 1_000_000;
+    config.api.limits.ip_max_in_flight = 10_000;
     config
 }
 
