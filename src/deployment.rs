@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use serde::{Deserialize, Serialize};
 
@@ -342,7 +342,110 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
     for (name, expected, actual) in roles {
         expect(&mut checks, name, expected, actual);
     }
+    if !crate::wallet::is_devnet(chain_id) {
+        minimums(&mut checks, manifest, &governor, &timelock, &jm).await?;
+    }
     Ok(checks)
+}
+
+/// The documented minimums of a deployment on a public chain (README, "Deploy settings"): governance slow enough
+/// for token holders to react, and no protocol role left on the deployer's key. Devnets are exempt.
+pub mod minimum {
+    /// Blocks between a proposal and its vote (one day of 12-second blocks).
+    pub const VOTING_DELAY_BLOCKS: u64 = 7_200;
+    /// Blocks a vote lasts (three days of 12-second blocks).
+    pub const VOTING_PERIOD_BLOCKS: u64 = 21_600;
+    /// Tokens (base units) needed to propose: more than nothing, so proposals cannot be spammed for free.
+    pub const PROPOSAL_THRESHOLD: u128 = 1;
+    /// Quorum, percent of the supply.
+    pub const QUORUM_PERCENT: u64 = 4;
+    /// Seconds between a passed proposal and its execution (two days).
+    pub const TIMELOCK_DELAY_SECS: u64 = 172_800;
+}
+
+async fn minimums<P: Provider>(
+    checks: &mut Vec<Check>,
+    manifest: &Manifest,
+    governor: &AccordGovernor::AccordGovernorInstance<&P>,
+    timelock: &TimelockController::TimelockControllerInstance<&P>,
+    jm: &JobManager::JobManagerInstance<&P>,
+) -> Result<()> {
+    let mut at_least = |name: &str, min: U256, actual: std::result::Result<U256, String>| {
+        let detail = match actual {
+            Ok(v) if v >= min => String::new(),
+            Ok(v) => format!("{v} is below the documented minimum {min}"),
+            Err(why) => why,
+        };
+        checks.push(Check {
+            name: name.into(),
+            ok: detail.is_empty(),
+            detail,
+        });
+    };
+    at_least(
+        "governor voting delay (blocks)",
+        U256::from(minimum::VOTING_DELAY_BLOCKS),
+        answer(
+            "AccordGovernor.votingDelay",
+            governor.votingDelay().call().await,
+        )?,
+    );
+    at_least(
+        "governor voting period (blocks)",
+        U256::from(minimum::VOTING_PERIOD_BLOCKS),
+        answer(
+            "AccordGovernor.votingPeriod",
+            governor.votingPeriod().call().await,
+        )?,
+    );
+    at_least(
+        "governor proposal threshold",
+        U256::from(minimum::PROPOSAL_THRESHOLD),
+        answer(
+            "AccordGovernor.proposalThreshold",
+            governor.proposalThreshold().call().await,
+        )?,
+    );
+    at_least(
+        "governor quorum (percent)",
+        U256::from(minimum::QUORUM_PERCENT),
+        answer(
+            "AccordGovernor.quorumNumerator",
+            governor.quorumNumerator_0().call().await,
+        )?,
+    );
+    at_least(
+        "timelock delay (seconds)",
+        U256::from(minimum::TIMELOCK_DELAY_SECS),
+        answer(
+            "TimelockController.getMinDelay",
+            timelock.getMinDelay().call().await,
+        )?,
+    );
+    let dep = manifest.deployer;
+    let coordinator = answer(
+        "JobManager.COORDINATOR_ROLE",
+        jm.COORDINATOR_ROLE().call().await,
+    )?
+    .unwrap_or_default();
+    let arbiter =
+        answer("JobManager.ARBITER_ROLE", jm.ARBITER_ROLE().call().await)?.unwrap_or_default();
+    expect(
+        checks,
+        "deployer does not hold COORDINATOR_ROLE",
+        false,
+        answer(
+            "JobManager.hasRole",
+            jm.hasRole(coordinator, dep).call().await,
+        )?,
+    );
+    expect(
+        checks,
+        "deployer does not hold ARBITER_ROLE",
+        false,
+        answer("JobManager.hasRole", jm.hasRole(arbiter, dep).call().await)?,
+    );
+    Ok(())
 }
 
 #[cfg(test)]

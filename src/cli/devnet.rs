@@ -55,9 +55,17 @@ fn check_free(port: u16, what: &str) -> anyhow::Result<()> {
         .with_context(|| format!("port {port} on 127.0.0.1 is taken; pass another {what}"))
 }
 
-fn run_script(repo: &Path, script: &str, args: &[&str]) -> anyhow::Result<String> {
+/// Runs `scripts/<script>` with `args` and `env` (secrets go in `env`: never on a command line, where any user
+/// of the host can read them).
+fn run_script(
+    repo: &Path,
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<String> {
     let out = Command::new(repo.join("scripts").join(script))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("cannot run scripts/{script} in {}", repo.display()))?;
@@ -96,7 +104,7 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
     check_free(args.port, "--port")?;
     check_free(args.api_port, "--api-port")?;
     eprintln!("devnet: checking the toolchain (scripts/bootstrap)");
-    run_script(&repo, "bootstrap", &[])?;
+    run_script(&repo, "bootstrap", &[], &[])?;
 
     eprintln!("devnet: starting anvil on 127.0.0.1:{}", args.port);
     let anvil = Command::new(repo.join(".tools/bin/anvil"))
@@ -145,8 +153,6 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
         &[
             "--rpc-url",
             &rpc_url,
-            "--private-key",
-            &keys[0],
             "--coordinator",
             &format!("{coordinator:#x}"),
             "--arbiter",
@@ -154,6 +160,7 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
             "--out",
             deployments.to_str().unwrap_or("deployments"),
         ],
+        &[("DEPLOYER_KEY", &keys[0])],
     )?;
     let manifest = crate::deployment::Manifest::load(&deployments.join("31337.json"))?;
 

@@ -39,16 +39,12 @@ pub fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
 }
 
-/// Runs `scripts/deploy` against `anvil` with the devnet key, writing the manifest into `out`.
+/// Runs `scripts/deploy` against `anvil` with the devnet key (in the environment), writing the manifest into
+/// `out`.
 pub fn deploy(anvil: &Anvil, out: &std::path::Path) -> Output {
     run(Command::new(repo().join("scripts/deploy"))
-        .args([
-            "--rpc-url",
-            &anvil.url,
-            "--private-key",
-            DEVNET_KEY,
-            "--out",
-        ])
+        .env("DEPLOYER_KEY", DEVNET_KEY)
+        .args(["--rpc-url", &anvil.url, "--out"])
         .arg(out))
 }
 
@@ -134,7 +130,8 @@ impl Devnet {
         let out = {
             let _guard = FORGE.lock().unwrap_or_else(|e| e.into_inner());
             run(Command::new(repo().join("scripts/deploy"))
-                .args(["--rpc-url", &anvil.url, "--private-key", DEVNET_KEY])
+                .env("DEPLOYER_KEY", DEVNET_KEY)
+                .args(["--rpc-url", &anvil.url])
                 .args([
                     "--coordinator",
                     &coordinator,
