@@ -154,7 +154,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuardTransi
         nonReentrant
         returns (uint256 slashed)
     {
-        if (recipient != msg.sender) revert SlashRecipientNotJobManager(recipient);
+        if (recipient != _jobManager) revert SlashRecipientNotJobManager(recipient);
         Worker storage w = _registered(worker);
         uint256 active = w.stake;
         uint256 pending = w.pending;

@@ -314,9 +314,23 @@ contract Handler is Test {
         _act(id, actor.pick(_clients), abi.encodeCall(jm.expire, (id)), "lapse");
     }
 
+    /// @dev Lets an assignment run past its due time close to its job's deadline (inside the minimum submit window
+    /// when the due time allows), then expires it: the job must not reopen with less than the window left.
+    function expireNearDeadline(uint256 jobSeed, uint256 actor) external atCurrentTime {
+        (uint256 id, IJobManager.Job memory j) = _jobPreferring(jobSeed, IJobManager.JobStatus.Assigned);
+        if (id == 0 || j.status != IJobManager.JobStatus.Assigned) return;
+        uint256 t = uint256(j.deadline) - jm.parameters().minSubmitWindow / 2;
+        if (t <= j.due) t = uint256(j.due) + 1;
+        if (t > currentTime) {
+            currentTime = t;
+            vm.warp(t);
+        }
+        _act(id, actor.pick(_workers), abi.encodeCall(jm.expire, (id)), "expire");
+    }
+
     /// @dev Also the lapse of a dispute the arbiter left past its period ("lapse").
     function expire(uint256 jobSeed, uint256 actor) external atCurrentTime {
-        (uint256 id, IJobManager.Job memory j) = _job(jobSeed);
+        (uint256 id, IJobManager.Job memory j) = _jobPreferring(jobSeed, IJobManager.JobStatus.Assigned);
         if (id == 0) return;
         bytes32 name = j.status == IJobManager.JobStatus.Disputed ? bytes32("lapse") : bytes32("expire");
         _act(id, actor.pick(_workers), abi.encodeCall(jm.expire, (id)), name);
@@ -391,6 +405,8 @@ contract Handler is Test {
         uint256 taken = b.j.worker == address(0) ? 0 : _checkWorker(b, name, paid);
         _checkClient(id, b, name, taken, after_.status);
         // A job is only assigned or reopened with at least the minimum submit window left before its deadline.
+        // A dispute the arbiter left past its period is settled for the worker, as if the result stood.
+        if (name == "lapse" && after_.status != IJobManager.JobStatus.Paid) payoutViolations++;
         if (b.j.status == IJobManager.JobStatus.Assigned && after_.status == IJobManager.JobStatus.Open) {
             _checkWindow(after_);
         }
