@@ -233,7 +233,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IJobManager
     function assign(uint256 jobId, address worker) external onlyRole(COORDINATOR_ROLE) {
-        Params memory p = _params;
+        // Both fields share the parameter slot (no memory copy of the whole struct).
+        Params storage p = _params;
         bytes memory reason = _tryAssign(jobId, worker, p.assignmentTimeout, p.minSubmitWindow);
         if (reason.length != 0) _revertWith(reason);
     }
@@ -246,7 +247,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     {
         uint256 n = jobIds.length;
         if (n != workers.length) revert LengthMismatch(n, workers.length);
-        Params memory p = _params;
+        Params storage p = _params;
         uint256 timeout = p.assignmentTimeout;
         uint256 window = p.minSubmitWindow;
         for (uint256 i; i < n; ++i) {
