@@ -35,8 +35,8 @@ impl Proc {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_accord"));
-        cmd.args(args)
-            .env("RUST_LOG", "info")
+        key_in_env(&mut cmd, args.iter().cloned());
+        cmd.env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file);
@@ -74,13 +74,27 @@ impl Drop for Proc {
 
 /// Runs the `accord` CLI and returns its JSON output.
 fn cli(api: &str, rpc: &str, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args(["--output", "json", "--api-url", api, "--rpc-url", rpc])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_accord"));
+    cmd.args(["--output", "json", "--api-url", api, "--rpc-url", rpc]);
+    key_in_env(&mut cmd, args.iter().map(|a| a.to_string()));
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
     crate::utils::json_output(args, &out)
+}
+
+/// Adds `args` to `cmd`, except that `--private-key KEY` becomes `ACCORD_PRIVATE_KEY` in its environment, as an
+/// operator should pass it: a command line is visible to every user of the host.
+fn key_in_env(cmd: &mut Command, args: impl IntoIterator<Item = String>) {
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--private-key" {
+            cmd.env(
+                "ACCORD_PRIVATE_KEY",
+                args.next().expect("a key after --private-key"),
+            );
+        } else {
+            cmd.arg(arg);
+        }
+    }
 }
 
 async fn all_jobs(api: &str) -> Vec<Value> {
