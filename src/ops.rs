@@ -179,6 +179,26 @@ pub async fn approve_if_needed(
     Ok(())
 }
 
+/// The bond `disputeResult` would escrow for job `id`: reward × disputeBondBps / 10,000, as the chain has them now.
+pub async fn dispute_bond(
+    sender: &TxSender,
+    job_manager: Address,
+    id: U256,
+) -> anyhow::Result<U256> {
+    let jm = JobManager::new(job_manager, sender.provider());
+    let job = jm
+        .jobOf(id)
+        .call()
+        .await
+        .context("cannot read the job on chain")?;
+    let penalties = jm
+        .penalties()
+        .call()
+        .await
+        .context("cannot read the dispute bond on chain")?;
+    Ok(U256::from(job.reward) * U256::from(penalties.disputeBondBps) / U256::from(10_000u64))
+}
+
 /// A job to post.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -312,9 +332,30 @@ pub fn param_call(d: &Deployment, key: &str, value: U256) -> anyhow::Result<(Add
             d.job_manager,
             JobManager::setDisputePeriodCall { secs: value }.abi_encode(),
         ),
+        "minSubmitWindow" => (
+            d.job_manager,
+            JobManager::setMinSubmitWindowCall { secs: value }.abi_encode(),
+        ),
+        "slashRewardMultipleBps" => (
+            d.job_manager,
+            JobManager::setSlashRewardMultipleCall { bps: value }.abi_encode(),
+        ),
+        "compensationBps" => (
+            d.job_manager,
+            JobManager::setCompensationCall { bps: value }.abi_encode(),
+        ),
+        "declineFeeBps" => (
+            d.job_manager,
+            JobManager::setDeclineFeeCall { bps: value }.abi_encode(),
+        ),
+        "disputeBondBps" => (
+            d.job_manager,
+            JobManager::setDisputeBondCall { bps: value }.abi_encode(),
+        ),
         other => anyhow::bail!(
             "unknown parameter '{other}' (minStake, unbondingPeriod, protocolFeeBps, slashShareBps, \
-             assignmentTimeout, challengeWindow, disputePeriod)"
+             assignmentTimeout, challengeWindow, disputePeriod, minSubmitWindow, slashRewardMultipleBps, \
+             compensationBps, declineFeeBps, disputeBondBps)"
         ),
     };
     Ok((target, data.into()))

@@ -77,12 +77,14 @@ pub struct Assignment {
     pub worker: String,
     /// Unix time the result is due.
     pub due: i64,
-    /// `active`, `submitted`, `disputed`, `paid`, `expired` or `refunded`.
+    /// `active`, `submitted`, `disputed`, `paid`, `expired`, `declined` or `refunded`.
     pub outcome: String,
-    /// Stake slashed for this attempt (uint256, decimal).
+    /// Stake slashed for this attempt: the fault slash, or the decline fee (uint256, decimal).
     pub slashed: String,
     /// Block of the assignment.
     pub assigned_block: i64,
+    /// The bond the client escrowed to dispute this attempt, 0 if never disputed (uint256, decimal).
+    pub dispute_bond: String,
 }
 
 /// A result's DA commitment, as submitted on chain.
@@ -235,7 +237,8 @@ const JOB_DETAIL: &str = concat!(
     ",
     (SELECT coalesce(json_agg(json_build_object(
         'attempt', a.attempt, 'worker', a.worker, 'due', a.due, 'outcome', a.outcome,
-        'slashed', a.slashed::text, 'assigned_block', a.assigned_block) ORDER BY a.attempt), '[]')
+        'slashed', a.slashed::text, 'assigned_block', a.assigned_block, 'dispute_bond', a.dispute_bond::text)
+        ORDER BY a.attempt), '[]')
      FROM assignments a WHERE a.chain_id = j.chain_id AND a.job_id = j.job_id) AS assignments,
     (SELECT coalesce(json_agg(json_build_object(
         'attempt', r.attempt, 'worker', r.worker, 'da_kind', r.da_kind, 'commitment', r.commitment,

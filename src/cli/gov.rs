@@ -24,7 +24,8 @@ pub enum GovCommand {
     /// Propose parameter changes, e.g. `--set minStake=150`.
     Propose {
         /// `key=value` (repeatable): minStake (tokens), unbondingPeriod, assignmentTimeout, challengeWindow,
-        /// disputePeriod (durations: 90s, 2h, 9d), protocolFeeBps, slashShareBps (basis points).
+        /// disputePeriod, minSubmitWindow (durations: 90s, 2h, 9d), protocolFeeBps, slashShareBps,
+        /// slashRewardMultipleBps, compensationBps, declineFeeBps, disputeBondBps (basis points).
         #[arg(long = "set", required = true)]
         set: Vec<String>,
         /// The proposal's description (part of its id).
@@ -89,9 +90,8 @@ pub fn parse_setting(raw: &str) -> anyhow::Result<(String, U256)> {
         .ok_or_else(|| anyhow::anyhow!("--set '{raw}' is not key=value"))?;
     let value = match key {
         "minStake" => ops::parse_tokens(value)?,
-        "unbondingPeriod" | "assignmentTimeout" | "challengeWindow" | "disputePeriod" => {
-            U256::from(ops::parse_duration(value)?.as_secs())
-        }
+        "unbondingPeriod" | "assignmentTimeout" | "challengeWindow" | "disputePeriod"
+        | "minSubmitWindow" => U256::from(ops::parse_duration(value)?.as_secs()),
         _ => value
             .parse::<U256>()
             .map_err(|_| anyhow::anyhow!("--set {key}: '{value}' is not an integer"))?,

@@ -28,7 +28,8 @@ pub enum JobCommand {
     Cancel(JobAction),
     /// Accept a submitted result: pays the worker now instead of after the challenge window (client only).
     Accept(JobAction),
-    /// Dispute a submitted result within the challenge window (client only).
+    /// Dispute a submitted result within the challenge window (client only); approves and escrows the dispute
+    /// bond (a governed share of the reward), returned unless the worker is ruled right.
     Dispute(JobAction),
     /// Fetch a job's result bytes, checked by the coordinator against the on-chain commitment.
     Result {
@@ -241,6 +242,9 @@ async fn settle(a: JobAction, global: &GlobalArgs, what: &str) -> anyhow::Result
             .await?
         }
         _ => {
+            // A dispute escrows a bond from the client: approve it first.
+            let bond = ops::dispute_bond(&s.sender, to, id).await?;
+            ops::approve_if_needed(&s.sender, s.deployment.token, to, bond).await?;
             ops::send(
                 &s.sender,
                 to,

@@ -469,7 +469,9 @@ impl Scheduler {
     }
 
     /// Picks workers for open jobs and records the decisions as pending intents; also says whether the batch
-    /// was full (more open jobs may wait).
+    /// was full (more open jobs may wait). A job whose deadline is closer than the governed minimum submit window
+    /// (`minSubmitWindow`, read from the index every round) is left alone: the chain would refuse it
+    /// (`DeadlineTooSoon`), and it is refunded at its deadline.
     async fn decide(&self, strategy: &mut dyn Strategy) -> anyhow::Result<(Vec<Decision>, bool)> {
         let started = Instant::now();
         let now = self.chain_time().await?;
@@ -478,6 +480,8 @@ impl Scheduler {
             "SELECT j.job_id::text, j.required_capabilities, j.max_attempts - j.attempts_left + 1 \
              FROM jobs j \
              WHERE j.chain_id = $1 AND j.status = 'open' AND j.deadline > $2 \
+               AND j.deadline >= $2 + COALESCE((SELECT value::bigint FROM params \
+                   WHERE chain_id = $1 AND contract = 'JobManager' AND key = 'minSubmitWindow'), 0) \
                AND NOT EXISTS (SELECT 1 FROM scheduler_intents i \
                    WHERE i.chain_id = j.chain_id AND i.kind = 'assign' AND i.job_id = j.job_id \
                      AND i.attempt = j.max_attempts - j.attempts_left + 1 AND i.state IN ('pending', 'done')) \
@@ -803,7 +807,8 @@ struct TaskCtx {
 }
 
 impl TaskCtx {
-    /// Decides expiries of overdue assignments, refunds of lapsed jobs and disputes, and finalizations of
+    /// Decides expiries of overdue assignments, refunds of lapsed jobs, settlements of disputes the arbiter left
+    /// past their period (`expire`: the worker is paid, the client's bond returned), and finalizations of
     /// results whose challenge window closed, recording each as a pending intent.
     async fn decide_chores(self) -> anyhow::Result<Vec<Chore>> {
         let now = chain_time(&self.sender).await?;

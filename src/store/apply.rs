@@ -58,6 +58,7 @@ struct AssignmentRow {
     outcome: String,
     slashed: U256,
     assigned_block: i64,
+    dispute_bond: U256,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -296,8 +297,8 @@ impl State {
                 );
             }
             let rows = sqlx::query(
-                "SELECT job_id::text, attempt, stream, worker, due, outcome, slashed::text, assigned_block \
-                 FROM assignments WHERE chain_id = $1 AND job_id = ANY($2::text[]::numeric[])",
+                "SELECT job_id::text, attempt, stream, worker, due, outcome, slashed::text, assigned_block, \
+                 dispute_bond::text FROM assignments WHERE chain_id = $1 AND job_id = ANY($2::text[]::numeric[])",
             )
             .bind(chain_id)
             .bind(&ids)
@@ -314,6 +315,7 @@ impl State {
                         outcome: r.get(5),
                         slashed: parse_u256(r.get(6))?,
                         assigned_block: r.get(7),
+                        dispute_bond: parse_u256(r.get(8))?,
                     },
                 );
             }
@@ -498,6 +500,7 @@ impl State {
                         outcome: "active".into(),
                         slashed: U256::ZERO,
                         assigned_block: block,
+                        dispute_bond: U256::ZERO,
                     },
                 );
             }
@@ -531,8 +534,48 @@ impl State {
                 job.status = "disputed".into();
                 job.due = Some(a.i64("resolveBy")?);
                 job.updated_block = block;
-                self.current_assignment(e, &id)?.outcome = "disputed".into();
+                let bond = a.u256("bond")?;
+                let assignment = self.current_assignment(e, &id)?;
+                assignment.outcome = "disputed".into();
+                assignment.dispute_bond = bond;
             }
+            ("JobManager", "JobDeclined") => {
+                let id = a.str("jobId")?;
+                let reopened = a.bool("reopened")?;
+                let fee = a.u256("fee")?;
+                let assignment = self.current_assignment(e, &id)?;
+                assignment.outcome = "declined".into();
+                assignment.slashed = fee;
+                let job = self.job(e, &id)?;
+                job.updated_block = block;
+                if reopened {
+                    job.status = "open".into();
+                    job.worker = None;
+                    job.due = None;
+                }
+            }
+            ("JobManager", "DisputeBondReleased") => self.payments.push(PaymentRow {
+                block_number: block,
+                log_index,
+                stream: e.stream.clone(),
+                kind: "dispute_bond",
+                job_id: Some(a.str("jobId")?),
+                recipient: a.str("to")?,
+                amount: a.u256("amount")?,
+                fee: U256::ZERO,
+                tx_hash: e.tx_hash.clone(),
+            }),
+            ("JobManager", "SlashDistributed") => self.payments.push(PaymentRow {
+                block_number: block,
+                log_index,
+                stream: e.stream.clone(),
+                kind: "compensation",
+                job_id: Some(a.str("jobId")?),
+                recipient: a.str("client")?,
+                amount: a.u256("compensation")?,
+                fee: a.u256("fee")?,
+                tx_hash: e.tx_hash.clone(),
+            }),
             ("JobManager", "AssignmentExpired") => {
                 let id = a.str("jobId")?;
                 let reopened = a.bool("reopened")?;
@@ -574,7 +617,7 @@ impl State {
                 let attempted = job.max_attempts > job.attempts_left;
                 if attempted {
                     let assignment = self.current_assignment(e, &id)?;
-                    if assignment.outcome != "expired" {
+                    if assignment.outcome != "expired" && assignment.outcome != "declined" {
                         assignment.outcome = "refunded".into();
                     }
                 }
@@ -873,8 +916,8 @@ impl State {
         if !new.is_empty() {
             let mut copy = CopyIn::start(
                 conn,
-                "COPY assignments (chain_id, job_id, attempt, stream, worker, due, outcome, slashed, assigned_block) \
-                 FROM STDIN",
+                "COPY assignments (chain_id, job_id, attempt, stream, worker, due, outcome, slashed, assigned_block, \
+                 dispute_bond) FROM STDIN",
             )
             .await?;
             for ((id, attempt), r) in new {
@@ -886,22 +929,51 @@ impl State {
                     .plain(r.due)
                     .text(&r.outcome)
                     .plain(r.slashed)
-                    .plain(r.assigned_block);
+                    .plain(r.assigned_block)
+                    .plain(r.dispute_bond);
                 copy.end_row().await?;
             }
             copy.finish().await?;
         }
         if !stored.is_empty() {
             sqlx::query(
-                "UPDATE assignments a SET outcome = u.outcome, slashed = u.slashed::numeric \
-                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[]) AS u(job_id, attempt, outcome, slashed) \
+                "UPDATE assignments a SET outcome = u.outcome, slashed = u.slashed::numeric, \
+                 dispute_bond = u.bond::numeric \
+                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) \
+                 AS u(job_id, attempt, outcome, slashed, bond) \
                  WHERE a.chain_id = $1 AND a.job_id = u.job_id::numeric AND a.attempt = u.attempt",
             )
             .bind(chain_id)
-            .bind(stored.iter().map(|((id, _), _)| id.as_str()).collect::<Vec<_>>())
-            .bind(stored.iter().map(|((_, attempt), _)| *attempt).collect::<Vec<_>>())
-            .bind(stored.iter().map(|(_, r)| r.outcome.as_str()).collect::<Vec<_>>())
-            .bind(stored.iter().map(|(_, r)| n(&r.slashed)).collect::<Vec<_>>())
+            .bind(
+                stored
+                    .iter()
+                    .map(|((id, _), _)| id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                stored
+                    .iter()
+                    .map(|((_, attempt), _)| *attempt)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                stored
+                    .iter()
+                    .map(|(_, r)| r.outcome.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                stored
+                    .iter()
+                    .map(|(_, r)| n(&r.slashed))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                stored
+                    .iter()
+                    .map(|(_, r)| n(&r.dispute_bond))
+                    .collect::<Vec<_>>(),
+            )
             .execute(&mut *conn)
             .await?;
         }

@@ -4,6 +4,11 @@
 //! (write, fsync, rename) after every step. A restarted agent reuses a published blob instead of running the
 //! job again, and before every submission reads the job on chain: a job it already submitted (or that is no
 //! longer assigned to it) is not submitted again.
+//!
+//! A job the worker cannot run is declined on chain (`declineJob`) rather than left to expire: its spec is
+//! unreachable (reason 1), its bytes do not match the on-chain hash (2), the run hit a limit (3), or the program
+//! cannot start (4). A decline costs the small governed decline fee instead of a fault slash, and the job goes to
+//! another worker or back to its client.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -54,6 +59,54 @@ pub struct Entry {
     pub submitted: Option<String>,
     /// Why the agent gave up on it, if it did.
     pub failed: Option<String>,
+    /// The decline sent on chain, if the agent declined the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined: Option<Declined>,
+}
+
+/// A job the agent declined on chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Declined {
+    /// The reason code sent: 1 spec unreachable, 2 spec hash mismatch, 3 limits exceeded, 4 cannot start.
+    pub reason: u8,
+    /// What went wrong.
+    pub why: String,
+    /// The `declineJob` transaction hash.
+    pub tx: String,
+}
+
+/// Decline reason codes of `JobManager.declineJob`.
+pub mod decline {
+    /// The spec cannot be fetched (or is not a spec).
+    pub const SPEC_UNREACHABLE: u8 = 1;
+    /// The spec's bytes do not hash to the on-chain spec hash.
+    pub const SPEC_HASH_MISMATCH: u8 = 2;
+    /// The run hit a limit (time, output size).
+    pub const LIMITS_EXCEEDED: u8 = 3;
+    /// The program cannot start.
+    pub const CANNOT_START: u8 = 4;
+}
+
+/// The decline reason for a spec that cannot be used.
+pub fn spec_decline_reason(e: &super::spec::Error) -> u8 {
+    use super::spec::Error;
+    match e {
+        Error::HashMismatch { .. } => decline::SPEC_HASH_MISMATCH,
+        Error::Uri(_) | Error::Fetch(_) | Error::Json(_) | Error::EmptyCommand => {
+            decline::SPEC_UNREACHABLE
+        }
+    }
+}
+
+/// The decline reason for a run that produced no result, if the failure is the job's and not the worker's
+/// (a detached process or a local I/O failure is the worker's own problem: no decline).
+pub fn run_decline_reason(e: &super::exec::Error) -> Option<u8> {
+    use super::exec::Error;
+    match e {
+        Error::Timeout(_) | Error::TooLarge(_) => Some(decline::LIMITS_EXCEEDED),
+        Error::Spawn { .. } => Some(decline::CANNOT_START),
+        Error::Detached | Error::Io(_) => None,
+    }
 }
 
 /// The persisted entries, by `job:attempt`.
@@ -215,7 +268,7 @@ impl Agent {
             .unwrap()
             .entries
             .get(key)
-            .is_some_and(|e| e.submitted.is_some() || e.failed.is_some())
+            .is_some_and(|e| e.submitted.is_some() || e.failed.is_some() || e.declined.is_some())
     }
 
     async fn heartbeats(&self, cancel: CancellationToken) {
@@ -313,6 +366,14 @@ impl Agent {
             let spec = match self.spec(job_id, job.posted_block).await {
                 Ok(spec) => spec,
                 Err(e) => {
+                    // The spec's own fault (unreachable, wrong hash, not a spec): decline. A failure to read the
+                    // chain is the worker's: give up on the job without declining.
+                    if let Some(reason) = e
+                        .downcast_ref::<super::spec::Error>()
+                        .map(spec_decline_reason)
+                    {
+                        return self.decline(key, job_id, reason, format!("{e:#}")).await;
+                    }
                     self.record(key, |en| en.failed = Some(format!("{e:#}")))?;
                     return Err(e);
                 }
@@ -321,6 +382,9 @@ impl Agent {
             let output = match self.config.runner.run(&spec, key).await {
                 Ok(output) => output,
                 Err(e) => {
+                    if let Some(reason) = run_decline_reason(&e) {
+                        return self.decline(key, job_id, reason, e.to_string()).await;
+                    }
                     self.record(key, |en| en.failed = Some(e.to_string()))?;
                     return Err(e.into());
                 }
@@ -364,6 +428,51 @@ impl Agent {
 }
 
 impl Agent {
+    /// Declines an assignment on chain with `reason`, unless the job is no longer assigned to this worker, and
+    /// records the outcome in the state file.
+    async fn decline(
+        &self,
+        key: &str,
+        job_id: U256,
+        reason: u8,
+        why: String,
+    ) -> anyhow::Result<()> {
+        let jm = JobManager::new(self.deployment.job_manager, self.sender.provider());
+        let on_chain = jm
+            .jobOf(job_id)
+            .call()
+            .await
+            .context("cannot read the job on chain")?;
+        const ASSIGNED: u8 = 2;
+        if on_chain.worker != self.address() || on_chain.status != ASSIGNED {
+            let note = format!(
+                "{why}; not declined: job is in status {} with worker {:#x}",
+                on_chain.status, on_chain.worker
+            );
+            self.record(key, |en| en.failed = Some(note))?;
+            return Ok(());
+        }
+        warn!(target: "accord::worker", job = %job_id, reason, why = %why, "declining the job");
+        let call = JobManager::declineJobCall {
+            jobId: job_id,
+            reason,
+        };
+        match self.sender.call(self.deployment.job_manager, &call).await {
+            Ok(receipt) => {
+                let tx = format!("{:#x}", receipt.transaction_hash);
+                info!(target: "accord::worker", job = %job_id, reason, %tx, "job declined");
+                self.record(key, |en| {
+                    en.declined = Some(Declined { reason, why, tx });
+                })
+            }
+            Err(e) => {
+                let note = format!("{why}; declining failed: {e:#}");
+                self.record(key, |en| en.failed = Some(note.clone()))?;
+                Err(anyhow::anyhow!(note))
+            }
+        }
+    }
+
     /// The job's spec, as its `JobPosted` event on chain names it: the hash and URI come from the worker's own
     /// RPC node, so a coordinator (or anything between it and the worker) cannot choose what the worker runs.
     /// `block` is where the API says the job was posted; a wrong block finds no event and runs nothing.

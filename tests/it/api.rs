@@ -500,9 +500,9 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
             "posted_block": 10, "updated_block": 25,
             "assignments": [
                 {"attempt": 1, "worker": W2, "due": 1700001000, "outcome": "expired",
-                 "slashed": "500000000000000000", "assigned_block": 11},
+                 "slashed": "500000000000000000", "assigned_block": 11, "dispute_bond": "0"},
                 {"attempt": 2, "worker": W1, "due": 1700003600, "outcome": "paid", "slashed": "0",
-                 "assigned_block": 21}
+                 "assigned_block": 21, "dispute_bond": "0"}
             ],
             "results": [
                 {"attempt": 2, "worker": W1, "da_kind": 1, "commitment": "0xc0de01", "size": "1024",

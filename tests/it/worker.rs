@@ -1,6 +1,6 @@
 //! The worker agent against a real anvil, PostgreSQL and coordinator: it runs an assigned job once, and after a
 //! restart it neither runs nor submits it again; an output published before a crash is submitted without
-//! running the command again.
+//! running the command again; a job that cannot run is declined on chain for the decline fee only.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -209,6 +209,97 @@ async fn a_lying_coordinator_cannot_choose_what_the_worker_runs() {
     assert_eq!(&bytes[..], b"client-command\n");
     let j = get(&api, &format!("/v1/jobs/{misplaced}")).await;
     assert_eq!(j["status"], "assigned", "{j:#}");
+    coordinator.shutdown().await.unwrap();
+}
+
+/// A job whose program cannot start is declined on chain (reason 4, cannot start) instead of being left to
+/// expire: the worker pays only the decline fee (1% of the reward, to the treasury, not to the client), is not
+/// jailed, and the job is reassigned while attempts remain, then refunded to its client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_cannot_run_is_declined_for_the_decline_fee_only() {
+    let stack = Stack::start().await;
+    let (coordinator, api) = stack.coordinator().await;
+    stack.worker(3, 1, 200).await;
+    stack.fund(8, 100).await;
+    let client = stack.sender(8).await;
+    let worker = format!("{:#x}", signer(3).address());
+    let job = NewJob {
+        spec: JobSpec::new(vec!["/no/such/program-accord".into()]),
+        reward: ops::parse_tokens("10").unwrap(),
+        deadline_in: Duration::from_secs(3_600),
+        capabilities: 1,
+        max_attempts: 2,
+    };
+    let (id, _) = ops::post_job(&client, &stack.deployment, &job)
+        .await
+        .unwrap();
+
+    let state = tempfile::tempdir().unwrap();
+    run_agent(&stack, &api, state.path(), async {
+        eventually(
+            Duration::from_secs(90),
+            "the job declined twice, then refunded",
+            || async {
+                let j = get(&api, &format!("/v1/jobs/{id}")).await;
+                (j["status"] == "refunded").then_some(())
+            },
+        )
+        .await;
+    })
+    .await;
+
+    let detail = get(&api, &format!("/v1/jobs/{id}")).await;
+    let fee = "100000000000000000"; // 1% of 10 tokens
+    let assignments = detail["assignments"].as_array().unwrap();
+    assert_eq!(
+        assignments.len(),
+        2,
+        "reassigned after the first decline: {detail:#}"
+    );
+    for a in assignments {
+        assert_eq!(a["outcome"], "declined", "{detail:#}");
+        assert_eq!(a["worker"], worker.as_str(), "{detail:#}");
+        assert_eq!(a["slashed"], fee, "{detail:#}");
+    }
+    let slashes = detail["slashes"].as_array().unwrap();
+    assert_eq!(slashes.len(), 2, "{detail:#}");
+    assert!(slashes.iter().all(|s| s["amount"] == fee), "{detail:#}");
+    // The client gets its escrow back and nothing else: no compensation from a decline.
+    let payments = detail["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 1, "{detail:#}");
+    assert_eq!(payments[0]["kind"], "refund");
+    assert_eq!(payments[0]["amount"], "10000000000000000000");
+
+    // On chain: the stake lost exactly the two decline fees, no jail.
+    let registry = accord::chain::evm::bindings::WorkerRegistry::new(
+        stack.deployment.registry,
+        client.provider(),
+    );
+    let w = registry.workerOf(signer(3).address()).call().await.unwrap();
+    assert_eq!(
+        alloy::primitives::U256::from(w.stake),
+        ops::parse_tokens("199.8").unwrap(),
+        "stake minus two decline fees"
+    );
+    assert!(!w.jailed, "a decline does not jail");
+
+    // The state file records both declines with their reason.
+    let ledger = state
+        .path()
+        .join(format!("worker-{:#x}.json", signer(3).address()));
+    let entries: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ledger).unwrap()).unwrap();
+    for attempt in 1..=2 {
+        let entry = &entries[format!("{id}:{attempt}")];
+        assert_eq!(entry["declined"]["reason"], 4, "{entries:#}");
+        assert!(
+            entry["declined"]["why"]
+                .as_str()
+                .unwrap()
+                .contains("cannot start"),
+            "{entries:#}"
+        );
+    }
     coordinator.shutdown().await.unwrap();
 }
 
