@@ -234,7 +234,9 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     }
     assert_eq!(count(&pool, "SELECT count(*) FROM slashes").await, 2);
 
-    // Money: job 1 paid minus the 2.5% fee, job 2 and job 5 refunded in full.
+    // Money: job 1 paid minus the 2.5% fee, job 2 and job 5 refunded in full. Job 2's client gets its 10% dispute
+    // bond back and, of each fault slash (jobs 2 and 4: 100 tokens each), only the bounded compensation (5% of the
+    // reward); the rest accrues to the treasury.
     let payments: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT kind, job_id::text, amount::text FROM payments ORDER BY block_number, log_index",
     )
@@ -248,9 +250,26 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
             ("reward".into(), "1".into(), e18(9750)),
             ("refund".into(), "5".into(), e18(10_000)),
             ("refund".into(), "2".into(), e18(10_000)),
+            ("dispute_bond".into(), "2".into(), e18(1000)),
+            ("compensation".into(), "2".into(), e18(500)),
             ("reward".into(), "3".into(), e18(9750)),
+            ("compensation".into(), "4".into(), e18(500)),
         ]
     );
+    let treasury_shares: Vec<String> = sqlx::query_scalar(
+        "SELECT fee::text FROM payments WHERE kind = 'compensation' ORDER BY block_number, log_index",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(treasury_shares, vec![e18(9500), e18(9500)]);
+    let bond: String = sqlx::query_scalar(
+        "SELECT dispute_bond::text FROM assignments WHERE job_id = 2 AND attempt = 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(bond, e18(1000));
 
     // Governance: executed, the vote counted, the parameter changed on chain and in the index.
     let p: (bool, String, i64) = sqlx::query_as(
