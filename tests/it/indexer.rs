@@ -669,3 +669,179 @@ async fn indexes_are_deferred_only_on_a_fresh_index() {
     assert_eq!(bulk::defer_indexes(&pool).await.unwrap(), 0);
     assert_eq!(index_definitions(&pool).await, migrated);
 }
+
+/// The bounded-compensation events indexed: a decline (reopening, then refunding), a dispute won by the worker
+/// (bond to the worker), a dispute left to lapse (paid as if the result stood, bond back to the client), a fault
+/// slash split between the client's compensation and the treasury; and a fresh index of the same chain equal.
+#[tokio::test(flavor = "multi_thread")]
+async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
+    use accord::ops::{self, NewJob};
+    use accord::wallet::{SenderConfig, TxSender};
+    use accord::worker::spec::JobSpec;
+
+    let devnet = Devnet::start();
+    let cluster = TempCluster::start().await.unwrap();
+    let pool = accord::store::connect(&cluster.create_database("live").await.unwrap(), 4)
+        .await
+        .unwrap();
+    let d = accord::ops::Deployment::from_manifest(&devnet.manifest);
+    let sender = |i: u32| {
+        let url = devnet.anvil.url.clone();
+        async move {
+            TxSender::connect(
+                &url,
+                devnet_key(i).parse().unwrap(),
+                SenderConfig::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let tokens = |n: &str| ops::parse_tokens(n).unwrap();
+    let deployer = sender(0).await;
+    let (coordinator, arbiter, worker, client) = (
+        sender(1).await,
+        sender(2).await,
+        sender(3).await,
+        sender(4).await,
+    );
+    for (who, amount) in [(&worker, "1000"), (&client, "1000")] {
+        let call = accord::chain::evm::bindings::AccordToken::transferCall {
+            to: who.address(),
+            value: tokens(amount),
+        };
+        deployer.call(d.token, &call).await.unwrap();
+    }
+    ops::register(&worker, &d, 1, "").await.unwrap();
+    ops::stake(&worker, &d, tokens("500")).await.unwrap();
+    let job = |attempts: u8| NewJob {
+        spec: JobSpec::new(vec!["echo".into(), "hi".into()]),
+        reward: tokens("100"),
+        deadline_in: Duration::from_secs(7 * 86_400),
+        capabilities: 1,
+        max_attempts: attempts,
+    };
+    let assign = |id: U256| JobManager::assignCall {
+        jobId: id,
+        worker: worker.address(),
+    };
+    let submit = |id: U256| JobManager::submitResultCall {
+        jobId: id,
+        daKind: 0,
+        commitment: alloy::primitives::B256::repeat_byte(7),
+        size: 2,
+        locator: "accord://blob/x".into(),
+    };
+    async fn dispute(client: &TxSender, d: &accord::ops::Deployment, id: U256) {
+        let tokens = ops::parse_tokens("10").unwrap();
+        let bond = ops::dispute_bond(client, d.job_manager, id).await.unwrap();
+        assert_eq!(bond, tokens, "10% of the reward");
+        ops::approve_if_needed(client, d.token, d.job_manager, bond)
+            .await
+            .unwrap();
+        client
+            .call(d.job_manager, &JobManager::disputeResultCall { jobId: id })
+            .await
+            .unwrap();
+    }
+
+    // Job 1: declined twice (reopened, then refunded).
+    let (j1, _) = ops::post_job(&client, &d, &job(2)).await.unwrap();
+    for _ in 0..2 {
+        coordinator.call(d.job_manager, &assign(j1)).await.unwrap();
+        let call = JobManager::declineJobCall {
+            jobId: j1,
+            reason: 1,
+        };
+        worker.call(d.job_manager, &call).await.unwrap();
+    }
+    // Job 2: disputed, the worker ruled right (bond to the worker).
+    let (j2, _) = ops::post_job(&client, &d, &job(1)).await.unwrap();
+    coordinator.call(d.job_manager, &assign(j2)).await.unwrap();
+    worker.call(d.job_manager, &submit(j2)).await.unwrap();
+    dispute(&client, &d, j2).await;
+    let resolve = JobManager::resolveDisputeCall {
+        jobId: j2,
+        workerAtFault: false,
+    };
+    arbiter.call(d.job_manager, &resolve).await.unwrap();
+    // Job 3: disputed and left to lapse; job 4: assigned and left to expire (a fault slash).
+    let (j3, _) = ops::post_job(&client, &d, &job(1)).await.unwrap();
+    coordinator.call(d.job_manager, &assign(j3)).await.unwrap();
+    worker.call(d.job_manager, &submit(j3)).await.unwrap();
+    dispute(&client, &d, j3).await;
+    let (j4, _) = ops::post_job(&client, &d, &job(1)).await.unwrap();
+    coordinator.call(d.job_manager, &assign(j4)).await.unwrap();
+    devnet.advance(2 * 86_400, 1).await;
+    for id in [j3, j4] {
+        client
+            .call(d.job_manager, &JobManager::expireCall { jobId: id })
+            .await
+            .unwrap();
+    }
+
+    let head = devnet.head().await;
+    let mut run = start(&devnet, pool.clone(), config(), None).await;
+    wait_indexed(&mut run.status, head).await;
+
+    let outcomes: Vec<(String, i32, String, String, String)> = sqlx::query_as(
+        "SELECT job_id::text, attempt, outcome, slashed::text, dispute_bond::text FROM assignments \
+         ORDER BY job_id, attempt",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let e16 = |n: u64| (U256::from(n) * U256::from(10u64).pow(U256::from(16u64))).to_string(); // hundredths
+    assert_eq!(
+        outcomes,
+        vec![
+            ("1".into(), 1, "declined".into(), e16(100), "0".into()),
+            ("1".into(), 2, "declined".into(), e16(100), "0".into()),
+            ("2".into(), 1, "paid".into(), "0".into(), e16(1000)),
+            ("3".into(), 1, "paid".into(), "0".into(), e16(1000)),
+            // Slash: min(10% of 498 staked, 2x the reward) = 49.8 tokens.
+            ("4".into(), 1, "expired".into(), e16(4980), "0".into()),
+        ]
+    );
+    let payments: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT kind, job_id::text, recipient, amount::text, fee::text FROM payments \
+         ORDER BY block_number, log_index",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let (w, c) = (
+        format!("{:#x}", worker.address()),
+        format!("{:#x}", client.address()),
+    );
+    let s = |v: &str| v.to_owned();
+    assert_eq!(
+        payments,
+        vec![
+            (s("refund"), s("1"), c.clone(), e16(10_000), s("0")),
+            (s("reward"), s("2"), w.clone(), e16(9750), e16(250)),
+            (s("dispute_bond"), s("2"), w.clone(), e16(1000), s("0")),
+            (s("reward"), s("3"), w.clone(), e16(9750), e16(250)),
+            (s("dispute_bond"), s("3"), c.clone(), e16(1000), s("0")),
+            (s("refund"), s("4"), c.clone(), e16(10_000), s("0")),
+            (s("compensation"), s("4"), c.clone(), e16(500), e16(4480)),
+        ]
+    );
+    let stake: String = sqlx::query_scalar("SELECT stake::text FROM workers")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stake,
+        (tokens("500") - tokens("2") - tokens("49.8")).to_string()
+    );
+    let declined = sqlx::query_scalar::<_, String>(
+        "SELECT value::text FROM params WHERE contract = 'JobManager' AND key = 'declineFeeBps'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(declined, "100");
+
+    stop_and_compare_with_fresh(run, &pool, &devnet, &cluster, "fresh", head).await;
+}
