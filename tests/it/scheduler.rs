@@ -248,3 +248,62 @@ async fn write_routes_answer_429_with_retry_after_over_their_limits() {
     );
     coordinator.shutdown().await.unwrap();
 }
+
+/// A job whose deadline is closer than the governed minimum submit window (10 minutes on the devnet, read from
+/// the index's params table) is never tried: no assignment intent, no refused batch entry; a job with time
+/// enough is assigned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_inside_the_minimum_submit_window_are_not_tried() {
+    let stack = Stack::start().await;
+    let (coordinator, api) = stack.coordinator().await;
+    stack.worker(3, 1, 200).await;
+    let body = heartbeat(&stack, 3, 5);
+    eventually(Duration::from_secs(30), "heartbeat accepted", || async {
+        (post_heartbeat(&api, &body).await.0 == 202).then_some(())
+    })
+    .await;
+    stack.fund(8, 100).await;
+    let client = stack.sender(8).await;
+    let too_soon = NewJob {
+        deadline_in: Duration::from_secs(5 * 60),
+        ..job(1)
+    };
+    let (soon, _) = ops::post_job(&client, &stack.deployment, &too_soon)
+        .await
+        .unwrap();
+    let (later, _) = ops::post_job(&client, &stack.deployment, &job(1))
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the later job assigned",
+        || async {
+            let j = get(&api, &format!("/v1/jobs/{later}")).await;
+            (j["status"] == "assigned").then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let j = get(&api, &format!("/v1/jobs/{soon}")).await;
+    assert_eq!(j["status"], "open", "{j:#}");
+    let pool = accord::store::connect(&stack.db_url, 2).await.unwrap();
+    let intents = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM scheduler_intents WHERE kind = 'assign' AND job_id = $1::numeric",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(intents(later.to_string()).await, 1);
+    assert_eq!(
+        intents(soon.to_string()).await,
+        0,
+        "a job inside the submit window was tried"
+    );
+    coordinator.shutdown().await.unwrap();
+}
