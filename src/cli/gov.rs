@@ -238,3 +238,31 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_parameter_keys_parse() {
+        assert_eq!(
+            parse_setting("minSubmitWindow=15m").unwrap(),
+            ("minSubmitWindow".to_owned(), U256::from(900u64))
+        );
+        for (raw, key, value) in [
+            (
+                "slashRewardMultipleBps=30000",
+                "slashRewardMultipleBps",
+                30_000u64,
+            ),
+            ("compensationBps=300", "compensationBps", 300),
+            ("declineFeeBps=50", "declineFeeBps", 50),
+            ("disputeBondBps=500", "disputeBondBps", 500),
+        ] {
+            assert_eq!(
+                parse_setting(raw).unwrap(),
+                (key.to_owned(), U256::from(value))
+            );
+        }
+    }
+}

@@ -450,3 +450,80 @@ async fn pool(stack: &Stack) -> sqlx::PgPool {
         .await
         .unwrap()
 }
+
+/// `accord job dispute` approves and escrows the dispute bond (10% of the reward on the devnet) before disputing:
+/// the client only ever approved the reward when posting. The bond shows on the disputed assignment. The new
+/// governed parameters have their proposal calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_dispute_escrows_the_bond() {
+    let stack = Stack::start().await;
+    let (coordinator, api) = stack.coordinator().await;
+    let rpc = stack.devnet.anvil.url.clone();
+    let worker = stack.worker(3, 1, 200).await;
+    let body = heartbeat_for(&stack.deployment, 3, 2);
+    eventually(Duration::from_secs(30), "heartbeat accepted", || async {
+        (post_heartbeat(&api, &body).await.0 == 202).then_some(())
+    })
+    .await;
+    stack.fund(7, 100).await;
+    let client = stack.sender(7).await;
+    let job = NewJob {
+        spec: JobSpec::new(vec!["echo".into(), "x".into()]),
+        reward: ops::parse_tokens("20").unwrap(),
+        deadline_in: Duration::from_secs(3_600),
+        capabilities: 1,
+        max_attempts: 1,
+    };
+    let (id, _) = ops::post_job(&client, &stack.deployment, &job)
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(60), "the job assigned", || async {
+        let j = get(&api, &format!("/v1/jobs/{id}")).await;
+        (j["status"] == "assigned").then_some(())
+    })
+    .await;
+    let submit = accord::chain::evm::bindings::JobManager::submitResultCall {
+        jobId: id,
+        daKind: 0,
+        commitment: alloy::primitives::B256::repeat_byte(1),
+        size: 2,
+        locator: "accord://blob/x".into(),
+    };
+    worker
+        .call(stack.deployment.job_manager, &submit)
+        .await
+        .unwrap();
+    let disputed = cli(
+        &api,
+        &rpc,
+        &[
+            "job",
+            "dispute",
+            &id.to_string(),
+            "--private-key",
+            &devnet_key(7),
+        ],
+    );
+    assert_eq!(disputed["action"], "dispute", "{disputed}");
+    let detail = eventually(Duration::from_secs(30), "the dispute indexed", || async {
+        let j = get(&api, &format!("/v1/jobs/{id}")).await;
+        (j["status"] == "disputed").then_some(j)
+    })
+    .await;
+    assert_eq!(
+        detail["assignments"][0]["dispute_bond"], "2000000000000000000",
+        "{detail:#}"
+    );
+    for key in [
+        "minSubmitWindow",
+        "slashRewardMultipleBps",
+        "compensationBps",
+        "declineFeeBps",
+        "disputeBondBps",
+    ] {
+        let (target, _) =
+            ops::param_call(&stack.deployment, key, alloy::primitives::U256::from(1)).unwrap();
+        assert_eq!(target, stack.deployment.job_manager, "{key}");
+    }
+    coordinator.shutdown().await.unwrap();
+}
