@@ -102,17 +102,18 @@ contract IndexLoad {
     /// than the deployer's, so the deployer's nonces (and with them the protocol's addresses) are those of a plain
     /// `scripts/deploy` on a fresh devnet. A separate run, so that every later run has a single signer: one nonce
     /// sequence, which `forge script --broadcast` streams instead of waiting for each receipt.
-    /// @param deployerKey The key that will drive the actors.
-    /// @param coordinatorKey Funded devnet key that creates the coordinator actor (one transaction).
-    /// @param arbiterKey Funded devnet key that creates the arbiter actor (one transaction).
+    /// @param deployerIndex Index of the devnet account that will drive the actors.
+    /// @param coordinatorIndex Index of the funded devnet account that creates the coordinator actor.
+    /// @param arbiterIndex Index of the funded devnet account that creates the arbiter actor.
     /// @return coordinator The coordinator actor.
     /// @return arbiter The arbiter actor.
-    function roleActors(uint256 deployerKey, uint256 coordinatorKey, uint256 arbiterKey)
+    function roleActors(uint256 deployerIndex, uint256 coordinatorIndex, uint256 arbiterIndex)
         external
         returns (LoadCoordinator coordinator, LoadArbiter arbiter)
     {
-        address deployer = vm.addr(deployerKey);
-        vm.startBroadcast(coordinatorKey);
+        address deployer = vm.addr(_devnetKey(deployerIndex));
+        uint256 arbiterKey = _devnetKey(arbiterIndex);
+        vm.startBroadcast(_devnetKey(coordinatorIndex));
         coordinator = new LoadCoordinator(deployer);
         vm.stopBroadcast();
         vm.startBroadcast(arbiterKey);
@@ -122,7 +123,8 @@ contract IndexLoad {
 
     /// @notice Phase 1: deploy, set up the actors, and post/assign/submit/settle rounds until `targetEvents`.
     /// Every transaction is the deployer's.
-    /// @param deployerKey Funded devnet key: deploys, holds the supply, and drives every load actor.
+    /// @param deployerIndex Index of the funded devnet account that deploys, holds the supply, and drives every
+    /// load actor.
     /// @param coordinator Phase 0's coordinator actor; granted COORDINATOR_ROLE at deployment.
     /// @param arbiter Phase 0's arbiter actor; granted ARBITER_ROLE at deployment.
     /// @param targetEvents Minimum number of logs to emit, deployment included.
@@ -130,10 +132,11 @@ contract IndexLoad {
     /// @return firstJobId First job id of the load.
     /// @return lastJobId Last job id of the load.
     /// @return fleet The load's address book (phase 2's input).
-    function run(uint256 deployerKey, LoadCoordinator coordinator, LoadArbiter arbiter, uint256 targetEvents)
+    function run(uint256 deployerIndex, LoadCoordinator coordinator, LoadArbiter arbiter, uint256 targetEvents)
         external
         returns (uint256 events, uint256 firstJobId, uint256 lastJobId, LoadFleet fleet)
     {
+        uint256 deployerKey = _devnetKey(deployerIndex);
         _counter = new LogCounter();
         vm.recordLogs();
         _key = deployerKey;
@@ -171,27 +174,27 @@ contract IndexLoad {
     /// @notice Phase 1, continued: more rounds on an existing load, until this call emitted `targetEvents`.
     /// forge's cost per run grows faster than linearly with the work in it (one EVM transaction holds the whole
     /// script), so `scripts/bench-load-events` splits a large load into several runs.
-    /// @param deployerKey The key that ran `run`.
+    /// @param deployerIndex The devnet account that ran `run`.
     /// @param fleet `run`'s address book.
     /// @param targetEvents Minimum number of logs this call emits.
     /// @return events Logs emitted by this call.
     /// @return lastJobId The last job id so far.
-    function more(uint256 deployerKey, LoadFleet fleet, uint256 targetEvents)
+    function more(uint256 deployerIndex, LoadFleet fleet, uint256 targetEvents)
         external
         returns (uint256 events, uint256 lastJobId)
     {
-        _load(deployerKey, fleet);
+        _load(_devnetKey(deployerIndex), fleet);
         _rounds(targetEvents);
         return (_events, _jm.jobCount());
     }
 
     /// @notice Phase 2 (after the caller advanced the chain's clock by more than an hour): finalize, expire,
     /// reassign, submit, accept, sweep fees, unstake requests.
-    /// @param deployerKey The key that ran phase 1.
+    /// @param deployerIndex The devnet account that ran phase 1.
     /// @param fleet Phase 1's address book.
     /// @return events Logs emitted by this phase.
-    function settle(uint256 deployerKey, LoadFleet fleet) external returns (uint256 events) {
-        _load(deployerKey, fleet);
+    function settle(uint256 deployerIndex, LoadFleet fleet) external returns (uint256 events) {
+        _load(_devnetKey(deployerIndex), fleet);
         uint256 first = fleet.firstJobId();
         uint256 last = _jm.jobCount();
 
@@ -247,6 +250,13 @@ contract IndexLoad {
     }
 
     /// @dev Reads back a load's actors for a later run.
+    /// @dev A key of anvil's public devnet mnemonic, derived here so that no key travels on a command line.
+    function _devnetKey(uint256 index) internal pure returns (uint256) {
+        // Safe cast: account indexes are small.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return vm.deriveKey("test test test test test test test test test test test junk", uint32(index));
+    }
+
     function _load(uint256 deployerKey, LoadFleet fleet) internal {
         _counter = new LogCounter();
         vm.recordLogs();
