@@ -51,6 +51,8 @@ pub struct WorkerCounts {
     pub expired: i64,
     /// Assignments under dispute.
     pub disputed: i64,
+    /// Assignments the worker declined (it could not run the job).
+    pub declined: i64,
     /// Slashes suffered.
     pub slashed: i64,
 }
@@ -203,12 +205,13 @@ pub(crate) async fn list_workers(
 const WORKER_DETAIL: &str = concat!(
     "SELECT ",
     worker_columns!(),
-    ", c.completed, c.expired, c.disputed, x.slashed
+    ", c.completed, c.expired, c.disputed, c.declined, x.slashed
     FROM workers w
     CROSS JOIN LATERAL (
         SELECT count(*) FILTER (WHERE a.outcome = 'paid') AS completed,
                count(*) FILTER (WHERE a.outcome = 'expired') AS expired,
-               count(*) FILTER (WHERE a.outcome = 'disputed') AS disputed
+               count(*) FILTER (WHERE a.outcome = 'disputed') AS disputed,
+               count(*) FILTER (WHERE a.outcome = 'declined') AS declined
         FROM assignments a WHERE a.chain_id = w.chain_id AND a.worker = w.address) c
     CROSS JOIN LATERAL (
         SELECT count(*) AS slashed FROM slashes s WHERE s.chain_id = w.chain_id AND s.worker = w.address) x

@@ -675,7 +675,7 @@ async fn workers_list_and_detail_with_track_record() {
         json!({"address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "stake": "100",
                "pending": "50", "unlock_at": 1700009999, "jailed": true, "slashed_total": "500000000000000007",
                "registered_block": 6, "updated_block": 30,
-               "counts": {"completed": 0, "expired": 1, "disputed": 1, "slashed": 2}})
+               "counts": {"completed": 0, "expired": 1, "disputed": 1, "declined": 0, "slashed": 2}})
     );
     let w1 = ok(
         &f.app,
@@ -685,11 +685,11 @@ async fn workers_list_and_detail_with_track_record() {
     assert_eq!(w1["stake"], "5000000000000000000000");
     assert_eq!(
         w1["counts"],
-        json!({"completed": 1, "expired": 0, "disputed": 0, "slashed": 1})
+        json!({"completed": 1, "expired": 0, "disputed": 0, "declined": 0, "slashed": 1})
     );
     assert_eq!(
         ok(&f.app, &format!("/v1/workers/{W3}")).await["counts"],
-        json!({"completed": 0, "expired": 0, "disputed": 0, "slashed": 0})
+        json!({"completed": 0, "expired": 0, "disputed": 0, "declined": 0, "slashed": 0})
     );
 }
 

@@ -282,6 +282,9 @@ async fn a_job_that_cannot_run_is_declined_for_the_decline_fee_only() {
         "stake minus two decline fees"
     );
     assert!(!w.jailed, "a decline does not jail");
+    let record = get(&api, &format!("/v1/workers/{:#x}", signer(3).address())).await;
+    assert_eq!(record["counts"]["declined"], 2, "{record:#}");
+    assert_eq!(record["counts"]["expired"], 0, "{record:#}");
 
     // The state file records both declines with their reason.
     let ledger = state
