@@ -36,5 +36,6 @@ pub mod pg;
 pub mod rebuild;
 pub mod scheduler;
 pub mod store;
+pub mod text;
 pub mod wallet;
 pub mod worker;

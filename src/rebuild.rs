@@ -137,3 +137,116 @@ pub async fn rebuild(
     }
     result
 }
+
+/// The outcome of [`replace`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Replaced {
+    /// Block the new index reaches.
+    pub block: u64,
+    /// Events it holds.
+    pub events: i64,
+    /// Seconds the re-index took.
+    pub seconds: f64,
+}
+
+/// Tables the indexer writes, cursor first.
+const INDEX_TABLES: [&str; 3] = ["indexer_cursor", "indexed_blocks", "raw_events"];
+
+/// The repair after a reorg deeper than the reorg window: re-indexes the chain from the deploy block up to
+/// today's head (less the confirmations) into a fresh schema, then replaces the live index with it in one
+/// transaction. A running `accord serve` whose indexer halted sees its cursor canonical again and resumes from
+/// there; the API serves the old index until the swap commits and the new one after. Refused while an indexer
+/// that has not halted holds the index.
+pub async fn replace(config: &Config, cancel: CancellationToken) -> anyhow::Result<Replaced> {
+    use crate::chain::Chain;
+    let manifest = load_manifest(config).await?;
+    let chain = connect_chain(config, &manifest).await?;
+    let head = chain.head().await.context("cannot read the chain's head")?;
+    let block = head.saturating_sub(config.indexer.confirmations);
+    let live = connect(&config.database.url, 2).await?;
+    MIGRATOR.run(&live).await?;
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    let schema = format!("rebuild_{millis}");
+    // `schema` is built from digits only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&live)
+        .await?;
+    let options = PgConnectOptions::from_str(&config.database.url)?
+        .options([("search_path", schema.as_str())]);
+    let rebuilt = crate::store::pool_options(&config.database.url)
+        .max_connections(4)
+        .connect_with(options)
+        .await?;
+    let chain_id = manifest.chain_id as i64;
+    let result = async {
+        MIGRATOR.run(&rebuilt).await?;
+        let started = Instant::now();
+        let (status, _) = watch::channel(Status::default());
+        let (events, _) = broadcast::channel(1);
+        Indexer::new(
+            chain,
+            rebuilt.clone(),
+            config.indexer.clone(),
+            manifest.deploy_block,
+            status,
+            events,
+        )
+        .stop_at(block)
+        .run(cancel)
+        .await
+        .context("re-indexing failed")?;
+        let seconds = started.elapsed().as_secs_f64();
+        let mut tx = live.begin().await?;
+        // The indexer's own lock: held by a live indexer unless it halted (or stopped).
+        let mut locked = false;
+        for _ in 0..30 {
+            locked = sqlx::query_scalar(
+                "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':accord-indexer:' || $1::text))",
+            )
+            .bind(chain_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if locked {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        anyhow::ensure!(
+            locked,
+            "an indexer is writing this index and has not halted: it repairs shallow reorgs itself; stop it \
+             (accord serve) before replacing its index"
+        );
+        for table in INDEX_TABLES.iter().chain(crate::store::apply::DERIVED_TABLES.iter()) {
+            // Table and schema names are constants and digits.
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE chain_id = $1")))
+                .bind(chain_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} SELECT * FROM {schema}.{table} WHERE chain_id = $1"
+            )))
+            .bind(chain_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let events: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM raw_events WHERE chain_id = $1")
+                .bind(chain_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        anyhow::Ok(Replaced {
+            block,
+            events,
+            seconds,
+        })
+    }
+    .await;
+    rebuilt.close().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&live)
+        .await?;
+    result
+}

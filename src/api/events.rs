@@ -38,7 +38,9 @@ pub struct Event {
     pub event: String,
     /// Entity stream, e.g. `job:7`.
     pub stream: String,
-    /// Decoded arguments by name; integers as decimal strings.
+    /// Decoded arguments by name; integers as decimal strings. A string argument is exact (NUL included, as
+    /// `\u0000`); when its bytes are not UTF-8 it holds them with U+FFFD for each invalid sequence and the exact
+    /// bytes follow in `<name>_hex` (0x-hex).
     #[sqlx(json)]
     #[schema(value_type = Object)]
     pub args: serde_json::Value,
@@ -166,7 +168,10 @@ pub(crate) async fn list_events(
         sql.push(" AND block_number <= ").push_bind(to);
     }
     input::push_position_page(&mut sql, cursor, limit);
-    let rows: Vec<Event> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    let mut rows: Vec<Event> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    for row in &mut rows {
+        crate::text::serve_args(&mut row.args);
+    }
     Ok(Json(Page::from_rows(rows, limit, "events", |e| {
         input::position_key(e.block_number, e.log_index)
     })))
@@ -219,7 +224,9 @@ fn message(record: &EventRecord) -> sse::Event {
     } else {
         record.event.as_str()
     };
-    let data = serde_json::to_string(record).unwrap_or_else(|_| "{}".into());
+    let mut record = record.clone();
+    crate::text::serve_args(&mut record.args);
+    let data = serde_json::to_string(&record).unwrap_or_else(|_| "{}".into());
     sse::Event::default()
         .event(name)
         .id(format!("{}:{}", record.block_number, record.log_index))

@@ -11,6 +11,7 @@ use super::Shared;
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
 use super::workers::PageQuery;
+use crate::text;
 
 /// A proposal's state, computed from the index and the indexer's head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -36,7 +37,8 @@ pub enum ProposalState {
 /// governor), `$2` is the indexer's head. An unknown quorum (params not indexed yet) counts as not reached.
 macro_rules! proposal_select {
     () => {
-        "SELECT p.proposal_id::text AS proposal_id, p.proposer, p.description, p.targets, p.calldatas, p.vote_start,
+        "SELECT p.proposal_id::text AS proposal_id, p.proposer, p.description,
+            '0x' || encode(p.description_raw, 'hex') AS description_hex, p.targets, p.calldatas, p.vote_start,
             p.vote_end, p.for_votes::text AS for_votes, p.against_votes::text AS against_votes,
             p.abstain_votes::text AS abstain_votes, q.quorum::text AS quorum, p.queued_eta, p.executed, p.canceled,
             p.created_block,
@@ -63,8 +65,11 @@ pub struct Proposal {
     pub proposal_id: String,
     /// Who proposed it.
     pub proposer: String,
-    /// Its description.
+    /// Its description, exactly as proposed.
     pub description: String,
+    /// The exact bytes of `description` (0x-hex) when they are not UTF-8: `description` then shows U+FFFD for each
+    /// invalid sequence. Null when `description` is exact (a NUL byte is served as `\u0000`).
+    pub description_hex: Option<String>,
     /// Call targets.
     pub targets: Vec<String>,
     /// Calldata per target (0x-hex).
@@ -103,8 +108,11 @@ pub struct Vote {
     pub support: i32,
     /// Voting weight (uint256, decimal).
     pub weight: String,
-    /// The voter's reason.
+    /// The voter's reason, exactly as cast.
     pub reason: String,
+    /// The exact bytes of `reason` (0x-hex) when they are not UTF-8: `reason` then shows U+FFFD for each
+    /// invalid sequence. Null when `reason` is exact (a NUL byte is served as `\u0000`).
+    pub reason_hex: Option<String>,
     /// Block of the vote.
     pub block_number: i64,
 }
@@ -163,7 +171,10 @@ pub(crate) async fn list_proposals(
             .bind(*block)
             .bind(id),
     };
-    let rows: Vec<Proposal> = query.fetch_all(&s.app.pool).await?;
+    let mut rows: Vec<Proposal> = query.fetch_all(&s.app.pool).await?;
+    for p in &mut rows {
+        text::serve(&mut p.description, &mut p.description_hex);
+    }
     Ok(Json(Page::from_rows(rows, limit, "proposals", |p| {
         format!("{}:{}", p.created_block, p.proposal_id)
     })))
@@ -190,6 +201,7 @@ fn proposal_cursor(raw: &str) -> Result<(i64, String)> {
 const PROPOSAL_DETAIL: &str = concat!(
     "SELECT x.*, (SELECT coalesce(json_agg(json_build_object(
         'voter', v.voter, 'support', v.support, 'weight', v.weight::text, 'reason', v.reason,
+        'reason_hex', '0x' || encode(v.reason_raw, 'hex'),
         'block_number', v.block_number) ORDER BY v.block_number, v.voter), '[]')
      FROM votes v WHERE v.chain_id = $1 AND v.proposal_id = x.proposal_id::numeric) AS votes
     FROM (",
@@ -217,7 +229,14 @@ pub(crate) async fn get_proposal(
         .fetch_optional(&s.app.pool)
         .await?;
     proposal
-        .map(Json)
+        .map(|mut p| {
+            let d = &mut p.proposal;
+            text::serve(&mut d.description, &mut d.description_hex);
+            for v in &mut p.votes {
+                text::serve(&mut v.reason, &mut v.reason_hex);
+            }
+            Json(p)
+        })
         .ok_or_else(|| Error::NotFound(format!("proposal {id} not found")))
 }
 

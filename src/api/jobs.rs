@@ -14,6 +14,7 @@ use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
 use super::workers::Slash;
 use crate::da::{BlobRef, Source};
+use crate::text;
 
 /// Job statuses as stored by the indexer.
 const STATUSES: &[&str] = &[
@@ -29,7 +30,8 @@ const STATUSES: &[&str] = &[
 /// The job columns, uint256 values cast to text.
 macro_rules! job_columns {
     () => {
-        "j.job_id::text AS job_id, j.client, j.spec_hash, j.spec_uri, j.required_capabilities, \
+        "j.job_id::text AS job_id, j.client, j.spec_hash, j.spec_uri, '0x' || encode(j.spec_uri_raw, 'hex') AS spec_uri_hex, \
+         j.required_capabilities, \
          j.reward::text AS reward, j.deadline, j.max_attempts, j.attempts_left, j.status, j.worker, j.due, \
          j.posted_block, j.updated_block"
     };
@@ -44,8 +46,11 @@ pub struct Job {
     pub client: String,
     /// Hash of the job specification (0x-hex).
     pub spec_hash: String,
-    /// Where the specification lives.
+    /// Where the specification lives, exactly as posted.
     pub spec_uri: String,
+    /// The exact bytes of `spec_uri` (0x-hex) when they are not UTF-8: `spec_uri` then shows U+FFFD for each
+    /// invalid sequence. Null when `spec_uri` is exact (a NUL byte is served as `\u0000`).
+    pub spec_uri_hex: Option<String>,
     /// Capability bitmask a worker must hold.
     pub required_capabilities: i32,
     /// Escrowed reward (uint256, decimal).
@@ -66,6 +71,13 @@ pub struct Job {
     pub posted_block: i64,
     /// Block of the last change.
     pub updated_block: i64,
+}
+
+impl Job {
+    /// Chain strings in their served form (see [`crate::text`]).
+    pub(crate) fn serve_text(&mut self) {
+        text::serve(&mut self.spec_uri, &mut self.spec_uri_hex);
+    }
 }
 
 /// One assignment of a job to a worker.
@@ -100,8 +112,11 @@ pub struct JobResult {
     pub commitment: String,
     /// Result size in bytes (uint256, decimal).
     pub size: String,
-    /// Where the bytes can be fetched on the DA layer.
+    /// Where the bytes can be fetched on the DA layer, exactly as submitted.
     pub locator: String,
+    /// The exact bytes of `locator` (0x-hex) when they are not UTF-8: `locator` then shows U+FFFD for each
+    /// invalid sequence. Null when `locator` is exact (a NUL byte is served as `\u0000`).
+    pub locator_hex: Option<String>,
     /// Unix time the challenge window closes.
     pub challenge_ends_at: i64,
     /// Block of `ResultSubmitted`.
@@ -225,7 +240,8 @@ pub(crate) async fn list_jobs(
             .push("::numeric");
     }
     sql.push(" ORDER BY j.job_id LIMIT ").push_bind(limit + 1);
-    let rows: Vec<Job> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    let mut rows: Vec<Job> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    rows.iter_mut().for_each(Job::serve_text);
     Ok(Json(Page::from_rows(rows, limit, "jobs", |j| {
         j.job_id.clone()
     })))
@@ -242,7 +258,8 @@ const JOB_DETAIL: &str = concat!(
      FROM assignments a WHERE a.chain_id = j.chain_id AND a.job_id = j.job_id) AS assignments,
     (SELECT coalesce(json_agg(json_build_object(
         'attempt', r.attempt, 'worker', r.worker, 'da_kind', r.da_kind, 'commitment', r.commitment,
-        'size', r.size::text, 'locator', r.locator, 'challenge_ends_at', r.challenge_ends_at,
+        'size', r.size::text, 'locator', r.locator,
+        'locator_hex', '0x' || encode(r.locator_raw, 'hex'), 'challenge_ends_at', r.challenge_ends_at,
         'block_number', r.block_number, 'tx_hash', r.tx_hash) ORDER BY r.attempt), '[]')
      FROM results r WHERE r.chain_id = j.chain_id AND r.job_id = j.job_id) AS results,
     (SELECT coalesce(json_agg(json_build_object(
@@ -277,8 +294,14 @@ pub(crate) async fn get_job(
         .bind(&id)
         .fetch_optional(&s.app.pool)
         .await?;
-    job.map(Json)
-        .ok_or_else(|| Error::NotFound(format!("job {id} not found")))
+    job.map(|mut j| {
+        j.job.serve_text();
+        for r in &mut j.results {
+            text::serve(&mut r.locator, &mut r.locator_hex);
+        }
+        Json(j)
+    })
+    .ok_or_else(|| Error::NotFound(format!("job {id} not found")))
 }
 
 /// The latest result's bytes (highest attempt): from the archive, else from the DA layer of its kind, served

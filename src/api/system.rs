@@ -51,8 +51,9 @@ pub struct StatusBody {
     pub confirmations: u64,
     /// Whether the backfill has caught up with the head.
     pub caught_up: bool,
-    /// Why indexing halted, when it did.
-    pub halted: Option<String>,
+    /// Why indexing halted, when it did: the process keeps serving what it indexed before, `/v1/ready` answers
+    /// 503 and the scheduler sends nothing until the index is repaired.
+    pub halted: Option<crate::indexer::Halt>,
     /// Contracts by name (`AccordToken`, `JobManager`, ...).
     pub contracts: BTreeMap<String, ContractInfo>,
     /// The scheduler of this replica.

@@ -9,10 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::Shared;
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
+use crate::text;
 
 macro_rules! worker_columns {
     () => {
-        "w.address, w.capabilities, w.metadata_uri, w.stake::text AS stake, w.pending::text AS pending, \
+        "w.address, w.capabilities, w.metadata_uri, '0x' || encode(w.metadata_uri_raw, 'hex') AS metadata_uri_hex, \
+         w.stake::text AS stake, w.pending::text AS pending, \
          w.unlock_at, w.jailed, w.slashed_total::text AS slashed_total, w.registered_block, w.updated_block"
     };
 }
@@ -24,8 +26,11 @@ pub struct Worker {
     pub address: String,
     /// Capability bitmask.
     pub capabilities: i32,
-    /// Where the worker describes itself.
+    /// Where the worker describes itself, exactly as registered.
     pub metadata_uri: String,
+    /// The exact bytes of `metadata_uri` (0x-hex) when they are not UTF-8: `metadata_uri` then shows U+FFFD for each
+    /// invalid sequence. Null when `metadata_uri` is exact (a NUL byte is served as `\u0000`).
+    pub metadata_uri_hex: Option<String>,
     /// Active stake (uint256, decimal).
     pub stake: String,
     /// Stake waiting out the unbonding period (uint256, decimal).
@@ -196,7 +201,10 @@ pub(crate) async fn list_workers(
         sql.push(" AND w.address > ").push_bind(cursor);
     }
     sql.push(" ORDER BY w.address LIMIT ").push_bind(limit + 1);
-    let rows: Vec<Worker> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    let mut rows: Vec<Worker> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    for w in &mut rows {
+        text::serve(&mut w.metadata_uri, &mut w.metadata_uri_hex);
+    }
     Ok(Json(Page::from_rows(rows, limit, "workers", |w| {
         w.address.clone()
     })))
@@ -237,7 +245,10 @@ pub(crate) async fn get_worker(
         .fetch_optional(&s.app.pool)
         .await?;
     worker
-        .map(Json)
+        .map(|mut w| {
+            text::serve(&mut w.worker.metadata_uri, &mut w.worker.metadata_uri_hex);
+            Json(w)
+        })
         .ok_or_else(|| Error::NotFound(format!("worker {address} not found")))
 }
 

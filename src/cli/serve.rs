@@ -42,8 +42,13 @@ pub struct RebuildArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Keep the rebuilt schema for inspection instead of dropping it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "replace")]
     pub keep_schema: bool,
+    /// Repair instead of compare: re-index up to the chain's head into a fresh schema and replace the live
+    /// index with it in one transaction (after a reorg deeper than indexer.reorg_window halted indexing). A
+    /// halted `accord serve` resumes by itself once the swap commits.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// `accord index`
@@ -134,6 +139,19 @@ pub(super) async fn rebuild(args: RebuildArgs, global: &GlobalArgs) -> anyhow::R
     let config = load(&args.config, global)?;
     let cancel = CancellationToken::new();
     let signal = super::cancel_on_signal(cancel.clone());
+    if args.replace {
+        let replaced = crate::rebuild::replace(&config, cancel).await;
+        signal.abort();
+        let replaced = replaced?;
+        match global.output {
+            Output::Json => println!("{}", serde_json::to_string_pretty(&replaced)?),
+            Output::Table => println!(
+                "replaced the live index: re-indexed up to block {} ({} events) in {:.1} s",
+                replaced.block, replaced.events, replaced.seconds
+            ),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = crate::rebuild::rebuild(&config, args.keep_schema, cancel).await;
     signal.abort();
     let report = report?;

@@ -25,7 +25,8 @@ pub enum Error {
     /// A reorg reached below every block hash kept: the index cannot be repaired in place.
     #[error(
         "reorg deeper than the reorg window ({window} blocks): no stored block hash from {lowest} up is canonical any more; \
-         indexing halted to avoid serving inconsistent data. Re-index with `accord rebuild` or raise indexer.reorg_window"
+         indexing halted to avoid serving inconsistent data. Repair with `accord rebuild --replace`; a larger \
+         indexer.reorg_window prevents it next time"
     )]
     DeepReorg {
         /// The configured window.
@@ -76,10 +77,47 @@ pub struct Status {
     /// Whether the backfill has caught up with the head (ready to serve).
     pub caught_up: bool,
     /// Set when indexing halted (for example on a reorg deeper than the window).
-    pub halted: Option<String>,
+    pub halted: Option<Halt>,
     /// When `indexed` last advanced (the scheduler measures its decision latency from here).
     #[serde(skip)]
     pub indexed_at: Option<std::time::Instant>,
+}
+
+/// Why indexing stopped while the process keeps serving what it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Halt {
+    /// `deep_reorg` (a reorg below every block hash kept), or `failed` (an error retries did not cure).
+    pub kind: String,
+    /// What happened and what the operator can do, in words.
+    pub reason: String,
+    /// For `deep_reorg`: the lowest indexed block that is no longer canonical; the chain forked at or below it.
+    pub fork_block: Option<u64>,
+    /// Unix seconds when indexing halted.
+    pub since: u64,
+}
+
+impl Halt {
+    /// The halt `error` causes.
+    pub fn of(error: &Error) -> Self {
+        let (kind, fork_block) = match error {
+            Error::DeepReorg { lowest, .. } => ("deep_reorg", Some(*lowest)),
+            _ => ("failed", None),
+        };
+        Self {
+            kind: kind.into(),
+            reason: error.to_string(),
+            fork_block,
+            since: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+}
+
+impl std::fmt::Display for Halt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
 }
 
 /// One indexed contract event, as stored in `raw_events`, served by `/v1/events` and streamed by

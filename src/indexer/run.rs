@@ -166,14 +166,81 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
     }
 
     /// Runs until cancelled (or, with [`Indexer::stop_at`], until that block is indexed).
+    ///
+    /// A reorg deeper than the reorg window halts indexing but not the process: the status carries the
+    /// [`Halt`](super::Halt) (the API answers `/v1/ready` with 503 and shows it on `/v1/status`), nothing more is
+    /// indexed or rolled back, and the indexer waits until the stored index is consistent with the chain again
+    /// (`accord rebuild --replace` re-indexes it), then resumes. Other errors end the run.
     pub async fn run(self, cancel: CancellationToken) -> Result<()> {
-        let result = self.run_inner(&cancel).await;
-        match &result {
-            Err(Error::Cancelled) => return Ok(()),
-            Err(e) => self.status.send_modify(|s| s.halted = Some(e.to_string())),
-            Ok(()) => {}
+        loop {
+            let result = self.run_inner(&cancel).await;
+            match result {
+                Err(Error::Cancelled) | Ok(()) => return Ok(()),
+                Err(e @ Error::DeepReorg { .. }) if self.stop_at.is_none() => {
+                    let halt = super::Halt::of(&e);
+                    tracing::error!(target: "accord::indexer", fork_block = ?halt.fork_block, "{e}; serving continues, indexing waits for a repair");
+                    let removed: i64 =
+                        sqlx::query_scalar("SELECT count(*) FROM raw_events WHERE chain_id = $1")
+                            .bind(self.chain_id())
+                            .fetch_one(&self.pool)
+                            .await
+                            .unwrap_or_default();
+                    self.status.send_modify(|s| {
+                        s.halted = Some(halt);
+                        s.caught_up = false;
+                    });
+                    if self.await_repair(&cancel).await.is_err() {
+                        return Ok(());
+                    }
+                    info!(target: "accord::indexer", "the stored index is consistent with the chain again; resuming");
+                    self.status.send_modify(|s| s.halted = None);
+                    // Live subscribers cannot know what the repair replaced: everything above the deploy block
+                    // was withdrawn; they re-read `/v1/events` from there.
+                    let fork = self.start_block.saturating_sub(1);
+                    let _ = self.events.send(EventRecord {
+                        chain_id: self.chain.chain_id(),
+                        block_number: fork,
+                        block_hash: String::new(),
+                        log_index: 0,
+                        tx_hash: String::new(),
+                        contract: "accord".into(),
+                        address: String::new(),
+                        event: "Reorg".into(),
+                        stream: "reorg".into(),
+                        args: serde_json::json!({ "fork_block": fork.to_string(), "removed_events": removed.to_string() }),
+                    });
+                }
+                Err(e) => {
+                    self.status
+                        .send_modify(|s| s.halted = Some(super::Halt::of(&e)));
+                    return Err(e);
+                }
+            }
         }
-        result
+    }
+
+    /// While halted: waits until the stored cursor's block is canonical again (the index was re-indexed or
+    /// repaired) or the store holds no cursor (it was emptied). `Err` when cancelled.
+    async fn await_repair(&self, cancel: &CancellationToken) -> Result<()> {
+        let pause = Duration::from_millis(self.config.poll_interval_ms.max(1000));
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(Error::Cancelled),
+                _ = tokio::time::sleep(pause) => {}
+            }
+            let Ok(cursor) = self.stored_cursor().await else {
+                continue;
+            };
+            let Some(cursor) = cursor else {
+                return Ok(());
+            };
+            if let Ok(block) = self.chain.block(cursor.number).await {
+                self.status.send_modify(|s| s.indexed = cursor.number);
+                if block.hash == cursor.hash {
+                    return Ok(());
+                }
+            }
+        }
     }
 
     async fn run_inner(&self, cancel: &CancellationToken) -> Result<()> {
@@ -298,6 +365,19 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                 }
                 if self.stop_at.is_some_and(|stop| cursor.number >= stop) {
                     return Ok(());
+                }
+                // No new block may come to reveal it (a quiet chain, an L2 sequencer re-orging its tip), so the
+                // indexed tip's hash is checked on every poll: blocks replaced at the same heights are rolled
+                // back like any other reorg.
+                let tip = self
+                    .retry("re-checking the indexed tip", cancel, || async {
+                        Ok(self.chain.block(cursor.number).await?)
+                    })
+                    .await?;
+                if tip.hash != cursor.hash {
+                    warn!(target: "accord::indexer", block = cursor.number, "indexed tip was replaced at the same height; rolling back");
+                    cursor = self.rollback(cancel).await?;
+                    continue;
                 }
                 if !self.status.borrow().caught_up {
                     progress.finish(cursor.number);

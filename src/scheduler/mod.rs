@@ -148,6 +148,8 @@ pub struct SchedulerStatus {
     pub housekeeping: u64,
     /// The last error, if any.
     pub last_error: Option<String>,
+    /// Why the scheduler sends nothing for now (the index it decides from has halted), if it does not.
+    pub paused: Option<String>,
 }
 
 /// The scheduler of one chain's deployment.
@@ -368,6 +370,24 @@ impl Scheduler {
                     return format!("leader lock session failed: {e}");
                 }
                 lock_checked = Instant::now();
+            }
+            // A halted index no longer says what the chain says: act on nothing until it is repaired.
+            let halted = index.borrow().halted.as_ref().map(|h| h.kind.clone());
+            if let Some(kind) = halted {
+                if self.report.borrow().paused.is_none() {
+                    warn!(target: "accord::scheduler", halt = %kind, "the index halted; sending nothing until it is repaired");
+                    self.report.send_modify(|s| {
+                        s.paused = Some(format!(
+                            "index halted ({kind}): no assignment, expiry or finalization is sent"
+                        ))
+                    });
+                }
+                waiting_since = None;
+                continue;
+            }
+            if self.report.borrow().paused.is_some() {
+                info!(target: "accord::scheduler", "the index is serving again; scheduling resumes");
+                self.report.send_modify(|s| s.paused = None);
             }
             let update = index.borrow_and_update().indexed_at;
             if update != last_update {

@@ -17,6 +17,7 @@ use super::copy::CopyIn;
 use super::{Error, Result};
 use crate::chain::evm::decode::bytes32_text;
 use crate::indexer::EventRecord;
+use crate::text::ChainText;
 
 /// Derived tables, in the order rollback and digests visit them.
 pub const DERIVED_TABLES: [&str; 10] = [
@@ -37,7 +38,7 @@ struct JobRow {
     stream: String,
     client: String,
     spec_hash: String,
-    spec_uri: String,
+    spec_uri: ChainText,
     required_capabilities: i32,
     reward: U256,
     deadline: i64,
@@ -68,7 +69,7 @@ struct ResultRow {
     da_kind: i32,
     commitment: String,
     size: U256,
-    locator: String,
+    locator: ChainText,
     challenge_ends_at: i64,
     block_number: i64,
     tx_hash: String,
@@ -91,7 +92,7 @@ struct PaymentRow {
 struct WorkerRow {
     stream: String,
     capabilities: i32,
-    metadata_uri: String,
+    metadata_uri: ChainText,
     stake: U256,
     pending: U256,
     unlock_at: i64,
@@ -119,7 +120,7 @@ struct SlashRow {
 struct ProposalRow {
     stream: String,
     proposer: String,
-    description: String,
+    description: ChainText,
     targets: Vec<String>,
     calldatas: Vec<String>,
     vote_start: i64,
@@ -138,7 +139,7 @@ struct VoteRow {
     stream: String,
     support: i32,
     weight: U256,
-    reason: String,
+    reason: ChainText,
     block_number: i64,
 }
 
@@ -183,6 +184,11 @@ fn inconsistent(e: &EventRecord, what: &str) -> Error {
 struct Args<'a>(&'a EventRecord);
 
 impl Args<'_> {
+    /// A string argument, exactly (see [`crate::text`]).
+    fn text(&self, name: &str) -> Result<ChainText> {
+        ChainText::from_args(&self.0.args, name)
+            .ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing or malformed")))
+    }
     fn str(&self, name: &str) -> Result<String> {
         self.0
             .args
@@ -267,7 +273,7 @@ impl State {
             let ids: Vec<String> = jobs.into_iter().collect();
             let rows = sqlx::query(
                 "SELECT job_id::text, stream, client, spec_hash, spec_uri, required_capabilities, reward::text, deadline, \
-                 max_attempts, attempts_left, status, worker, due, posted_block, updated_block \
+                 max_attempts, attempts_left, status, worker, due, posted_block, updated_block, spec_uri_raw \
                  FROM jobs WHERE chain_id = $1 AND job_id = ANY($2::text[]::numeric[])",
             )
             .bind(chain_id)
@@ -282,7 +288,10 @@ impl State {
                         stream: r.get(1),
                         client: r.get(2),
                         spec_hash: r.get(3),
-                        spec_uri: r.get(4),
+                        spec_uri: ChainText {
+                            text: r.get(4),
+                            raw: r.get(15),
+                        },
                         required_capabilities: r.get(5),
                         reward: parse_u256(r.get(6))?,
                         deadline: r.get(7),
@@ -324,7 +333,7 @@ impl State {
             let addrs: Vec<String> = workers.into_iter().collect();
             let rows = sqlx::query(
                 "SELECT address, stream, capabilities, metadata_uri, stake::text, pending::text, unlock_at, jailed, \
-                 slashed_total::text, registered_block, updated_block FROM workers WHERE chain_id = $1 AND address = ANY($2)",
+                 slashed_total::text, registered_block, updated_block, metadata_uri_raw FROM workers WHERE chain_id = $1 AND address = ANY($2)",
             )
             .bind(chain_id)
             .bind(&addrs)
@@ -336,7 +345,10 @@ impl State {
                     WorkerRow {
                         stream: r.get(1),
                         capabilities: r.get(2),
-                        metadata_uri: r.get(3),
+                        metadata_uri: ChainText {
+                            text: r.get(3),
+                            raw: r.get(11),
+                        },
                         stake: parse_u256(r.get(4))?,
                         pending: parse_u256(r.get(5))?,
                         unlock_at: r.get(6),
@@ -352,8 +364,8 @@ impl State {
             let ids: Vec<String> = proposals.into_iter().collect();
             let rows = sqlx::query(
                 "SELECT proposal_id::text, stream, proposer, description, targets, calldatas, vote_start, vote_end, \
-                 for_votes::text, against_votes::text, abstain_votes::text, queued_eta, executed, canceled, created_block \
-                 FROM proposals WHERE chain_id = $1 AND proposal_id = ANY($2::text[]::numeric[])",
+                 for_votes::text, against_votes::text, abstain_votes::text, queued_eta, executed, canceled, created_block, \
+                 description_raw FROM proposals WHERE chain_id = $1 AND proposal_id = ANY($2::text[]::numeric[])",
             )
             .bind(chain_id)
             .bind(&ids)
@@ -365,7 +377,10 @@ impl State {
                     ProposalRow {
                         stream: r.get(1),
                         proposer: r.get(2),
-                        description: r.get(3),
+                        description: ChainText {
+                            text: r.get(3),
+                            raw: r.get(15),
+                        },
                         targets: r.get(4),
                         calldatas: r.get(5),
                         vote_start: r.get(6),
@@ -448,7 +463,7 @@ impl State {
                         stream: e.stream.clone(),
                         client: a.str("client")?,
                         spec_hash: a.str("specHash")?,
-                        spec_uri: a.str("specURI")?,
+                        spec_uri: a.text("specURI")?,
                         required_capabilities: a.i32("requiredCapabilities")?,
                         reward: a.u256("reward")?,
                         deadline: a.i64("deadline")?,
@@ -521,7 +536,7 @@ impl State {
                         da_kind: a.i32("daKind")?,
                         commitment: a.str("commitment")?,
                         size: a.u256("size")?,
-                        locator: a.str("locator")?,
+                        locator: a.text("locator")?,
                         challenge_ends_at: ends,
                         block_number: block,
                         tx_hash: e.tx_hash.clone(),
@@ -676,7 +691,7 @@ impl State {
                     WorkerRow {
                         stream: e.stream.clone(),
                         capabilities: a.i32("capabilities")?,
-                        metadata_uri: a.str("metadataURI")?,
+                        metadata_uri: a.text("metadataURI")?,
                         stake: U256::ZERO,
                         pending: U256::ZERO,
                         unlock_at: 0,
@@ -690,7 +705,7 @@ impl State {
             ("WorkerRegistry", "WorkerUpdated") => {
                 let w = self.worker(e, &a.str("worker")?)?;
                 w.capabilities = a.i32("capabilities")?;
-                w.metadata_uri = a.str("metadataURI")?;
+                w.metadata_uri = a.text("metadataURI")?;
                 w.updated_block = block;
             }
             ("WorkerRegistry", "Staked") => {
@@ -754,7 +769,7 @@ impl State {
                     ProposalRow {
                         stream: e.stream.clone(),
                         proposer: a.str("proposer")?,
-                        description: a.str("description")?,
+                        description: a.text("description")?,
                         targets: a.strings("targets")?,
                         calldatas: a.strings("calldatas")?,
                         vote_start: a.i64("voteStart")?,
@@ -785,7 +800,7 @@ impl State {
                         stream: e.stream.clone(),
                         support,
                         weight,
-                        reason: a.str("reason")?,
+                        reason: a.text("reason")?,
                         block_number: block,
                     },
                 );
@@ -867,7 +882,8 @@ impl State {
             let mut copy = CopyIn::start(
                 conn,
                 "COPY jobs (chain_id, job_id, stream, client, spec_hash, spec_uri, required_capabilities, reward, \
-                 deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block) FROM STDIN",
+                 deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block, spec_uri_raw) \
+                 FROM STDIN",
             )
             .await?;
             for (id, r) in new {
@@ -876,7 +892,7 @@ impl State {
                     .text(&r.stream)
                     .text(&r.client)
                     .text(&r.spec_hash)
-                    .text(&r.spec_uri)
+                    .text(&r.spec_uri.text)
                     .plain(r.required_capabilities)
                     .plain(r.reward)
                     .plain(r.deadline)
@@ -886,7 +902,8 @@ impl State {
                     .opt_text(r.worker.as_deref())
                     .opt_plain(r.due)
                     .plain(r.posted_block)
-                    .plain(r.updated_block);
+                    .plain(r.updated_block)
+                    .opt_bytes(r.spec_uri.raw.as_deref());
                 copy.end_row().await?;
             }
             copy.finish().await?;
@@ -983,7 +1000,7 @@ impl State {
             let mut copy = CopyIn::start(
                 conn,
                 "COPY results (chain_id, job_id, attempt, stream, worker, da_kind, commitment, size, locator, \
-                 challenge_ends_at, block_number, tx_hash) FROM STDIN",
+                 challenge_ends_at, block_number, tx_hash, locator_raw) FROM STDIN",
             )
             .await?;
             for ((id, attempt), r) in &self.results {
@@ -995,10 +1012,11 @@ impl State {
                     .plain(r.da_kind)
                     .text(&r.commitment)
                     .plain(r.size)
-                    .text(&r.locator)
+                    .text(&r.locator.text)
                     .plain(r.challenge_ends_at)
                     .plain(r.block_number)
-                    .text(&r.tx_hash);
+                    .text(&r.tx_hash)
+                    .opt_bytes(r.locator.raw.as_deref());
                 copy.end_row().await?;
             }
             copy.finish().await?;
@@ -1028,14 +1046,14 @@ impl State {
         if !self.workers.is_empty() {
             sqlx::query(
                 "INSERT INTO workers (chain_id, address, stream, capabilities, metadata_uri, stake, pending, unlock_at, jailed, \
-                 slashed_total, registered_block, updated_block) \
+                 slashed_total, registered_block, updated_block, metadata_uri_raw) \
                  SELECT $1, u.address, u.stream, u.caps, u.uri, u.stake::numeric, u.pending::numeric, u.unlock_at, u.jailed, \
-                 u.slashed::numeric, u.registered, u.updated \
+                 u.slashed::numeric, u.registered, u.updated, decode(u.uri_raw, 'hex') \
                  FROM UNNEST($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bool[], \
-                 $10::text[], $11::bigint[], $12::bigint[]) \
-                 AS u(address, stream, caps, uri, stake, pending, unlock_at, jailed, slashed, registered, updated) \
+                 $10::text[], $11::bigint[], $12::bigint[], $13::text[]) \
+                 AS u(address, stream, caps, uri, stake, pending, unlock_at, jailed, slashed, registered, updated, uri_raw) \
                  ON CONFLICT (chain_id, address) DO UPDATE SET capabilities = EXCLUDED.capabilities, \
-                 metadata_uri = EXCLUDED.metadata_uri, stake = EXCLUDED.stake, pending = EXCLUDED.pending, \
+                 metadata_uri = EXCLUDED.metadata_uri, metadata_uri_raw = EXCLUDED.metadata_uri_raw, stake = EXCLUDED.stake, pending = EXCLUDED.pending, \
                  unlock_at = EXCLUDED.unlock_at, jailed = EXCLUDED.jailed, slashed_total = EXCLUDED.slashed_total, \
                  updated_block = EXCLUDED.updated_block",
             )
@@ -1043,7 +1061,7 @@ impl State {
             .bind(self.workers.keys().cloned().collect::<Vec<_>>())
             .bind(self.workers.values().map(|r| r.stream.clone()).collect::<Vec<_>>())
             .bind(self.workers.values().map(|r| r.capabilities).collect::<Vec<_>>())
-            .bind(self.workers.values().map(|r| r.metadata_uri.clone()).collect::<Vec<_>>())
+            .bind(self.workers.values().map(|r| r.metadata_uri.text.clone()).collect::<Vec<_>>())
             .bind(self.workers.values().map(|r| n(&r.stake)).collect::<Vec<_>>())
             .bind(self.workers.values().map(|r| n(&r.pending)).collect::<Vec<_>>())
             .bind(self.workers.values().map(|r| r.unlock_at).collect::<Vec<_>>())
@@ -1051,6 +1069,12 @@ impl State {
             .bind(self.workers.values().map(|r| n(&r.slashed_total)).collect::<Vec<_>>())
             .bind(self.workers.values().map(|r| r.registered_block).collect::<Vec<_>>())
             .bind(self.workers.values().map(|r| r.updated_block).collect::<Vec<_>>())
+            .bind(
+                self.workers
+                    .values()
+                    .map(|r| r.metadata_uri.raw.as_deref().map(alloy::hex::encode))
+                    .collect::<Vec<_>>(),
+            )
             .execute(&mut *conn)
             .await?;
         }
@@ -1080,8 +1104,8 @@ impl State {
         for (id, p) in &self.proposals {
             sqlx::query(
                 "INSERT INTO proposals (chain_id, proposal_id, stream, proposer, description, targets, calldatas, vote_start, \
-                 vote_end, for_votes, against_votes, abstain_votes, queued_eta, executed, canceled, created_block) \
-                 VALUES ($1, $2::numeric, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11::numeric, $12::numeric, $13, $14, $15, $16) \
+                 vote_end, for_votes, against_votes, abstain_votes, queued_eta, executed, canceled, created_block, description_raw) \
+                 VALUES ($1, $2::numeric, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11::numeric, $12::numeric, $13, $14, $15, $16, $17) \
                  ON CONFLICT (chain_id, proposal_id) DO UPDATE SET for_votes = EXCLUDED.for_votes, \
                  against_votes = EXCLUDED.against_votes, abstain_votes = EXCLUDED.abstain_votes, \
                  queued_eta = EXCLUDED.queued_eta, executed = EXCLUDED.executed, canceled = EXCLUDED.canceled",
@@ -1090,7 +1114,7 @@ impl State {
             .bind(id)
             .bind(&p.stream)
             .bind(&p.proposer)
-            .bind(&p.description)
+            .bind(&p.description.text)
             .bind(&p.targets)
             .bind(&p.calldatas)
             .bind(p.vote_start)
@@ -1102,13 +1126,14 @@ impl State {
             .bind(p.executed)
             .bind(p.canceled)
             .bind(p.created_block)
+            .bind(p.description.raw.as_deref())
             .execute(&mut *conn)
             .await?;
         }
         for ((id, voter), v) in &self.votes {
             sqlx::query(
-                "INSERT INTO votes (chain_id, proposal_id, voter, stream, support, weight, reason, block_number) \
-                 VALUES ($1, $2::numeric, $3, $4, $5, $6::numeric, $7, $8) ON CONFLICT (chain_id, proposal_id, voter) DO NOTHING",
+                "INSERT INTO votes (chain_id, proposal_id, voter, stream, support, weight, reason, block_number, reason_raw) \
+                 VALUES ($1, $2::numeric, $3, $4, $5, $6::numeric, $7, $8, $9) ON CONFLICT (chain_id, proposal_id, voter) DO NOTHING",
             )
             .bind(chain_id)
             .bind(id)
@@ -1116,8 +1141,9 @@ impl State {
             .bind(&v.stream)
             .bind(v.support)
             .bind(n(&v.weight))
-            .bind(&v.reason)
+            .bind(&v.reason.text)
             .bind(v.block_number)
+            .bind(v.reason.raw.as_deref())
             .execute(&mut *conn)
             .await?;
         }

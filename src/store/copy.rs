@@ -64,6 +64,20 @@ impl<'c> CopyIn<'c> {
         }
     }
 
+    /// An optional `bytea` field in hex form (`\N` for NULL).
+    pub fn opt_bytes(&mut self, value: Option<&[u8]>) -> &mut Self {
+        match value {
+            Some(v) => {
+                self.sep();
+                // `\x` is bytea's hex prefix; COPY's text format needs its backslash doubled.
+                self.buf.extend_from_slice(b"\\\\x");
+                self.buf.extend_from_slice(alloy::hex::encode(v).as_bytes());
+                self
+            }
+            None => self.null(),
+        }
+    }
+
     /// NULL.
     pub fn null(&mut self) -> &mut Self {
         self.sep();

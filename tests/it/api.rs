@@ -368,7 +368,7 @@ async fn status_reports_progress_lag_and_contracts() {
             },
             "da": {"primary": "local", "secondary": null, "pending": 0, "oldest_pending": null},
             "scheduler": {"enabled": false, "leader": false, "strategy": "", "account": null, "assigned": 0,
-                          "refused": 0, "housekeeping": 0, "last_error": null}
+                          "refused": 0, "housekeeping": 0, "last_error": null, "paused": null}
         })
     );
     // The status is live: a new head shows at once.
@@ -406,8 +406,14 @@ async fn ready_follows_the_indexer_status() {
     f.status.send_modify(|s| s.caught_up = true);
     assert_eq!(ok(&f.app, "/v1/ready").await, json!({"status": "ready"}));
 
-    f.status
-        .send_modify(|s| s.halted = Some("reorg deeper than the window at block 90".into()));
+    f.status.send_modify(|s| {
+        s.halted = Some(accord::indexer::Halt {
+            kind: "deep_reorg".into(),
+            reason: "reorg deeper than the window at block 90".into(),
+            fork_block: Some(90),
+            since: 1,
+        })
+    });
     let (status, body) = get(&f.app, "/v1/ready").await;
     assert_error(
         status,

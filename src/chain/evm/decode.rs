@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::chain::{Error, Result};
 use crate::deployment::Manifest;
 use crate::indexer::EventRecord;
+use crate::text::ChainText;
 
 /// The committed ABI files, by contract name: the only source of event and error signatures.
 pub(crate) const ABIS: [(&str, &str); 5] = [
@@ -82,7 +83,15 @@ impl Decoder {
             let events = abi
                 .events()
                 .map(|e| {
-                    let resolved = e.resolve().expect("abi/*.json event types resolve");
+                    // Strings are decoded as the bytes they are (alloy's string decoder replaces invalid UTF-8);
+                    // the ABI encoding of the two is the same.
+                    let mut as_bytes = e.clone();
+                    for input in as_bytes.inputs.iter_mut().filter(|i| !i.indexed) {
+                        if input.ty == "string" {
+                            input.ty = "bytes".into();
+                        }
+                    }
+                    let resolved = as_bytes.resolve().expect("abi/*.json event types resolve");
                     (e.selector(), (e.clone(), resolved))
                 })
                 .collect();
@@ -141,7 +150,14 @@ impl Decoder {
                 body.next()
             };
             let value = value.ok_or_else(|| fail(format!("missing value for {}", input.name)))?;
-            args.insert(input.name.clone(), to_json(&value));
+            match value {
+                DynSolValue::Bytes(bytes) if input.ty == "string" => {
+                    ChainText::from_bytes(&bytes).insert_into(&mut args, &input.name)
+                }
+                value => {
+                    args.insert(input.name.clone(), to_json(&value));
+                }
+            }
         }
         let args = Value::Object(args);
         let stream = stream_of(contract.name, &event.name, &args);
@@ -175,8 +191,8 @@ pub fn to_json(value: &DynSolValue) -> Value {
         DynSolValue::Address(a) => json!(format!("{a:#x}")),
         DynSolValue::Function(f) => json!(hex(f.as_slice())),
         DynSolValue::Bytes(b) => json!(hex(b)),
-        // PostgreSQL text cannot hold NUL: anyone could otherwise halt indexing with one `register(0, "\0")`.
-        DynSolValue::String(s) => json!(s.replace('\0', "\u{FFFD}")),
+        // Event strings are decoded as bytes (see `Decoder::decode`); other strings are kept storable.
+        DynSolValue::String(s) => json!(ChainText::from_bytes(s.as_bytes()).text),
         DynSolValue::Array(items) | DynSolValue::FixedArray(items) | DynSolValue::Tuple(items) => {
             Value::Array(items.iter().map(to_json).collect())
         }
@@ -333,5 +349,22 @@ mod tests {
             to_json(&DynSolValue::String("a\0b".into())),
             json!("a\u{FFFD}b")
         );
+    }
+
+    #[test]
+    fn no_argument_name_collides_with_an_exact_bytes_field() {
+        for (contract, json) in ABIS {
+            let abi: JsonAbi = serde_json::from_str(json).unwrap();
+            for event in abi.events() {
+                for input in &event.inputs {
+                    assert!(
+                        !input.name.ends_with(crate::text::HEX_SUFFIX),
+                        "{contract}.{}.{} would be read as another argument's exact bytes",
+                        event.name,
+                        input.name
+                    );
+                }
+            }
+        }
     }
 }
