@@ -6,6 +6,7 @@ mod cli;
 mod da;
 mod deployment;
 mod e2e;
+mod faults;
 mod indexer;
 mod sandbox;
 mod scheduler;

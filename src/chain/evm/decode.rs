@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use alloy::dyn_abi::{DynSolEvent, DynSolValue, Specifier};
+use alloy::dyn_abi::{DynSolEvent, DynSolType, DynSolValue, Specifier};
 use alloy::json_abi::{Event, JsonAbi};
 use alloy::primitives::{Address, B256, Bytes, U64};
 use serde_json::{Map, Value, json};
@@ -92,6 +92,13 @@ impl Decoder {
                         }
                     }
                     let resolved = as_bytes.resolve().expect("abi/*.json event types resolve");
+                    // … under the event's own selector.
+                    let resolved = DynSolEvent::new(
+                        (!e.anonymous).then(|| e.selector()),
+                        resolved.indexed().to_vec(),
+                        DynSolType::Tuple(resolved.body().to_vec()),
+                    )
+                    .expect("the resolved event's shape");
                     (e.selector(), (e.clone(), resolved))
                 })
                 .collect();
