@@ -441,7 +441,7 @@ async fn jobs_filter_and_paginate_without_gaps() {
     assert_eq!(
         body["items"][2],
         json!({
-            "job_id": "3", "client": CLIENT2, "spec_hash": "0x5p3", "spec_uri": "ipfs://spec3",
+            "job_id": "3", "client": CLIENT2, "spec_hash": "0x5p3", "spec_uri": "ipfs://spec3", "spec_uri_hex": null,
             "required_capabilities": 0, "reward": "3000", "deadline": 1700000200, "max_attempts": 1,
             "attempts_left": 1, "status": "open", "worker": null, "due": null, "posted_block": 13, "updated_block": 13
         })
@@ -500,7 +500,7 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
     assert_eq!(
         body,
         json!({
-            "job_id": "1", "client": CLIENT, "spec_hash": "0x5p1", "spec_uri": "ipfs://spec1",
+            "job_id": "1", "client": CLIENT, "spec_hash": "0x5p1", "spec_uri": "ipfs://spec1", "spec_uri_hex": null,
             "required_capabilities": 3, "reward": "1000000000000000000000000", "deadline": 1700000000,
             "max_attempts": 3, "attempts_left": 1, "status": "paid", "worker": W1, "due": 1700003600,
             "posted_block": 10, "updated_block": 25,
@@ -512,7 +512,7 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
             ],
             "results": [
                 {"attempt": 2, "worker": W1, "da_kind": 1, "commitment": "0xc0de01", "size": "1024",
-                 "locator": "blob://one", "challenge_ends_at": 1700007200, "block_number": 23, "tx_hash": "0x7a01"}
+                 "locator": "blob://one", "locator_hex": null, "challenge_ends_at": 1700007200, "block_number": 23, "tx_hash": "0x7a01"}
             ],
             "payments": [
                 {"block_number": 25, "log_index": 3, "kind": "reward", "recipient": W1,
@@ -672,13 +672,13 @@ async fn workers_list_and_detail_with_track_record() {
     assert_eq!(page_ids(&p, "address"), vec![vec![W1, W2], vec![W3]]);
     assert_eq!(
         p[0][1],
-        json!({"address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "stake": "100",
+        json!({"address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "metadata_uri_hex": null, "stake": "100",
                "pending": "50", "unlock_at": 1700009999, "jailed": true, "slashed_total": "500000000000000007",
                "registered_block": 6, "updated_block": 30})
     );
     assert_eq!(
         ok(&f.app, &format!("/v1/workers/{W2}")).await,
-        json!({"address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "stake": "100",
+        json!({"address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "metadata_uri_hex": null, "stake": "100",
                "pending": "50", "unlock_at": 1700009999, "jailed": true, "slashed_total": "500000000000000007",
                "registered_block": 6, "updated_block": 30,
                "counts": {"completed": 0, "expired": 1, "disputed": 1, "declined": 0, "slashed": 2}})
@@ -785,13 +785,13 @@ async fn proposals_have_tallies_votes_and_computed_states() {
     assert_eq!(
         body,
         json!({
-            "proposal_id": BIG_PROPOSAL, "proposer": VOTER_A, "description": "succeeded one",
+            "proposal_id": BIG_PROPOSAL, "proposer": VOTER_A, "description": "succeeded one", "description_hex": null,
             "targets": [TREASURY, W1], "calldatas": ["0xaa", "0xbb"], "vote_start": 80, "vote_end": 95,
             "for_votes": "600", "against_votes": "100", "abstain_votes": "0", "quorum": "400", "queued_eta": null,
             "executed": false, "canceled": false, "created_block": 10, "state": "Succeeded",
             "votes": [
-                {"voter": VOTER_A, "support": 1, "weight": "600", "reason": "good idea", "block_number": 85},
-                {"voter": VOTER_B, "support": 0, "weight": "100", "reason": "", "block_number": 86}
+                {"voter": VOTER_A, "support": 1, "weight": "600", "reason": "good idea", "reason_hex": null, "block_number": 85},
+                {"voter": VOTER_B, "support": 0, "weight": "100", "reason": "", "reason_hex": null, "block_number": 86}
             ]
         })
     );
