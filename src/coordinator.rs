@@ -442,12 +442,8 @@ pub async fn start_api_only(
     let task = tokio::spawn(async move {
         let refresh = tokio::spawn(async move {
             loop {
-                if let Ok(block) = sqlx::query_scalar::<_, i64>(
-                    "SELECT block_number FROM indexer_cursor WHERE chain_id = $1",
-                )
-                .bind(chain_id as i64)
-                .fetch_one(&pool)
-                .await
+                if let Some((block, halted)) =
+                    crate::indexer::stored_state(&pool, chain_id as i64).await
                 {
                     // Ready once the indexer has no deferred index left to build (see store::bulk).
                     let deferred = crate::store::bulk::any_deferred(&pool)
@@ -456,7 +452,8 @@ pub async fn start_api_only(
                     status_tx.send_modify(|s| {
                         s.indexed = block as u64;
                         s.head = s.head.max(block as u64);
-                        s.caught_up = !deferred;
+                        s.caught_up = !deferred && halted.is_none();
+                        s.halted = halted;
                     });
                 }
                 tokio::select! {

@@ -8,7 +8,7 @@ mod run;
 
 use serde::Serialize;
 
-pub use run::{Cursor, Indexer};
+pub use run::{Cursor, Indexer, stored_state};
 
 /// Errors that stop the indexer (after retries where retrying made sense).
 #[derive(Debug, thiserror::Error)]

@@ -185,6 +185,17 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                             .fetch_one(&self.pool)
                             .await
                             .unwrap_or_default();
+                    // Recorded with the cursor too, for the replicas that serve this index.
+                    if let Err(e) = sqlx::query(
+                        "UPDATE indexer_cursor SET halted = $2::json WHERE chain_id = $1",
+                    )
+                    .bind(self.chain_id())
+                    .bind(serde_json::to_string(&halt).unwrap_or_default())
+                    .execute(&self.pool)
+                    .await
+                    {
+                        warn!(target: "accord::indexer", error = %e, "cannot record the halt for the other replicas");
+                    }
                     self.status.send_modify(|s| {
                         s.halted = Some(halt);
                         s.caught_up = false;
@@ -193,6 +204,11 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                         return Ok(());
                     }
                     info!(target: "accord::indexer", "the stored index is consistent with the chain again; resuming");
+                    let _ =
+                        sqlx::query("UPDATE indexer_cursor SET halted = NULL WHERE chain_id = $1")
+                            .bind(self.chain_id())
+                            .execute(&self.pool)
+                            .await;
                     self.status.send_modify(|s| s.halted = None);
                     // Live subscribers cannot know what the repair replaced: everything above the deploy block
                     // was withdrawn; they re-read `/v1/events` from there.
@@ -279,13 +295,11 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
 
     /// A standby's status: the index another replica writes, and the chain's head.
     async fn follow_stored_cursor(&self) {
-        let cursor: Option<i64> =
-            sqlx::query_scalar("SELECT block_number FROM indexer_cursor WHERE chain_id = $1")
-                .bind(self.chain_id())
-                .fetch_optional(&self.pool)
-                .await
-                .ok()
-                .flatten();
+        let stored = stored_state(&self.pool, self.chain_id()).await;
+        let (cursor, halted) = match stored {
+            Some((block, halted)) => (Some(block), halted),
+            None => (None, None),
+        };
         let head = self.chain.head().await.ok();
         // The leader's backfill is not over while it still has indexes to build.
         let deferred = bulk::any_deferred(&self.pool).await.unwrap_or(true);
@@ -295,8 +309,9 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                     s.indexed = block as u64;
                     s.indexed_at = Some(std::time::Instant::now());
                 }
-                s.caught_up = !deferred;
+                s.caught_up = !deferred && halted.is_none();
             }
+            s.halted = halted;
             if let Some(head) = head {
                 s.head = head;
             }
@@ -674,6 +689,19 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         });
         Ok(Cursor { number: fork, hash })
     }
+}
+
+/// The stored cursor's block and the halt recorded with it, as another replica wrote them; `None` when there
+/// is no cursor or the database cannot be read.
+pub async fn stored_state(pool: &PgPool, chain_id: i64) -> Option<(i64, Option<super::Halt>)> {
+    let row: Option<(i64, Option<sqlx::types::Json<super::Halt>>)> =
+        sqlx::query_as("SELECT block_number, halted FROM indexer_cursor WHERE chain_id = $1")
+            .bind(chain_id)
+            .fetch_optional(pool)
+            .await
+            .ok()
+            .flatten();
+    row.map(|(block, halted)| (block, halted.map(|h| h.0)))
 }
 
 /// Ranges fetched ahead during a backfill while the current one is written.

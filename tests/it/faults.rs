@@ -214,6 +214,22 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
         .await
         .unwrap();
     assert!(metrics.contains("accord_indexer_halted 1"), "{metrics}");
+    // A read replica serving the same index (`accord serve --api-only`) refuses readiness too.
+    let (replica_addr, replica_stop, replica) = accord::coordinator::start_api_only(config.clone())
+        .await
+        .unwrap();
+    let replica_api = format!("http://{replica_addr}");
+    let replica_status = eventually(
+        Duration::from_secs(10),
+        "the replica to see the halt",
+        || async {
+            let s = get(&replica_api, "/v1/status").await;
+            (!s["halted"].is_null()).then_some(s)
+        },
+    )
+    .await;
+    assert_eq!(replica_status["halted"]["kind"], "deep_reorg");
+    assert_eq!(status_of(&replica_api, "/v1/ready").await, 503);
     // The scheduler acts on nothing while the index is halted.
     let paused = eventually(
         Duration::from_secs(10),
@@ -255,6 +271,14 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
     .await;
     let status = get(&api, "/v1/status").await;
     assert!(status["halted"].is_null(), "{status}");
+    eventually(
+        Duration::from_secs(10),
+        "the replica ready again",
+        || async { (status_of(&replica_api, "/v1/ready").await == 200).then_some(()) },
+    )
+    .await;
+    replica_stop.cancel();
+    replica.await.unwrap().unwrap();
     assert_eq!(status_of(&api, &format!("/v1/jobs/{orphan}")).await, 404);
     eventually(
         Duration::from_secs(10),

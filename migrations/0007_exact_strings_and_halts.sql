@@ -6,3 +6,7 @@ ALTER TABLE results ADD COLUMN locator_raw BYTEA;
 ALTER TABLE workers ADD COLUMN metadata_uri_raw BYTEA;
 ALTER TABLE proposals ADD COLUMN description_raw BYTEA;
 ALTER TABLE votes ADD COLUMN reason_raw BYTEA;
+
+-- Why indexing halted (a reorg deeper than the reorg window), as the JSON `/v1/status` shows under `halted`; NULL
+-- while indexing. Standby and API-only replicas read it, so every replica refuses readiness while the index halts.
+ALTER TABLE indexer_cursor ADD COLUMN halted JSON;
