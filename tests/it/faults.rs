@@ -420,6 +420,8 @@ async fn repeated_logs_are_deduplicated_and_conflicting_ones_refused() {
     let fresh = stack._cluster.create_database("conflict").await.unwrap();
     let mut config = stack.config();
     config.database.url = fresh.clone();
+    // Refused answers are retried (another backend may answer); this node always repeats, so keep it short.
+    config.indexer.max_retries = 2;
     config.chain.rpc_url = repeating_proxy(stack.devnet.anvil.url.clone(), true).await;
     let started = accord::coordinator::Coordinator::start(config, None).await;
     let mut coordinator = started.unwrap();

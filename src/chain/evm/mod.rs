@@ -155,9 +155,12 @@ impl Chain for EvmChain {
                 &b.block_hash,
             ))
         });
-        let repeated = dedup_logs(&mut out).map_err(|message| Error::Invalid {
+        // Copies that disagree: this answer is refused, and the call retried (another backend may answer).
+        let repeated = dedup_logs(&mut out).map_err(|message| Error::Rpc {
             call: "eth_getLogs",
-            message: format!("{message} in blocks {from}..={to}"),
+            message: format!("untrusted answer: {message} in blocks {from}..={to}"),
+            too_large: false,
+            timed_out: false,
         })?;
         if repeated > 0 {
             metrics::counter!("accord_rpc_duplicate_logs_total").increment(repeated as u64);
