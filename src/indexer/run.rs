@@ -250,6 +250,9 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             let Some(cursor) = cursor else {
                 return Ok(());
             };
+            if let Ok(head) = self.chain.head().await {
+                self.status.send_modify(|s| s.head = head);
+            }
             if let Ok(block) = self.chain.block(cursor.number).await {
                 self.status.send_modify(|s| s.indexed = cursor.number);
                 if block.hash == cursor.hash {
