@@ -16,7 +16,7 @@ use super::workers::Slash;
 use crate::da::{BlobRef, Source};
 
 /// Job statuses as stored by the indexer.
-const STATUSES: &[&str] = &[
+pub(crate) const STATUSES: &[&str] = &[
     "open",
     "assigned",
     "submitted",

@@ -626,10 +626,6 @@ async fn malformed_parameters_are_400_naming_the_field() {
             "from_block must be a block number",
         ),
         (
-            "/v1/events?from_block=10&to_block=5",
-            "to_block must not be below from_block",
-        ),
-        (
             "/v1/events?contract=Foo",
             "contract must be one of AccordToken, TimelockController",
         ),
