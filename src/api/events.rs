@@ -13,7 +13,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use utoipa::{IntoParams, ToSchema};
 
 use super::Shared;
-use super::error::{ApiQuery, Error, ErrorBody, Result};
+use super::error::{ApiQuery, ErrorBody, Result};
 use super::input::{self, CONTRACTS, Page};
 use crate::indexer::EventRecord;
 
@@ -45,6 +45,57 @@ pub struct Event {
     #[schema(value_type = Object)]
     pub args: serde_json::Value,
 }
+
+/// The data of a `Reorg` message on `/v1/events/stream`: the chain replaced blocks above `fork_block`, so every
+/// event streamed from a block above it is withdrawn. The events that replace them follow as ordinary messages;
+/// `/v1/events?from_block=<fork_block + 1>` lists the index as it now stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReorgNotice {
+    /// Chain id.
+    pub chain_id: u64,
+    /// The last block still valid; events above it were rolled back.
+    pub fork_block: u64,
+    /// Hash of `fork_block` as indexed now (0x-hex), when known.
+    pub block_hash: Option<String>,
+    /// How many indexed events were removed.
+    pub removed_events: u64,
+}
+
+impl ReorgNotice {
+    /// The indexer's reorg record (contract `accord`, event `Reorg`), if `record` is one.
+    fn of(record: &EventRecord) -> Option<Self> {
+        if record.contract != REORG_CONTRACT || record.event != REORG_EVENT {
+            return None;
+        }
+        let number = |key: &str| {
+            record.args[key]
+                .as_str()
+                .and_then(|v| v.parse::<u64>().ok())
+                .or_else(|| record.args[key].as_u64())
+        };
+        Some(Self {
+            chain_id: record.chain_id,
+            fork_block: number("fork_block").unwrap_or(record.block_number),
+            block_hash: (!record.block_hash.is_empty()).then(|| record.block_hash.clone()),
+            removed_events: number("removed_events").unwrap_or(0),
+        })
+    }
+}
+
+/// The data of a `lagged` message on `/v1/events/stream`: the subscriber read too slowly and missed events
+/// (read them from `/v1/events`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Lagged {
+    /// How many events were skipped.
+    pub skipped: u64,
+}
+
+/// The indexer's reorg record: this contract name and event name.
+const REORG_CONTRACT: &str = "accord";
+/// Message name of a reorg on `/v1/events/stream`.
+pub(crate) const REORG_EVENT: &str = "Reorg";
+/// Message name of a subscriber's missed events on `/v1/events/stream`.
+pub(crate) const LAGGED_EVENT: &str = "lagged";
 
 /// Filters and page of `/v1/events`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -102,9 +153,11 @@ impl NameFilter {
     }
 
     fn matches(&self, e: &EventRecord) -> bool {
-        self.contract.is_none_or(|c| c == e.contract)
-            && self.event.as_deref().is_none_or(|n| n == e.event)
-            && self.stream.as_deref().is_none_or(|s| s == e.stream)
+        // Every subscriber hears of a reorg: the events it withdraws may have passed any filter.
+        ReorgNotice::of(e).is_some()
+            || self.contract.is_none_or(|c| c == e.contract)
+                && self.event.as_deref().is_none_or(|n| n == e.event)
+                && self.stream.as_deref().is_none_or(|s| s == e.stream)
     }
 }
 
@@ -136,11 +189,6 @@ pub(crate) async fn list_events(
         .as_deref()
         .map(|v| input::block("to_block", v))
         .transpose()?;
-    if let (Some(from), Some(to)) = (from, to)
-        && to < from
-    {
-        return Err(Error::invalid("to_block must not be below from_block"));
-    }
     let cursor = q
         .cursor
         .as_deref()
@@ -168,6 +216,15 @@ pub(crate) async fn list_events(
         sql.push(" AND block_number <= ").push_bind(to);
     }
     input::push_position_page(&mut sql, cursor, limit);
+    // A range ending below its start is empty, like any range without events.
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Ok(Json(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    }
     let mut rows: Vec<Event> = sql.build_query_as().fetch_all(&s.app.pool).await?;
     for row in &mut rows {
         crate::text::serve_args(&mut row.args);
@@ -207,8 +264,8 @@ pub(crate) async fn stream_events(
                 Ok(_) => None,
                 Err(BroadcastStreamRecvError::Lagged(skipped)) => Some(
                     sse::Event::default()
-                        .event("lagged")
-                        .data(format!("{{\"skipped\":{skipped}}}")),
+                        .event(LAGGED_EVENT)
+                        .data(serde_json::to_string(&Lagged { skipped }).unwrap_or_default()),
                 ),
             };
             std::future::ready(message.map(Ok))
@@ -218,6 +275,12 @@ pub(crate) async fn stream_events(
 }
 
 fn message(record: &EventRecord) -> sse::Event {
+    if let Some(notice) = ReorgNotice::of(record) {
+        // No id: a reorg is not a position in the log.
+        return sse::Event::default()
+            .event(REORG_EVENT)
+            .data(serde_json::to_string(&notice).unwrap_or_default());
+    }
     // The SSE framing forbids line breaks in an event name; contract event names are identifiers anyway.
     let name = if record.event.contains(['\n', '\r']) {
         "event"

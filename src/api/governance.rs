@@ -190,12 +190,7 @@ const PROPOSALS_AFTER: &str = concat!(
 );
 
 fn proposal_cursor(raw: &str) -> Result<(i64, String)> {
-    let bad = || Error::invalid("cursor is not a cursor of /v1/proposals");
-    let key = input::decode_cursor("proposals", raw)?;
-    let (block, id) = key.split_once(':').ok_or_else(bad)?;
-    let block = input::block("cursor", block).map_err(|_| bad())?;
-    let id = input::uint256("cursor", id).map_err(|_| bad())?;
-    Ok((block, id))
+    input::block_uint_cursor("proposals", raw)
 }
 
 const PROPOSAL_DETAIL: &str = concat!(

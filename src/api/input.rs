@@ -74,29 +74,49 @@ pub fn decode_cursor(kind: &str, raw: &str) -> Result<String> {
     }
 }
 
-/// A cursor over a uint256 key (job id), as the decimal text to bind with `::numeric`.
-pub fn uint_cursor(kind: &str, raw: &str) -> Result<String> {
-    let key = decode_cursor(kind, raw)?;
-    uint256("cursor", &key)
-        .map_err(|_| Error::invalid(format!("cursor is not a cursor of /v1/{kind}")))
+/// Longest block number or log index in a cursor: 18 digits stay below `i64::MAX`.
+const CURSOR_POSITION_DIGITS: usize = 18;
+/// Longest uint256 in a cursor: the digits of the largest uint256.
+const CURSOR_UINT_DIGITS: usize = 78;
+
+/// `raw` if it is 1 to `max` ASCII digits.
+fn digits(raw: &str, max: usize) -> Option<&str> {
+    ((1..=max).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit())).then_some(raw)
 }
 
-/// A cursor over a log position `(block_number, log_index)`.
+/// A cursor over a uint256 key (job id), as the decimal text to bind with `::numeric`: 1 to 78 digits (a key
+/// above the largest uint256 only means an empty page).
+pub fn uint_cursor(kind: &str, raw: &str) -> Result<String> {
+    let key = decode_cursor(kind, raw)?;
+    digits(&key, CURSOR_UINT_DIGITS)
+        .map(str::to_string)
+        .ok_or_else(|| Error::invalid(format!("cursor is not a cursor of /v1/{kind}")))
+}
+
+/// A cursor over a log position `(block_number, log_index)`: `<digits>:<digits>`, each 1 to 18 digits.
 pub fn position_cursor(kind: &str, raw: &str) -> Result<(i64, i64)> {
     let bad = || Error::invalid(format!("cursor is not a cursor of /v1/{kind}"));
     let key = decode_cursor(kind, raw)?;
     let (block, log) = key.split_once(':').ok_or_else(bad)?;
-    let block = block
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
+    let number = |part: &str| {
+        digits(part, CURSOR_POSITION_DIGITS)
+            .and_then(|d| d.parse::<i64>().ok())
+            .ok_or_else(bad)
+    };
+    Ok((number(block)?, number(log)?))
+}
+
+/// A cursor over `(block_number, uint256)` (proposals): the position part as in [`position_cursor`], the
+/// uint256 part as in [`uint_cursor`].
+pub fn block_uint_cursor(kind: &str, raw: &str) -> Result<(i64, String)> {
+    let bad = || Error::invalid(format!("cursor is not a cursor of /v1/{kind}"));
+    let key = decode_cursor(kind, raw)?;
+    let (block, id) = key.split_once(':').ok_or_else(bad)?;
+    let block = digits(block, CURSOR_POSITION_DIGITS)
+        .and_then(|d| d.parse::<i64>().ok())
         .ok_or_else(bad)?;
-    let log = log
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(bad)?;
-    Ok((block, log))
+    let id = digits(id, CURSOR_UINT_DIGITS).ok_or_else(bad)?;
+    Ok((block, id.to_string()))
 }
 
 /// The cursor key of a log position.
@@ -199,6 +219,175 @@ pub fn stream(field: &str, raw: &str) -> Result<String> {
     }
 }
 
+/// Middleware of the JSON write routes: numbers with a zero fraction (`536.0`) become integers (`536`) before
+/// the handler parses the body, since JSON (and the JSON Schema of the OpenAPI document) does not tell them
+/// apart. Reads at most `max_body` bytes (413 beyond); a body that is not JSON passes unchanged.
+pub(crate) async fn integral_numbers(
+    axum::extract::State(max_body): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Error::PayloadTooLarge(format!("request body is larger than {max_body} bytes"))
+                .into_response();
+        }
+    };
+    let bytes = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut value) => {
+            if integral(&mut value) {
+                serde_json::to_vec(&value).map_or(bytes, axum::body::Bytes::from)
+            } else {
+                bytes
+            }
+        }
+        Err(_) => bytes,
+    };
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// Turns the integral floats inside `value` into integers; whether it changed anything.
+fn integral(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            let whole = if f.fract() != 0.0 {
+                None
+            } else if f >= 0.0 && f <= u64::MAX as f64 {
+                Some(Value::from(f as u64))
+            } else if f < 0.0 && f >= i64::MIN as f64 {
+                Some(Value::from(f as i64))
+            } else {
+                None
+            };
+            whole.map(|w| *value = w).is_some()
+        }
+        Value::Array(items) => {
+            items
+                .iter_mut()
+                .map(integral)
+                .filter(|changed| *changed)
+                .count()
+                > 0
+        }
+        Value::Object(map) => {
+            map.values_mut()
+                .map(integral)
+                .filter(|changed| *changed)
+                .count()
+                > 0
+        }
+        _ => false,
+    }
+}
+
+/// Regular expressions (ECMA-262, as OpenAPI uses them) of exactly what the validators above accept; the
+/// OpenAPI document states them so clients and fuzzers know the server's rules.
+pub mod patterns {
+    use super::{CURSOR_POSITION_DIGITS, CURSOR_UINT_DIGITS, U256_MAX};
+
+    /// [`super::address`]: `0x` or `0X` and 40 hex digits in any case.
+    pub const ADDRESS: &str = "^0[xX][0-9a-fA-F]{40}$";
+    /// An address as the API serves it: lowercase.
+    pub const ADDRESS_LOWER: &str = "^0x[0-9a-f]{40}$";
+    /// A 32-byte hash as the API serves it: lowercase.
+    pub const HASH_LOWER: &str = "^0x[0-9a-f]{64}$";
+    /// [`super::identifier`].
+    pub const IDENTIFIER: &str = "^[A-Za-z0-9_]{1,64}$";
+    /// [`super::stream`]: 1 to 200 printable ASCII characters.
+    pub const STREAM: &str = "^[!-~]{1,200}$";
+    /// A decimal uint256 as the API serves it: no sign, no leading zero.
+    pub const UINT_DECIMAL: &str = "^(0|[1-9][0-9]{0,77})$";
+
+    /// [`super::uint256`]: decimal digits, leading zeros allowed, worth at most the largest uint256. Numbers
+    /// of up to 77 significant digits are all below it; one of 78 digits matches the largest uint256 on a
+    /// prefix, then has a smaller digit, then any digits (or equals it).
+    pub fn uint256() -> String {
+        let max = U256_MAX.as_bytes();
+        let mut alternatives = vec![format!("[0-9]{{1,{}}}", max.len() - 1)];
+        for (i, &digit) in max.iter().enumerate() {
+            // The first digit of a 78-digit number cannot be 0.
+            let lowest = if i == 0 { b'1' } else { b'0' };
+            if digit > lowest {
+                let prefix = &U256_MAX[..i];
+                let class = format!("[{}-{}]", lowest as char, (digit - 1) as char);
+                let rest = max.len() - i - 1;
+                alternatives.push(match rest {
+                    0 => format!("{prefix}{class}"),
+                    _ => format!("{prefix}{class}[0-9]{{{rest}}}"),
+                });
+            }
+        }
+        alternatives.push(U256_MAX.to_string());
+        format!("^0*({})$", alternatives.join("|"))
+    }
+
+    /// The hex of one ASCII byte, either case of its hex letters.
+    fn hex_byte(b: u8) -> String {
+        let case = |nibble: u8| match nibble {
+            0..=9 => ((b'0' + nibble) as char).to_string(),
+            _ => {
+                let lower = (b'a' + nibble - 10) as char;
+                format!("[{lower}{}]", lower.to_ascii_uppercase())
+            }
+        };
+        case(b >> 4) + &case(b & 0xf)
+    }
+
+    /// The hex of ASCII `text`.
+    fn hex_text(text: &str) -> String {
+        text.bytes().map(hex_byte).collect()
+    }
+
+    /// The hex of one ASCII decimal digit.
+    const HEX_DIGIT: &str = "3[0-9]";
+    /// The hex of one ASCII hex digit, either case.
+    const HEX_HEXDIGIT: &str = "(3[0-9]|4[1-6]|6[1-6])";
+
+    /// The cursor of a list keyed by uint256 (`jobs`): hex of `jobs:<1 to 78 digits>`.
+    pub fn uint_cursor(kind: &str) -> String {
+        format!(
+            "^{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$",
+            hex_text(&format!("{kind}:"))
+        )
+    }
+
+    /// The cursor of a list in chain order: hex of `<kind>:<block>:<log index>`.
+    pub fn position_cursor(kind: &str) -> String {
+        let n = CURSOR_POSITION_DIGITS;
+        format!(
+            "^{}({HEX_DIGIT}){{1,{n}}}{}({HEX_DIGIT}){{1,{n}}}$",
+            hex_text(&format!("{kind}:")),
+            hex_byte(b':')
+        )
+    }
+
+    /// The cursor of proposals: hex of `proposals:<block>:<uint256>`.
+    pub fn block_uint_cursor(kind: &str) -> String {
+        format!(
+            "^{}({HEX_DIGIT}){{1,{CURSOR_POSITION_DIGITS}}}{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$",
+            hex_text(&format!("{kind}:")),
+            hex_byte(b':')
+        )
+    }
+
+    /// The cursor of workers: hex of `workers:<address>`.
+    pub fn address_cursor(kind: &str) -> String {
+        format!(
+            "^{}30(78|58)({HEX_HEXDIGIT}){{40}}$",
+            hex_text(&format!("{kind}:"))
+        )
+    }
+}
+
 /// Contract names as stored in `raw_events.contract`.
 pub const CONTRACTS: &[&str] = &[
     "AccordToken",
@@ -214,6 +403,17 @@ mod tests {
 
     fn message(r: Result<impl std::fmt::Debug>) -> String {
         r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn integral_floats_become_integers() {
+        let mut v = serde_json::json!({"a": 536.0, "b": [1.5, -2.0], "c": "7.0", "d": 3});
+        assert!(integral(&mut v));
+        assert_eq!(
+            v,
+            serde_json::json!({"a": 536, "b": [1.5, -2], "c": "7.0", "d": 3})
+        );
+        assert!(!integral(&mut serde_json::json!({"a": 1, "b": 0.5})));
     }
 
     #[test]

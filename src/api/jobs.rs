@@ -17,7 +17,7 @@ use crate::da::{BlobRef, Source};
 use crate::text;
 
 /// Job statuses as stored by the indexer.
-const STATUSES: &[&str] = &[
+pub(crate) const STATUSES: &[&str] = &[
     "open",
     "assigned",
     "submitted",

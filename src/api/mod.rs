@@ -15,6 +15,7 @@
 //! `{"error": {"code": "...", "message": "..."}}` ([`Error`]).
 
 mod blobs;
+mod document;
 mod error;
 mod events;
 mod governance;
@@ -45,7 +46,7 @@ use utoipa_axum::routes;
 
 pub use blobs::{HEADER_COMMITMENT, HEADER_SOURCE, MAX_AGE_SECS};
 pub use error::{ApiPath, ApiQuery, Error, ErrorBody, ErrorDetail, Result};
-pub use events::Event;
+pub use events::{Event, Lagged, ReorgNotice};
 pub use governance::{Param, Proposal, ProposalDetail, ProposalState, Vote};
 pub use input::Page;
 pub use jobs::{Assignment, Job, JobDetail, JobResult, Payment};
@@ -108,7 +109,7 @@ pub(crate) type Shared = Arc<Inner>;
                        lowercase 0x-hex; lists are paginated with `limit` and an opaque `cursor`; errors are \
                        `{\"error\": {\"code\", \"message\"}}`."
     ),
-    components(schemas(ErrorBody, ProposalState)),
+    components(schemas(ErrorBody, ProposalState, ReorgNotice, Lagged)),
     tags(
         (name = "system", description = "Health, readiness, indexer status, metrics"),
         (name = "jobs", description = "Jobs, their assignments, results and payments"),
@@ -152,6 +153,24 @@ fn heartbeats() -> OpenApiRouter<Shared> {
     OpenApiRouter::new().routes(routes!(heartbeats::post_heartbeat))
 }
 
+/// The served OpenAPI document: utoipa's, completed with every rule the server enforces ([`document`]).
+fn document(
+    openapi: utoipa::openapi::OpenApi,
+    config: &ApiConfig,
+    da: &DaConfig,
+) -> serde_json::Value {
+    let mut doc = serde_json::to_value(&openapi).unwrap_or_default();
+    document::complete(
+        &mut doc,
+        &document::Bounds {
+            max_page_size: config.max_page_size,
+            max_body_bytes: config.max_body_bytes,
+            max_blob_bytes: da.max_blob_bytes,
+        },
+    );
+    doc
+}
+
 /// The API as an axum router with every layer: tracing, per-route metrics, gzip, JSON errors, the request
 /// timeout (`config.request_timeout_ms`, 503) and the body limit (`config.max_body_bytes`, 413); `POST
 /// /v1/blobs` has `da.put_timeout_ms` and `da.max_blob_bytes` instead.
@@ -175,7 +194,9 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     openapi.merge(heartbeat_openapi);
     let mut paths: Vec<String> = openapi.paths.paths.keys().cloned().collect();
     paths.push("/openapi.json".into());
-    let openapi = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
+    let openapi = Bytes::from(
+        serde_json::to_vec(&document(openapi, &app.config, &app.da_config)).unwrap_or_default(),
+    );
     let contracts = app
         .manifest
         .contracts
@@ -213,6 +234,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
         ServiceBuilder::new()
             .layer(per_ip.clone())
             .layer(from_fn_with_state(timeout, error::timeout))
+            .layer(from_fn_with_state(max_body, input::integral_numbers))
             .layer(RequestBodyLimitLayer::new(max_body)),
     );
     // The handler reads the body itself, no further than da.max_blob_bytes.

@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod contract;
 mod da;
 mod deployment;
 mod e2e;
