@@ -6,6 +6,7 @@ mod cli;
 mod da;
 mod deployment;
 mod e2e;
+mod heartbeats;
 mod indexer;
 mod sandbox;
 mod scheduler;
