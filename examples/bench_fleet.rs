@@ -314,10 +314,21 @@ fn ppid(pid: u32) -> Option<u32> {
     rest.split(' ').nth(1)?.parse().ok()
 }
 
-/// CPU seconds of the postmaster and every backend it forked (ended backends' time is lost, so the cluster's
-/// connections should be long-lived, as the coordinator's pool is).
+/// CPU seconds of the cluster: the postmaster's own, its ended children's (backends, reaped by it: `cutime` and
+/// `cstime`), and its live children's. Backends come and go (pools open connections as they need them), so the
+/// ended ones must count.
 fn cluster_cpu_secs(postmaster: u32) -> f64 {
-    let mut total = cpu_secs(postmaster).unwrap_or(0.0);
+    let reaped = std::fs::read_to_string(format!("/proc/{postmaster}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split(' ').collect();
+            let cutime: f64 = f.get(13)?.parse().ok()?;
+            let cstime: f64 = f.get(14)?.parse().ok()?;
+            Some((cutime + cstime) / clock_ticks())
+        })
+        .unwrap_or(0.0);
+    let mut total = cpu_secs(postmaster).unwrap_or(0.0) + reaped;
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {
             if let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok())
@@ -1091,7 +1102,7 @@ reconcile_interval_secs = 0
         cores(cpu0.0, cpu1.0)
     );
     println!(
-        "| PostgreSQL CPU (postmaster and backends, /proc) | {:.1} % of one core | | |",
+        "| PostgreSQL CPU (postmaster, live and ended backends, /proc) | {:.1} % of one core | | |",
         cores(cpu0.1, cpu1.1)
     );
     println!(
