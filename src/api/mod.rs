@@ -97,6 +97,8 @@ pub(crate) struct Inner {
     openapi: Bytes,
     /// Rates and requests in flight of the write routes.
     limits: Arc<limits::Limits>,
+    /// The heartbeat path's registered set, latest heartbeats and group-commit writer.
+    heartbeats: heartbeats::Recorder,
 }
 
 pub(crate) type Shared = Arc<Inner>;
@@ -216,6 +218,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let limits = Arc::new(limits::Limits::new(&app.config.limits));
     let shared: Shared = Arc::new(Inner {
         limits: limits.clone(),
+        heartbeats: heartbeats::Recorder::new(app.pool.clone(), chain_id),
         app,
         chain_id,
         contracts,

@@ -162,6 +162,132 @@ pub struct Scheduler {
     index: watch::Receiver<Status>,
     report: watch::Sender<SchedulerStatus>,
     book: Arc<Mutex<LoadBook>>,
+    eligible: Arc<Mutex<EligibleBook>>,
+}
+
+/// Workers' chain state and liveness kept between rounds, so a round over a fleet of thousands reads only what
+/// changed: the rows of `workers` updated at or after the last block it saw (a few, usually), and the minimum
+/// stake. Upkeep reloads every worker and every live heartbeat about once a second, off the path from an index
+/// update to the next batch; a reload also drops workers a reorg removed from the index.
+///
+/// Liveness is judged at each round against the cached `signed_at`, which is never newer than the stored one, so
+/// a worker is never taken for alive longer than its TTL; a worker's first heartbeat counts from the next
+/// snapshot, at most about a second later.
+#[derive(Debug, Default)]
+struct EligibleBook {
+    /// Every indexed worker's chain state, by lowercase address (ordered as the SQL `ORDER BY address` was).
+    workers: std::collections::BTreeMap<String, WorkerState>,
+    /// Rows of `workers` with `updated_block` at or after this are re-read each round; `None` until loaded.
+    through_block: Option<i64>,
+    /// Each worker's latest heartbeat within the TTL, `(capacity, signed_at)`, as of the last snapshot.
+    alive: Option<HashMap<String, (i32, i64)>>,
+    /// The workers eligible but for liveness and load, built from the two above for a minimum stake; dropped
+    /// whenever either changes, so most rounds reuse it.
+    staked: Option<(U256, Arc<Vec<Staked>>)>,
+}
+
+/// A worker with a heartbeat, not jailed, staked at least the minimum.
+#[derive(Debug)]
+struct Staked {
+    address: String,
+    capabilities: u16,
+    tokens: f64,
+    capacity: u32,
+    signed_at: i64,
+}
+
+/// One worker's row in the index, as the scheduler needs it.
+#[derive(Debug, Clone)]
+struct WorkerState {
+    capabilities: i32,
+    stake: U256,
+    /// The stake in tokens, for ranking only.
+    tokens: f64,
+    jailed: bool,
+}
+
+impl EligibleBook {
+    /// Applies rows `(address, capabilities, stake, jailed, updated_block)`; a full load replaces everything.
+    fn apply(&mut self, rows: Vec<(String, i32, String, bool, i64)>, full: bool) {
+        if full || !rows.is_empty() {
+            self.staked = None;
+        }
+        if full {
+            self.workers.clear();
+            self.through_block = Some(0);
+        }
+        for (address, capabilities, stake, jailed, updated_block) in rows {
+            self.through_block = Some(self.through_block.unwrap_or(0).max(updated_block));
+            let tokens = stake.parse::<f64>().unwrap_or(0.0) / 1e18;
+            self.workers.insert(
+                address,
+                WorkerState {
+                    capabilities,
+                    stake: stake.parse().unwrap_or(U256::ZERO),
+                    tokens,
+                    jailed,
+                },
+            );
+        }
+    }
+}
+
+impl EligibleBook {
+    /// The workers with a heartbeat in the snapshot, not jailed, staked at least `min_stake`, by address.
+    fn staked_for(&self, min_stake: U256) -> Vec<Staked> {
+        let Some(alive) = &self.alive else {
+            return Vec::new();
+        };
+        self.workers
+            .iter()
+            .filter(|(_, w)| !w.jailed && w.stake > U256::ZERO && w.stake >= min_stake)
+            .filter_map(|(address, w)| {
+                let &(capacity, signed_at) = alive.get(address)?;
+                Some(Staked {
+                    address: address.clone(),
+                    capabilities: w.capabilities as u16,
+                    tokens: w.tokens,
+                    capacity: capacity.max(0) as u32,
+                    signed_at,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Every worker's chain state (`through` = None) or the rows updated at or after block `through`.
+async fn worker_rows(
+    pool: &PgPool,
+    chain_id: i64,
+    through: Option<i64>,
+) -> sqlx::Result<Vec<(String, i32, String, bool, i64)>> {
+    sqlx::query_as(
+        "SELECT address, capabilities, stake::text, jailed, updated_block FROM workers \
+         WHERE chain_id = $1 AND updated_block >= $2",
+    )
+    .bind(chain_id)
+    .bind(through.unwrap_or(i64::MIN))
+    .fetch_all(pool)
+    .await
+}
+
+/// Each worker's stored heartbeat signed at or after `alive_since`.
+async fn live_heartbeats(
+    pool: &PgPool,
+    chain_id: i64,
+    alive_since: u64,
+) -> sqlx::Result<HashMap<String, (i32, i64)>> {
+    let rows: Vec<(String, i32, i64)> = sqlx::query_as(
+        "SELECT worker, capacity, signed_at FROM heartbeats WHERE chain_id = $1 AND signed_at >= $2",
+    )
+    .bind(chain_id)
+    .bind(alive_since as i64)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(w, capacity, signed_at)| (w, (capacity, signed_at)))
+        .collect())
 }
 
 /// Workers' load and record as of the last upkeep, plus the assignments decided since: what a round needs
@@ -260,6 +386,7 @@ impl Scheduler {
                 index,
                 report,
                 book: Arc::default(),
+                eligible: Arc::default(),
             },
             status,
         )
@@ -484,7 +611,9 @@ impl Scheduler {
             pool: self.pool.clone(),
             chain_id: self.chain_id,
             pending_timeout_secs: self.config.pending_timeout_secs,
+            heartbeat_ttl_secs: self.config.heartbeat_ttl_secs,
             book: self.book.clone(),
+            eligible: self.eligible.clone(),
         }
     }
 
@@ -578,22 +707,29 @@ impl Scheduler {
     }
 
     /// Eligible workers with their load: registered (indexed), not jailed, stake at least the current minimum,
-    /// a heartbeat within the TTL. Eligibility is read every round; load and record come from the load book.
+    /// a heartbeat within the TTL. Chain state is the cached rows plus those the index updated since, and the
+    /// minimum stake is read every round; liveness comes from the upkeep's snapshot of heartbeats (see
+    /// [`EligibleBook`]); load and record come from the load book.
     async fn candidates(&self) -> sqlx::Result<Vec<Candidate>> {
         let alive_since =
             crate::offchain::unix_now().saturating_sub(self.config.heartbeat_ttl_secs);
-        let workers: Vec<(String, i32, String, i32)> = sqlx::query_as(
-            "SELECT w.address, w.capabilities, w.stake::text, h.capacity \
-             FROM workers w JOIN heartbeats h ON h.chain_id = w.chain_id AND h.worker = w.address \
-             WHERE w.chain_id = $1 AND NOT w.jailed AND w.stake > 0 AND h.signed_at >= $2 \
-               AND w.stake >= COALESCE((SELECT value FROM params \
-                   WHERE chain_id = $1 AND contract = 'WorkerRegistry' AND key = 'minStake'), 0) \
-             ORDER BY w.address",
+        let (through, need_alive) = {
+            let book = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
+            (book.through_block, book.alive.is_none())
+        };
+        let min_stake = sqlx::query_scalar::<_, String>(
+            "SELECT value::text FROM params WHERE chain_id = $1 AND contract = 'WorkerRegistry' AND key = 'minStake'",
         )
         .bind(self.chain_id)
-        .bind(alive_since as i64)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_optional(&self.pool);
+        let rows = worker_rows(&self.pool, self.chain_id, through);
+        let (min_stake, rows) = tokio::try_join!(min_stake, rows)?;
+        let alive = if need_alive {
+            Some(live_heartbeats(&self.pool, self.chain_id, alive_since).await?)
+        } else {
+            None
+        };
+        let min_stake: U256 = min_stake.and_then(|v| v.parse().ok()).unwrap_or_default();
         let current = self
             .book
             .lock()
@@ -610,20 +746,36 @@ impl Scheduler {
                 book.current().unwrap_or_default()
             }
         };
-        Ok(workers
-            .into_iter()
-            .map(|(address, capabilities, stake, capacity)| {
-                let load = loads.load.get(&address).copied().unwrap_or(0);
-                let (completed, failed) = loads.record.get(&address).copied().unwrap_or((0, 0));
+        let staked = {
+            let mut book = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
+            book.apply(rows, through.is_none());
+            if let Some(alive) = alive {
+                book.alive = Some(alive);
+                book.staked = None;
+            }
+            match &book.staked {
+                Some((min, staked)) if *min == min_stake => staked.clone(),
+                _ => {
+                    let staked = Arc::new(book.staked_for(min_stake));
+                    book.staked = Some((min_stake, staked.clone()));
+                    staked
+                }
+            }
+        };
+        Ok(staked
+            .iter()
+            .filter(|w| w.signed_at >= alive_since as i64)
+            .map(|w| {
+                let load = loads.load.get(&w.address).copied().unwrap_or(0);
+                let (completed, failed) = loads.record.get(&w.address).copied().unwrap_or((0, 0));
                 Candidate {
-                    capabilities: capabilities as u16,
-                    // Tokens as a float, for ranking only.
-                    stake: stake.parse::<f64>().unwrap_or(0.0) / 1e18,
-                    capacity: capacity.max(0) as u32,
+                    capabilities: w.capabilities,
+                    stake: w.tokens,
+                    capacity: w.capacity,
                     load: load.clamp(0, i64::from(u32::MAX)) as u32,
                     completed: completed.max(0) as u64,
                     failed: failed.max(0) as u64,
-                    address,
+                    address: w.address.clone(),
                 }
             })
             .collect())
@@ -682,7 +834,9 @@ struct Upkeep {
     pool: PgPool,
     chain_id: i64,
     pending_timeout_secs: u64,
+    heartbeat_ttl_secs: u64,
     book: Arc<Mutex<LoadBook>>,
+    eligible: Arc<Mutex<EligibleBook>>,
 }
 
 impl Upkeep {
@@ -702,6 +856,23 @@ impl Upkeep {
                 warn!(target: "accord::scheduler", error = %e, "cannot read the workers' load")
             }
         }
+        if let Err(e) = self.reload_eligible().await {
+            warn!(target: "accord::scheduler", error = %e, "cannot read the workers and their heartbeats");
+        }
+    }
+
+    /// Reloads every worker's chain state and every live heartbeat into the eligibility book.
+    async fn reload_eligible(&self) -> sqlx::Result<()> {
+        let alive_since = crate::offchain::unix_now().saturating_sub(self.heartbeat_ttl_secs);
+        let (rows, alive) = tokio::try_join!(
+            worker_rows(&self.pool, self.chain_id, None),
+            live_heartbeats(&self.pool, self.chain_id, alive_since)
+        )?;
+        let mut book = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
+        book.apply(rows, true);
+        book.alive = Some(alive);
+        book.staked = None;
+        Ok(())
     }
 
     /// Analyzes the tables the scheduler's queries join once they changed much since their last analysis.

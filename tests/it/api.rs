@@ -184,7 +184,7 @@ pub(crate) fn manifest() -> Manifest {
         .unwrap()
 }
 
-fn state(
+pub(crate) fn state(
     pool: PgPool,
     config: ApiConfig,
 ) -> (

@@ -8,6 +8,7 @@ mod da;
 mod deployment;
 mod e2e;
 mod faults;
+mod heartbeats;
 mod indexer;
 mod sandbox;
 mod scheduler;
