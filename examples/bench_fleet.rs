@@ -454,7 +454,7 @@ async fn run(args: &Args, env: &mut Env) -> anyhow::Result<bool> {
     // ------------------------------------------------------------------ chain, contracts, database
     let port = free_port()?;
     say(format!(
-        "starting anvil on 127.0.0.1:{port} (a block every {} s, block gas limit 1,000,000,000)",
+        "starting anvil on 127.0.0.1:{port} (a block every {} s, block gas limit 1,000,000,000, 256 states kept)",
         args.block_time
     ));
     let child = Command::new(repo.join(".tools/bin/anvil"))
@@ -467,6 +467,11 @@ async fn run(args: &Args, env: &mut Env) -> anyhow::Result<bool> {
             "--silent",
         ])
         .args(["--block-time", &args.block_time.to_string()])
+        // Without it anvil keeps a state per block and writes old ones to disk: as the fleet's state grows that
+        // work grows with it, and after about four minutes anvil answered in 100-250 ms and mined late. A real
+        // node keeps no such per-block copies; 256 states cover every read of the coordinator (head, receipts,
+        // a revert replayed at its block).
+        .args(["--prune-history", "256"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -697,7 +702,7 @@ ip_max_in_flight = {ip_max_in_flight}
 
 [scheduler]
 max_batch = 2000
-max_in_flight = 4
+max_in_flight = 16
 gas_per_assignment = 30000
 poll_interval_ms = 100
 

@@ -176,7 +176,7 @@ pub struct Scheduler {
 #[derive(Debug, Default)]
 struct EligibleBook {
     /// Every indexed worker's chain state, by lowercase address (ordered as the SQL `ORDER BY address` was).
-    workers: std::collections::BTreeMap<String, WorkerState>,
+    workers: std::collections::BTreeMap<Arc<str>, WorkerState>,
     /// Rows of `workers` with `updated_block` at or after this are re-read each round; `None` until loaded.
     through_block: Option<i64>,
     /// Each worker's latest heartbeat within the TTL, `(capacity, signed_at)`, as of the last snapshot.
@@ -184,12 +184,56 @@ struct EligibleBook {
     /// The workers eligible but for liveness and load, built from the two above for a minimum stake; dropped
     /// whenever either changes, so most rounds reuse it.
     staked: Option<(U256, Arc<Vec<Staked>>)>,
+    /// Those workers as candidates with the loads of one snapshot.
+    base: Option<CandidateBase>,
+}
+
+/// Every staked worker as a candidate with its load and record of one load snapshot, in the staked list's order,
+/// and each one's position by address.
+#[derive(Debug, Clone)]
+struct CandidateBase {
+    staked: Arc<Vec<Staked>>,
+    loads: Arc<Loads>,
+    candidates: Arc<Vec<Candidate>>,
+    position: Arc<HashMap<Arc<str>, usize>>,
+}
+
+impl CandidateBase {
+    fn build(staked: Arc<Vec<Staked>>, loads: Arc<Loads>) -> Self {
+        let candidates: Vec<Candidate> = staked
+            .iter()
+            .map(|w| {
+                let load = loads.load.get(&*w.address).copied().unwrap_or(0);
+                let (completed, failed) = loads.record.get(&*w.address).copied().unwrap_or((0, 0));
+                Candidate {
+                    capabilities: w.capabilities,
+                    stake: w.tokens,
+                    capacity: w.capacity,
+                    load: load.clamp(0, i64::from(u32::MAX)) as u32,
+                    completed: completed.max(0) as u64,
+                    failed: failed.max(0) as u64,
+                    address: w.address.clone(),
+                }
+            })
+            .collect();
+        let position = staked
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.address.clone(), i))
+            .collect();
+        Self {
+            staked,
+            loads,
+            candidates: Arc::new(candidates),
+            position: Arc::new(position),
+        }
+    }
 }
 
 /// A worker with a heartbeat, not jailed, staked at least the minimum.
 #[derive(Debug)]
 struct Staked {
-    address: String,
+    address: Arc<str>,
     capabilities: u16,
     tokens: f64,
     capacity: u32,
@@ -197,7 +241,7 @@ struct Staked {
 }
 
 /// One worker's row in the index, as the scheduler needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct WorkerState {
     capabilities: i32,
     stake: U256,
@@ -209,25 +253,25 @@ struct WorkerState {
 impl EligibleBook {
     /// Applies rows `(address, capabilities, stake, jailed, updated_block)`; a full load replaces everything.
     fn apply(&mut self, rows: Vec<(String, i32, String, bool, i64)>, full: bool) {
-        if full || !rows.is_empty() {
-            self.staked = None;
-        }
         if full {
+            self.staked = None;
             self.workers.clear();
             self.through_block = Some(0);
         }
         for (address, capabilities, stake, jailed, updated_block) in rows {
             self.through_block = Some(self.through_block.unwrap_or(0).max(updated_block));
             let tokens = stake.parse::<f64>().unwrap_or(0.0) / 1e18;
-            self.workers.insert(
-                address,
-                WorkerState {
-                    capabilities,
-                    stake: stake.parse().unwrap_or(U256::ZERO),
-                    tokens,
-                    jailed,
-                },
-            );
+            let state = WorkerState {
+                capabilities,
+                stake: stake.parse().unwrap_or(U256::ZERO),
+                tokens,
+                jailed,
+            };
+            // The rows of the last block seen come back every round: only a change rebuilds the staked list.
+            if self.workers.get(address.as_str()) != Some(&state) {
+                self.staked = None;
+                self.workers.insert(address.into(), state);
+            }
         }
     }
 }
@@ -242,7 +286,7 @@ impl EligibleBook {
             .iter()
             .filter(|(_, w)| !w.jailed && w.stake > U256::ZERO && w.stake >= min_stake)
             .filter_map(|(address, w)| {
-                let &(capacity, signed_at) = alive.get(address)?;
+                let &(capacity, signed_at) = alive.get(&**address)?;
                 Some(Staked {
                     address: address.clone(),
                     capabilities: w.capabilities as u16,
@@ -295,7 +339,7 @@ async fn live_heartbeats(
 #[derive(Debug, Default)]
 struct LoadBook {
     /// The last snapshot and when its statement started.
-    snapshot: Option<(Instant, Loads)>,
+    snapshot: Option<(Instant, Arc<Loads>)>,
     /// Assignments decided (intent committed) since, with when the insert returned, by worker.
     decided: Vec<(Instant, String)>,
 }
@@ -318,18 +362,29 @@ impl LoadBook {
         // A decision committed before the statement started is in the snapshot; one whose insert returned after
         // may be counted twice until the next snapshot (the load errs high, never low).
         self.decided.retain(|(at, _)| *at > taken);
-        self.snapshot = Some((taken, loads));
+        self.snapshot = Some((taken, Arc::new(loads)));
     }
 
-    /// The current loads: the snapshot plus what was decided since.
-    fn current(&self) -> Option<Loads> {
+    /// The current loads: the snapshot (shared, not copied: it covers every worker of the fleet) plus what was
+    /// decided since.
+    fn current(&self) -> Option<CurrentLoads> {
         let (_, snapshot) = self.snapshot.as_ref()?;
-        let mut loads = snapshot.clone();
+        let mut decided: HashMap<String, i64> = HashMap::new();
         for (_, worker) in &self.decided {
-            *loads.load.entry(worker.clone()).or_default() += 1;
+            *decided.entry(worker.clone()).or_default() += 1;
         }
-        Some(loads)
+        Some(CurrentLoads {
+            snapshot: snapshot.clone(),
+            decided,
+        })
     }
+}
+
+/// A load snapshot plus the assignments decided since it was taken.
+#[derive(Debug, Default)]
+struct CurrentLoads {
+    snapshot: Arc<Loads>,
+    decided: HashMap<String, i64>,
 }
 
 /// One decided assignment.
@@ -659,7 +714,7 @@ impl Scheduler {
                 continue;
             };
             candidates[i].load += 1;
-            picked.push((job_id, attempt, candidates[i].address.clone()));
+            picked.push((job_id, attempt, candidates[i].address.to_string()));
         }
         if picked.is_empty() {
             return Ok((Vec::new(), false));
@@ -762,23 +817,35 @@ impl Scheduler {
                 }
             }
         };
-        Ok(staked
-            .iter()
-            .filter(|w| w.signed_at >= alive_since as i64)
-            .map(|w| {
-                let load = loads.load.get(&w.address).copied().unwrap_or(0);
-                let (completed, failed) = loads.record.get(&w.address).copied().unwrap_or((0, 0));
-                Candidate {
-                    capabilities: w.capabilities,
-                    stake: w.tokens,
-                    capacity: w.capacity,
-                    load: load.clamp(0, i64::from(u32::MAX)) as u32,
-                    completed: completed.max(0) as u64,
-                    failed: failed.max(0) as u64,
-                    address: w.address.clone(),
+        // The candidates as of the staked list and the load snapshot change about once a second; between, a
+        // round copies them and adds the few assignments decided since.
+        let base = {
+            let mut book = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
+            match &book.base {
+                Some(b)
+                    if Arc::ptr_eq(&b.staked, &staked)
+                        && Arc::ptr_eq(&b.loads, &loads.snapshot) =>
+                {
+                    b.clone()
                 }
-            })
-            .collect())
+                _ => {
+                    let base = CandidateBase::build(staked, loads.snapshot.clone());
+                    book.base = Some(base.clone());
+                    base
+                }
+            }
+        };
+        let mut out: Vec<Candidate> = base.candidates.as_ref().clone();
+        for (worker, n) in &loads.decided {
+            if let Some(&i) = base.position.get(worker.as_str()) {
+                let load = i64::from(out[i].load) + n;
+                out[i].load = load.clamp(0, i64::from(u32::MAX)) as u32;
+            }
+        }
+        let alive_since = alive_since as i64;
+        let mut signed_at = base.staked.iter().map(|w| w.signed_at);
+        out.retain(|_| signed_at.next().is_some_and(|t| t >= alive_since));
+        Ok(out)
     }
 
     async fn chain_time(&self) -> anyhow::Result<u64> {
@@ -868,10 +935,33 @@ impl Upkeep {
             worker_rows(&self.pool, self.chain_id, None),
             live_heartbeats(&self.pool, self.chain_id, alive_since)
         )?;
-        let mut book = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
-        book.apply(rows, true);
-        book.alive = Some(alive);
-        book.staked = None;
+        // The new book, and the staked list and candidates for the last minimum stake, are built here, off
+        // the rounds' path, then swapped in.
+        let min_stake = self
+            .eligible
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .staked
+            .as_ref()
+            .map(|(min, _)| *min);
+        let loads = self
+            .book
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .snapshot
+            .as_ref()
+            .map(|(_, loads)| loads.clone());
+        let mut fresh = EligibleBook::default();
+        fresh.apply(rows, true);
+        fresh.alive = Some(alive);
+        if let Some(min) = min_stake {
+            let staked = Arc::new(fresh.staked_for(min));
+            if let Some(loads) = loads {
+                fresh.base = Some(CandidateBase::build(staked.clone(), loads));
+            }
+            fresh.staked = Some((min, staked));
+        }
+        *self.eligible.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
         Ok(())
     }
 

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 /// An eligible worker as the scheduler sees it during one round.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
-    /// Lowercase 0x-hex address.
-    pub address: String,
+    /// Lowercase 0x-hex address (shared: a round builds one candidate per worker of the fleet).
+    pub address: std::sync::Arc<str>,
     /// Capability bits.
     pub capabilities: u16,
     /// Active stake, in tokens (an approximation is enough to rank).
@@ -145,11 +145,11 @@ impl Strategy for RoundRobin {
             Some(last) => order
                 .iter()
                 .copied()
-                .find(|&i| candidates[i].address > *last)
+                .find(|&i| *candidates[i].address > **last)
                 .or_else(|| order.first().copied()),
             None => order.first().copied(),
         }?;
-        self.last = Some(candidates[next].address.clone());
+        self.last = Some(candidates[next].address.to_string());
         Some(next)
     }
 }
@@ -215,7 +215,7 @@ mod tests {
                 break;
             };
             pool[i].load += 1;
-            picked.push(pool[i].address.clone());
+            picked.push(pool[i].address.to_string());
         }
         picked
     }
