@@ -702,7 +702,7 @@ ip_max_in_flight = {ip_max_in_flight}
 
 [scheduler]
 max_batch = 2000
-max_in_flight = 16
+max_in_flight = 32
 gas_per_assignment = 30000
 poll_interval_ms = 100
 
