@@ -53,6 +53,28 @@ impl Report {
     }
 }
 
+/// Creates schema `rebuild_<millis>` beside the live one and a pool whose connections work in it.
+async fn fresh_schema(
+    config: &Config,
+    live: &sqlx::PgPool,
+) -> anyhow::Result<(String, sqlx::PgPool)> {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    let schema = format!("rebuild_{millis}");
+    // `schema` is built from digits only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(live)
+        .await?;
+    let options = PgConnectOptions::from_str(&config.database.url)?
+        .options([("search_path", schema.as_str())]);
+    let pool = crate::store::pool_options(&config.database.url)
+        .max_connections(4)
+        .connect_with(options)
+        .await?;
+    Ok((schema, pool))
+}
+
 /// Rebuilds into schema `rebuild_<millis>` and compares; drops the schema afterwards unless `keep`.
 pub async fn rebuild(
     config: &Config,
@@ -75,20 +97,7 @@ pub async fn rebuild(
     let block =
         block.context("the live index is empty: run the coordinator (accord serve) first")? as u64;
 
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis();
-    let schema = format!("rebuild_{millis}");
-    // `schema` is built from digits only.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&live)
-        .await?;
-    let options = PgConnectOptions::from_str(&config.database.url)?
-        .options([("search_path", schema.as_str())]);
-    let rebuilt = crate::store::pool_options(&config.database.url)
-        .max_connections(4)
-        .connect_with(options)
-        .await?;
+    let (schema, rebuilt) = fresh_schema(config, &live).await?;
     let result = async {
         MIGRATOR.run(&rebuilt).await?;
         let started = Instant::now();
@@ -165,20 +174,7 @@ pub async fn replace(config: &Config, cancel: CancellationToken) -> anyhow::Resu
     let block = head.saturating_sub(config.indexer.confirmations);
     let live = connect(&config.database.url, 2).await?;
     MIGRATOR.run(&live).await?;
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis();
-    let schema = format!("rebuild_{millis}");
-    // `schema` is built from digits only.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&live)
-        .await?;
-    let options = PgConnectOptions::from_str(&config.database.url)?
-        .options([("search_path", schema.as_str())]);
-    let rebuilt = crate::store::pool_options(&config.database.url)
-        .max_connections(4)
-        .connect_with(options)
-        .await?;
+    let (schema, rebuilt) = fresh_schema(config, &live).await?;
     let chain_id = manifest.chain_id as i64;
     let result = async {
         MIGRATOR.run(&rebuilt).await?;
