@@ -29,6 +29,7 @@ pub mod config;
 pub mod coordinator;
 pub mod da;
 pub mod deployment;
+pub mod domain;
 pub mod indexer;
 pub mod offchain;
 pub mod ops;

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Shared;
 use super::error::{ApiQuery, ErrorBody, Result};
 use super::input::{self, CONTRACTS, Page};
-use crate::indexer::EventRecord;
+use crate::domain::{EventRecord, LiveEvent};
 
 /// One indexed contract event; the same shape as a `/v1/events/stream` message's data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
@@ -61,27 +61,6 @@ pub struct ReorgNotice {
     pub removed_events: u64,
 }
 
-impl ReorgNotice {
-    /// The indexer's reorg record (contract `accord`, event `Reorg`), if `record` is one.
-    fn of(record: &EventRecord) -> Option<Self> {
-        if record.contract != REORG_CONTRACT || record.event != REORG_EVENT {
-            return None;
-        }
-        let number = |key: &str| {
-            record.args[key]
-                .as_str()
-                .and_then(|v| v.parse::<u64>().ok())
-                .or_else(|| record.args[key].as_u64())
-        };
-        Some(Self {
-            chain_id: record.chain_id,
-            fork_block: number("fork_block").unwrap_or(record.block_number),
-            block_hash: (!record.block_hash.is_empty()).then(|| record.block_hash.clone()),
-            removed_events: number("removed_events").unwrap_or(0),
-        })
-    }
-}
-
 /// The data of a `lagged` message on `/v1/events/stream`: the subscriber read too slowly and missed events
 /// (read them from `/v1/events`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -90,8 +69,6 @@ pub struct Lagged {
     pub skipped: u64,
 }
 
-/// The indexer's reorg record: this contract name and event name.
-const REORG_CONTRACT: &str = "accord";
 /// Message name of a reorg on `/v1/events/stream`.
 pub(crate) const REORG_EVENT: &str = "Reorg";
 /// Message name of a subscriber's missed events on `/v1/events/stream`.
@@ -152,12 +129,16 @@ impl NameFilter {
         })
     }
 
-    fn matches(&self, e: &EventRecord) -> bool {
-        // Every subscriber hears of a reorg: the events it withdraws may have passed any filter.
-        ReorgNotice::of(e).is_some()
-            || self.contract.is_none_or(|c| c == e.contract)
-                && self.event.as_deref().is_none_or(|n| n == e.event)
-                && self.stream.as_deref().is_none_or(|s| s == e.stream)
+    fn matches(&self, live: &LiveEvent) -> bool {
+        match live {
+            // Every subscriber hears of a reorg: the events it withdraws may have passed any filter.
+            LiveEvent::Reorg { .. } => true,
+            LiveEvent::Event(e) => {
+                self.contract.is_none_or(|c| c == e.contract)
+                    && self.event.as_deref().is_none_or(|n| n == e.event)
+                    && self.stream.as_deref().is_none_or(|s| s == e.stream)
+            }
+        }
     }
 }
 
@@ -274,13 +255,27 @@ pub(crate) async fn stream_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-fn message(record: &EventRecord) -> sse::Event {
-    if let Some(notice) = ReorgNotice::of(record) {
-        // No id: a reorg is not a position in the log.
-        return sse::Event::default()
-            .event(REORG_EVENT)
-            .data(serde_json::to_string(&notice).unwrap_or_default());
-    }
+fn message(live: &LiveEvent) -> sse::Event {
+    let record: &EventRecord = match live {
+        LiveEvent::Reorg {
+            chain_id,
+            fork_block,
+            block_hash,
+            removed_events,
+        } => {
+            let notice = ReorgNotice {
+                chain_id: chain_id.0,
+                fork_block: *fork_block,
+                block_hash: block_hash.clone(),
+                removed_events: *removed_events,
+            };
+            // No id: a reorg is not a position in the log.
+            return sse::Event::default()
+                .event(REORG_EVENT)
+                .data(serde_json::to_string(&notice).unwrap_or_default());
+        }
+        LiveEvent::Event(record) => record,
+    };
     // The SSE framing forbids line breaks in an event name; contract event names are identifiers anyway.
     let name = if record.event.contains(['\n', '\r']) {
         "event"

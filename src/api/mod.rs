@@ -4,7 +4,7 @@
 //!  request ─► trace ─► metrics ─► gzip ─► JSON errors ─► timeout ─► body limit ─► handler ─► one SQL query
 //!                                                                                  │
 //!          indexer ──watch<Status>──► /v1/status, /v1/ready, /metrics gauges ◄─────┤
-//!          indexer ──broadcast<EventRecord>──► /v1/events/stream (server-sent events)
+//!          indexer ──broadcast<LiveEvent>──► /v1/events/stream (server-sent events)
 //! ```
 //!
 //! Every handler answers from one indexed query on the derived tables (lists use keyset pagination over their
@@ -56,7 +56,8 @@ pub use workers::{Reward, Slash, Worker, WorkerCounts, WorkerDetail};
 use crate::config::{ApiConfig, DaConfig};
 use crate::da::DaRouter;
 use crate::deployment::Manifest;
-use crate::indexer::{EventRecord, Status};
+use crate::domain::LiveEvent;
+use crate::indexer::Status;
 
 /// What the handlers share: the pool, the indexer's status and event feed, the manifest and the settings.
 #[derive(Clone)]
@@ -70,7 +71,7 @@ pub struct AppState {
     /// The indexer's progress.
     pub status: tokio::sync::watch::Receiver<Status>,
     /// Newly indexed events, fanned out to `/v1/events/stream` subscribers.
-    pub events: tokio::sync::broadcast::Sender<EventRecord>,
+    pub events: tokio::sync::broadcast::Sender<LiveEvent>,
     /// Limits and timeouts.
     pub config: ApiConfig,
     /// The process-wide Prometheus recorder, when one is installed; its text is appended to `/metrics`.

@@ -6,7 +6,7 @@ pub mod evm;
 
 use std::future::Future;
 
-use crate::indexer::EventRecord;
+use crate::domain::{EventCodec, EventRecord};
 
 /// Errors talking to a chain.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +125,8 @@ pub trait Chain: Send + Sync {
     fn block(&self, number: u64) -> impl Future<Output = Result<BlockRef>> + Send;
     /// Every event of the protocol's contracts in `from..=to`, decoded, in chain order.
     fn events(&self, from: u64, to: u64) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
+    /// How this chain's stored records read as protocol events (a reorg replays streams from `raw_events`).
+    fn codec(&self) -> &dyn EventCodec;
 }
 
 #[cfg(test)]

@@ -119,29 +119,3 @@ impl std::fmt::Display for Halt {
         f.write_str(&self.reason)
     }
 }
-
-/// One indexed contract event, as stored in `raw_events`, served by `/v1/events` and streamed by
-/// `/v1/events/stream`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EventRecord {
-    /// Chain id.
-    pub chain_id: u64,
-    /// Block number.
-    pub block_number: u64,
-    /// Block hash (0x-hex).
-    pub block_hash: String,
-    /// Log index within the block.
-    pub log_index: u64,
-    /// Transaction hash (0x-hex).
-    pub tx_hash: String,
-    /// Emitting contract's name.
-    pub contract: String,
-    /// Emitting contract's address (0x-hex, lowercase).
-    pub address: String,
-    /// Event name.
-    pub event: String,
-    /// Entity stream, e.g. `job:7`.
-    pub stream: String,
-    /// Decoded arguments by name; integers as decimal strings.
-    pub args: serde_json::Value,
-}

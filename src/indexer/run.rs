@@ -11,9 +11,10 @@ use tracing::{info, warn};
 
 use super::range::RangeSizer;
 use super::reorg::fork_point;
-use super::{Error, EventRecord, Result, Status};
+use super::{Error, Result, Status};
 use crate::chain::{BlockRef, Chain};
 use crate::config::IndexerConfig;
+use crate::domain::{ChainId, EventRecord, LiveEvent, Stream};
 use crate::store::apply::{apply_events, insert_raw, replay_streams};
 use crate::store::bulk;
 
@@ -35,7 +36,7 @@ pub struct Indexer<C: Chain> {
     stop_at: Option<u64>,
     standby: bool,
     status: watch::Sender<Status>,
-    events: broadcast::Sender<EventRecord>,
+    events: broadcast::Sender<LiveEvent>,
 }
 
 impl<C: Chain + Clone + 'static> Indexer<C> {
@@ -46,7 +47,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         config: IndexerConfig,
         start_block: u64,
         status: watch::Sender<Status>,
-        events: broadcast::Sender<EventRecord>,
+        events: broadcast::Sender<LiveEvent>,
     ) -> Self {
         status.send_modify(|s| {
             s.chain_id = chain.chain_id();
@@ -213,17 +214,11 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                     // Live subscribers cannot know what the repair replaced: everything above the deploy block
                     // was withdrawn; they re-read `/v1/events` from there.
                     let fork = self.start_block.saturating_sub(1);
-                    let _ = self.events.send(EventRecord {
-                        chain_id: self.chain.chain_id(),
-                        block_number: fork,
-                        block_hash: String::new(),
-                        log_index: 0,
-                        tx_hash: String::new(),
-                        contract: "accord".into(),
-                        address: String::new(),
-                        event: "Reorg".into(),
-                        stream: "reorg".into(),
-                        args: serde_json::json!({ "fork_block": fork.to_string(), "removed_events": removed.to_string() }),
+                    let _ = self.events.send(LiveEvent::Reorg {
+                        chain_id: ChainId(self.chain.chain_id()),
+                        fork_block: fork,
+                        block_hash: None,
+                        removed_events: removed.max(0) as u64,
                     });
                 }
                 Err(e) => {
@@ -585,7 +580,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         let count = events.len();
         for e in events {
             // No subscriber is fine: the stream is best effort, the database is the record.
-            let _ = self.events.send(e);
+            let _ = self.events.send(LiveEvent::Event(Box::new(e)));
         }
         Ok(Step::Indexed {
             next: Cursor {
@@ -643,14 +638,15 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         let mut tx = sqlx::Connection::begin(&mut conn).await?;
         // Only streams that own derived rows need replaying (not `token` or `contract:*`, whose history is long
         // and derives nothing).
-        let streams: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT stream FROM raw_events WHERE chain_id = $1 AND block_number > $2 \
-             AND split_part(stream, ':', 1) IN ('job', 'worker', 'proposal', 'param', 'role', 'fees')",
+        let mut streams: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT stream FROM raw_events WHERE chain_id = $1 AND block_number > $2",
         )
         .bind(self.chain_id())
         .bind(fork as i64)
         .fetch_all(&mut *tx)
         .await?;
+        let codec = self.chain.codec();
+        streams.retain(|s| Stream::parse(codec.family(), s).map_or(true, |s| s.derives_rows()));
         let removed =
             sqlx::query("DELETE FROM raw_events WHERE chain_id = $1 AND block_number > $2")
                 .bind(self.chain_id())
@@ -658,7 +654,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-        replay_streams(&mut tx, self.chain.chain_id(), &streams).await?;
+        replay_streams(&mut tx, self.chain.chain_id(), &streams, codec).await?;
         sqlx::query("DELETE FROM indexed_blocks WHERE chain_id = $1 AND number > $2")
             .bind(self.chain_id())
             .bind(fork as i64)
@@ -678,17 +674,11 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         self.status.send_modify(|s| s.indexed = fork);
         // Tell live subscribers that events above the fork were withdrawn (`/v1/events/stream` sends it as
         // an event named `Reorg`); what replaces them follows as ordinary events.
-        let _ = self.events.send(EventRecord {
-            chain_id: self.chain.chain_id(),
-            block_number: fork,
-            block_hash: hash.clone(),
-            log_index: 0,
-            tx_hash: String::new(),
-            contract: "accord".into(),
-            address: String::new(),
-            event: "Reorg".into(),
-            stream: "reorg".into(),
-            args: serde_json::json!({ "fork_block": fork.to_string(), "removed_events": removed.to_string() }),
+        let _ = self.events.send(LiveEvent::Reorg {
+            chain_id: ChainId(self.chain.chain_id()),
+            fork_block: fork,
+            block_hash: Some(hash.clone()),
+            removed_events: removed,
         });
         Ok(Cursor { number: fork, hash })
     }

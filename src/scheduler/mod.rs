@@ -24,6 +24,7 @@
 pub mod strategy;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,7 +42,7 @@ use tracing::{debug, info, warn};
 use crate::chain::evm::bindings::JobManager;
 use crate::indexer::Status;
 use crate::wallet::sender::SendStep;
-use crate::wallet::{TxError, TxSender};
+use crate::wallet::{Fees, TxError, TxSender};
 
 pub use strategy::{Candidate, Strategy, StrategyKind, Weights};
 
@@ -163,6 +164,9 @@ pub struct Scheduler {
     report: watch::Sender<SchedulerStatus>,
     book: Arc<Mutex<LoadBook>>,
     eligible: Arc<Mutex<EligibleBook>>,
+    /// The chain clock the last round read: a lower bound for the next round's, so the open jobs can be read
+    /// while the clock is (the precise deadline check follows in memory).
+    clock_floor: AtomicU64,
 }
 
 /// Workers' chain state and liveness kept between rounds, so a round over a fleet of thousands reads only what
@@ -442,6 +446,7 @@ impl Scheduler {
                 report,
                 book: Arc::default(),
                 eligible: Arc::default(),
+                clock_floor: AtomicU64::new(0),
             },
             status,
         )
@@ -630,7 +635,7 @@ impl Scheduler {
             return Ok(Round::Busy);
         }
         let started = Instant::now();
-        let (decisions, more) = self.decide(strategy).await?;
+        let (decisions, more, fees) = self.decide(strategy).await?;
         if decisions.is_empty() {
             return Ok(Round::Decided { more: false });
         }
@@ -645,7 +650,8 @@ impl Scheduler {
         let this = self.clone_for_task();
         let decided = Instant::now();
         assigning.spawn(async move {
-            this.send_batch(decisions, waiting_since, decided).await;
+            this.send_batch(decisions, fees, waiting_since, decided)
+                .await;
         });
         Ok(Round::Decided { more })
     }
@@ -673,22 +679,32 @@ impl Scheduler {
     }
 
     /// Picks workers for open jobs and records the decisions as pending intents; also says whether the batch
-    /// was full (more open jobs may wait). A job whose deadline is closer than the governed minimum submit window
-    /// (`minSubmitWindow`, read from the index every round) is left alone: the chain would refuse it
-    /// (`DeadlineTooSoon`), and it is refunded at its deadline.
-    async fn decide(&self, strategy: &mut dyn Strategy) -> anyhow::Result<(Vec<Decision>, bool)> {
+    /// was full (more open jobs may wait), and hands over the fees read for the batch. A job whose deadline is
+    /// closer than the governed minimum submit window (`minSubmitWindow`, read from the index every round) is
+    /// left alone: the chain would refuse it (`DeadlineTooSoon`), and it is refunded at its deadline.
+    ///
+    /// A round waits for two round trips, not four: the chain clock, the open jobs and the candidates are read
+    /// at once (the jobs' query filters by the previous round's clock, a lower bound, and the exact deadline
+    /// check with this round's clock follows in memory), then the intents' commit and the fee estimate.
+    async fn decide(
+        &self,
+        strategy: &mut dyn Strategy,
+    ) -> anyhow::Result<(Vec<Decision>, bool, Option<Fees>)> {
         let started = Instant::now();
-        // The open jobs need the chain's clock; the candidates need neither: both paths run at once, so a round
-        // waits for the slower of them, not for their sum.
-        let open_jobs = async {
+        let floor = self.clock_floor.load(Ordering::Relaxed);
+        let clock = async {
             let now = self.chain_time().await?;
-            let clock = started.elapsed();
-            let jobs: Vec<(String, i32, i32)> = sqlx::query_as(
-                "SELECT j.job_id::text, j.required_capabilities, j.max_attempts - j.attempts_left + 1 \
-                 FROM jobs j \
+            anyhow::Ok((now, started.elapsed()))
+        };
+        let open_jobs = async {
+            let jobs: Vec<(String, i32, i32, i64, i64)> = sqlx::query_as(
+                "WITH w AS (SELECT COALESCE((SELECT value::bigint FROM params \
+                     WHERE chain_id = $1 AND contract = 'JobManager' AND key = 'minSubmitWindow'), 0) AS submit_window) \
+                 SELECT j.job_id::text, j.required_capabilities, j.max_attempts - j.attempts_left + 1, \
+                        j.deadline, w.submit_window \
+                 FROM jobs j, w \
                  WHERE j.chain_id = $1 AND j.status = 'open' AND j.deadline > $2 \
-                   AND j.deadline >= $2 + COALESCE((SELECT value::bigint FROM params \
-                       WHERE chain_id = $1 AND contract = 'JobManager' AND key = 'minSubmitWindow'), 0) \
+                   AND j.deadline >= $2 + w.submit_window \
                    AND NOT EXISTS (SELECT 1 FROM scheduler_intents i \
                        WHERE i.chain_id = j.chain_id AND i.kind = 'assign' AND i.job_id = j.job_id \
                          AND i.attempt = j.max_attempts - j.attempts_left + 1 AND i.state IN ('pending', 'done')) \
@@ -699,20 +715,30 @@ impl Scheduler {
                  ORDER BY j.job_id LIMIT $4",
             )
             .bind(self.chain_id)
-            .bind(now as i64)
+            .bind(floor.min(i64::MAX as u64) as i64)
             .bind(self.config.refusal_backoff_secs as f64)
             .bind(self.config.max_batch as i64)
             .fetch_all(&self.pool)
             .await?;
-            anyhow::Ok((jobs, clock, started.elapsed()))
+            anyhow::Ok((jobs, started.elapsed()))
         };
         let candidates = async { anyhow::Ok((self.candidates().await?, started.elapsed())) };
-        let ((jobs, clock, selected), (mut candidates, ranked)) =
-            tokio::try_join!(open_jobs, candidates)?;
-        if jobs.is_empty() {
-            return Ok((Vec::new(), false));
-        }
+        let ((now, clock), (jobs, selected), (mut candidates, ranked)) =
+            tokio::try_join!(clock, open_jobs, candidates)?;
+        self.clock_floor.fetch_max(now, Ordering::Relaxed);
+        // A full page means more may wait, even when the clock dropped some of it.
         let full = jobs.len() >= self.config.max_batch;
+        let now = now.min(i64::MAX as u64) as i64;
+        let jobs: Vec<(String, i32, i32)> = jobs
+            .into_iter()
+            .filter(|(_, _, _, deadline, window)| {
+                *deadline > now && *deadline >= now.saturating_add(*window)
+            })
+            .map(|(id, required, attempt, _, _)| (id, required, attempt))
+            .collect();
+        if jobs.is_empty() {
+            return Ok((Vec::new(), full, None));
+        }
         let prepared = started.elapsed();
         let mut picked: Vec<(String, i32, String)> = Vec::with_capacity(jobs.len());
         for (job_id, required, attempt) in jobs {
@@ -723,12 +749,12 @@ impl Scheduler {
             picked.push((job_id, attempt, candidates[i].address.to_string()));
         }
         if picked.is_empty() {
-            return Ok((Vec::new(), false));
+            return Ok((Vec::new(), false, None));
         }
         let (ids, rest): (Vec<String>, Vec<(i32, String)>) =
             picked.into_iter().map(|(j, a, w)| (j, (a, w))).unzip();
         let (attempts, workers): (Vec<i32>, Vec<String>) = rest.into_iter().unzip();
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        let intents = sqlx::query_as::<_, (i64, String, String)>(
             "INSERT INTO scheduler_intents (chain_id, kind, job_id, attempt, worker, state) \
              SELECT $1, 'assign', j::numeric, a, w, 'pending' FROM UNNEST($2::text[], $3::int[], $4::text[]) AS t(j, a, w) \
              ON CONFLICT (chain_id, kind, job_id, attempt) WHERE state IN ('pending', 'done') DO NOTHING \
@@ -738,8 +764,11 @@ impl Scheduler {
         .bind(&ids)
         .bind(&attempts)
         .bind(&workers)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(&self.pool);
+        // The fees are read while the intents commit; a failure here only means the send reads them itself.
+        let fees = async { self.sender.estimate_fees().await.ok() };
+        let (rows, fees) = tokio::join!(intents, fees);
+        let rows = rows?;
         {
             let now = Instant::now();
             let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
@@ -759,12 +788,12 @@ impl Scheduler {
             target: "accord::scheduler",
             jobs = decisions.len(),
             chain_time_ms = clock.as_secs_f64() * 1e3,
-            open_jobs_ms = (selected - clock).as_secs_f64() * 1e3,
+            open_jobs_ms = selected.as_secs_f64() * 1e3,
             candidates_ms = ranked.as_secs_f64() * 1e3,
             intents_ms = (started.elapsed() - prepared).as_secs_f64() * 1e3,
             "decided"
         );
-        Ok((decisions, full))
+        Ok((decisions, full, fees))
     }
 
     /// Eligible workers with their load: registered (indexed), not jailed, stake at least the current minimum,
@@ -1140,6 +1169,7 @@ impl TaskCtx {
     async fn send_batch(
         &self,
         decisions: Vec<Decision>,
+        fees: Option<Fees>,
         seen_at: Option<Instant>,
         decided: Instant,
     ) {
@@ -1156,8 +1186,12 @@ impl TaskCtx {
         let mut broadcast_at: Option<Instant> = None;
         let result = self
             .sender
-            .send_with_gas_observed(self.job_manager, call.abi_encode().into(), gas, |step| {
-                match step {
+            .send_with_gas_observed(
+                self.job_manager,
+                call.abi_encode().into(),
+                gas,
+                fees,
+                |step| match step {
                     SendStep::Broadcasting(_) if broadcast_at.is_none() => {
                         broadcast_at = Some(Instant::now());
                         if let Some(seen) = seen_at {
@@ -1184,8 +1218,8 @@ impl TaskCtx {
                             );
                         }
                     }
-                }
-            })
+                },
+            )
             .await;
         let outcome = match result {
             Ok(receipt) => self.record_receipt(&decisions, &receipt).await,

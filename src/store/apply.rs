@@ -10,13 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use alloy::primitives::U256;
-use serde_json::Value;
 use sqlx::{PgConnection, Row};
 
 use super::copy::CopyIn;
 use super::{Error, Result};
-use crate::chain::evm::decode::bytes32_text;
-use crate::indexer::EventRecord;
+use crate::domain::{
+    Address, Amount, Contract, EventCodec, EventRecord, JobId, ProtocolEvent, Stream,
+};
 use crate::text::ChainText;
 
 /// Derived tables, in the order rollback and digests visit them.
@@ -181,58 +181,6 @@ fn inconsistent(e: &EventRecord, what: &str) -> Error {
     ))
 }
 
-struct Args<'a>(&'a EventRecord);
-
-impl Args<'_> {
-    /// A string argument, exactly (see [`crate::text`]).
-    fn text(&self, name: &str) -> Result<ChainText> {
-        ChainText::from_args(&self.0.args, name)
-            .ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing or malformed")))
-    }
-    fn str(&self, name: &str) -> Result<String> {
-        self.0
-            .args
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))
-    }
-    fn u256(&self, name: &str) -> Result<U256> {
-        let s = self.str(name)?;
-        U256::from_str(&s)
-            .map_err(|_| inconsistent(self.0, &format!("argument {name}={s} is not an integer")))
-    }
-    fn i64(&self, name: &str) -> Result<i64> {
-        i64::try_from(self.u256(name)?)
-            .map_err(|_| inconsistent(self.0, &format!("argument {name} exceeds 64 bits")))
-    }
-    fn i32(&self, name: &str) -> Result<i32> {
-        i32::try_from(self.u256(name)?)
-            .map_err(|_| inconsistent(self.0, &format!("argument {name} exceeds 32 bits")))
-    }
-    fn bool(&self, name: &str) -> Result<bool> {
-        self.0
-            .args
-            .get(name)
-            .and_then(Value::as_bool)
-            .ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))
-    }
-    fn strings(&self, name: &str) -> Result<Vec<String>> {
-        let list = self
-            .0
-            .args
-            .get(name)
-            .and_then(Value::as_array)
-            .ok_or_else(|| inconsistent(self.0, &format!("argument {name} missing")))?;
-        Ok(list
-            .iter()
-            .map(|v| v.as_str().unwrap_or_default().to_owned())
-            .collect())
-    }
-}
-
-const ZERO_ADDRESS: &str = "0x0000000000000000000000000000000000000000";
-
 fn n(v: &U256) -> String {
     v.to_string()
 }
@@ -248,22 +196,19 @@ impl State {
         let mut workers = BTreeSet::new();
         let mut proposals = BTreeSet::new();
         let mut params = BTreeSet::new();
-        for e in events {
-            let kind_id = e.stream.split_once(':');
-            match kind_id {
-                Some(("job", id)) => {
-                    jobs.insert(id.to_owned());
+        for p in events.iter().filter_map(|e| e.protocol.as_ref()) {
+            match p.stream() {
+                Stream::Job(id) => {
+                    jobs.insert(id.to_string());
                 }
-                Some(("worker", a)) => {
-                    workers.insert(a.to_owned());
+                Stream::Worker(a) => {
+                    workers.insert(a.to_string());
                 }
-                Some(("proposal", id)) => {
-                    proposals.insert(id.to_owned());
+                Stream::Proposal(id) => {
+                    proposals.insert(id.to_string());
                 }
-                Some(("param", rest)) => {
-                    if let Some((c, k)) = rest.split_once(':') {
-                        params.insert((c.to_owned(), k.to_owned()));
-                    }
+                Stream::Param { contract, key } => {
+                    params.insert((contract.name().to_owned(), key));
                 }
                 _ => {}
             }
@@ -450,23 +395,62 @@ impl State {
     }
 
     fn apply(&mut self, e: &EventRecord) -> Result<()> {
-        let a = Args(e);
+        use ProtocolEvent::*;
+        let Some(p) = &e.protocol else {
+            // Everything else lives in raw_events only (approvals, delegation, timelock operations, skipped
+            // batch entries, dispute rulings whose effect is the JobPaid/JobRefunded that follows).
+            return Ok(());
+        };
         let block = e.block_number as i64;
         let log_index = e.log_index as i64;
-        match (e.contract.as_str(), e.event.as_str()) {
-            ("JobManager", "JobPosted") => {
-                let id = a.str("jobId")?;
-                let max_attempts = a.i32("maxAttempts")?;
+        let time = |name: &str, v: u64| {
+            i64::try_from(v)
+                .map_err(|_| inconsistent(e, &format!("argument {name} exceeds 63 bits")))
+        };
+        let small = |name: &str, v: u32| {
+            i32::try_from(v)
+                .map_err(|_| inconsistent(e, &format!("argument {name} exceeds 31 bits")))
+        };
+        let payment = |kind: &'static str,
+                       job: Option<&JobId>,
+                       recipient: &Address,
+                       amount: &Amount,
+                       fee: U256| PaymentRow {
+            block_number: block,
+            log_index,
+            stream: e.stream.clone(),
+            kind,
+            job_id: job.map(ToString::to_string),
+            recipient: recipient.to_string(),
+            amount: amount.0,
+            fee,
+            tx_hash: e.tx_hash.clone(),
+        };
+        match p {
+            JobPosted {
+                job,
+                client,
+                spec_hash,
+                spec_uri,
+                required_capabilities,
+                reward,
+                deadline,
+                max_attempts,
+            } => {
+                let max_attempts = small("maxAttempts", *max_attempts)?;
                 self.jobs.insert(
-                    id,
+                    job.to_string(),
                     JobRow {
                         stream: e.stream.clone(),
-                        client: a.str("client")?,
-                        spec_hash: a.str("specHash")?,
-                        spec_uri: a.text("specURI")?,
-                        required_capabilities: a.i32("requiredCapabilities")?,
-                        reward: a.u256("reward")?,
-                        deadline: a.i64("deadline")?,
+                        client: client.to_string(),
+                        spec_hash: spec_hash.clone(),
+                        spec_uri: spec_uri.clone(),
+                        required_capabilities: small(
+                            "requiredCapabilities",
+                            *required_capabilities,
+                        )?,
+                        reward: reward.0,
+                        deadline: time("deadline", *deadline)?,
                         max_attempts,
                         attempts_left: max_attempts,
                         status: "open".into(),
@@ -477,40 +461,39 @@ impl State {
                     },
                 );
             }
-            ("JobManager", "JobCancelled") => {
-                let id = a.str("jobId")?;
-                let job = self.job(e, &id)?;
-                job.status = "cancelled".into();
-                job.updated_block = block;
-                self.payments.push(PaymentRow {
-                    block_number: block,
-                    log_index,
-                    stream: e.stream.clone(),
-                    kind: "refund",
-                    job_id: Some(id),
-                    recipient: a.str("client")?,
-                    amount: a.u256("refund")?,
-                    fee: U256::ZERO,
-                    tx_hash: e.tx_hash.clone(),
-                });
+            JobCancelled {
+                job,
+                client,
+                refund,
+            } => {
+                let id = job.to_string();
+                let row = self.job(e, &id)?;
+                row.status = "cancelled".into();
+                row.updated_block = block;
+                self.payments
+                    .push(payment("refund", Some(job), client, refund, U256::ZERO));
             }
-            ("JobManager", "JobAssigned") => {
-                let id = a.str("jobId")?;
-                let worker = a.str("worker")?;
-                let due = a.i64("due")?;
-                let left = a.i32("attemptsLeft")?;
-                let job = self.job(e, &id)?;
-                job.status = "assigned".into();
-                job.worker = Some(worker.clone());
-                job.due = Some(due);
-                job.attempts_left = left;
-                job.updated_block = block;
-                let attempt = job.max_attempts - left;
+            JobAssigned {
+                job,
+                worker,
+                due,
+                attempts_left,
+            } => {
+                let id = job.to_string();
+                let due = time("due", *due)?;
+                let left = small("attemptsLeft", *attempts_left)?;
+                let row = self.job(e, &id)?;
+                row.status = "assigned".into();
+                row.worker = Some(worker.to_string());
+                row.due = Some(due);
+                row.attempts_left = left;
+                row.updated_block = block;
+                let attempt = row.max_attempts - left;
                 self.assignments.insert(
                     (id, attempt),
                     AssignmentRow {
                         stream: e.stream.clone(),
-                        worker,
+                        worker: worker.to_string(),
                         due,
                         outcome: "active".into(),
                         slashed: U256::ZERO,
@@ -519,179 +502,183 @@ impl State {
                     },
                 );
             }
-            ("JobManager", "ResultSubmitted") => {
-                let id = a.str("jobId")?;
-                let ends = a.i64("challengeEndsAt")?;
-                let job = self.job(e, &id)?;
-                job.status = "submitted".into();
-                job.due = Some(ends);
-                job.updated_block = block;
-                let attempt = job.max_attempts - job.attempts_left;
+            ResultSubmitted {
+                job,
+                worker,
+                da_kind,
+                commitment,
+                size,
+                locator,
+                challenge_ends_at,
+            } => {
+                let id = job.to_string();
+                let ends = time("challengeEndsAt", *challenge_ends_at)?;
+                let row = self.job(e, &id)?;
+                row.status = "submitted".into();
+                row.due = Some(ends);
+                row.updated_block = block;
+                let attempt = row.max_attempts - row.attempts_left;
                 self.current_assignment(e, &id)?.outcome = "submitted".into();
                 self.results.insert(
                     (id, attempt),
                     ResultRow {
                         stream: e.stream.clone(),
-                        worker: a.str("worker")?,
-                        da_kind: a.i32("daKind")?,
-                        commitment: a.str("commitment")?,
-                        size: a.u256("size")?,
-                        locator: a.text("locator")?,
+                        worker: worker.to_string(),
+                        da_kind: small("daKind", *da_kind)?,
+                        commitment: commitment.clone(),
+                        size: *size,
+                        locator: locator.clone(),
                         challenge_ends_at: ends,
                         block_number: block,
                         tx_hash: e.tx_hash.clone(),
                     },
                 );
             }
-            ("JobManager", "JobDisputed") => {
-                let id = a.str("jobId")?;
-                let job = self.job(e, &id)?;
-                job.status = "disputed".into();
-                job.due = Some(a.i64("resolveBy")?);
-                job.updated_block = block;
-                let bond = a.u256("bond")?;
+            JobDisputed {
+                job,
+                resolve_by,
+                bond,
+            } => {
+                let id = job.to_string();
+                let resolve_by = time("resolveBy", *resolve_by)?;
+                let row = self.job(e, &id)?;
+                row.status = "disputed".into();
+                row.due = Some(resolve_by);
+                row.updated_block = block;
                 let assignment = self.current_assignment(e, &id)?;
                 assignment.outcome = "disputed".into();
-                assignment.dispute_bond = bond;
+                assignment.dispute_bond = bond.0;
             }
-            ("JobManager", "JobDeclined") => {
-                let id = a.str("jobId")?;
-                let reopened = a.bool("reopened")?;
-                let fee = a.u256("fee")?;
+            JobDeclined { job, fee, reopened } => {
+                let id = job.to_string();
                 let assignment = self.current_assignment(e, &id)?;
                 assignment.outcome = "declined".into();
-                assignment.slashed = fee;
-                let job = self.job(e, &id)?;
-                job.updated_block = block;
-                if reopened {
-                    job.status = "open".into();
-                    job.worker = None;
-                    job.due = None;
+                assignment.slashed = fee.0;
+                let row = self.job(e, &id)?;
+                row.updated_block = block;
+                if *reopened {
+                    row.status = "open".into();
+                    row.worker = None;
+                    row.due = None;
                 }
             }
-            ("JobManager", "DisputeBondReleased") => self.payments.push(PaymentRow {
-                block_number: block,
-                log_index,
-                stream: e.stream.clone(),
-                kind: "dispute_bond",
-                job_id: Some(a.str("jobId")?),
-                recipient: a.str("to")?,
-                amount: a.u256("amount")?,
-                fee: U256::ZERO,
-                tx_hash: e.tx_hash.clone(),
-            }),
-            ("JobManager", "SlashDistributed") => self.payments.push(PaymentRow {
-                block_number: block,
-                log_index,
-                stream: e.stream.clone(),
-                kind: "compensation",
-                job_id: Some(a.str("jobId")?),
-                recipient: a.str("client")?,
-                amount: a.u256("compensation")?,
-                fee: a.u256("fee")?,
-                tx_hash: e.tx_hash.clone(),
-            }),
-            ("JobManager", "AssignmentExpired") => {
-                let id = a.str("jobId")?;
-                let reopened = a.bool("reopened")?;
-                let slashed = a.u256("slashed")?;
+            DisputeBondReleased { job, to, amount } => {
+                self.payments
+                    .push(payment("dispute_bond", Some(job), to, amount, U256::ZERO))
+            }
+            SlashDistributed {
+                job,
+                client,
+                compensation,
+                fee,
+            } => self.payments.push(payment(
+                "compensation",
+                Some(job),
+                client,
+                compensation,
+                fee.0,
+            )),
+            AssignmentExpired {
+                job,
+                slashed,
+                reopened,
+            } => {
+                let id = job.to_string();
                 let assignment = self.current_assignment(e, &id)?;
                 assignment.outcome = "expired".into();
-                assignment.slashed = slashed;
-                let job = self.job(e, &id)?;
-                job.updated_block = block;
-                if reopened {
-                    job.status = "open".into();
-                    job.worker = None;
-                    job.due = None;
+                assignment.slashed = slashed.0;
+                let row = self.job(e, &id)?;
+                row.updated_block = block;
+                if *reopened {
+                    row.status = "open".into();
+                    row.worker = None;
+                    row.due = None;
                 }
             }
-            ("JobManager", "JobPaid") => {
-                let id = a.str("jobId")?;
-                let job = self.job(e, &id)?;
-                job.status = "paid".into();
-                job.updated_block = block;
+            JobPaid {
+                job,
+                worker,
+                amount,
+                fee,
+            } => {
+                let id = job.to_string();
+                let row = self.job(e, &id)?;
+                row.status = "paid".into();
+                row.updated_block = block;
                 self.current_assignment(e, &id)?.outcome = "paid".into();
-                self.payments.push(PaymentRow {
-                    block_number: block,
-                    log_index,
-                    stream: e.stream.clone(),
-                    kind: "reward",
-                    job_id: Some(id),
-                    recipient: a.str("worker")?,
-                    amount: a.u256("amount")?,
-                    fee: a.u256("fee")?,
-                    tx_hash: e.tx_hash.clone(),
-                });
+                self.payments
+                    .push(payment("reward", Some(job), worker, amount, fee.0));
             }
-            ("JobManager", "JobRefunded") => {
-                let id = a.str("jobId")?;
-                let job = self.job(e, &id)?;
-                job.status = "refunded".into();
-                job.updated_block = block;
-                let attempted = job.max_attempts > job.attempts_left;
+            JobRefunded {
+                job,
+                client,
+                amount,
+            } => {
+                let id = job.to_string();
+                let row = self.job(e, &id)?;
+                row.status = "refunded".into();
+                row.updated_block = block;
+                let attempted = row.max_attempts > row.attempts_left;
                 if attempted {
                     let assignment = self.current_assignment(e, &id)?;
                     if assignment.outcome != "expired" && assignment.outcome != "declined" {
                         assignment.outcome = "refunded".into();
                     }
                 }
-                self.payments.push(PaymentRow {
-                    block_number: block,
-                    log_index,
-                    stream: e.stream.clone(),
-                    kind: "refund",
-                    job_id: Some(id),
-                    recipient: a.str("client")?,
-                    amount: a.u256("amount")?,
-                    fee: U256::ZERO,
-                    tx_hash: e.tx_hash.clone(),
-                });
+                self.payments
+                    .push(payment("refund", Some(job), client, amount, U256::ZERO));
             }
-            ("JobManager", "FeesSwept") => self.payments.push(PaymentRow {
-                block_number: block,
-                log_index,
-                stream: e.stream.clone(),
-                kind: "fee_sweep",
-                job_id: None,
-                recipient: a.str("treasury")?,
-                amount: a.u256("amount")?,
-                fee: U256::ZERO,
-                tx_hash: e.tx_hash.clone(),
-            }),
-            (contract, "ParameterUpdated") => {
-                let key = bytes32_text(&a.str("key")?);
-                self.params.insert(
-                    (contract.to_owned(), key),
-                    ParamRow {
-                        stream: e.stream.clone(),
-                        value: a.u256("current")?,
-                        block_number: block,
-                    },
-                );
+            FeesSwept { treasury, amount } => {
+                self.payments
+                    .push(payment("fee_sweep", None, treasury, amount, U256::ZERO))
             }
-            (contract, "RoleGranted") => {
+            ParameterUpdated {
+                contract,
+                key,
+                value,
+            } => self.set_param(e, contract.name(), key, *value),
+            RoleGranted {
+                contract,
+                role,
+                account,
+            } => {
                 self.roles.insert(
-                    (contract.to_owned(), a.str("role")?, a.str("account")?),
+                    (
+                        contract.name().to_owned(),
+                        role.clone(),
+                        account.to_string(),
+                    ),
                     Some(RoleRow {
                         stream: e.stream.clone(),
                         block_number: block,
                     }),
                 );
             }
-            (contract, "RoleRevoked") => {
+            RoleRevoked {
+                contract,
+                role,
+                account,
+            } => {
                 self.roles.insert(
-                    (contract.to_owned(), a.str("role")?, a.str("account")?),
+                    (
+                        contract.name().to_owned(),
+                        role.clone(),
+                        account.to_string(),
+                    ),
                     None,
                 );
             }
-            ("WorkerRegistry", "WorkerRegistered") => {
+            WorkerRegistered {
+                worker,
+                capabilities,
+                metadata_uri,
+            } => {
                 self.workers.insert(
-                    a.str("worker")?,
+                    worker.to_string(),
                     WorkerRow {
                         stream: e.stream.clone(),
-                        capabilities: a.i32("capabilities")?,
-                        metadata_uri: a.text("metadataURI")?,
+                        capabilities: small("capabilities", *capabilities)?,
+                        metadata_uri: metadata_uri.clone(),
                         stake: U256::ZERO,
                         pending: U256::ZERO,
                         unlock_at: 0,
@@ -702,78 +689,97 @@ impl State {
                     },
                 );
             }
-            ("WorkerRegistry", "WorkerUpdated") => {
-                let w = self.worker(e, &a.str("worker")?)?;
-                w.capabilities = a.i32("capabilities")?;
-                w.metadata_uri = a.text("metadataURI")?;
+            WorkerUpdated {
+                worker,
+                capabilities,
+                metadata_uri,
+            } => {
+                let capabilities = small("capabilities", *capabilities)?;
+                let w = self.worker(e, worker.as_str())?;
+                w.capabilities = capabilities;
+                w.metadata_uri = metadata_uri.clone();
                 w.updated_block = block;
             }
-            ("WorkerRegistry", "Staked") => {
-                let w = self.worker(e, &a.str("worker")?)?;
-                w.stake = a.u256("stake")?;
+            Staked { worker, stake } => {
+                let w = self.worker(e, worker.as_str())?;
+                w.stake = stake.0;
                 w.updated_block = block;
             }
-            ("WorkerRegistry", "UnstakeRequested") => {
-                let w = self.worker(e, &a.str("worker")?)?;
-                w.stake = a.u256("stake")?;
-                w.pending = a.u256("pending")?;
-                w.unlock_at = a.i64("unlockAt")?;
+            UnstakeRequested {
+                worker,
+                stake,
+                pending,
+                unlock_at,
+            } => {
+                let unlock_at = time("unlockAt", *unlock_at)?;
+                let w = self.worker(e, worker.as_str())?;
+                w.stake = stake.0;
+                w.pending = pending.0;
+                w.unlock_at = unlock_at;
                 w.updated_block = block;
             }
-            ("WorkerRegistry", "Withdrawn") => {
-                let w = self.worker(e, &a.str("worker")?)?;
+            Withdrawn { worker } => {
+                let w = self.worker(e, worker.as_str())?;
                 w.pending = U256::ZERO;
                 w.unlock_at = 0;
                 w.updated_block = block;
             }
-            ("WorkerRegistry", "WorkerJailed" | "WorkerUnjailed") => {
-                let w = self.worker(e, &a.str("worker")?)?;
-                w.jailed = e.event == "WorkerJailed";
+            WorkerJailed { worker, jailed } => {
+                let w = self.worker(e, worker.as_str())?;
+                w.jailed = *jailed;
                 w.updated_block = block;
             }
-            ("WorkerRegistry", "WorkerSlashed") => {
-                let worker = a.str("worker")?;
-                let (amount, from_stake, from_pending) = (
-                    a.u256("amount")?,
-                    a.u256("fromStake")?,
-                    a.u256("fromPending")?,
-                );
-                let w = self.worker(e, &worker)?;
+            WorkerSlashed {
+                worker,
+                job,
+                recipient,
+                amount,
+                from_stake,
+                from_pending,
+            } => {
+                let w = self.worker(e, worker.as_str())?;
                 w.stake = w
                     .stake
-                    .checked_sub(from_stake)
+                    .checked_sub(from_stake.0)
                     .ok_or_else(|| inconsistent(e, "slash exceeds stake"))?;
                 w.pending = w
                     .pending
-                    .checked_sub(from_pending)
+                    .checked_sub(from_pending.0)
                     .ok_or_else(|| inconsistent(e, "slash exceeds pending"))?;
-                w.slashed_total += amount;
+                w.slashed_total += amount.0;
                 w.updated_block = block;
-                let job = a.str("jobId")?;
                 self.slashes.push(SlashRow {
                     block_number: block,
                     log_index,
                     stream: e.stream.clone(),
-                    worker,
-                    job_id: (job != "0").then_some(job),
-                    recipient: a.str("recipient")?,
-                    amount,
-                    from_stake,
-                    from_pending,
+                    worker: worker.to_string(),
+                    job_id: job.map(|j| j.to_string()),
+                    recipient: recipient.to_string(),
+                    amount: amount.0,
+                    from_stake: from_stake.0,
+                    from_pending: from_pending.0,
                     tx_hash: e.tx_hash.clone(),
                 });
             }
-            ("AccordGovernor", "ProposalCreated") => {
+            ProposalCreated {
+                proposal,
+                proposer,
+                description,
+                targets,
+                calldatas,
+                vote_start,
+                vote_end,
+            } => {
                 self.proposals.insert(
-                    a.str("proposalId")?,
+                    proposal.to_string(),
                     ProposalRow {
                         stream: e.stream.clone(),
-                        proposer: a.str("proposer")?,
-                        description: a.text("description")?,
-                        targets: a.strings("targets")?,
-                        calldatas: a.strings("calldatas")?,
-                        vote_start: a.i64("voteStart")?,
-                        vote_end: a.i64("voteEnd")?,
+                        proposer: proposer.to_string(),
+                        description: description.clone(),
+                        targets: targets.iter().map(ToString::to_string).collect(),
+                        calldatas: calldatas.clone(),
+                        vote_start: time("voteStart", *vote_start)?,
+                        vote_end: time("voteEnd", *vote_end)?,
                         for_votes: U256::ZERO,
                         against_votes: U256::ZERO,
                         abstain_votes: U256::ZERO,
@@ -784,79 +790,53 @@ impl State {
                     },
                 );
             }
-            ("AccordGovernor", "VoteCast" | "VoteCastWithParams") => {
-                let id = a.str("proposalId")?;
-                let support = a.i32("support")?;
-                let weight = a.u256("weight")?;
+            VoteCast {
+                proposal,
+                voter,
+                support,
+                weight,
+                reason,
+            } => {
+                let id = proposal.to_string();
                 let p = self.proposal(e, &id)?;
                 match support {
-                    0 => p.against_votes += weight,
-                    1 => p.for_votes += weight,
-                    _ => p.abstain_votes += weight,
+                    0 => p.against_votes += weight.0,
+                    1 => p.for_votes += weight.0,
+                    _ => p.abstain_votes += weight.0,
                 }
                 self.votes.insert(
-                    (id, a.str("voter")?),
+                    (id, voter.to_string()),
                     VoteRow {
                         stream: e.stream.clone(),
-                        support,
-                        weight,
-                        reason: a.text("reason")?,
+                        support: i32::from(*support),
+                        weight: weight.0,
+                        reason: reason.clone(),
                         block_number: block,
                     },
                 );
             }
-            ("AccordGovernor", "ProposalQueued") => {
-                let eta = a.i64("etaSeconds")?;
-                self.proposal(e, &a.str("proposalId")?)?.queued_eta = Some(eta);
+            ProposalQueued { proposal, eta } => {
+                let eta = time("etaSeconds", *eta)?;
+                self.proposal(e, &proposal.to_string())?.queued_eta = Some(eta);
             }
-            ("AccordGovernor", "ProposalExecuted") => {
-                self.proposal(e, &a.str("proposalId")?)?.executed = true
+            ProposalExecuted { proposal } => {
+                self.proposal(e, &proposal.to_string())?.executed = true
             }
-            ("AccordGovernor", "ProposalCanceled") => {
-                self.proposal(e, &a.str("proposalId")?)?.canceled = true
+            ProposalCanceled { proposal } => {
+                self.proposal(e, &proposal.to_string())?.canceled = true
             }
-            ("AccordGovernor", "QuorumNumeratorUpdated") => self.set_param(
-                e,
-                "AccordGovernor",
-                "quorumNumerator",
-                a.u256("newQuorumNumerator")?,
-            ),
-            ("AccordGovernor", "VotingDelaySet") => self.set_param(
-                e,
-                "AccordGovernor",
-                "votingDelay",
-                a.u256("newVotingDelay")?,
-            ),
-            ("AccordGovernor", "VotingPeriodSet") => self.set_param(
-                e,
-                "AccordGovernor",
-                "votingPeriod",
-                a.u256("newVotingPeriod")?,
-            ),
-            ("AccordGovernor", "ProposalThresholdSet") => self.set_param(
-                e,
-                "AccordGovernor",
-                "proposalThreshold",
-                a.u256("newProposalThreshold")?,
-            ),
-            ("AccordToken", "Transfer") => {
-                let (from, to, value) = (a.str("from")?, a.str("to")?, a.u256("value")?);
-                if from == ZERO_ADDRESS || to == ZERO_ADDRESS {
-                    let key = ("AccordToken".to_owned(), "totalSupply".to_owned());
-                    let current = self.params.get(&key).map(|p| p.value).unwrap_or_default();
-                    let value = if from == ZERO_ADDRESS {
-                        current + value
-                    } else {
-                        current
-                            .checked_sub(value)
-                            .ok_or_else(|| inconsistent(e, "burn exceeds supply"))?
-                    };
-                    self.set_param(e, "AccordToken", "totalSupply", value);
-                }
+            SupplyChanged { amount, minted } => {
+                let key = (Contract::Token.name().to_owned(), "totalSupply".to_owned());
+                let current = self.params.get(&key).map(|p| p.value).unwrap_or_default();
+                let value = if *minted {
+                    current + amount.0
+                } else {
+                    current
+                        .checked_sub(amount.0)
+                        .ok_or_else(|| inconsistent(e, "burn exceeds supply"))?
+                };
+                self.set_param(e, Contract::Token.name(), "totalSupply", value);
             }
-            // Everything else lives in raw_events only (approvals, delegation, timelock operations, skipped batch
-            // entries, dispute rulings whose effect is the JobPaid/JobRefunded that follows).
-            _ => {}
         }
         Ok(())
     }
@@ -1280,15 +1260,18 @@ async fn stream_events(
             event: r.get(6),
             stream: r.get(7),
             args: r.get(8),
+            protocol: None,
         })
         .collect())
 }
 
-/// Deletes every derived row of `streams` and re-applies their stored events.
+/// Deletes every derived row of `streams` and re-applies their stored events, read back as protocol events by
+/// the chain family's `codec`.
 pub async fn replay_streams(
     conn: &mut PgConnection,
     chain_id: u64,
     streams: &[String],
+    codec: &dyn EventCodec,
 ) -> Result<()> {
     if streams.is_empty() {
         return Ok(());
@@ -1305,7 +1288,12 @@ pub async fn replay_streams(
     }
     let mut after = (-1, -1);
     loop {
-        let events = stream_events(conn, chain_id, streams, after, 10_000).await?;
+        let mut events = stream_events(conn, chain_id, streams, after, 10_000).await?;
+        for e in &mut events {
+            e.protocol = codec
+                .protocol_event(e)
+                .map_err(|message| inconsistent(e, &message))?;
+        }
         let Some(last) = events.last() else { break };
         after = (last.block_number as i64, last.log_index as i64);
         apply_events(conn, chain_id, &events).await?;

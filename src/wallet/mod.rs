@@ -13,7 +13,7 @@ pub mod signer;
 use std::path::PathBuf;
 
 pub use revert::{Revert, decode_revert};
-pub use sender::{SenderConfig, TxError, TxSender};
+pub use sender::{Fees, SenderConfig, TxError, TxSender};
 pub use signer::{DEVNET_CHAIN_IDS, SignerArgs, is_devnet};
 
 /// Why a keystore, password or signer could not be used. Messages name files and chain ids, never a key or a

@@ -113,9 +113,9 @@ pub enum TxError {
     Sign(String),
 }
 
-/// EIP-1559 fees in wei per gas.
+/// EIP-1559 fees in wei per gas, as [`TxSender::estimate_fees`] reads them from the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Fees {
+pub struct Fees {
     max_fee: u128,
     tip: u128,
 }
@@ -341,20 +341,27 @@ impl TxSender {
         input: Bytes,
         gas: u64,
     ) -> Result<TransactionReceipt, TxError> {
-        self.send_with_gas_observed(to, input, gas, |_| {}).await
+        self.send_with_gas_observed(to, input, gas, None, |_| {})
+            .await
     }
 
     /// Like [`send_with_gas`](Self::send_with_gas), telling `observe` when the signed transaction goes to the node
     /// ([`SendStep::Broadcasting`], once per transaction signed: again only after a nonce conflict) and when the
-    /// node has accepted it ([`SendStep::Accepted`], before the wait for its receipt).
+    /// node has accepted it ([`SendStep::Accepted`], before the wait for its receipt). `fees`, when given, prices
+    /// the first transaction: an estimate the caller read from [`estimate_fees`](Self::estimate_fees) while it
+    /// prepared the call, which saves a round trip on the way to the node (replacements re-read them).
     pub async fn send_with_gas_observed(
         &self,
         to: Address,
         input: Bytes,
         gas: u64,
+        fees: Option<Fees>,
         mut observe: impl FnMut(SendStep) + Send,
     ) -> Result<TransactionReceipt, TxError> {
-        let fees = self.fees().await?;
+        let fees = match fees {
+            Some(fees) => fees,
+            None => self.fees().await?,
+        };
         let mut conflicts = 0;
         let (nonce, first) = loop {
             let nonce = self.nonces().take();
@@ -511,6 +518,12 @@ impl TxSender {
         )
         .await?;
         Ok(gas.saturating_add(gas / 5))
+    }
+
+    /// The node's current EIP-1559 fees (`eth_feeHistory`), as a send would price its transaction with them.
+    /// Errors with [`TxError::Rpc`].
+    pub async fn estimate_fees(&self) -> Result<Fees, TxError> {
+        self.fees().await
     }
 
     async fn fees(&self) -> Result<Fees, TxError> {

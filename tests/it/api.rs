@@ -11,7 +11,8 @@ use std::time::Duration;
 use accord::api::{AppState, router, serve};
 use accord::config::{ApiConfig, DaConfig};
 use accord::deployment::Manifest;
-use accord::indexer::{EventRecord, Status};
+use accord::domain::{ChainId, EventRecord, LiveEvent};
+use accord::indexer::Status;
 use accord::pg::TempCluster;
 use axum::Router;
 use axum::body::Body;
@@ -162,7 +163,7 @@ struct Fixture {
     app: Router,
     pool: PgPool,
     status: watch::Sender<Status>,
-    events: broadcast::Sender<EventRecord>,
+    events: broadcast::Sender<LiveEvent>,
     // Dropped last: the pool above uses it.
     _cluster: Arc<TempCluster>,
 }
@@ -190,7 +191,7 @@ pub(crate) fn state(
 ) -> (
     AppState,
     watch::Sender<Status>,
-    broadcast::Sender<EventRecord>,
+    broadcast::Sender<LiveEvent>,
 ) {
     let (status_tx, status_rx) = watch::channel(status());
     let (events, _) = broadcast::channel(4);
@@ -893,7 +894,11 @@ async fn read_until(body: &mut axum::body::BodyDataStream, text: &mut String, ne
     assert_eq!(found, Ok(true), "{needle:?} not received; got {text:?}");
 }
 
-fn record(block: u64, log: u64, contract: &str, event: &str) -> EventRecord {
+fn record(block: u64, log: u64, contract: &str, event: &str) -> LiveEvent {
+    LiveEvent::Event(Box::new(event_record(block, log, contract, event)))
+}
+
+fn event_record(block: u64, log: u64, contract: &str, event: &str) -> EventRecord {
     EventRecord {
         chain_id: CHAIN,
         block_number: block,
@@ -905,6 +910,7 @@ fn record(block: u64, log: u64, contract: &str, event: &str) -> EventRecord {
         event: event.into(),
         stream: "job:9".into(),
         args: json!({"jobId": "9"}),
+        protocol: None,
     }
 }
 
@@ -929,9 +935,11 @@ async fn event_stream_delivers_broadcast_records() {
     let mut body = response.into_body().into_data_stream();
 
     let other = record(40, 0, "AccordToken", "Transfer");
-    let posted = record(41, 2, "JobManager", "JobPosted");
+    let posted = event_record(41, 2, "JobManager", "JobPosted");
     f.events.send(other).unwrap();
-    f.events.send(posted.clone()).unwrap();
+    f.events
+        .send(LiveEvent::Event(Box::new(posted.clone())))
+        .unwrap();
     let mut text = String::new();
     read_until(&mut body, &mut text, "\n\n").await;
     assert!(
@@ -1379,12 +1387,12 @@ async fn event_stream_sends_reorgs_as_documented() {
         .await
         .unwrap();
     let mut body = response.into_body().into_data_stream();
-    let mut reorg = record(70, 0, "accord", "Reorg");
-    reorg.block_hash = String::new();
-    reorg.tx_hash = String::new();
-    reorg.address = String::new();
-    reorg.stream = "reorg".into();
-    reorg.args = json!({"fork_block": "70", "removed_events": "4"});
+    let reorg = LiveEvent::Reorg {
+        chain_id: ChainId(CHAIN),
+        fork_block: 70,
+        block_hash: None,
+        removed_events: 4,
+    };
     f.events.send(reorg).unwrap();
     let mut text = String::new();
     read_until(&mut body, &mut text, "\n\n").await;

@@ -7,7 +7,8 @@ use std::time::Duration;
 use accord::chain::evm::EvmChain;
 use accord::chain::evm::bindings::{JobManager, WorkerRegistry};
 use accord::config::IndexerConfig;
-use accord::indexer::{EventRecord, Indexer, Status};
+use accord::domain::LiveEvent;
+use accord::indexer::{Indexer, Status};
 use accord::pg::TempCluster;
 use accord::store::digest::{TableDigest, digests};
 use alloy::primitives::{Address, U256};
@@ -24,7 +25,7 @@ struct Running {
     cancel: CancellationToken,
     handle: JoinHandle<accord::indexer::Result<()>>,
     status: watch::Receiver<Status>,
-    events: broadcast::Receiver<EventRecord>,
+    events: broadcast::Receiver<LiveEvent>,
 }
 
 fn config() -> IndexerConfig {
@@ -519,14 +520,19 @@ async fn reorg_rolls_back_orphaned_events() {
     // Live subscribers were told, with the fork block, before the canonical blocks' events.
     let mut reorg = None;
     while let Ok(e) = run.events.try_recv() {
-        if e.event == "Reorg" {
-            reorg = Some(e);
+        if let LiveEvent::Reorg {
+            fork_block,
+            removed_events,
+            ..
+        } = e
+        {
+            reorg = Some((fork_block, removed_events));
         }
     }
-    let reorg = reorg.expect("a Reorg record on the event stream");
-    assert_eq!(reorg.block_number, fork);
+    let (fork_block, removed_events) = reorg.expect("a Reorg notice on the event stream");
+    assert_eq!(fork_block, fork);
     assert_eq!(
-        reorg.args["removed_events"], "2",
+        removed_events, 2,
         "the orphaned JobPosted and its token Transfer"
     );
     let orphaned = count(

@@ -1,6 +1,6 @@
 //! Decodes logs of the protocol's contracts with the event definitions in `abi/` (the same files the `sol!`
-//! bindings come from) into chain-agnostic [`EventRecord`]s: named arguments as JSON, integers as decimal
-//! strings, addresses and bytes as lowercase 0x-hex, and the entity stream the event belongs to.
+//! bindings come from) into [`EventRecord`]s: named arguments as JSON, integers as decimal strings, addresses and
+//! bytes as lowercase 0x-hex, the protocol event (see [`super::protocol`]) and the entity stream.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::chain::{Error, Result};
 use crate::deployment::Manifest;
-use crate::indexer::EventRecord;
+use crate::domain::EventRecord;
 use crate::text::ChainText;
 
 /// The committed ABI files, by contract name: the only source of event and error signatures.
@@ -167,7 +167,10 @@ impl Decoder {
             }
         }
         let args = Value::Object(args);
-        let stream = stream_of(contract.name, &event.name, &args);
+        let protocol = super::protocol::protocol_event(contract.name, &event.name, &args)
+            .map_err(|message| fail(format!("{}: {message}", event.name)))?;
+        let stream =
+            super::protocol::stream_of(contract.name, protocol.as_ref(), &args).to_string();
         Ok(EventRecord {
             chain_id,
             block_number,
@@ -179,6 +182,7 @@ impl Decoder {
             event: event.name.clone(),
             stream,
             args,
+            protocol,
         })
     }
 }
@@ -208,131 +212,116 @@ pub fn to_json(value: &DynSolValue) -> Value {
     }
 }
 
-/// A bytes32 parameter key (`"minStake"` right-padded with zeros) as text.
-pub fn bytes32_text(hex_value: &str) -> String {
-    let digits = hex_value.trim_start_matches("0x");
-    let bytes: Vec<u8> = (0..digits.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).ok())
-        .take_while(|b| *b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn arg<'a>(args: &'a Value, name: &str) -> &'a str {
-    args.get(name).and_then(Value::as_str).unwrap_or_default()
-}
-
-const ZERO_ADDRESS: &str = "0x0000000000000000000000000000000000000000";
-
-/// The entity an event belongs to. Derived rows carry it; a reorg replays the streams it touched.
-pub fn stream_of(contract: &str, event: &str, args: &Value) -> String {
-    match (contract, event) {
-        (_, "ParameterUpdated") => format!("param:{contract}:{}", bytes32_text(arg(args, "key"))),
-        (_, "RoleGranted" | "RoleRevoked") => format!(
-            "role:{contract}:{}:{}",
-            arg(args, "role"),
-            arg(args, "account")
-        ),
-        ("JobManager", "FeesSwept") => "fees".into(),
-        ("JobManager", _) if args.get("jobId").is_some() => format!("job:{}", arg(args, "jobId")),
-        ("WorkerRegistry", _) if args.get("worker").is_some() => {
-            format!("worker:{}", arg(args, "worker"))
-        }
-        ("AccordGovernor", _) if args.get("proposalId").is_some() => {
-            format!("proposal:{}", arg(args, "proposalId"))
-        }
-        ("AccordGovernor", "QuorumNumeratorUpdated") => {
-            "param:AccordGovernor:quorumNumerator".into()
-        }
-        ("AccordGovernor", "VotingDelaySet") => "param:AccordGovernor:votingDelay".into(),
-        ("AccordGovernor", "VotingPeriodSet") => "param:AccordGovernor:votingPeriod".into(),
-        ("AccordGovernor", "ProposalThresholdSet") => {
-            "param:AccordGovernor:proposalThreshold".into()
-        }
-        ("AccordToken", "Transfer")
-            if arg(args, "from") == ZERO_ADDRESS || arg(args, "to") == ZERO_ADDRESS =>
-        {
-            "param:AccordToken:totalSupply".into()
-        }
-        ("AccordToken", _) => "token".into(),
-        _ => format!("contract:{contract}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn streams_group_events_by_entity() {
+        use super::super::protocol::{protocol_event, stream_of};
+        use alloy::primitives::U256;
+        const ZERO: &str = "0x0000000000000000000000000000000000000000";
+        let (ab, one, two) = (
+            format!("0x{}", "ab".repeat(20)),
+            format!("0x{}1", "0".repeat(39)),
+            format!("0x{}2", "0".repeat(39)),
+        );
         let cases = [
-            ("JobManager", "JobPosted", json!({"jobId": "7"}), "job:7"),
+            (
+                "JobManager",
+                "JobPaid",
+                json!({"jobId": "7", "worker": ab, "amount": "1", "fee": "0"}),
+                "job:7".to_owned(),
+            ),
             (
                 "JobManager",
                 "AssignmentSkipped",
-                json!({"jobId": "8", "worker": "0xab"}),
-                "job:8",
+                json!({"jobId": "8", "worker": ab}),
+                "job:8".to_owned(),
             ),
             (
                 "JobManager",
                 "FeesSwept",
-                json!({"treasury": "0x1"}),
-                "fees",
+                json!({"treasury": one, "amount": "5"}),
+                "fees".to_owned(),
             ),
             (
                 "WorkerRegistry",
                 "Staked",
-                json!({"worker": "0xab"}),
-                "worker:0xab",
+                json!({"worker": ab, "amount": "1", "stake": "1"}),
+                format!("worker:{ab}"),
             ),
             (
                 "WorkerRegistry",
                 "JobManagerSet",
-                json!({"jobManager": "0xab"}),
-                "contract:WorkerRegistry",
+                json!({"jobManager": ab}),
+                "contract:WorkerRegistry".to_owned(),
             ),
             (
                 "AccordGovernor",
                 "VoteCast",
-                json!({"proposalId": "99", "voter": "0x1"}),
-                "proposal:99",
+                json!({"proposalId": "99", "voter": one, "support": "1", "weight": "3", "reason": ""}),
+                "proposal:99".to_owned(),
             ),
             (
                 "AccordGovernor",
                 "QuorumNumeratorUpdated",
-                json!({}),
-                "param:AccordGovernor:quorumNumerator",
+                json!({"oldQuorumNumerator": "4", "newQuorumNumerator": "5"}),
+                "param:AccordGovernor:quorumNumerator".to_owned(),
             ),
             (
                 "AccordToken",
                 "Transfer",
-                json!({"from": ZERO_ADDRESS, "to": "0x1"}),
-                "param:AccordToken:totalSupply",
+                json!({"from": ZERO, "to": one, "value": "1"}),
+                "param:AccordToken:totalSupply".to_owned(),
             ),
             (
                 "AccordToken",
                 "Transfer",
-                json!({"from": "0x2", "to": "0x1"}),
-                "token",
+                json!({"from": two, "to": one, "value": "1"}),
+                "token".to_owned(),
             ),
             (
                 "JobManager",
                 "RoleGranted",
-                json!({"role": "0x00", "account": "0x1"}),
-                "role:JobManager:0x00:0x1",
+                json!({"role": "0x00", "account": one, "sender": two}),
+                format!("role:JobManager:0x00:{one}"),
+            ),
+            (
+                "TimelockController",
+                "CallScheduled",
+                json!({"id": "0x00"}),
+                "contract:TimelockController".to_owned(),
             ),
         ];
         for (contract, event, args, want) in cases {
+            let protocol = protocol_event(contract, event, &args).unwrap();
             assert_eq!(
-                stream_of(contract, event, &args),
+                stream_of(contract, protocol.as_ref(), &args).to_string(),
                 want,
                 "{contract}.{event}"
             );
         }
         let key = "0x6d696e5374616b65000000000000000000000000000000000000000000000000";
+        let args = json!({ "key": key, "previous": "1", "current": "2" });
+        let protocol = protocol_event("WorkerRegistry", "ParameterUpdated", &args).unwrap();
         assert_eq!(
-            stream_of("WorkerRegistry", "ParameterUpdated", &json!({ "key": key })),
+            stream_of("WorkerRegistry", protocol.as_ref(), &args).to_string(),
             "param:WorkerRegistry:minStake"
+        );
+        // A protocol event with an argument missing or out of range is refused, naming it.
+        let short = json!({"jobId": "7", "worker": ab, "due": "1"});
+        assert!(
+            protocol_event("JobManager", "JobAssigned", &short)
+                .unwrap_err()
+                .contains("attemptsLeft")
+        );
+        let wide =
+            json!({"jobId": "7", "worker": ab, "due": U256::MAX.to_string(), "attemptsLeft": "1"});
+        assert!(
+            protocol_event("JobManager", "JobAssigned", &wide)
+                .unwrap_err()
+                .contains("64 bits")
         );
     }
 
@@ -351,7 +340,7 @@ mod tests {
             to_json(&DynSolValue::FixedBytes(B256::repeat_byte(1), 32)),
             json!(format!("0x{}", "01".repeat(32)))
         );
-        assert_eq!(bytes32_text("0x61620000"), "ab");
+        assert_eq!(super::super::protocol::bytes32_text("0x61620000"), "ab");
         assert_eq!(
             to_json(&DynSolValue::String("a\0b".into())),
             json!("a\u{FFFD}b")

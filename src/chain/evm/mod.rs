@@ -2,6 +2,7 @@
 
 pub mod bindings;
 pub mod decode;
+pub mod protocol;
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use alloy::rpc::types::Filter;
 
 use super::{BlockRef, Chain, Error, Result};
 use crate::deployment::Manifest;
-use crate::indexer::EventRecord;
+use crate::domain::EventRecord;
 use decode::Decoder;
 
 /// A JSON-RPC client for one EVM chain and one deployment.
@@ -175,6 +176,10 @@ impl Chain for EvmChain {
         }
         Ok(out)
     }
+
+    fn codec(&self) -> &dyn crate::domain::EventCodec {
+        &protocol::EvmCodec
+    }
 }
 
 /// Whether a repeated log was already warned about (once per process; the counter keeps counting).
@@ -228,6 +233,7 @@ mod tests {
             event: "JobCancelled".into(),
             stream: format!("job:{job}"),
             args: serde_json::json!({ "jobId": job }),
+            protocol: None,
         }
     }
 

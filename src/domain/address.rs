@@ -1,0 +1,191 @@
+//! Account and contract addresses of every chain family, each in its family's normal form.
+
+use std::fmt;
+
+/// A chain family: how addresses, hashes and signatures look on it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Ethereum and EVM chains: 20-byte addresses.
+    Evm,
+    /// Starknet: addresses are field elements (below 2^251).
+    Starknet,
+}
+
+impl Family {
+    /// The family's name in configuration and manifests (`evm`, `starknet`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Evm => "evm",
+            Family::Starknet => "starknet",
+        }
+    }
+
+    /// Hex digits of an address in normal form.
+    fn digits(self) -> usize {
+        match self {
+            Family::Evm => 40,
+            Family::Starknet => 64,
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Family {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "evm" => Ok(Family::Evm),
+            "starknet" => Ok(Family::Starknet),
+            other => Err(format!("unknown chain family {other:?} (evm or starknet)")),
+        }
+    }
+}
+
+/// Why a text is not an address of a family.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not {family} address: {why}")]
+pub struct AddressError {
+    family: &'static str,
+    text: String,
+    why: &'static str,
+}
+
+/// An address in its family's normal form: `0x` and 40 lowercase hex digits on EVM chains; `0x` and 64
+/// lowercase hex digits (zero-padded) on Starknet. Two addresses are equal exactly when their texts are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Address {
+    family: Family,
+    text: String,
+}
+
+impl Address {
+    /// Parses `text` as an address of `family`. EVM: exactly 40 hex digits after `0x`, any case (the checksum
+    /// case is not checked). Starknet: 1 to 64 hex digits after `0x`, below 2^251 + 17·2^192 + 1 (the field's
+    /// prime), padded to 64.
+    pub fn parse(family: Family, text: &str) -> Result<Self, AddressError> {
+        let fail = |why| AddressError {
+            family: match family {
+                Family::Evm => "an EVM",
+                Family::Starknet => "a Starknet",
+            },
+            text: text.chars().take(80).collect(),
+            why,
+        };
+        let digits = text
+            .strip_prefix("0x")
+            .or_else(|| text.strip_prefix("0X"))
+            .ok_or_else(|| fail("no 0x prefix"))?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(fail("not hexadecimal"));
+        }
+        let want = family.digits();
+        match family {
+            Family::Evm if digits.len() != want => return Err(fail("not 40 hex digits")),
+            Family::Starknet if digits.is_empty() || digits.len() > want => {
+                return Err(fail("not 1 to 64 hex digits"));
+            }
+            _ => {}
+        }
+        let mut normal = String::with_capacity(2 + want);
+        normal.push_str("0x");
+        for _ in digits.len()..want {
+            normal.push('0');
+        }
+        normal.extend(digits.chars().map(|c| c.to_ascii_lowercase()));
+        if family == Family::Starknet && normal[2..] >= *STARK_PRIME_HEX {
+            return Err(fail("not below the field's prime"));
+        }
+        Ok(Self {
+            family,
+            text: normal,
+        })
+    }
+
+    /// The zero address of `family` (the mint and burn counterparty of token transfers).
+    pub fn zero(family: Family) -> Self {
+        Self {
+            family,
+            text: format!("0x{}", "0".repeat(family.digits())),
+        }
+    }
+
+    /// Whether this is the zero address.
+    pub fn is_zero(&self) -> bool {
+        self.text[2..].bytes().all(|b| b == b'0')
+    }
+
+    /// The family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// The normal form.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// The Starknet field's prime, 2^251 + 17·2^192 + 1, as 64 lowercase hex digits.
+const STARK_PRIME_HEX: &str = "0800000000000011000000000000000000000000000000000000000000000001";
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl AsRef<str> for Address {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evm_addresses_are_lowercase_and_exact() {
+        let a = Address::parse(Family::Evm, "0xAbCdEf0000000000000000000000000000000001").unwrap();
+        assert_eq!(a.as_str(), "0xabcdef0000000000000000000000000000000001");
+        assert!(!a.is_zero());
+        assert!(Address::zero(Family::Evm).is_zero());
+        assert_eq!(
+            Address::zero(Family::Evm).as_str(),
+            "0x0000000000000000000000000000000000000000"
+        );
+        for bad in [
+            "",
+            "0x",
+            "abcdef0000000000000000000000000000000001",
+            "0x1234",
+            "0xg000000000000000000000000000000000000001",
+        ] {
+            assert!(Address::parse(Family::Evm, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn starknet_addresses_are_padded_felts() {
+        let a = Address::parse(Family::Starknet, "0x1").unwrap();
+        assert_eq!(a.as_str().len(), 66);
+        assert!(a.as_str().ends_with("01"));
+        assert_eq!(
+            a,
+            Address::parse(Family::Starknet, &format!("0x{}1", "0".repeat(63))).unwrap()
+        );
+        let below = "0x0800000000000011000000000000000000000000000000000000000000000000";
+        assert!(Address::parse(Family::Starknet, below).is_ok());
+        let prime = "0x0800000000000011000000000000000000000000000000000000000000000001";
+        assert!(Address::parse(Family::Starknet, prime).is_err());
+        assert!(Address::parse(Family::Starknet, &format!("0x1{}", "0".repeat(64))).is_err());
+    }
+}
