@@ -128,7 +128,16 @@ async fn tip_replaced_at_the_same_height_is_rolled_back_without_a_new_block() {
         || async { (job_count(&api).await == before).then_some(()) },
     )
     .await;
-    let status = get(&api, "/v1/status").await;
+    // The rollback withdraws the job first; the replacement blocks are indexed at the next poll.
+    let status = eventually(
+        Duration::from_secs(30),
+        "the replacement blocks indexed",
+        || async {
+            let status = get(&api, "/v1/status").await;
+            (status["indexed"] == head).then_some(status)
+        },
+    )
+    .await;
     assert_eq!(status["indexed"], head, "{status}");
     assert_eq!(status["lag"], 0, "{status}");
     let canonical = stack
