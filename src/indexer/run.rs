@@ -381,7 +381,15 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                 }
                 // No new block may come to reveal it (a quiet chain, an L2 sequencer re-orging its tip), so the
                 // indexed tip's hash is checked on every poll: blocks replaced at the same heights are rolled
-                // back like any other reorg.
+                // back like any other reorg. A chain now shorter than the index (its tip block is gone) is left
+                // to the next block that reaches past it, whose parent hash reveals the reorg.
+                if cursor.number > head {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Err(Error::Cancelled),
+                        _ = tokio::time::sleep(Duration::from_millis(self.config.poll_interval_ms)) => {}
+                    }
+                    continue;
+                }
                 let tip = self
                     .retry("re-checking the indexed tip", cancel, || async {
                         Ok(self.chain.block(cursor.number).await?)
