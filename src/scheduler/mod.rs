@@ -170,9 +170,10 @@ pub struct Scheduler {
 }
 
 /// Workers' chain state and liveness kept between rounds, so a round over a fleet of thousands reads only what
-/// changed: the rows of `workers` updated at or after the last block it saw (a few, usually), and the minimum
-/// stake. Upkeep reloads every worker and every live heartbeat about once a second, off the path from an index
-/// update to the next batch; a reload also drops workers a reorg removed from the index.
+/// changed: the rows of `workers` updated after the last block it saw (none, usually; the indexer commits whole
+/// blocks, so a block's rows are all in once one of them is), and the minimum stake. Upkeep reloads every worker and every live heartbeat about once a second, off the path from an index
+/// update to the next batch; a reload also takes in what a reorg changed (rows rolled back to older blocks, or a
+/// block replaced at the same height).
 ///
 /// Liveness is judged at each round against the cached `signed_at`, which is never newer than the stored one, so
 /// a worker is never taken for alive longer than its TTL; a worker's first heartbeat counts from the next
@@ -181,7 +182,7 @@ pub struct Scheduler {
 struct EligibleBook {
     /// Every indexed worker's chain state, by lowercase address (ordered as the SQL `ORDER BY address` was).
     workers: std::collections::BTreeMap<Arc<str>, WorkerState>,
-    /// Rows of `workers` with `updated_block` at or after this are re-read each round; `None` until loaded.
+    /// Rows of `workers` with `updated_block` after this are read each round; `None` until loaded.
     through_block: Option<i64>,
     /// Each worker's latest heartbeat within the TTL, `(capacity, signed_at)`, as of the last snapshot.
     alive: Option<HashMap<String, (i32, i64)>>,
@@ -271,7 +272,7 @@ impl EligibleBook {
                 tokens,
                 jailed,
             };
-            // The rows of the last block seen come back every round: only a change rebuilds the staked list.
+            // Only a change rebuilds the staked list.
             if self.workers.get(address.as_str()) != Some(&state) {
                 self.staked = None;
                 self.workers.insert(address.into(), state);
@@ -303,7 +304,9 @@ impl EligibleBook {
     }
 }
 
-/// Every worker's chain state (`through` = None) or the rows updated at or after block `through`.
+/// Every worker's chain state (`through` = None) or the rows updated after block `through`. Re-reading the
+/// rows of block `through` itself would return every worker staked in it, each round: 2,000 rows, when a fleet
+/// registers in batches.
 async fn worker_rows(
     pool: &PgPool,
     chain_id: i64,
@@ -311,7 +314,7 @@ async fn worker_rows(
 ) -> sqlx::Result<Vec<(String, i32, String, bool, i64)>> {
     sqlx::query_as(
         "SELECT address, capabilities, stake::text, jailed, updated_block FROM workers \
-         WHERE chain_id = $1 AND updated_block >= $2",
+         WHERE chain_id = $1 AND updated_block > $2",
     )
     .bind(chain_id)
     .bind(through.unwrap_or(i64::MIN))
@@ -359,14 +362,14 @@ struct Loads {
 
 impl LoadBook {
     /// Takes a snapshot whose statement started at `taken`, unless a newer one is in.
-    fn update(&mut self, taken: Instant, loads: Loads) {
+    fn update(&mut self, taken: Instant, loads: Arc<Loads>) {
         if self.snapshot.as_ref().is_some_and(|(at, _)| *at >= taken) {
             return;
         }
         // A decision committed before the statement started is in the snapshot; one whose insert returned after
         // may be counted twice until the next snapshot (the load errs high, never low).
         self.decided.retain(|(at, _)| *at > taken);
-        self.snapshot = Some((taken, Arc::new(loads)));
+        self.snapshot = Some((taken, loads));
     }
 
     /// The current loads: the snapshot (shared, not copied: it covers every worker of the fleet) plus what was
@@ -389,6 +392,23 @@ impl LoadBook {
 struct CurrentLoads {
     snapshot: Arc<Loads>,
     decided: HashMap<String, i64>,
+}
+
+/// An open job as a round reads it: id, required capabilities, attempt, deadline, and the governed
+/// `minSubmitWindow` and `minStake` (the same on every row).
+type OpenJobRow = (String, i32, i32, i64, i64, Option<String>);
+
+/// What a round read for its candidates, applied to the books once the round's reads are all in.
+struct WorkerChanges {
+    /// The book's `through_block` when the rows were read (`None`: every row).
+    through: Option<i64>,
+    rows: Vec<(String, i32, String, bool, i64)>,
+    /// Every live heartbeat, when the book had none.
+    alive: Option<HashMap<String, (i32, i64)>>,
+    /// The round's own load snapshot, taken when there was none yet.
+    loads: Option<CurrentLoads>,
+    /// Heartbeats signed before this are stale (unix seconds).
+    alive_since: u64,
 }
 
 /// One decided assignment.
@@ -507,14 +527,19 @@ impl Scheduler {
     }
 
     /// Leads until cancelled or until the lock session fails; returns why it stopped.
-    async fn lead(&self, mut lock: PgConnection, cancel: &CancellationToken) -> String {
+    async fn lead(&self, lock: PgConnection, cancel: &CancellationToken) -> String {
+        // The lock's session is checked beside the rounds, never in their way; dropping the task (when leading
+        // ends) closes the session, which releases the lock.
+        let mut lock_lost =
+            tokio_util::task::AbortOnDropHandle::new(tokio::spawn(watch_lock(lock)));
         let mut strategy = self.config.strategy.build(self.config.weights);
         let mut index = self.index.clone();
         // Batches in flight count against `max_in_flight`; expiries and finalizations are sent beside them.
         let mut assigning: JoinSet<()> = JoinSet::new();
         let mut chores: JoinSet<()> = JoinSet::new();
         let poll = Duration::from_millis(self.config.poll_interval_ms);
-        let mut lock_checked = Instant::now();
+        let mut ticker = tokio::time::interval(poll);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut chores_at = Instant::now();
         // The index update that made the oldest still undecided jobs visible: decision latency runs from here.
         let mut last_update = index.borrow().indexed_at;
@@ -528,7 +553,9 @@ impl Scheduler {
         let mut upkeeping: Option<tokio::task::JoinHandle<()>> = None;
         let mut deciding_chores: Option<tokio::task::JoinHandle<anyhow::Result<Vec<Chore>>>> = None;
         loop {
-            tokio::select! {
+            // Whether this wake-up can find something to decide: rounds cost a chain and two database round
+            // trips, so a status change that indexed nothing new, or a finished chore, does not start one.
+            let decide = tokio::select! {
                 _ = cancel.cancelled() => {
                     self.finish_chores(deciding_chores.take(), &mut chores).await;
                     // Let sent transactions finish recording their outcome.
@@ -539,25 +566,26 @@ impl Scheduler {
                 changed = index.changed() => {
                     if changed.is_err() {
                         // The indexer is gone: keep polling on the interval.
-                        tokio::time::sleep(poll).await;
+                        ticker.tick().await;
+                        true
+                    } else {
+                        index.borrow().indexed_at != last_update || waiting_since.is_some()
                     }
                 }
-                Some(_) = assigning.join_next(), if !assigning.is_empty() => {}
-                Some(_) = chores.join_next(), if !chores.is_empty() => {}
+                // A batch was recorded: room for jobs that waited for it (an index update brings the rest).
+                Some(_) = assigning.join_next(), if !assigning.is_empty() => waiting_since.is_some(),
+                Some(_) = chores.join_next(), if !chores.is_empty() => false,
                 // A full batch went out and there is room for another: decide it now.
-                _ = std::future::ready(()), if more && assigning.len() < self.config.max_in_flight => {}
-                _ = tokio::time::sleep(poll) => {}
-            }
-            if lock_checked.elapsed() >= Duration::from_secs(1) {
-                if let Err(e) = sqlx::query("SELECT 1").execute(&mut lock).await {
-                    self.finish_chores(deciding_chores.take(), &mut chores)
-                        .await;
+                _ = std::future::ready(()), if more && assigning.len() < self.config.max_in_flight => true,
+                // Time alone changes what is due (backoffs end, the chain clock moves).
+                _ = ticker.tick() => true,
+                failed = &mut lock_lost => {
+                    self.finish_chores(deciding_chores.take(), &mut chores).await;
                     while assigning.join_next().await.is_some() {}
                     while chores.join_next().await.is_some() {}
-                    return format!("leader lock session failed: {e}");
+                    return failed.unwrap_or_else(|e| format!("leader lock task failed: {e}"));
                 }
-                lock_checked = Instant::now();
-            }
+            };
             // A halted index no longer says what the chain says: act on nothing until it is repaired.
             let halted = index.borrow().halted.as_ref().map(|h| h.kind.clone());
             if let Some(kind) = halted {
@@ -581,22 +609,24 @@ impl Scheduler {
                 last_update = update;
                 waiting_since = waiting_since.or(update);
             }
-            let batches = assigning.len();
-            more = false;
-            match self
-                .round(strategy.as_mut(), &mut assigning, batches, waiting_since)
-                .await
-            {
-                // Everything visible was decided (or nothing was): the next update starts a new wait.
-                Ok(Round::Decided { more: false }) => waiting_since = None,
-                // A full batch: the rest still waits since the same update.
-                Ok(Round::Decided { more: true }) => more = true,
-                // No room for a batch: the jobs keep waiting.
-                Ok(Round::Busy) => {}
-                Err(e) => {
-                    warn!(target: "accord::scheduler", error = %e, "scheduling round failed");
-                    self.report
-                        .send_modify(|s| s.last_error = Some(e.to_string()));
+            if decide {
+                let batches = assigning.len();
+                more = false;
+                match self
+                    .round(strategy.as_mut(), &mut assigning, batches, waiting_since)
+                    .await
+                {
+                    // Everything visible was decided (or nothing was): the next update starts a new wait.
+                    Ok(Round::Decided { more: false }) => waiting_since = None,
+                    // A full batch: the rest still waits since the same update.
+                    Ok(Round::Decided { more: true }) => more = true,
+                    // No room for a batch: the jobs keep waiting.
+                    Ok(Round::Busy) => {}
+                    Err(e) => {
+                        warn!(target: "accord::scheduler", error = %e, "scheduling round failed");
+                        self.report
+                            .send_modify(|s| s.last_error = Some(e.to_string()));
+                    }
                 }
             }
             // Upkeep runs beside the rounds, off the path from an index update to the next batch.
@@ -697,11 +727,13 @@ impl Scheduler {
             anyhow::Ok((now, started.elapsed()))
         };
         let open_jobs = async {
-            let jobs: Vec<(String, i32, i32, i64, i64)> = sqlx::query_as(
+            let jobs: Vec<OpenJobRow> = sqlx::query_as(
                 "WITH w AS (SELECT COALESCE((SELECT value::bigint FROM params \
-                     WHERE chain_id = $1 AND contract = 'JobManager' AND key = 'minSubmitWindow'), 0) AS submit_window) \
+                     WHERE chain_id = $1 AND contract = 'JobManager' AND key = 'minSubmitWindow'), 0) AS submit_window, \
+                     (SELECT value::text FROM params \
+                     WHERE chain_id = $1 AND contract = 'WorkerRegistry' AND key = 'minStake') AS min_stake) \
                  SELECT j.job_id::text, j.required_capabilities, j.max_attempts - j.attempts_left + 1, \
-                        j.deadline, w.submit_window \
+                        j.deadline, w.submit_window, w.min_stake \
                  FROM jobs j, w \
                  WHERE j.chain_id = $1 AND j.status = 'open' AND j.deadline > $2 \
                    AND j.deadline >= $2 + w.submit_window \
@@ -722,24 +754,33 @@ impl Scheduler {
             .await?;
             anyhow::Ok((jobs, started.elapsed()))
         };
-        let candidates = async { anyhow::Ok((self.candidates().await?, started.elapsed())) };
-        let ((now, clock), (jobs, selected), (mut candidates, ranked)) =
-            tokio::try_join!(clock, open_jobs, candidates)?;
+        let workers = async { anyhow::Ok((self.worker_changes().await?, started.elapsed())) };
+        let ((now, clock), (jobs, selected), (workers, ranked)) =
+            tokio::try_join!(clock, open_jobs, workers)?;
         self.clock_floor.fetch_max(now, Ordering::Relaxed);
+        // The minimum stake comes with the open jobs (the same on every row); without open jobs it is not needed.
+        let min_stake: U256 = jobs
+            .first()
+            .and_then(|j| j.5.as_deref())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default();
         // A full page means more may wait, even when the clock dropped some of it.
         let full = jobs.len() >= self.config.max_batch;
         let now = now.min(i64::MAX as u64) as i64;
         let jobs: Vec<(String, i32, i32)> = jobs
             .into_iter()
-            .filter(|(_, _, _, deadline, window)| {
+            .filter(|(_, _, _, deadline, window, _)| {
                 *deadline > now && *deadline >= now.saturating_add(*window)
             })
-            .map(|(id, required, attempt, _, _)| (id, required, attempt))
+            .map(|(id, required, attempt, _, _, _)| (id, required, attempt))
             .collect();
         if jobs.is_empty() {
+            // The worker rows read are applied by the next round that has jobs (they are re-read until then).
             return Ok((Vec::new(), full, None));
         }
-        let prepared = started.elapsed();
+        let read = started.elapsed();
+        let mut candidates = self.candidates(workers, min_stake);
+        let built = started.elapsed();
         let mut picked: Vec<(String, i32, String)> = Vec::with_capacity(jobs.len());
         for (job_id, required, attempt) in jobs {
             let Some(i) = strategy.pick(required as u16, &candidates) else {
@@ -751,6 +792,7 @@ impl Scheduler {
         if picked.is_empty() {
             return Ok((Vec::new(), false, None));
         }
+        let prepared = started.elapsed();
         let (ids, rest): (Vec<String>, Vec<(i32, String)>) =
             picked.into_iter().map(|(j, a, w)| (j, (a, w))).unzip();
         let (attempts, workers): (Vec<i32>, Vec<String>) = rest.into_iter().unzip();
@@ -790,52 +832,79 @@ impl Scheduler {
             chain_time_ms = clock.as_secs_f64() * 1e3,
             open_jobs_ms = selected.as_secs_f64() * 1e3,
             candidates_ms = ranked.as_secs_f64() * 1e3,
+            build_ms = (built - read).as_secs_f64() * 1e3,
+            pick_ms = (prepared - built).as_secs_f64() * 1e3,
             intents_ms = (started.elapsed() - prepared).as_secs_f64() * 1e3,
             "decided"
         );
         Ok((decisions, full, fees))
     }
 
-    /// Eligible workers with their load: registered (indexed), not jailed, stake at least the current minimum,
-    /// a heartbeat within the TTL. Chain state is the cached rows plus those the index updated since, and the
-    /// minimum stake is read every round; liveness comes from the upkeep's snapshot of heartbeats (see
-    /// [`EligibleBook`]); load and record come from the load book.
-    async fn candidates(&self) -> sqlx::Result<Vec<Candidate>> {
+    /// What a round reads for the candidates: the rows of `workers` the index updated since the cached ones,
+    /// and every live heartbeat when the book has none yet.
+    async fn worker_changes(&self) -> sqlx::Result<WorkerChanges> {
         let alive_since =
             crate::offchain::unix_now().saturating_sub(self.config.heartbeat_ttl_secs);
         let (through, need_alive) = {
             let book = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
             (book.through_block, book.alive.is_none())
         };
-        let min_stake = sqlx::query_scalar::<_, String>(
-            "SELECT value::text FROM params WHERE chain_id = $1 AND contract = 'WorkerRegistry' AND key = 'minStake'",
-        )
-        .bind(self.chain_id)
-        .fetch_optional(&self.pool);
         let rows = worker_rows(&self.pool, self.chain_id, through);
-        let (min_stake, rows) = tokio::try_join!(min_stake, rows)?;
-        let alive = if need_alive {
-            Some(live_heartbeats(&self.pool, self.chain_id, alive_since).await?)
-        } else {
-            None
+        let alive = async {
+            if need_alive {
+                live_heartbeats(&self.pool, self.chain_id, alive_since)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
         };
-        let min_stake: U256 = min_stake.and_then(|v| v.parse().ok()).unwrap_or_default();
-        let current = self
+        let (rows, alive) = tokio::try_join!(rows, alive)?;
+        // Before the first snapshot (the upkeep takes one before the first round), the round takes its own.
+        let has_loads = self
             .book
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .current();
-        let loads = match current {
-            Some(loads) => loads,
-            None => {
-                let upkeep = self.upkeep();
-                let taken = Instant::now();
-                let loads = upkeep.loads().await?;
-                let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
-                book.update(taken, loads);
-                book.current().unwrap_or_default()
-            }
+            .snapshot
+            .is_some();
+        let loads = if has_loads {
+            None
+        } else {
+            let taken = Instant::now();
+            let loads = self.upkeep().loads().await?;
+            let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+            book.update(taken, Arc::new(loads));
+            book.current()
         };
+        Ok(WorkerChanges {
+            through,
+            rows,
+            alive,
+            loads,
+            alive_since,
+        })
+    }
+
+    /// Eligible workers with their load: registered (indexed), not jailed, stake at least the current minimum,
+    /// a heartbeat within the TTL. Chain state is the cached rows plus those the index updated since, and the
+    /// minimum stake is read every round; liveness comes from the upkeep's snapshot of heartbeats (see
+    /// [`EligibleBook`]); load and record come from the load book.
+    fn candidates(&self, changes: WorkerChanges, min_stake: U256) -> Vec<Candidate> {
+        let WorkerChanges {
+            through,
+            rows,
+            alive,
+            loads,
+            alive_since,
+        } = changes;
+        // The loads as of now (the upkeep may have swapped in a snapshot, with its candidates, since the reads).
+        let loads = self
+            .book
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .current()
+            .or(loads)
+            .unwrap_or_default();
         let staked = {
             let mut book = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
             book.apply(rows, through.is_none());
@@ -880,7 +949,7 @@ impl Scheduler {
         let alive_since = alive_since as i64;
         let mut signed_at = base.staked.iter().map(|w| w.signed_at);
         out.retain(|_| signed_at.next().is_some_and(|t| t >= alive_since));
-        Ok(out)
+        out
     }
 
     async fn chain_time(&self) -> anyhow::Result<u64> {
@@ -910,6 +979,16 @@ impl Scheduler {
         for chore in chores {
             let this = self.clone_for_task();
             tasks.spawn(async move { this.send_chore(chore).await });
+        }
+    }
+}
+
+/// Checks the leader lock's session once a second; returns why it failed.
+async fn watch_lock(mut lock: PgConnection) -> String {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Err(e) = sqlx::query("SELECT 1").execute(&mut lock).await {
+            return format!("leader lock session failed: {e}");
         }
     }
 }
@@ -948,30 +1027,34 @@ impl Upkeep {
             warn!(target: "accord::scheduler", error = %e, "repairing intents failed");
         }
         let taken = Instant::now();
-        match self.loads().await {
-            Ok(loads) => self
-                .book
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .update(taken, loads),
+        let loads = match self.loads().await {
+            Ok(loads) => Some((taken, Arc::new(loads))),
             Err(e) => {
-                warn!(target: "accord::scheduler", error = %e, "cannot read the workers' load")
+                warn!(target: "accord::scheduler", error = %e, "cannot read the workers' load");
+                None
             }
-        }
-        if let Err(e) = self.reload_eligible().await {
+        };
+        if let Err(e) = self.reload_eligible(loads.clone()).await {
             warn!(target: "accord::scheduler", error = %e, "cannot read the workers and their heartbeats");
+            if let Some((taken, loads)) = loads {
+                self.book
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .update(taken, loads);
+            }
         }
     }
 
-    /// Reloads every worker's chain state and every live heartbeat into the eligibility book.
-    async fn reload_eligible(&self) -> sqlx::Result<()> {
+    /// Reloads every worker's chain state and every live heartbeat into the eligibility book, and swaps it in
+    /// with the new load snapshot, if any. The staked list and the candidates are built here, off the rounds'
+    /// path, and both books change under both locks, so no round sees the new loads without their candidates
+    /// (it would build the candidates of 10,000 workers itself).
+    async fn reload_eligible(&self, loads: Option<(Instant, Arc<Loads>)>) -> sqlx::Result<()> {
         let alive_since = crate::offchain::unix_now().saturating_sub(self.heartbeat_ttl_secs);
         let (rows, alive) = tokio::try_join!(
             worker_rows(&self.pool, self.chain_id, None),
             live_heartbeats(&self.pool, self.chain_id, alive_since)
         )?;
-        // The new book, and the staked list and candidates for the last minimum stake, are built here, off
-        // the rounds' path, then swapped in.
         let min_stake = self
             .eligible
             .lock()
@@ -979,24 +1062,32 @@ impl Upkeep {
             .staked
             .as_ref()
             .map(|(min, _)| *min);
-        let loads = self
-            .book
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .snapshot
-            .as_ref()
-            .map(|(_, loads)| loads.clone());
+        let snapshot = match &loads {
+            Some((_, loads)) => Some(loads.clone()),
+            None => self
+                .book
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .snapshot
+                .as_ref()
+                .map(|(_, loads)| loads.clone()),
+        };
         let mut fresh = EligibleBook::default();
         fresh.apply(rows, true);
         fresh.alive = Some(alive);
         if let Some(min) = min_stake {
             let staked = Arc::new(fresh.staked_for(min));
-            if let Some(loads) = loads {
-                fresh.base = Some(CandidateBase::build(staked.clone(), loads));
+            if let Some(snapshot) = snapshot {
+                fresh.base = Some(CandidateBase::build(staked.clone(), snapshot));
             }
             fresh.staked = Some((min, staked));
         }
-        *self.eligible.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+        let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+        let mut eligible = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((taken, loads)) = loads {
+            book.update(taken, loads);
+        }
+        *eligible = fresh;
         Ok(())
     }
 
