@@ -171,9 +171,9 @@ pub struct Scheduler {
 
 /// Workers' chain state and liveness kept between rounds, so a round over a fleet of thousands reads only what
 /// changed: the rows of `workers` updated after the last block it saw (none, usually; the indexer commits whole
-/// blocks, so a block's rows are all in once one of them is), and the minimum stake. Upkeep reloads every worker and every live heartbeat about once a second, off the path from an index
-/// update to the next batch; a reload also takes in what a reorg changed (rows rolled back to older blocks, or a
-/// block replaced at the same height).
+/// blocks, so a block's rows are all in once one of them is), and the minimum stake. Upkeep reloads every worker
+/// and every live heartbeat about once a second, off the path from an index update to the next batch; a reload
+/// also takes in what a reorg changed (rows rolled back to older blocks, or a block replaced at the same height).
 ///
 /// Liveness is judged at each round against the cached `signed_at`, which is never newer than the stored one, so
 /// a worker is never taken for alive longer than its TTL; a worker's first heartbeat counts from the next
@@ -405,8 +405,6 @@ struct WorkerChanges {
     rows: Vec<(String, i32, String, bool, i64)>,
     /// Every live heartbeat, when the book had none.
     alive: Option<HashMap<String, (i32, i64)>>,
-    /// The round's own load snapshot, taken when there was none yet.
-    loads: Option<CurrentLoads>,
     /// Heartbeats signed before this are stale (unix seconds).
     alive_since: u64,
 }
@@ -867,34 +865,31 @@ impl Scheduler {
             .unwrap_or_else(|e| e.into_inner())
             .snapshot
             .is_some();
-        let loads = if has_loads {
-            None
-        } else {
+        if !has_loads {
             let taken = Instant::now();
             let loads = self.upkeep().loads().await?;
-            let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
-            book.update(taken, Arc::new(loads));
-            book.current()
-        };
+            self.book
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .update(taken, Arc::new(loads));
+        }
         Ok(WorkerChanges {
             through,
             rows,
             alive,
-            loads,
             alive_since,
         })
     }
 
     /// Eligible workers with their load: registered (indexed), not jailed, stake at least the current minimum,
     /// a heartbeat within the TTL. Chain state is the cached rows plus those the index updated since, and the
-    /// minimum stake is read every round; liveness comes from the upkeep's snapshot of heartbeats (see
+    /// minimum stake is read every round with the open jobs; liveness comes from the upkeep's snapshot of heartbeats (see
     /// [`EligibleBook`]); load and record come from the load book.
     fn candidates(&self, changes: WorkerChanges, min_stake: U256) -> Vec<Candidate> {
         let WorkerChanges {
             through,
             rows,
             alive,
-            loads,
             alive_since,
         } = changes;
         // The loads as of now (the upkeep may have swapped in a snapshot, with its candidates, since the reads).
@@ -903,7 +898,6 @@ impl Scheduler {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .current()
-            .or(loads)
             .unwrap_or_default();
         let staked = {
             let mut book = self.eligible.lock().unwrap_or_else(|e| e.into_inner());
