@@ -167,6 +167,29 @@ pub struct Scheduler {
     /// The chain clock the last round read: a lower bound for the next round's, so the open jobs can be read
     /// while the clock is (the precise deadline check follows in memory).
     clock_floor: AtomicU64,
+    /// The chain's clock and fees as a task beside the rounds last read them, so a round does not wait for the
+    /// node (which answers late while it mines).
+    chain_view: Arc<Mutex<Option<ChainView>>>,
+}
+
+/// The latest block's timestamp and the node's EIP-1559 fees, read together at `read_at`.
+#[derive(Debug, Clone, Copy)]
+struct ChainView {
+    read_at: Instant,
+    timestamp: u64,
+    fees: Option<Fees>,
+}
+
+impl ChainView {
+    /// The chain clock now, `timestamp` plus the whole seconds elapsed since it was read, and the fees; `None`
+    /// when the view is older than [`CHAIN_VIEW_MAX_AGE`] (the node stopped answering, or the view was never
+    /// read), so the round reads the node itself.
+    fn current(view: &Mutex<Option<ChainView>>) -> Option<(u64, Option<Fees>)> {
+        let view = (*view.lock().unwrap_or_else(|e| e.into_inner()))?;
+        let age = view.read_at.elapsed();
+        (age <= CHAIN_VIEW_MAX_AGE)
+            .then(|| (view.timestamp.saturating_add(age.as_secs()), view.fees))
+    }
 }
 
 /// Workers' chain state and liveness kept between rounds, so a round over a fleet of thousands reads only what
@@ -436,6 +459,13 @@ enum Round {
 /// Upkeep (statistics, stale intents, the load snapshot) runs this often, or every poll interval if longer.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The chain clock and fees are read beside the rounds this often.
+const CHAIN_VIEW_REFRESH: Duration = Duration::from_millis(250);
+
+/// A round uses the chain clock and fees read beside it while they are at most this old, and reads the node
+/// itself otherwise. Fees older than a second could be short of a rising base fee (12.5 % a full block).
+const CHAIN_VIEW_MAX_AGE: Duration = Duration::from_secs(1);
+
 impl Scheduler {
     /// A scheduler sending from `sender` (which must hold COORDINATOR_ROLE) to `job_manager`; it wakes on every
     /// change of `index` and reports through the returned receiver.
@@ -465,6 +495,7 @@ impl Scheduler {
                 book: Arc::default(),
                 eligible: Arc::default(),
                 clock_floor: AtomicU64::new(0),
+                chain_view: Arc::default(),
             },
             status,
         )
@@ -530,6 +561,10 @@ impl Scheduler {
         // ends) closes the session, which releases the lock.
         let mut lock_lost =
             tokio_util::task::AbortOnDropHandle::new(tokio::spawn(watch_lock(lock)));
+        let _chain_view = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(watch_chain(
+            self.sender.clone(),
+            self.chain_view.clone(),
+        )));
         let mut strategy = self.config.strategy.build(self.config.weights);
         let mut index = self.index.clone();
         // Batches in flight count against `max_in_flight`; expiries and finalizations are sent beside them.
@@ -711,18 +746,25 @@ impl Scheduler {
     /// closer than the governed minimum submit window (`minSubmitWindow`, read from the index every round) is
     /// left alone: the chain would refuse it (`DeadlineTooSoon`), and it is refunded at its deadline.
     ///
-    /// A round waits for two round trips, not four: the chain clock, the open jobs and the candidates are read
-    /// at once (the jobs' query filters by the previous round's clock, a lower bound, and the exact deadline
-    /// check with this round's clock follows in memory), then the intents' commit and the fee estimate.
+    /// A round waits for two database round trips and none to the node: the open jobs and the candidates are
+    /// read at once (the jobs' query filters by the previous round's clock, a lower bound, and the exact deadline
+    /// check with this round's clock follows in memory), then the intents commit. The chain clock and the fees
+    /// come from the view a task beside the rounds reads four times a second; the node is asked only when that
+    /// view is more than a second old.
     async fn decide(
         &self,
         strategy: &mut dyn Strategy,
     ) -> anyhow::Result<(Vec<Decision>, bool, Option<Fees>)> {
         let started = Instant::now();
         let floor = self.clock_floor.load(Ordering::Relaxed);
+        // The clock and fees read beside the rounds, or the node's own answer when that view is stale.
+        let view = ChainView::current(&self.chain_view);
         let clock = async {
-            let now = self.chain_time().await?;
-            anyhow::Ok((now, started.elapsed()))
+            let (now, fees) = match view {
+                Some(view) => view,
+                None => (self.chain_time().await?, None),
+            };
+            anyhow::Ok((now, fees, started.elapsed()))
         };
         let open_jobs = async {
             let jobs: Vec<OpenJobRow> = sqlx::query_as(
@@ -753,7 +795,7 @@ impl Scheduler {
             anyhow::Ok((jobs, started.elapsed()))
         };
         let workers = async { anyhow::Ok((self.worker_changes().await?, started.elapsed())) };
-        let ((now, clock), (jobs, selected), (workers, ranked)) =
+        let ((now, fees, clock), (jobs, selected), (workers, ranked)) =
             tokio::try_join!(clock, open_jobs, workers)?;
         self.clock_floor.fetch_max(now, Ordering::Relaxed);
         // The minimum stake comes with the open jobs (the same on every row); without open jobs it is not needed.
@@ -805,8 +847,14 @@ impl Scheduler {
         .bind(&attempts)
         .bind(&workers)
         .fetch_all(&self.pool);
-        // The fees are read while the intents commit; a failure here only means the send reads them itself.
-        let fees = async { self.sender.estimate_fees().await.ok() };
+        // Without fees from the view, they are read while the intents commit; a failure here only means the send
+        // reads them itself.
+        let fees = async {
+            match fees {
+                Some(fees) => Some(fees),
+                None => self.sender.estimate_fees().await.ok(),
+            }
+        };
         let (rows, fees) = tokio::join!(intents, fees);
         let rows = rows?;
         {
@@ -983,6 +1031,30 @@ async fn watch_lock(mut lock: PgConnection) -> String {
         tokio::time::sleep(Duration::from_secs(1)).await;
         if let Err(e) = sqlx::query("SELECT 1").execute(&mut lock).await {
             return format!("leader lock session failed: {e}");
+        }
+    }
+}
+
+/// Reads the chain clock and fees into `view` every [`CHAIN_VIEW_REFRESH`], until dropped. A failed read leaves
+/// the last view to age out.
+async fn watch_chain(sender: TxSender, view: Arc<Mutex<Option<ChainView>>>) {
+    let mut ticker = tokio::time::interval(CHAIN_VIEW_REFRESH);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let read_at = Instant::now();
+        let (timestamp, fees) = tokio::join!(chain_time(&sender), sender.estimate_fees());
+        match timestamp {
+            Ok(timestamp) => {
+                *view.lock().unwrap_or_else(|e| e.into_inner()) = Some(ChainView {
+                    read_at,
+                    timestamp,
+                    fees: fees.ok(),
+                })
+            }
+            Err(e) => {
+                debug!(target: "accord::scheduler", error = %e, "cannot read the chain clock")
+            }
         }
     }
 }
