@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::api::{self, AppState};
-use crate::chain::evm::EvmChain;
+use crate::chain::evm::{EvmChain, EvmCoordinator};
 use crate::chain::redact_rpc_url;
 use crate::config::Config;
 use crate::da::DaRouter;
@@ -195,11 +195,16 @@ impl Coordinator {
                     TxSender::connect(&config.chain.rpc_url, signer, SenderConfig::default())
                         .await
                         .context("cannot set up the coordinator's transaction sender")?;
+                let chain = EvmCoordinator::new(
+                    sender,
+                    manifest.contracts.job_manager.address,
+                    config.scheduler.batch_base_gas,
+                    config.scheduler.gas_per_assignment,
+                );
                 let (scheduler, report) = Scheduler::new(
                     pool.clone(),
                     manifest.chain_id,
-                    manifest.contracts.job_manager.address,
-                    sender,
+                    chain,
                     config.scheduler.clone(),
                     status.clone(),
                 );

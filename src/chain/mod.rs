@@ -2,6 +2,7 @@
 //! ([`evm::EvmChain`] first; Starknet next, with felts, continuation tokens and finality by block status).
 //! Events leave this module already decoded into chain-agnostic [`EventRecord`]s.
 
+pub mod actions;
 pub mod evm;
 
 use std::future::Future;

@@ -28,10 +28,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, U256};
-use alloy::providers::Provider;
-use alloy::sol_types::{SolCall, SolEvent};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
@@ -39,10 +35,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::chain::evm::bindings::JobManager;
+use crate::chain::actions::{BatchOutcome, Chore as Call, CoordinatorChain, SendStep};
+use crate::domain::{Address, JobId, U256};
 use crate::indexer::Status;
-use crate::wallet::sender::SendStep;
-use crate::wallet::{Fees, TxError, TxSender};
 
 pub use strategy::{Candidate, Strategy, StrategyKind, Weights};
 
@@ -153,12 +148,11 @@ pub struct SchedulerStatus {
     pub paused: Option<String>,
 }
 
-/// The scheduler of one chain's deployment.
-pub struct Scheduler {
+/// The scheduler of one chain's deployment; `C` sends its transactions and reads the chain's clock.
+pub struct Scheduler<C: CoordinatorChain> {
     pool: PgPool,
     chain_id: i64,
-    job_manager: Address,
-    sender: TxSender,
+    chain: Arc<C>,
     config: SchedulerConfig,
     index: watch::Receiver<Status>,
     report: watch::Sender<SchedulerStatus>,
@@ -169,22 +163,22 @@ pub struct Scheduler {
     clock_floor: AtomicU64,
     /// The chain's clock and fees as a task beside the rounds last read them, so a round does not wait for the
     /// node (which answers late while it mines).
-    chain_view: Arc<Mutex<Option<ChainView>>>,
+    chain_view: Arc<Mutex<Option<ChainView<C::Price>>>>,
 }
 
-/// The latest block's timestamp and the node's EIP-1559 fees, read together at `read_at`.
+/// The latest block's timestamp and the node's price for a transaction, read together at `read_at`.
 #[derive(Debug, Clone, Copy)]
-struct ChainView {
+struct ChainView<P> {
     read_at: Instant,
     timestamp: u64,
-    fees: Option<Fees>,
+    fees: Option<P>,
 }
 
-impl ChainView {
+impl<P: Copy> ChainView<P> {
     /// The chain clock now, `timestamp` plus the whole seconds elapsed since it was read, and the fees; `None`
     /// when the view is older than [`CHAIN_VIEW_MAX_AGE`] (the node stopped answering, or the view was never
     /// read), so the round reads the node itself.
-    fn current(view: &Mutex<Option<ChainView>>) -> Option<(u64, Option<Fees>)> {
+    fn current(view: &Mutex<Option<ChainView<P>>>) -> Option<(u64, Option<P>)> {
         let view = (*view.lock().unwrap_or_else(|e| e.into_inner()))?;
         let age = view.read_at.elapsed();
         (age <= CHAIN_VIEW_MAX_AGE)
@@ -436,7 +430,7 @@ struct WorkerChanges {
 #[derive(Debug, Clone)]
 struct Decision {
     id: i64,
-    job_id: U256,
+    job_id: JobId,
     worker: Address,
 }
 
@@ -445,7 +439,7 @@ struct Decision {
 struct Chore {
     id: i64,
     kind: String,
-    job_id: U256,
+    job_id: JobId,
 }
 
 /// What a scheduling round did.
@@ -466,29 +460,27 @@ const CHAIN_VIEW_REFRESH: Duration = Duration::from_millis(250);
 /// itself otherwise. Fees older than a second could be short of a rising base fee (12.5 % a full block).
 const CHAIN_VIEW_MAX_AGE: Duration = Duration::from_secs(1);
 
-impl Scheduler {
-    /// A scheduler sending from `sender` (which must hold COORDINATOR_ROLE) to `job_manager`; it wakes on every
+impl<C: CoordinatorChain> Scheduler<C> {
+    /// A scheduler acting through `chain` (whose account must hold the coordinator role); it wakes on every
     /// change of `index` and reports through the returned receiver.
     pub fn new(
         pool: PgPool,
         chain_id: u64,
-        job_manager: Address,
-        sender: TxSender,
+        chain: C,
         config: SchedulerConfig,
         index: watch::Receiver<Status>,
     ) -> (Self, watch::Receiver<SchedulerStatus>) {
         let (report, status) = watch::channel(SchedulerStatus {
             enabled: true,
             strategy: config.strategy.build(config.weights).name().into(),
-            account: Some(format!("{:#x}", sender.address())),
+            account: Some(chain.account().to_string()),
             ..SchedulerStatus::default()
         });
         (
             Self {
                 pool,
                 chain_id: chain_id as i64,
-                job_manager,
-                sender,
+                chain: Arc::new(chain),
                 config,
                 index,
                 report,
@@ -512,7 +504,7 @@ impl Scheduler {
             };
             match lock {
                 Ok(Some(conn)) => {
-                    info!(target: "accord::scheduler", account = %self.sender.address(), "leading: this replica assigns jobs");
+                    info!(target: "accord::scheduler", account = %self.chain.account(), "leading: this replica assigns jobs");
                     self.report.send_modify(|s| s.leader = true);
                     metrics::gauge!("accord_scheduler_leader").set(1.0);
                     let lost = self.lead(conn, &cancel).await;
@@ -562,7 +554,7 @@ impl Scheduler {
         let mut lock_lost =
             tokio_util::task::AbortOnDropHandle::new(tokio::spawn(watch_lock(lock)));
         let _chain_view = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(watch_chain(
-            self.sender.clone(),
+            self.chain.clone(),
             self.chain_view.clone(),
         )));
         let mut strategy = self.config.strategy.build(self.config.weights);
@@ -719,12 +711,11 @@ impl Scheduler {
         Ok(Round::Decided { more })
     }
 
-    fn clone_for_task(&self) -> TaskCtx {
+    fn clone_for_task(&self) -> TaskCtx<C> {
         TaskCtx {
             pool: self.pool.clone(),
             chain_id: self.chain_id,
-            job_manager: self.job_manager,
-            sender: self.sender.clone(),
+            chain: self.chain.clone(),
             config: self.config.clone(),
             report: self.report.clone(),
         }
@@ -754,7 +745,7 @@ impl Scheduler {
     async fn decide(
         &self,
         strategy: &mut dyn Strategy,
-    ) -> anyhow::Result<(Vec<Decision>, bool, Option<Fees>)> {
+    ) -> anyhow::Result<(Vec<Decision>, bool, Option<C::Price>)> {
         let started = Instant::now();
         let floor = self.clock_floor.load(Ordering::Relaxed);
         // The clock and fees read beside the rounds, or the node's own answer when that view is stale.
@@ -762,7 +753,7 @@ impl Scheduler {
         let clock = async {
             let (now, fees) = match view {
                 Some(view) => view,
-                None => (self.chain_time().await?, None),
+                None => (self.chain.clock().await?, None),
             };
             anyhow::Ok((now, fees, started.elapsed()))
         };
@@ -852,7 +843,7 @@ impl Scheduler {
         let fees = async {
             match fees {
                 Some(fees) => Some(fees),
-                None => self.sender.estimate_fees().await.ok(),
+                None => self.chain.price().await,
             }
         };
         let (rows, fees) = tokio::join!(intents, fees);
@@ -863,12 +854,13 @@ impl Scheduler {
             book.decided
                 .extend(rows.iter().map(|(_, _, worker)| (now, worker.clone())));
         }
+        let family = self.chain.family();
         let mut decisions = Vec::with_capacity(rows.len());
         for (id, job, worker) in rows {
             decisions.push(Decision {
                 id,
-                job_id: job.parse()?,
-                worker: worker.parse()?,
+                job_id: job.parse().map_err(anyhow::Error::msg)?,
+                worker: Address::parse(family, &worker)?,
             });
         }
         decisions.sort_by_key(|d| d.job_id);
@@ -994,10 +986,6 @@ impl Scheduler {
         out
     }
 
-    async fn chain_time(&self) -> anyhow::Result<u64> {
-        chain_time(&self.sender).await
-    }
-
     /// Waits for the housekeeping decision in `deciding`, if any, and sends what it decided.
     async fn finish_chores(
         &self,
@@ -1037,19 +1025,22 @@ async fn watch_lock(mut lock: PgConnection) -> String {
 
 /// Reads the chain clock and fees into `view` every [`CHAIN_VIEW_REFRESH`], until dropped. A failed read leaves
 /// the last view to age out.
-async fn watch_chain(sender: TxSender, view: Arc<Mutex<Option<ChainView>>>) {
+async fn watch_chain<C: CoordinatorChain>(
+    chain: Arc<C>,
+    view: Arc<Mutex<Option<ChainView<C::Price>>>>,
+) {
     let mut ticker = tokio::time::interval(CHAIN_VIEW_REFRESH);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
         let read_at = Instant::now();
-        let (timestamp, fees) = tokio::join!(chain_time(&sender), sender.estimate_fees());
+        let (timestamp, fees) = tokio::join!(chain.clock(), chain.price());
         match timestamp {
             Ok(timestamp) => {
                 *view.lock().unwrap_or_else(|e| e.into_inner()) = Some(ChainView {
                     read_at,
                     timestamp,
-                    fees: fees.ok(),
+                    fees,
                 })
             }
             Err(e) => {
@@ -1057,22 +1048,6 @@ async fn watch_chain(sender: TxSender, view: Arc<Mutex<Option<ChainView>>>) {
             }
         }
     }
-}
-
-/// The latest block's timestamp: the contract's clock.
-async fn chain_time(sender: &TxSender) -> anyhow::Result<u64> {
-    let block = sender
-        .provider()
-        .get_block_by_number(BlockNumberOrTag::Latest)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the latest block: {}",
-                crate::chain::redact_error(&e.to_string())
-            )
-        })?
-        .ok_or_else(|| anyhow::anyhow!("the node has no latest block"))?;
-    Ok(block.header.timestamp)
 }
 
 /// What runs beside the rounds, about once a second: table statistics, stale intents, the load snapshot.
@@ -1270,21 +1245,20 @@ impl Upkeep {
 }
 
 /// What a transaction task needs.
-struct TaskCtx {
+struct TaskCtx<C: CoordinatorChain> {
     pool: PgPool,
     chain_id: i64,
-    job_manager: Address,
-    sender: TxSender,
+    chain: Arc<C>,
     config: SchedulerConfig,
     report: watch::Sender<SchedulerStatus>,
 }
 
-impl TaskCtx {
+impl<C: CoordinatorChain> TaskCtx<C> {
     /// Decides expiries of overdue assignments, refunds of lapsed jobs, settlements of disputes the arbiter left
     /// past their period (`expire`: the worker is paid, the client's bond returned), and finalizations of
     /// results whose challenge window closed, recording each as a pending intent.
     async fn decide_chores(self) -> anyhow::Result<Vec<Chore>> {
-        let now = chain_time(&self.sender).await?;
+        let now = self.chain.clock().await?;
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "WITH due AS ( \
                  SELECT j.job_id, j.max_attempts - j.attempts_left AS attempt, \
@@ -1314,78 +1288,71 @@ impl TaskCtx {
                 Ok(Chore {
                     id,
                     kind,
-                    job_id: job.parse()?,
+                    job_id: job.parse().map_err(anyhow::Error::msg)?,
                 })
             })
             .collect()
     }
 
-    /// Sends one `assignBatch` and records each entry's outcome from the receipt. The decision latency runs from
-    /// `seen_at` (the index update that made the jobs visible) until the signed transaction goes to the node:
-    /// deciding, the fee lookup and signing included.
+    /// Sends one batch assignment and records each entry's outcome from its receipt. The decision latency runs
+    /// from `seen_at` (the index update that made the jobs visible) until the signed transaction goes to the
+    /// node: deciding, the price lookup and signing included.
     async fn send_batch(
         &self,
         decisions: Vec<Decision>,
-        fees: Option<Fees>,
+        price: Option<C::Price>,
         seen_at: Option<Instant>,
         decided: Instant,
     ) {
         let n = decisions.len();
-        let call = JobManager::assignBatchCall {
-            jobIds: decisions.iter().map(|d| d.job_id).collect(),
-            workers: decisions.iter().map(|d| d.worker).collect(),
-        };
-        let gas = self.config.batch_base_gas + self.config.gas_per_assignment * n as u64;
-        debug!(target: "accord::scheduler", jobs = n, gas, "sending assignBatch");
+        debug!(target: "accord::scheduler", jobs = n, "sending assignBatch");
+        let entries: Vec<(JobId, Address)> = decisions
+            .iter()
+            .map(|d| (d.job_id, d.worker.clone()))
+            .collect();
         let ids: Vec<i64> = decisions.iter().map(|d| d.id).collect();
         // Decision latency ends when the signed transaction goes to the node; how long the node then takes to
         // accept it (its RPC latency, or on anvil the wait while it mines a block) is a metric of its own.
         let mut broadcast_at: Option<Instant> = None;
         let result = self
-            .sender
-            .send_with_gas_observed(
-                self.job_manager,
-                call.abi_encode().into(),
-                gas,
-                fees,
-                |step| match step {
-                    SendStep::Broadcasting(_) if broadcast_at.is_none() => {
-                        broadcast_at = Some(Instant::now());
-                        if let Some(seen) = seen_at {
-                            metrics::histogram!("accord_scheduler_decision_seconds")
-                                .record(seen.elapsed().as_secs_f64());
-                        }
+            .chain
+            .assign_batch(&entries, price, |step| match step {
+                SendStep::Broadcasting if broadcast_at.is_none() => {
+                    broadcast_at = Some(Instant::now());
+                    if let Some(seen) = seen_at {
+                        metrics::histogram!("accord_scheduler_decision_seconds")
+                            .record(seen.elapsed().as_secs_f64());
                     }
-                    SendStep::Broadcasting(_) => {}
-                    SendStep::Accepted(hash) => {
-                        let Some(at) = broadcast_at else { return };
-                        let node = at.elapsed();
-                        metrics::histogram!("accord_scheduler_broadcast_seconds")
-                            .record(node.as_secs_f64());
-                        if let Some(seen) = seen_at {
-                            let decision = at.saturating_duration_since(seen);
-                            debug!(
-                                target: "accord::scheduler",
-                                jobs = n,
-                                %hash,
-                                decision_ms = decision.as_secs_f64() * 1e3,
-                                send_ms = at.saturating_duration_since(decided).as_secs_f64() * 1e3,
-                                node_ms = node.as_secs_f64() * 1e3,
-                                "assignBatch sent"
-                            );
-                        }
+                }
+                SendStep::Broadcasting => {}
+                SendStep::Accepted(tx) => {
+                    let Some(at) = broadcast_at else { return };
+                    let node = at.elapsed();
+                    metrics::histogram!("accord_scheduler_broadcast_seconds")
+                        .record(node.as_secs_f64());
+                    if let Some(seen) = seen_at {
+                        let decision = at.saturating_duration_since(seen);
+                        debug!(
+                            target: "accord::scheduler",
+                            jobs = n,
+                            hash = %tx,
+                            decision_ms = decision.as_secs_f64() * 1e3,
+                            send_ms = at.saturating_duration_since(decided).as_secs_f64() * 1e3,
+                            node_ms = node.as_secs_f64() * 1e3,
+                            "assignBatch sent"
+                        );
                     }
-                },
-            )
+                }
+            })
             .await;
         let outcome = match result {
-            Ok(receipt) => self.record_receipt(&decisions, &receipt).await,
+            Ok(outcome) => self.record_outcome(&decisions, &outcome).await,
             Err(e) => {
                 warn!(target: "accord::scheduler", jobs = n, error = %e, "assignBatch failed");
                 self.report
                     .send_modify(|s| s.last_error = Some(e.to_string()));
-                let state = if matches!(e, TxError::Timeout { .. }) {
-                    // It may still be mined: leave it pending until the pending timeout.
+                // A batch that may still be mined stays pending until the pending timeout.
+                let state = if e.may_still_land {
                     "pending"
                 } else {
                     "refused"
@@ -1398,43 +1365,32 @@ impl TaskCtx {
         }
     }
 
-    async fn record_receipt(
+    async fn record_outcome(
         &self,
         decisions: &[Decision],
-        receipt: &alloy::rpc::types::TransactionReceipt,
+        outcome: &BatchOutcome,
     ) -> sqlx::Result<()> {
-        let tx = format!("{:#x}", receipt.transaction_hash);
-        let block = receipt.block_number.map(|b| b as i64);
-        let mut assigned: HashMap<U256, ()> = HashMap::new();
-        let mut skipped: HashMap<U256, String> = HashMap::new();
-        for log in receipt.inner.logs() {
-            if log.address() != self.job_manager {
-                continue;
-            }
-            if let Ok(e) = JobManager::JobAssigned::decode_log(&log.inner) {
-                assigned.insert(e.jobId, ());
-            } else if let Ok(e) = JobManager::AssignmentSkipped::decode_log(&log.inner) {
-                skipped.insert(e.jobId, crate::wallet::decode_revert(&e.reason).to_string());
-            }
-        }
+        let tx = outcome.included.tx.as_str();
+        let block = outcome.included.block.map(|b| b as i64);
         let mut done = Vec::new();
         let mut refused: HashMap<String, Vec<i64>> = HashMap::new();
         for d in decisions {
-            if assigned.contains_key(&d.job_id) {
+            if outcome.assigned.contains(&d.job_id) {
                 done.push(d.id);
             } else {
-                let why = skipped
+                let why = outcome
+                    .skipped
                     .get(&d.job_id)
                     .cloned()
                     .unwrap_or_else(|| "not assigned by the transaction".into());
                 refused.entry(why).or_default().push(d.id);
             }
         }
-        self.finish(&done, "done", "", Some(&tx), block).await?;
+        self.finish(&done, "done", "", Some(tx), block).await?;
         let refused_count: usize = refused.values().map(Vec::len).sum();
         for (why, ids) in &refused {
             debug!(target: "accord::scheduler", jobs = ids.len(), reason = %why, "assignments refused");
-            self.finish(ids, "refused", why, Some(&tx), block).await?;
+            self.finish(ids, "refused", why, Some(tx), block).await?;
         }
         metrics::counter!("accord_scheduler_assigned_total").increment(done.len() as u64);
         metrics::counter!("accord_scheduler_refused_total").increment(refused_count as u64);
@@ -1448,27 +1404,20 @@ impl TaskCtx {
 
     /// Sends one expiry, refund or finalization.
     async fn send_chore(&self, chore: Chore) {
-        let input: Vec<u8> = match chore.kind.as_str() {
-            "finalize" => JobManager::finalizeCall {
-                jobId: chore.job_id,
-            }
-            .abi_encode(),
-            _ => JobManager::expireCall {
-                jobId: chore.job_id,
-            }
-            .abi_encode(),
-        };
-        let result = self.sender.send(self.job_manager, input.into()).await;
+        let result = self
+            .chain
+            .settle(Call::of_kind(&chore.kind), chore.job_id)
+            .await;
         let outcome = match result {
-            Ok(receipt) => {
+            Ok(included) => {
                 self.report.send_modify(|s| s.housekeeping += 1);
                 info!(target: "accord::scheduler", kind = %chore.kind, job = %chore.job_id, "sent");
                 self.finish(
                     &[chore.id],
                     "done",
                     "",
-                    Some(&format!("{:#x}", receipt.transaction_hash)),
-                    receipt.block_number.map(|b| b as i64),
+                    Some(&included.tx),
+                    included.block.map(|b| b as i64),
                 )
                 .await
             }

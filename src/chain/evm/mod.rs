@@ -1,6 +1,7 @@
 //! EVM chains: typed bindings generated from `abi/`, log decoding, and the [`EvmChain`] client.
 
 pub mod bindings;
+pub mod coordinate;
 pub mod decode;
 pub mod protocol;
 
@@ -13,6 +14,7 @@ use alloy::rpc::types::Filter;
 use super::{BlockRef, Chain, Error, Result};
 use crate::deployment::Manifest;
 use crate::domain::EventRecord;
+pub use coordinate::EvmCoordinator;
 use decode::Decoder;
 
 /// A JSON-RPC client for one EVM chain and one deployment.

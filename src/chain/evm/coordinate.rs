@@ -1,0 +1,168 @@
+//! The coordinator's writes on an EVM chain: [`EvmCoordinator`] implements [`CoordinatorChain`] with the job
+//! manager's `assignBatch`, `expire` and `finalize`, sent by a [`TxSender`] (nonces, EIP-1559 fees, replacement
+//! of stuck transactions), and reads the chain clock from the latest block.
+
+use std::collections::{HashMap, HashSet};
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::Address as EvmAddress;
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::{SolCall, SolEvent};
+
+use super::bindings::JobManager;
+use crate::chain::actions::{BatchOutcome, Chore, CoordinatorChain, Included, SendError, SendStep};
+use crate::domain::{Address, Family, JobId};
+use crate::wallet::{Fees, TxError, TxSender, decode_revert};
+
+/// Sends the coordinator's transactions to one deployment's job manager.
+#[derive(Debug, Clone)]
+pub struct EvmCoordinator {
+    sender: TxSender,
+    job_manager: EvmAddress,
+    /// Gas limit of a batch: `batch_base_gas + gas_per_assignment × entries`.
+    batch_base_gas: u64,
+    gas_per_assignment: u64,
+}
+
+impl EvmCoordinator {
+    /// Sends from `sender` (which must hold COORDINATOR_ROLE) to `job_manager`; a batch of `n` entries gets the
+    /// gas limit `batch_base_gas + gas_per_assignment × n`.
+    pub fn new(
+        sender: TxSender,
+        job_manager: EvmAddress,
+        batch_base_gas: u64,
+        gas_per_assignment: u64,
+    ) -> Self {
+        Self {
+            sender,
+            job_manager,
+            batch_base_gas,
+            gas_per_assignment,
+        }
+    }
+
+    /// The job manager's `JobAssigned` and `AssignmentSkipped` events in `receipt`.
+    fn batch_outcome(&self, receipt: &TransactionReceipt) -> BatchOutcome {
+        let mut assigned = HashSet::new();
+        let mut skipped = HashMap::new();
+        for log in receipt.inner.logs() {
+            if log.address() != self.job_manager {
+                continue;
+            }
+            if let Ok(e) = JobManager::JobAssigned::decode_log(&log.inner) {
+                assigned.insert(JobId(e.jobId));
+            } else if let Ok(e) = JobManager::AssignmentSkipped::decode_log(&log.inner) {
+                skipped.insert(JobId(e.jobId), decode_revert(&e.reason).to_string());
+            }
+        }
+        BatchOutcome {
+            included: included(receipt),
+            assigned,
+            skipped,
+        }
+    }
+}
+
+fn included(receipt: &TransactionReceipt) -> Included {
+    Included {
+        tx: format!("{:#x}", receipt.transaction_hash),
+        block: receipt.block_number,
+    }
+}
+
+fn send_error(e: TxError) -> SendError {
+    SendError {
+        may_still_land: matches!(e, TxError::Timeout { .. }),
+        message: e.to_string(),
+    }
+}
+
+/// An address of the index (EVM normal form) as alloy's.
+fn evm_address(address: &Address) -> Result<EvmAddress, SendError> {
+    address.as_str().parse().map_err(|_| SendError {
+        message: format!("{address} is not an EVM address"),
+        may_still_land: false,
+    })
+}
+
+impl CoordinatorChain for EvmCoordinator {
+    type Price = Fees;
+
+    fn family(&self) -> Family {
+        Family::Evm
+    }
+
+    fn account(&self) -> Address {
+        Address::parse(Family::Evm, &format!("{:#x}", self.sender.address()))
+            .expect("an alloy address is a valid EVM address")
+    }
+
+    async fn clock(&self) -> anyhow::Result<u64> {
+        let block = self
+            .sender
+            .provider()
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the latest block: {}",
+                    crate::chain::redact_error(&e.to_string())
+                )
+            })?
+            .ok_or_else(|| anyhow::anyhow!("the node has no latest block"))?;
+        Ok(block.header.timestamp)
+    }
+
+    async fn price(&self) -> Option<Fees> {
+        self.sender.estimate_fees().await.ok()
+    }
+
+    async fn assign_batch(
+        &self,
+        entries: &[(JobId, Address)],
+        price: Option<Fees>,
+        mut observe: impl FnMut(SendStep) + Send,
+    ) -> Result<BatchOutcome, SendError> {
+        let call = JobManager::assignBatchCall {
+            jobIds: entries.iter().map(|(job, _)| job.0).collect(),
+            workers: entries
+                .iter()
+                .map(|(_, worker)| evm_address(worker))
+                .collect::<Result<_, _>>()?,
+        };
+        let gas = self.batch_base_gas + self.gas_per_assignment * entries.len() as u64;
+        let receipt = self
+            .sender
+            .send_with_gas_observed(
+                self.job_manager,
+                call.abi_encode().into(),
+                gas,
+                price,
+                |step| match step {
+                    crate::wallet::sender::SendStep::Broadcasting(_) => {
+                        observe(SendStep::Broadcasting)
+                    }
+                    crate::wallet::sender::SendStep::Accepted(hash) => {
+                        observe(SendStep::Accepted(format!("{hash:#x}")))
+                    }
+                },
+            )
+            .await
+            .map_err(send_error)?;
+        Ok(self.batch_outcome(&receipt))
+    }
+
+    async fn settle(&self, chore: Chore, job: JobId) -> Result<Included, SendError> {
+        let input = match chore {
+            Chore::Finalize => JobManager::finalizeCall { jobId: job.0 }.abi_encode(),
+            Chore::Expire => JobManager::expireCall { jobId: job.0 }.abi_encode(),
+        };
+        let receipt = self
+            .sender
+            .send(self.job_manager, input.into())
+            .await
+            .map_err(send_error)?;
+        Ok(included(&receipt))
+    }
+}
