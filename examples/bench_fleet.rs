@@ -39,7 +39,7 @@ use accord::chain::evm::bindings::{AccordToken, JobManager, WorkerRegistry};
 use accord::offchain::{self, Heartbeat};
 use accord::ops::Deployment;
 use accord::pg::TempCluster;
-use accord::worker::spec::JobSpec;
+use accord::spec::JobSpec;
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::Encodable2718;
 use alloy::network::TxSignerSync;

@@ -32,13 +32,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::{AccordToken, JobManager};
+use accord::chain::evm::wallet::{SenderConfig, TxSender};
 use accord::config::Config;
 use accord::coordinator::Coordinator;
 use accord::offchain::{self, Heartbeat};
 use accord::ops::{self, Deployment};
 use accord::pg::TempCluster;
-use accord::wallet::{SenderConfig, TxSender};
-use accord::worker::spec::JobSpec;
+use accord::spec::JobSpec;
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::Encodable2718;
 use alloy::network::TxSignerSync;

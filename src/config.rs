@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::da::{CelestiaConfig, DaBackend, DaConfig, Secret};
+pub use crate::indexer::IndexerConfig;
+
 /// Accord's folder for keystores and worker state: `$ACCORD_HOME`, else `~/.accord`.
 pub fn accord_home() -> PathBuf {
     match std::env::var_os("ACCORD_HOME") {
@@ -83,26 +86,6 @@ pub struct ChainConfig {
     pub deployments_dir: PathBuf,
 }
 
-/// `[indexer]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct IndexerConfig {
-    /// Blocks behind the head before an event counts as final (0 on a devnet).
-    pub confirmations: u64,
-    /// How many recent blocks are kept for reorg detection; a deeper reorg halts indexing.
-    pub reorg_window: u64,
-    /// First `eth_getLogs` range, in blocks.
-    pub initial_batch_blocks: u64,
-    /// Largest `eth_getLogs` range, in blocks.
-    pub max_batch_blocks: u64,
-    /// Head polling interval while following, in milliseconds.
-    pub poll_interval_ms: u64,
-    /// Per-RPC-call timeout, in milliseconds.
-    pub rpc_timeout_ms: u64,
-    /// Retries of a failing RPC call before the indexer gives up, with exponential backoff.
-    pub max_retries: u32,
-}
-
 /// `[api]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -158,125 +141,11 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
 }
 
-/// A DA backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DaBackend {
-    /// Content-addressed bytes in the coordinator's PostgreSQL (`daKind` 1).
-    Local,
-    /// Celestia through a celestia-node's JSON-RPC blob API (`daKind` 2).
-    Celestia,
-}
-
-impl DaBackend {
-    /// The name used in the configuration.
-    pub fn name(self) -> &'static str {
-        match self {
-            DaBackend::Local => "local",
-            DaBackend::Celestia => "celestia",
-        }
-    }
-}
-
-/// `[da]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DaConfig {
-    /// Where blobs go first.
-    pub primary: DaBackend,
-    /// Where blobs go when the primary fails (they are put on the primary later by `accord da reconcile`).
-    pub secondary: Option<DaBackend>,
-    /// Largest blob `POST /v1/blobs` accepts, in bytes.
-    pub max_blob_bytes: usize,
-    /// Time allowed for an upload, body and DA put included (Celestia waits for a block), in milliseconds.
-    pub put_timeout_ms: u64,
-    /// How often `accord serve` retries pending blobs on the primary, in seconds; 0 leaves it to
-    /// `accord da reconcile`.
-    pub reconcile_interval_secs: u64,
-    /// `[da.celestia]`, used when `primary` or `secondary` is `celestia`.
-    pub celestia: CelestiaConfig,
-}
-
-/// `[da.celestia]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CelestiaConfig {
-    /// celestia-node JSON-RPC endpoint (http), e.g. a light node's `http://127.0.0.1:26658`.
-    pub url: String,
-    /// Namespace of the blobs, hex: up to 10 bytes (a version-0 namespace id) or the whole 29 bytes.
-    pub namespace: String,
-    /// The node's auth token (`celestia light auth write`); better given as `ACCORD_CELESTIA_TOKEN`.
-    pub auth_token: Option<Secret>,
-    /// Per-call timeout, in milliseconds (`blob.Submit` returns once the blob is in a block).
-    pub timeout_ms: u64,
-}
-
-/// A credential: kept out of `Debug` output (and so out of logs and error messages).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a credential.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The credential itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl Default for DaConfig {
-    fn default() -> Self {
-        Self {
-            primary: DaBackend::Local,
-            secondary: None,
-            max_blob_bytes: 4 * 1024 * 1024,
-            put_timeout_ms: 120_000,
-            reconcile_interval_secs: 300,
-            celestia: CelestiaConfig::default(),
-        }
-    }
-}
-
-impl Default for CelestiaConfig {
-    fn default() -> Self {
-        Self {
-            url: "http://127.0.0.1:26658".into(),
-            namespace: String::new(),
-            auth_token: None,
-            timeout_ms: 90_000,
-        }
-    }
-}
-
 impl Default for ChainConfig {
     fn default() -> Self {
         Self {
             rpc_url: "http://127.0.0.1:8545".into(),
             deployments_dir: "deployments".into(),
-        }
-    }
-}
-
-impl Default for IndexerConfig {
-    fn default() -> Self {
-        Self {
-            confirmations: 0,
-            reorg_window: 128,
-            initial_batch_blocks: 10,
-            max_batch_blocks: 50_000,
-            poll_interval_ms: 500,
-            rpc_timeout_ms: 10_000,
-            max_retries: 8,
         }
     }
 }

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::api::{self, AppState};
+use crate::chain::evm::wallet::{SenderConfig, TxSender};
 use crate::chain::evm::{EvmChain, EvmCoordinator};
 use crate::chain::redact_rpc_url;
 use crate::config::Config;
@@ -25,7 +26,6 @@ use crate::da::DaRouter;
 use crate::deployment::Manifest;
 use crate::indexer::{Indexer, Status};
 use crate::scheduler::{Scheduler, SchedulerStatus};
-use crate::wallet::{SenderConfig, TxSender};
 use alloy::signers::local::PrivateKeySigner;
 
 /// The process-wide Prometheus recorder for the indexer's `metrics` counters; installed once.

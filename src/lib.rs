@@ -36,7 +36,7 @@ pub mod ops;
 pub mod pg;
 pub mod rebuild;
 pub mod scheduler;
+pub mod spec;
 pub mod store;
 pub mod text;
-pub mod wallet;
 pub mod worker;

@@ -9,12 +9,11 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::{SolCall, SolEvent};
-use alloy::transports::http::reqwest;
 use anyhow::Context;
 
 use crate::chain::evm::bindings::{AccordGovernor, AccordToken, JobManager, WorkerRegistry};
-use crate::wallet::TxSender;
-use crate::worker::spec::JobSpec;
+use crate::chain::evm::wallet::TxSender;
+use crate::spec::JobSpec;
 
 /// The contracts and chain a coordinator serves, read from its `/v1/status`.
 #[derive(Debug, Clone)]

@@ -5,19 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest;
 use anyhow::Context;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::chain::evm::bindings::JobManager;
+use crate::chain::evm::wallet::{SenderConfig, TxSender};
 use crate::ops::{self, Deployment, NewJob};
-use crate::wallet::{SenderConfig, TxSender};
+use crate::spec::JobSpec;
 use crate::worker::agent::{Agent, AgentConfig};
 use crate::worker::exec::Runner;
 use crate::worker::sandbox::{Bubblewrap, Isolation};
-use crate::worker::spec::JobSpec;
 
 /// Seconds between two jobs of the demo client.
 const POST_EVERY: Duration = Duration::from_secs(2);

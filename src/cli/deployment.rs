@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Output};
-use crate::deployment::{Manifest, verify};
+use crate::chain::evm::deployment::verify;
+use crate::deployment::Manifest;
 
 /// `accord deployment …`
 #[derive(Debug, Subcommand)]

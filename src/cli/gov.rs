@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
+use crate::chain::evm::wallet::SignerArgs;
 use crate::ops::{self, Proposal};
-use crate::wallet::SignerArgs;
 
 /// Governance.
 #[derive(Debug, Subcommand)]
@@ -224,7 +224,7 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         GovCommand::Execute(a) => timelock_step(a, global, "execute").await,
         GovCommand::Show { id } => {
             let id = proposal_id(&id)?;
-            let http = alloy::transports::http::reqwest::Client::new();
+            let http = reqwest::Client::new();
             let body = api_get(&http, &global.api_url, &format!("/v1/proposals/{id}")).await?;
             emit(global.output, &body, || {
                 let p = if body["proposal"].is_null() {

@@ -10,9 +10,9 @@ use serde_json::json;
 use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
 use crate::chain::evm::bindings::JobManager;
+use crate::chain::evm::wallet::SignerArgs;
 use crate::ops::{self, NewJob};
-use crate::wallet::SignerArgs;
-use crate::worker::spec::JobSpec;
+use crate::spec::JobSpec;
 
 /// Jobs.
 #[derive(Debug, Subcommand)]
@@ -94,7 +94,7 @@ pub async fn run(cmd: JobCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         JobCommand::Post(args) => post(args, global).await,
         JobCommand::Show { id } => {
             let id = job_id(&id)?;
-            let http = alloy::transports::http::reqwest::Client::new();
+            let http = reqwest::Client::new();
             let job = api_get(&http, &global.api_url, &format!("/v1/jobs/{id}")).await?;
             emit(global.output, &job, || {
                 let mut flat = job.clone();
@@ -124,7 +124,7 @@ pub async fn run(cmd: JobCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         JobCommand::Dispute(a) => settle(a, global, "dispute").await,
         JobCommand::Result { id, out } => {
             let id = job_id(&id)?;
-            let http = alloy::transports::http::reqwest::Client::new();
+            let http = reqwest::Client::new();
             let url = format!(
                 "{}/v1/jobs/{id}/result",
                 global.api_url.trim_end_matches('/')

@@ -32,7 +32,7 @@ pub struct ServeArgs {
     /// The coordinator's wallet (holder of COORDINATOR_ROLE): with it this replica also schedules. Without it,
     /// it indexes and serves only.
     #[command(flatten)]
-    pub signer: crate::wallet::SignerArgs,
+    pub signer: crate::chain::evm::wallet::SignerArgs,
 }
 
 /// `accord rebuild`

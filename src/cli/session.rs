@@ -1,13 +1,12 @@
 //! What the signing commands share: the chain, the signer, the deployment (from the API) and output.
 
 use alloy::providers::{Provider, ProviderBuilder};
-use alloy::transports::http::reqwest;
 use anyhow::Context;
 
 use super::{GlobalArgs, Output};
+use crate::chain::evm::wallet::{SenderConfig, SignerArgs, TxSender};
 use crate::chain::redact_rpc_url;
 use crate::ops::Deployment;
-use crate::wallet::{SenderConfig, SignerArgs, TxSender};
 
 /// A signer connected to the chain, and the deployment the API serves.
 pub struct Session {

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Output};
-use crate::wallet::{SignerArgs, keystore};
+use crate::chain::evm::wallet::{SignerArgs, keystore};
 
 /// `accord wallet …`
 #[derive(Debug, Subcommand)]

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
 use crate::chain::evm::bindings::WorkerRegistry;
+use crate::chain::evm::wallet::SignerArgs;
 use crate::ops;
-use crate::wallet::SignerArgs;
 use crate::worker::agent::{Agent, AgentConfig, default_state_dir};
 use crate::worker::exec::Runner;
 use crate::worker::sandbox::{Bubblewrap, Isolation, Limits};
@@ -226,7 +226,7 @@ pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> 
             let address: Address = address
                 .parse()
                 .map_err(|_| anyhow::anyhow!("'{address}' is not an address"))?;
-            let http = alloy::transports::http::reqwest::Client::new();
+            let http = reqwest::Client::new();
             let worker =
                 api_get(&http, &global.api_url, &format!("/v1/workers/{address:#x}")).await?;
             emit(global.output, &worker, || lines(&worker));

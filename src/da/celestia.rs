@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use alloy::transports::http::reqwest;
 use celestia_types::consts::appconsts;
 use celestia_types::nmt::{NS_SIZE, Namespace};
 use celestia_types::{Blob, Commitment};
@@ -22,8 +21,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{BlobRef, BoxFuture, Bytes, DaLayer, Error, KIND_CELESTIA, Result, verify};
+use super::{CelestiaConfig, Secret};
 use crate::chain::{redact_error, redact_rpc_url};
-use crate::config::{CelestiaConfig, Secret};
 
 /// The layer's name in logs and `/v1/status`.
 const NAME: &str = "celestia";

@@ -4,7 +4,6 @@
 
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest;
 
 use super::{BlobRef, Bytes, Error, Result, sha256};
 use crate::offchain::{self, BlobUpload};

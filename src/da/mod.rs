@@ -23,6 +23,7 @@
 
 mod celestia;
 pub mod client;
+mod config;
 mod local;
 mod router;
 
@@ -37,12 +38,11 @@ use sha2::Digest;
 
 pub use celestia::{CelestiaLayer, CelestiaLocator, parse_namespace, share_commitment};
 pub use client::BlobClient;
+pub use config::{CelestiaConfig, DaBackend, DaConfig, Secret};
 pub use local::LocalStore;
 pub use router::{
     DaRouter, Fetched, PendingBlob, ReconcileOutcome, ReconcileReport, RouterState, Source,
 };
-
-use crate::config::{DaBackend, DaConfig};
 
 /// `daKind` of the local content-addressed store.
 pub const KIND_LOCAL: u8 = 1;

@@ -2,12 +2,14 @@
 //! detection through block hashes with rollback by stream replay; each batch and the cursor commit in one
 //! transaction, so a crash at any point loses nothing and applies nothing twice.
 
+mod config;
 pub mod range;
 pub mod reorg;
 mod run;
 
 use serde::Serialize;
 
+pub use config::IndexerConfig;
 pub use run::{Cursor, Indexer, stored_state};
 
 /// Errors that stop the indexer (after retries where retrying made sense).

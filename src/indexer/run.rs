@@ -9,11 +9,11 @@ use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::IndexerConfig;
 use super::range::RangeSizer;
 use super::reorg::fork_point;
 use super::{Error, Result, Status};
 use crate::chain::{BlockRef, Chain};
-use crate::config::IndexerConfig;
 use crate::domain::{ChainId, EventRecord, LiveEvent, Stream};
 use crate::store::apply::{apply_events, insert_raw, replay_streams};
 use crate::store::bulk;

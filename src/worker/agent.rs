@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -25,13 +24,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::exec::Runner;
-use super::spec::JobSpec;
 use crate::chain::evm::bindings::JobManager;
+use crate::chain::evm::wallet::TxSender;
 use crate::da::BlobRef;
 use crate::da::client::BlobClient;
 use crate::offchain::{self, Heartbeat};
 use crate::ops::Deployment;
-use crate::wallet::TxSender;
+use crate::spec::JobSpec;
 
 /// How the agent behaves.
 #[derive(Debug, Clone)]
@@ -88,8 +87,8 @@ pub mod decline {
 }
 
 /// The decline reason for a spec that cannot be used.
-pub fn spec_decline_reason(e: &super::spec::Error) -> u8 {
-    use super::spec::Error;
+pub fn spec_decline_reason(e: &crate::spec::Error) -> u8 {
+    use crate::spec::Error;
     match e {
         Error::HashMismatch { .. } => decline::SPEC_HASH_MISMATCH,
         Error::Uri(_) | Error::Fetch(_) | Error::Json(_) | Error::EmptyCommand => {
@@ -369,7 +368,7 @@ impl Agent {
                     // The spec's own fault (unreachable, wrong hash, not a spec): decline. A failure to read the
                     // chain is the worker's: give up on the job without declining.
                     if let Some(reason) = e
-                        .downcast_ref::<super::spec::Error>()
+                        .downcast_ref::<crate::spec::Error>()
                         .map(spec_decline_reason)
                     {
                         return self.decline(key, job_id, reason, format!("{e:#}")).await;

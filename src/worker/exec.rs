@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::sandbox::{Isolation, Limits, Scratch};
-use super::spec::JobSpec;
+use crate::spec::JobSpec;
 
 /// How long the output may stay open after the command exited (only an unconfined job's escaped process
 /// can hold it: a sandboxed job's processes die with its PID namespace).

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::{AccordToken, JobManager};
 use accord::ops::{self, NewJob, Proposal};
-use accord::worker::spec::JobSpec;
+use accord::spec::JobSpec;
 use alloy::primitives::U256;
 use tokio_util::sync::CancellationToken;
 

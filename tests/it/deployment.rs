@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-use accord::deployment::{Manifest, verify};
+use accord::chain::evm::deployment::verify;
+use accord::deployment::Manifest;
 use alloy::providers::ProviderBuilder;
 
 use crate::utils::{Anvil, DEVNET_KEY, deploy, run};

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use accord::ops::{self, NewJob};
-use accord::worker::spec::JobSpec;
+use accord::spec::JobSpec;
 use serde_json::Value;
 
 use crate::stack::{Stack, eventually, get, heartbeat_for, post_heartbeat, signer};

@@ -681,9 +681,9 @@ async fn indexes_are_deferred_only_on_a_fresh_index() {
 /// slash split between the client's compensation and the treasury; and a fresh index of the same chain equal.
 #[tokio::test(flavor = "multi_thread")]
 async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
+    use accord::chain::evm::wallet::{SenderConfig, TxSender};
     use accord::ops::{self, NewJob};
-    use accord::wallet::{SenderConfig, TxSender};
-    use accord::worker::spec::JobSpec;
+    use accord::spec::JobSpec;
 
     let devnet = Devnet::start();
     let cluster = TempCluster::start().await.unwrap();

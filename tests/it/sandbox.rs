@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use accord::ops::{self, NewJob};
+use accord::spec::JobSpec;
 use accord::worker::exec::{Error, Output, Runner};
 use accord::worker::sandbox::{Bubblewrap, Isolation, Limits};
-use accord::worker::spec::JobSpec;
 
 use crate::stack::{Stack, eventually, get};
 use crate::utils::devnet_key;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use accord::coordinator::Coordinator;
 use accord::ops::{self, NewJob};
-use accord::worker::spec::JobSpec;
+use accord::spec::JobSpec;
 use serde_json::Value;
 
 use crate::stack::{Stack, eventually, get, heartbeat, post_heartbeat, signer};

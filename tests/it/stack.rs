@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::AccordToken;
+use accord::chain::evm::wallet::{SenderConfig, TxSender};
 use accord::config::Config;
 use accord::offchain::{self, Heartbeat};
 use accord::ops::{self, Deployment};
 use accord::pg::TempCluster;
-use accord::wallet::{SenderConfig, TxSender};
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use serde_json::{Value, json};

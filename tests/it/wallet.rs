@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::{AccordToken, WorkerRegistry};
-use accord::wallet::{self, SenderConfig, SignerArgs, TxError, TxSender};
+use accord::chain::evm::wallet::{self, SenderConfig, SignerArgs, TxError, TxSender};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;

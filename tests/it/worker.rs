@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use accord::chain::evm::wallet::{SenderConfig, TxSender};
 use accord::da::client::BlobClient;
 use accord::ops::{self, NewJob};
-use accord::wallet::{SenderConfig, TxSender};
+use accord::spec::JobSpec;
 use accord::worker::agent::{Agent, AgentConfig};
 use accord::worker::exec::Runner;
 use accord::worker::sandbox::Isolation;
-use accord::worker::spec::JobSpec;
 use tokio_util::sync::CancellationToken;
 
 use crate::stack::{Stack, eventually, get, signer};

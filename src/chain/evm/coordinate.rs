@@ -12,8 +12,8 @@ use alloy::sol_types::{SolCall, SolEvent};
 
 use super::bindings::JobManager;
 use crate::chain::actions::{BatchOutcome, Chore, CoordinatorChain, Included, SendError, SendStep};
+use crate::chain::evm::wallet::{Fees, TxError, TxSender, decode_revert};
 use crate::domain::{Address, Family, JobId};
-use crate::wallet::{Fees, TxError, TxSender, decode_revert};
 
 /// Sends the coordinator's transactions to one deployment's job manager.
 #[derive(Debug, Clone)]
@@ -140,10 +140,10 @@ impl CoordinatorChain for EvmCoordinator {
                 gas,
                 price,
                 |step| match step {
-                    crate::wallet::sender::SendStep::Broadcasting(_) => {
+                    crate::chain::evm::wallet::sender::SendStep::Broadcasting(_) => {
                         observe(SendStep::Broadcasting)
                     }
-                    crate::wallet::sender::SendStep::Accepted(hash) => {
+                    crate::chain::evm::wallet::sender::SendStep::Accepted(hash) => {
                         observe(SendStep::Accepted(format!("{hash:#x}")))
                     }
                 },

@@ -3,7 +3,9 @@
 pub mod bindings;
 pub mod coordinate;
 pub mod decode;
+pub mod deployment;
 pub mod protocol;
+pub mod wallet;
 
 use std::time::Duration;
 

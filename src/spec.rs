@@ -136,7 +136,7 @@ async fn fetch_url(uri: &str) -> Result<Vec<u8>, Error> {
 }
 
 async fn fetch_url_within(uri: &str, timeout: std::time::Duration) -> Result<Vec<u8>, Error> {
-    use alloy::transports::http::reqwest::{self, redirect};
+    use reqwest::redirect;
     let scheme = uri.split(':').next().unwrap_or_default().to_owned();
     let policy = redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() >= MAX_REDIRECTS {
@@ -183,7 +183,7 @@ async fn fetch_url_within(uri: &str, timeout: std::time::Duration) -> Result<Vec
 }
 
 /// The error with its causes (a refused redirect says why), without the URL.
-fn fetch_error(e: alloy::transports::http::reqwest::Error) -> String {
+fn fetch_error(e: reqwest::Error) -> String {
     use std::error::Error as _;
     let e = e.without_url();
     let mut text = e.to_string();
