@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use accord::chain::evm::bindings::{AccordToken, JobManager, WorkerRegistry};
-use accord::offchain::{self, Heartbeat};
+use accord::chain::evm::offchain::{self, Heartbeat};
 use accord::ops::Deployment;
 use accord::pg::TempCluster;
 use accord::spec::JobSpec;

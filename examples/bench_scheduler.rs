@@ -32,10 +32,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::{AccordToken, JobManager};
+use accord::chain::evm::offchain::{self, Heartbeat};
 use accord::chain::evm::wallet::{SenderConfig, TxSender};
 use accord::config::Config;
 use accord::coordinator::Coordinator;
-use accord::offchain::{self, Heartbeat};
 use accord::ops::{self, Deployment};
 use accord::pg::TempCluster;
 use accord::spec::JobSpec;

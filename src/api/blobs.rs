@@ -185,27 +185,27 @@ pub(crate) async fn post_blob(
     if size == 0 {
         return Err(Error::invalid("blob is empty"));
     }
+    let worker = format!("{:#x}", signed.worker);
     let message = BlobUpload {
-        worker: signed.worker,
+        worker: crate::domain::Address::parse(crate::domain::Family::Evm, &worker)
+            .map_err(|e| Error::invalid(e.to_string()))?,
         sha256: signed.sha256,
         size,
         timestamp: signed.timestamp,
     };
-    let domain = offchain::domain(s.app.chain_id, s.app.manifest.contracts.registry.address);
     offchain::verify(
-        &domain,
-        &message,
+        s.verifier.as_ref(),
+        offchain::Message::BlobUpload(&message),
         &signed.signature,
-        signed.worker,
-        signed.timestamp,
         offchain::unix_now(),
         MAX_AGE_SECS,
     )
+    .await
     .map_err(|e| {
         Error::Unauthorized(match e {
             offchain::Error::Malformed(why) => format!("X-Accord-Signature is malformed: {why}"),
             offchain::Error::WrongSigner { claimed, recovered } => format!(
-                "signature is by {recovered:#x}, not by X-Accord-Worker {claimed:#x} (or it signs another \
+                "signature is by {recovered}, not by X-Accord-Worker {claimed} (or it signs another \
                  sha256, size, timestamp or deployment)"
             ),
             e @ (offchain::Error::Stale { .. } | offchain::Error::Future { .. }) => {
@@ -213,7 +213,6 @@ pub(crate) async fn post_blob(
             }
         })
     })?;
-    let worker = format!("{:#x}", signed.worker);
     let _worker_slot = s.limits.worker(&worker)?;
     super::workers::may_upload(&s, &worker).await?;
     let _upload_slot = s.limits.upload()?;

@@ -96,41 +96,41 @@ pub(crate) async fn post_heartbeat(
         )));
     }
     let signature = parse_hex("signature", &body.signature)?;
+    let key: Address = worker
+        .parse()
+        .map_err(|_| Error::invalid("worker is not an address"))?;
     let message = Heartbeat {
-        worker: worker
-            .parse()
-            .map_err(|_| Error::invalid("worker is not an address"))?,
+        worker: crate::domain::Address::parse(crate::domain::Family::Evm, &worker)
+            .map_err(|e| Error::invalid(e.to_string()))?,
         capacity: body.capacity,
         timestamp: body.timestamp,
     };
-    let domain = offchain::domain(s.app.chain_id, s.app.manifest.contracts.registry.address);
     offchain::verify(
-        &domain,
-        &message,
+        s.verifier.as_ref(),
+        offchain::Message::Heartbeat(&message),
         &signature,
-        message.worker,
-        body.timestamp,
         offchain::unix_now(),
         MAX_AGE_SECS,
     )
+    .await
     .map_err(|e| Error::Unauthorized(e.to_string()))?;
     let _slot = s.limits.worker(&worker)?;
 
     let recorder = &s.heartbeats;
-    if !recorder.in_registered_set(message.worker).await? {
+    if !recorder.in_registered_set(key).await? {
         if !super::workers::is_registered(&s, &worker).await? {
             return Err(Error::Forbidden(format!(
                 "{worker} is not a registered worker (register on chain, then retry once indexed)"
             )));
         }
-        recorder.remember_registered(message.worker);
+        recorder.remember_registered(key);
     }
-    let recorded = if recorder.known_at_least(message.worker, body.timestamp) {
+    let recorded = if recorder.known_at_least(key, body.timestamp) {
         false
     } else {
         recorder
             .record(Beat {
-                worker: message.worker,
+                worker: key,
                 capacity: body.capacity,
                 timestamp: body.timestamp,
                 signature: body.signature,

@@ -100,6 +100,8 @@ pub(crate) struct Inner {
     limits: Arc<limits::Limits>,
     /// The heartbeat path's registered set, latest heartbeats and group-commit writer.
     heartbeats: heartbeats::Recorder,
+    /// Checks workers' off-chain signatures (heartbeats, uploads) in the deployment's chain family's scheme.
+    verifier: Arc<dyn crate::offchain::Verifier>,
 }
 
 pub(crate) type Shared = Arc<Inner>;
@@ -220,6 +222,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let shared: Shared = Arc::new(Inner {
         limits: limits.clone(),
         heartbeats: heartbeats::Recorder::new(app.pool.clone(), chain_id),
+        verifier: crate::chain::offchain_verifier(&app.manifest),
         app,
         chain_id,
         contracts,

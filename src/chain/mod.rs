@@ -7,7 +7,9 @@ pub mod evm;
 
 use std::future::Future;
 
+use crate::deployment::Manifest;
 use crate::domain::{EventCodec, EventRecord};
+use crate::offchain::Verifier;
 
 /// Errors talking to a chain.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +130,14 @@ pub trait Chain: Send + Sync {
     fn events(&self, from: u64, to: u64) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
     /// How this chain's stored records read as protocol events (a reorg replays streams from `raw_events`).
     fn codec(&self) -> &dyn EventCodec;
+}
+
+/// The verifier of workers' off-chain signatures for `manifest`'s deployment (EVM: EIP-712 recovery).
+pub fn offchain_verifier(manifest: &Manifest) -> std::sync::Arc<dyn Verifier> {
+    std::sync::Arc::new(evm::EvmVerifier::new(
+        manifest.chain_id,
+        manifest.contracts.registry.address,
+    ))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 
 use super::{BlobRef, Bytes, Error, Result, sha256};
-use crate::offchain::{self, BlobUpload};
+use crate::chain::evm::offchain::{self, BlobUpload};
 
 /// Header naming the uploading worker.
 pub const HEADER_WORKER: &str = "x-accord-worker";

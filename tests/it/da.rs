@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use accord::api::{AppState, router};
 use accord::chain::evm::bindings::JobManager;
+use accord::chain::evm::offchain::{self, BlobUpload};
 use accord::config::{Config, DaBackend, DaConfig, Secret};
 use accord::coordinator::Coordinator;
 use accord::da::{
     self, BlobClient, BlobRef, Bytes, CelestiaLayer, DaLayer, DaRouter, KIND_CELESTIA, KIND_LOCAL,
     LocalStore, ReconcileOutcome, Source, parse_namespace, share_commitment, verify,
 };
-use accord::offchain::{self, BlobUpload};
 use accord::pg::TempCluster;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::ProviderBuilder;

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use accord::chain::evm::offchain::{self, Heartbeat};
 use accord::config::ApiConfig;
-use accord::offchain::{self, Heartbeat};
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use axum::Router;

@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::AccordToken;
+use accord::chain::evm::offchain::{self, Heartbeat};
 use accord::chain::evm::wallet::{SenderConfig, TxSender};
 use accord::config::Config;
-use accord::offchain::{self, Heartbeat};
 use accord::ops::{self, Deployment};
 use accord::pg::TempCluster;
 use alloy::primitives::U256;

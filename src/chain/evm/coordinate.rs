@@ -94,8 +94,7 @@ impl CoordinatorChain for EvmCoordinator {
     }
 
     fn account(&self) -> Address {
-        Address::parse(Family::Evm, &format!("{:#x}", self.sender.address()))
-            .expect("an alloy address is a valid EVM address")
+        super::domain_address(self.sender.address())
     }
 
     async fn clock(&self) -> anyhow::Result<u64> {

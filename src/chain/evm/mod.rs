@@ -4,6 +4,7 @@ pub mod bindings;
 pub mod coordinate;
 pub mod decode;
 pub mod deployment;
+pub mod offchain;
 pub mod protocol;
 pub mod wallet;
 
@@ -18,6 +19,13 @@ use crate::deployment::Manifest;
 use crate::domain::EventRecord;
 pub use coordinate::EvmCoordinator;
 use decode::Decoder;
+pub use offchain::EvmVerifier;
+
+/// An EVM address in the protocol's terms (its normal form: `0x` and 40 lowercase hex digits).
+pub fn domain_address(address: Address) -> crate::domain::Address {
+    crate::domain::Address::parse(crate::domain::Family::Evm, &format!("{address:#x}"))
+        .expect("an alloy address is a valid EVM address")
+}
 
 /// A JSON-RPC client for one EVM chain and one deployment.
 #[derive(Debug, Clone)]
