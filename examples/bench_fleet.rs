@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use accord::chain::evm::bindings::{AccordToken, JobManager, WorkerRegistry};
 use accord::chain::evm::offchain::{self, Heartbeat};
-use accord::ops::Deployment;
+use accord::chain::evm::ops::Deployment;
 use accord::pg::TempCluster;
 use accord::spec::JobSpec;
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};

@@ -33,10 +33,10 @@ use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::{AccordToken, JobManager};
 use accord::chain::evm::offchain::{self, Heartbeat};
+use accord::chain::evm::ops::{self, Deployment};
 use accord::chain::evm::wallet::{SenderConfig, TxSender};
 use accord::config::Config;
 use accord::coordinator::Coordinator;
-use accord::ops::{self, Deployment};
 use accord::pg::TempCluster;
 use accord::spec::JobSpec;
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};

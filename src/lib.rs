@@ -32,7 +32,6 @@ pub mod deployment;
 pub mod domain;
 pub mod indexer;
 pub mod offchain;
-pub mod ops;
 pub mod pg;
 pub mod rebuild;
 pub mod scheduler;

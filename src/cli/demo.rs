@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::chain::evm::bindings::JobManager;
+use crate::chain::evm::ops::{self, Deployment, NewJob};
 use crate::chain::evm::wallet::{SenderConfig, TxSender};
-use crate::ops::{self, Deployment, NewJob};
 use crate::spec::JobSpec;
 use crate::worker::agent::{Agent, AgentConfig};
 use crate::worker::exec::Runner;

@@ -251,7 +251,7 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     }
     println!();
     let demo = if args.demo {
-        let deployment = crate::ops::Deployment::from_manifest(&manifest);
+        let deployment = crate::chain::evm::ops::Deployment::from_manifest(&manifest);
         let workers = keys[3..6]
             .iter()
             .map(|k| k.parse::<PrivateKeySigner>())

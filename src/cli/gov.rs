@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
+use crate::chain::evm::ops::{self, Proposal};
 use crate::chain::evm::wallet::SignerArgs;
-use crate::ops::{self, Proposal};
 
 /// Governance.
 #[derive(Debug, Subcommand)]

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
 use crate::chain::evm::bindings::JobManager;
+use crate::chain::evm::ops::{self, NewJob};
 use crate::chain::evm::wallet::SignerArgs;
-use crate::ops::{self, NewJob};
 use crate::spec::JobSpec;
 
 /// Jobs.

@@ -4,9 +4,9 @@ use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::Context;
 
 use super::{GlobalArgs, Output};
+use crate::chain::evm::ops::Deployment;
 use crate::chain::evm::wallet::{SenderConfig, SignerArgs, TxSender};
 use crate::chain::redact_rpc_url;
-use crate::ops::Deployment;
 
 /// A signer connected to the chain, and the deployment the API serves.
 pub struct Session {

@@ -26,10 +26,10 @@ use tracing::{info, warn};
 use super::exec::Runner;
 use crate::chain::evm::bindings::JobManager;
 use crate::chain::evm::offchain::{self, Heartbeat};
+use crate::chain::evm::ops::Deployment;
 use crate::chain::evm::wallet::TxSender;
 use crate::da::BlobRef;
 use crate::da::client::BlobClient;
-use crate::ops::Deployment;
 use crate::spec::JobSpec;
 
 /// How the agent behaves.

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::{AccordToken, JobManager};
-use accord::ops::{self, NewJob, Proposal};
+use accord::chain::evm::ops::{self, NewJob, Proposal};
 use accord::spec::JobSpec;
 use alloy::primitives::U256;
 use tokio_util::sync::CancellationToken;

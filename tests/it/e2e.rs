@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use accord::ops::{self, NewJob};
+use accord::chain::evm::ops::{self, NewJob};
 use accord::spec::JobSpec;
 use serde_json::Value;
 

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use accord::chain::evm::bindings::{JobManager, WorkerRegistry};
+use accord::chain::evm::ops;
 use accord::chain::evm::wallet::TxSender;
 use accord::config::Config;
-use accord::ops;
 use alloy::dyn_abi::DynSolValue;
 use alloy::primitives::{B256, U256};
 use alloy::sol_types::{SolCall, SolEvent};

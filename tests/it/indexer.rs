@@ -681,8 +681,8 @@ async fn indexes_are_deferred_only_on_a_fresh_index() {
 /// slash split between the client's compensation and the treasury; and a fresh index of the same chain equal.
 #[tokio::test(flavor = "multi_thread")]
 async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
+    use accord::chain::evm::ops::{self, NewJob};
     use accord::chain::evm::wallet::{SenderConfig, TxSender};
-    use accord::ops::{self, NewJob};
     use accord::spec::JobSpec;
 
     let devnet = Devnet::start();
@@ -690,7 +690,7 @@ async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
     let pool = accord::store::connect(&cluster.create_database("live").await.unwrap(), 4)
         .await
         .unwrap();
-    let d = accord::ops::Deployment::from_manifest(&devnet.manifest);
+    let d = accord::chain::evm::ops::Deployment::from_manifest(&devnet.manifest);
     let sender = |i: u32| {
         let url = devnet.anvil.url.clone();
         async move {
@@ -738,7 +738,7 @@ async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
         size: 2,
         locator: "accord://blob/x".into(),
     };
-    async fn dispute(client: &TxSender, d: &accord::ops::Deployment, id: U256) {
+    async fn dispute(client: &TxSender, d: &accord::chain::evm::ops::Deployment, id: U256) {
         let tokens = ops::parse_tokens("10").unwrap();
         let bond = ops::dispute_bond(client, d.job_manager, id).await.unwrap();
         assert_eq!(bond, tokens, "10% of the reward");

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use accord::ops::{self, NewJob};
+use accord::chain::evm::ops::{self, NewJob};
 use accord::spec::JobSpec;
 use accord::worker::exec::{Error, Output, Runner};
 use accord::worker::sandbox::{Bubblewrap, Isolation, Limits};

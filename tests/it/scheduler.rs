@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use accord::chain::evm::ops::{self, NewJob};
 use accord::coordinator::Coordinator;
-use accord::ops::{self, NewJob};
 use accord::spec::JobSpec;
 use serde_json::Value;
 

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use accord::chain::evm::bindings::AccordToken;
 use accord::chain::evm::offchain::{self, Heartbeat};
+use accord::chain::evm::ops::{self, Deployment};
 use accord::chain::evm::wallet::{SenderConfig, TxSender};
 use accord::config::Config;
-use accord::ops::{self, Deployment};
 use accord::pg::TempCluster;
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;

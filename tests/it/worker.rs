@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use accord::chain::evm::ops::{self, NewJob};
 use accord::chain::evm::wallet::{SenderConfig, TxSender};
 use accord::da::client::BlobClient;
-use accord::ops::{self, NewJob};
 use accord::spec::JobSpec;
 use accord::worker::agent::{Agent, AgentConfig};
 use accord::worker::exec::Runner;

@@ -5,6 +5,7 @@ pub mod coordinate;
 pub mod decode;
 pub mod deployment;
 pub mod offchain;
+pub mod ops;
 pub mod protocol;
 pub mod wallet;
 
