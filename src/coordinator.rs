@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
@@ -54,32 +53,12 @@ fn prometheus() -> Option<PrometheusHandle> {
 
 /// Asks the node for its chain id and loads that chain's manifest.
 pub async fn load_manifest(config: &Config) -> anyhow::Result<Manifest> {
-    let url = config.chain.rpc_url.parse().with_context(|| {
-        format!(
-            "chain.rpc_url '{}' is not a URL",
-            redact_rpc_url(&config.chain.rpc_url)
-        )
-    })?;
-    let provider = ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(url);
-    let chain_id = tokio::time::timeout(
+    let chain_id = crate::chain::evm::chain_id_at(
+        &config.chain.rpc_url,
         Duration::from_millis(config.indexer.rpc_timeout_ms),
-        provider.get_chain_id(),
     )
     .await
-    .map_err(|_| {
-        anyhow::anyhow!(
-            "no answer from the JSON-RPC node at {}",
-            redact_rpc_url(&config.chain.rpc_url)
-        )
-    })?
-    .with_context(|| {
-        format!(
-            "no JSON-RPC node answers at {}",
-            redact_rpc_url(&config.chain.rpc_url)
-        )
-    })?;
+    .context("cannot read the chain id of chain.rpc_url")?;
     let path = Manifest::path_for(&config.chain.deployments_dir, chain_id);
     Manifest::load(&path).with_context(|| {
         format!(

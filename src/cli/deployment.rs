@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
@@ -35,16 +34,10 @@ pub struct ManifestArgs {
 
 pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let rpc_url = global.rpc_url_or_default();
-    let url = rpc_url.parse().with_context(|| {
-        format!(
-            "--rpc-url '{}' is not a URL",
-            crate::chain::redact_rpc_url(&rpc_url)
-        )
-    })?;
-    let provider = ProviderBuilder::new().connect_http(url);
+    let provider = crate::chain::evm::read_provider(&rpc_url).context("--rpc-url")?;
     match cmd {
         DeploymentCommand::Show(args) => {
-            let manifest = load(&args, &provider, global).await?;
+            let manifest = load(&args, global).await?;
             match global.output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),
                 Output::Table => {
@@ -60,7 +53,7 @@ pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::
             Ok(ExitCode::SUCCESS)
         }
         DeploymentCommand::Verify(args) => {
-            let manifest = load(&args, &provider, global).await?;
+            let manifest = load(&args, global).await?;
             let checks = verify(&provider, &manifest).await?;
             let failed = checks.iter().filter(|c| !c.ok).count();
             match global.output {
@@ -93,20 +86,11 @@ pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::
     }
 }
 
-async fn load<P: Provider>(
-    args: &ManifestArgs,
-    provider: &P,
-    global: &GlobalArgs,
-) -> anyhow::Result<Manifest> {
+async fn load(args: &ManifestArgs, global: &GlobalArgs) -> anyhow::Result<Manifest> {
     let path = match &args.manifest {
         Some(p) => p.clone(),
         None => {
-            let chain_id = provider.get_chain_id().await.with_context(|| {
-                format!(
-                    "no JSON-RPC node answers at {}",
-                    crate::chain::redact_rpc_url(&global.rpc_url_or_default())
-                )
-            })?;
+            let chain_id = super::session::chain_id(&global.rpc_url_or_default()).await?;
             Manifest::path_for(&args.deployments_dir, chain_id)
         }
     };

@@ -1,12 +1,10 @@
 //! What the signing commands share: the chain, the signer, the deployment (from the API) and output.
 
-use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::Context;
 
 use super::{GlobalArgs, Output};
 use crate::chain::evm::ops::Deployment;
 use crate::chain::evm::wallet::{SenderConfig, SignerArgs, TxSender};
-use crate::chain::redact_rpc_url;
 
 /// A signer connected to the chain, and the deployment the API serves.
 pub struct Session {
@@ -22,21 +20,9 @@ pub struct Session {
 
 /// The node's chain id.
 pub async fn chain_id(rpc_url: &str) -> anyhow::Result<u64> {
-    let url = rpc_url
-        .parse()
-        .with_context(|| format!("--rpc-url '{}' is not a URL", redact_rpc_url(rpc_url)))?;
-    let provider = ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(url);
-    tokio::time::timeout(std::time::Duration::from_secs(10), provider.get_chain_id())
+    crate::chain::evm::chain_id_at(rpc_url, std::time::Duration::from_secs(10))
         .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "no answer from the JSON-RPC node at {}",
-                redact_rpc_url(rpc_url)
-            )
-        })?
-        .with_context(|| format!("no JSON-RPC node answers at {}", redact_rpc_url(rpc_url)))
+        .context("cannot read the chain id of --rpc-url")
 }
 
 impl Session {

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use alloy::primitives::Address;
-use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -169,17 +168,7 @@ fn print_created(global: &GlobalArgs, address: Address, path: &Path) -> anyhow::
 }
 
 async fn chain_id_of(global: &GlobalArgs) -> anyhow::Result<u64> {
-    let rpc_url = global.rpc_url_or_default();
-    let redacted = crate::chain::redact_rpc_url(&rpc_url);
-    let url = rpc_url
-        .parse()
-        .with_context(|| format!("--rpc-url '{redacted}' is not a URL"))?;
-    let provider = ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(url);
-    tokio::time::timeout(std::time::Duration::from_secs(10), provider.get_chain_id())
+    super::session::chain_id(&global.rpc_url_or_default())
         .await
-        .map_err(|_| anyhow::anyhow!("no answer from {redacted} within 10 s"))?
-        .map_err(|e| anyhow::anyhow!(crate::chain::redact_error(&e.to_string())))
-        .with_context(|| format!("cannot read the chain id from {redacted} (or pass --chain-id)"))
+        .context("cannot read the chain id (or pass --chain-id)")
 }

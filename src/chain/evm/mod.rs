@@ -22,6 +22,38 @@ pub use coordinate::EvmCoordinator;
 use decode::Decoder;
 pub use offchain::EvmVerifier;
 
+/// A read-only provider on `rpc_url` (no fillers: it signs and sends nothing). Errors say the URL is not one,
+/// with its secrets redacted.
+pub fn read_provider(rpc_url: &str) -> anyhow::Result<RootProvider> {
+    let url = rpc_url
+        .parse()
+        .map_err(|_| anyhow::anyhow!("'{}' is not a URL", super::redact_rpc_url(rpc_url)))?;
+    Ok(ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url))
+}
+
+/// The chain id of the node at `rpc_url`, asked within `timeout`. Errors name the node by its redacted URL: not
+/// a URL, no answer within the timeout, or no node answering.
+pub async fn chain_id_at(rpc_url: &str, timeout: Duration) -> anyhow::Result<u64> {
+    let provider = read_provider(rpc_url)?;
+    let redacted = super::redact_rpc_url(rpc_url);
+    tokio::time::timeout(timeout, provider.get_chain_id())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "no answer from the JSON-RPC node at {redacted} within {:.1} s",
+                timeout.as_secs_f64()
+            )
+        })?
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "no JSON-RPC node answers at {redacted}: {}",
+                super::redact_error(&e.to_string())
+            )
+        })
+}
+
 /// An EVM address in the protocol's terms (its normal form: `0x` and 40 lowercase hex digits).
 pub fn domain_address(address: Address) -> crate::domain::Address {
     crate::domain::Address::parse(crate::domain::Family::Evm, &format!("{address:#x}"))
