@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -24,9 +24,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::exec::Runner;
-use crate::chain::evm::bindings::JobManager;
 use crate::chain::evm::offchain::{self, Heartbeat};
-use crate::chain::evm::ops::Deployment;
+use crate::chain::evm::ops::{self, Deployment};
 use crate::chain::evm::wallet::TxSender;
 use crate::da::BlobRef;
 use crate::da::client::BlobClient;
@@ -397,30 +396,24 @@ impl Agent {
         }
         let blob = entry.blob.expect("published above");
         // Read the job on chain: never submit twice, never for someone else's assignment.
-        let on_chain = JobManager::new(self.deployment.job_manager, self.sender.provider())
-            .jobOf(job_id)
-            .call()
-            .await
-            .context("cannot read the job on chain")?;
-        const ASSIGNED: u8 = 2;
-        if on_chain.worker != self.address() || on_chain.status != ASSIGNED {
-            let why = format!(
-                "job is in status {} with worker {:#x}: nothing to submit",
-                on_chain.status, on_chain.worker
-            );
+        let (worker, status) = ops::job_on_chain(&self.sender, &self.deployment, job_id).await?;
+        if worker != self.address() || status != ops::STATUS_ASSIGNED {
+            let why =
+                format!("job is in status {status} with worker {worker:#x}: nothing to submit");
             info!(target: "accord::worker", job = %job.job_id, "{why}");
             self.record(key, |en| en.failed = Some(why))?;
             return Ok(());
         }
-        let call = JobManager::submitResultCall {
-            jobId: job_id,
-            daKind: blob.kind,
-            commitment: blob.commitment,
-            size: blob.size,
-            locator: blob.locator.clone(),
-        };
-        let receipt = self.sender.call(self.deployment.job_manager, &call).await?;
-        let tx = format!("{:#x}", receipt.transaction_hash);
+        let tx = ops::submit_result(
+            &self.sender,
+            &self.deployment,
+            job_id,
+            blob.kind,
+            blob.commitment,
+            blob.size,
+            &blob.locator,
+        )
+        .await?;
         info!(target: "accord::worker", job = %job.job_id, %tx, size = blob.size, "result submitted");
         self.record(key, |en| en.submitted = Some(tx))
     }
@@ -436,29 +429,16 @@ impl Agent {
         reason: u8,
         why: String,
     ) -> anyhow::Result<()> {
-        let jm = JobManager::new(self.deployment.job_manager, self.sender.provider());
-        let on_chain = jm
-            .jobOf(job_id)
-            .call()
-            .await
-            .context("cannot read the job on chain")?;
-        const ASSIGNED: u8 = 2;
-        if on_chain.worker != self.address() || on_chain.status != ASSIGNED {
-            let note = format!(
-                "{why}; not declined: job is in status {} with worker {:#x}",
-                on_chain.status, on_chain.worker
-            );
+        let (worker, status) = ops::job_on_chain(&self.sender, &self.deployment, job_id).await?;
+        if worker != self.address() || status != ops::STATUS_ASSIGNED {
+            let note =
+                format!("{why}; not declined: job is in status {status} with worker {worker:#x}");
             self.record(key, |en| en.failed = Some(note))?;
             return Ok(());
         }
         warn!(target: "accord::worker", job = %job_id, reason, why = %why, "declining the job");
-        let call = JobManager::declineJobCall {
-            jobId: job_id,
-            reason,
-        };
-        match self.sender.call(self.deployment.job_manager, &call).await {
-            Ok(receipt) => {
-                let tx = format!("{:#x}", receipt.transaction_hash);
+        match ops::decline_job(&self.sender, &self.deployment, job_id, reason).await {
+            Ok(tx) => {
                 info!(target: "accord::worker", job = %job_id, reason, %tx, "job declined");
                 self.record(key, |en| {
                     en.declined = Some(Declined { reason, why, tx });
@@ -476,29 +456,8 @@ impl Agent {
     /// RPC node, so a coordinator (or anything between it and the worker) cannot choose what the worker runs.
     /// `block` is where the API says the job was posted; a wrong block finds no event and runs nothing.
     async fn spec(&self, job_id: U256, block: u64) -> anyhow::Result<JobSpec> {
-        use alloy::providers::Provider;
-        use alloy::rpc::types::Filter;
-        use alloy::sol_types::SolEvent;
-        let filter = Filter::new()
-            .address(self.deployment.job_manager)
-            .event_signature(JobManager::JobPosted::SIGNATURE_HASH)
-            .topic1(B256::from(job_id))
-            .from_block(block)
-            .to_block(block);
-        let logs = self
-            .sender
-            .provider()
-            .get_logs(&filter)
-            .await
-            .context("cannot read the job's JobPosted event on chain")?;
-        let posted = logs
-            .iter()
-            .filter(|l| !l.removed)
-            .find_map(|l| JobManager::JobPosted::decode_log(&l.inner).ok())
-            .with_context(|| {
-                format!("no JobPosted event of job {job_id} at block {block} on chain")
-            })?;
-        Ok(JobSpec::fetch(&posted.specURI, posted.specHash).await?)
+        let (uri, hash) = ops::posted_spec(&self.sender, &self.deployment, job_id, block).await?;
+        Ok(JobSpec::fetch(&uri, hash).await?)
     }
 }
 

@@ -4,9 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::Address as EvmAddress;
-use alloy::providers::Provider;
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::{SolCall, SolEvent};
 
@@ -98,19 +96,7 @@ impl CoordinatorChain for EvmCoordinator {
     }
 
     async fn clock(&self) -> anyhow::Result<u64> {
-        let block = self
-            .sender
-            .provider()
-            .get_block_by_number(BlockNumberOrTag::Latest)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot read the latest block: {}",
-                    crate::chain::redact_error(&e.to_string())
-                )
-            })?
-            .ok_or_else(|| anyhow::anyhow!("the node has no latest block"))?;
-        Ok(block.header.timestamp)
+        super::ops::chain_time(&self.sender).await
     }
 
     async fn price(&self) -> Option<Fees> {

@@ -145,10 +145,95 @@ pub async fn chain_time(sender: &TxSender) -> anyhow::Result<u64> {
         .provider()
         .get_block_by_number(BlockNumberOrTag::Latest)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot read the latest block: {e}"))?
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the latest block: {}",
+                crate::chain::redact_error(&e.to_string())
+            )
+        })?
         .context("the node has no latest block")?
         .header
         .timestamp)
+}
+
+/// A job's status number on chain (`JobManager.JobStatus`): assigned.
+pub const STATUS_ASSIGNED: u8 = 2;
+
+/// A job's assigned worker and status number as the chain holds them now.
+pub async fn job_on_chain(
+    sender: &TxSender,
+    d: &Deployment,
+    job_id: U256,
+) -> anyhow::Result<(Address, u8)> {
+    let job = JobManager::new(d.job_manager, sender.provider())
+        .jobOf(job_id)
+        .call()
+        .await
+        .context("cannot read the job on chain")?;
+    Ok((job.worker, job.status))
+}
+
+/// Submits a result's DA commitment for `job_id` (`submitResult`); the transaction's hash.
+pub async fn submit_result(
+    sender: &TxSender,
+    d: &Deployment,
+    job_id: U256,
+    da_kind: u8,
+    commitment: B256,
+    size: u64,
+    locator: &str,
+) -> anyhow::Result<String> {
+    let call = JobManager::submitResultCall {
+        jobId: job_id,
+        daKind: da_kind,
+        commitment,
+        size,
+        locator: locator.to_owned(),
+    };
+    let receipt = sender.call(d.job_manager, &call).await?;
+    Ok(format!("{:#x}", receipt.transaction_hash))
+}
+
+/// Declines an assignment with a reason code (`declineJob`); the transaction's hash.
+pub async fn decline_job(
+    sender: &TxSender,
+    d: &Deployment,
+    job_id: U256,
+    reason: u8,
+) -> Result<String, crate::chain::evm::wallet::TxError> {
+    let call = JobManager::declineJobCall {
+        jobId: job_id,
+        reason,
+    };
+    let receipt = sender.call(d.job_manager, &call).await?;
+    Ok(format!("{:#x}", receipt.transaction_hash))
+}
+
+/// The spec URI and hash a job was posted with, read from its `JobPosted` event at `block` on the sender's own
+/// node (not from any API). A wrong block finds no event: an error.
+pub async fn posted_spec(
+    sender: &TxSender,
+    d: &Deployment,
+    job_id: U256,
+    block: u64,
+) -> anyhow::Result<(String, B256)> {
+    let filter = alloy::rpc::types::Filter::new()
+        .address(d.job_manager)
+        .event_signature(JobManager::JobPosted::SIGNATURE_HASH)
+        .topic1(B256::from(job_id))
+        .from_block(block)
+        .to_block(block);
+    let logs = sender
+        .provider()
+        .get_logs(&filter)
+        .await
+        .context("cannot read the job's JobPosted event on chain")?;
+    let posted = logs
+        .iter()
+        .filter(|l| !l.removed)
+        .find_map(|l| JobManager::JobPosted::decode_log(&l.inner).ok())
+        .with_context(|| format!("no JobPosted event of job {job_id} at block {block} on chain"))?;
+    Ok((posted.specURI.clone(), posted.specHash))
 }
 
 /// Approves `spender` for `amount` unless the allowance already covers it.
