@@ -25,6 +25,7 @@ use crate::da::DaRouter;
 use crate::deployment::Manifest;
 use crate::indexer::{Indexer, Status};
 use crate::scheduler::{Scheduler, SchedulerStatus};
+use crate::supervise::Supervisor;
 use alloy::signers::local::PrivateKeySigner;
 
 /// The process-wide Prometheus recorder for the indexer's `metrics` counters; installed once.
@@ -95,6 +96,9 @@ fn start_da(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<DaRouter>> {
     );
     Ok(Arc::new(da))
 }
+
+/// How long a shutdown waits for the tasks to stop, all together, before it aborts the rest.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Reconciles pending blobs every `interval_secs` (0: never) until `cancel`. A failed run is logged and retried
 /// at the next tick; it never stops the coordinator.
@@ -207,57 +211,27 @@ impl Coordinator {
             da_config: config.da.clone(),
         };
 
-        let cancel = CancellationToken::new();
-        let reconciler = tokio::spawn(reconcile_every(
-            da,
-            config.da.reconcile_interval_secs,
-            cancel.clone(),
-        ));
-        let (c1, c2, c3, c4) = (
-            cancel.clone(),
-            cancel.clone(),
-            cancel.clone(),
-            cancel.clone(),
-        );
-        let task = tokio::spawn(async move {
-            let mut indexer = tokio::spawn(indexer.run(c1));
-            let mut server = tokio::spawn(api::serve(listener, state, c2));
-            let mut scheduler = tokio::spawn(async move {
-                match scheduler {
-                    Some(s) => s.run(c4).await,
-                    None => {
-                        c4.cancelled().await;
-                        Ok(())
-                    }
-                }
-            });
-            // Whichever ends first (failure or shutdown) stops the others.
-            let first = tokio::select! {
-                r = &mut indexer => r.map(|r| r.context("indexer failed")).unwrap_or_else(|e| Err(e.into())),
-                r = &mut server => r.map(|r| r.context("API server failed")).unwrap_or_else(|e| Err(e.into())),
-                r = &mut scheduler => r.map(|r| r.context("scheduler failed")).unwrap_or_else(|e| Err(e.into())),
-            };
-            c3.cancel();
-            let rest = tokio::time::timeout(Duration::from_secs(15), async {
-                if !indexer.is_finished() {
-                    let _ = (&mut indexer).await;
-                }
-                if !server.is_finished() {
-                    let _ = (&mut server).await;
-                }
-                if !scheduler.is_finished() {
-                    let _ = (&mut scheduler).await;
-                }
-            })
-            .await;
-            if rest.is_err() {
-                indexer.abort();
-                server.abort();
-                scheduler.abort();
-            }
-            reconciler.abort();
-            first
+        // Stopped in this order: the API first (no answer from a half-stopped process), then the scheduler (its
+        // sends finish recording), then the indexer, then the DA reconciler; the pool closes after them.
+        let mut tasks = Supervisor::new();
+        tasks.spawn("API server", |stop| async move {
+            api::serve(listener, state, stop).await.map_err(Into::into)
         });
+        if let Some(scheduler) = scheduler {
+            tasks.spawn("scheduler", |stop| scheduler.run(stop));
+        }
+        tasks.spawn("indexer", |stop| async move {
+            indexer.run(stop).await.map_err(Into::into)
+        });
+        let reconcile_secs = config.da.reconcile_interval_secs;
+        if reconcile_secs > 0 {
+            tasks.spawn("DA reconciler", |stop| async move {
+                reconcile_every(da, reconcile_secs, stop).await;
+                Ok(())
+            });
+        }
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(tasks.run(cancel.clone(), SHUTDOWN_GRACE));
         info!(target: "accord::coordinator", %api_addr, chain_id = manifest.chain_id, "coordinator started");
         Ok(Self {
             api_addr,

@@ -37,5 +37,6 @@ pub mod rebuild;
 pub mod scheduler;
 pub mod spec;
 pub mod store;
+pub mod supervise;
 pub mod text;
 pub mod worker;

@@ -338,7 +338,13 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                 .await?;
             let target = head.saturating_sub(self.config.confirmations);
             if target > cursor.number {
-                let dropped = bulk::defer_indexes(&self.pool).await?;
+                // Dropping indexes takes each table's exclusive lock while the API and the scheduler read them: a
+                // deadlock with a reader rolls the whole step back, and it is tried again.
+                let dropped = self
+                    .retry("deferring secondary indexes", cancel, || async {
+                        Ok(bulk::defer_indexes(&self.pool).await?)
+                    })
+                    .await?;
                 if dropped > 0 {
                     info!(target: "accord::indexer", indexes = dropped, "fresh index: secondary indexes are built once the backfill has caught up");
                     deferred = true;
