@@ -860,7 +860,7 @@ async fn run(args: &Args, env: &mut Env, capture: &Capture) -> anyhow::Result<bo
         args.index_poll_ms
     ));
     let t0 = Instant::now();
-    let coordinator = Coordinator::start(scheduling, Some(coordinator_key)).await?;
+    let coordinator = Coordinator::start(scheduling, Some(coordinator_key.into())).await?;
     let api_url = format!("http://{}", coordinator.api_addr);
     *api.lock().expect("api url") = api_url.clone();
     env.coordinator = Some(coordinator);

@@ -17,16 +17,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::api::{self, AppState};
-use crate::chain::evm::wallet::{SenderConfig, TxSender};
 use crate::chain::evm::{EvmChain, EvmCoordinator};
-use crate::chain::redact_rpc_url;
+use crate::chain::{CoordinatorKey, redact_rpc_url};
 use crate::config::Config;
 use crate::da::DaRouter;
 use crate::deployment::Manifest;
 use crate::indexer::{Indexer, Status};
 use crate::scheduler::{Scheduler, SchedulerStatus};
 use crate::supervise::Supervisor;
-use alloy::signers::local::PrivateKeySigner;
 
 /// The process-wide Prometheus recorder for the indexer's `metrics` counters; installed once.
 ///
@@ -149,7 +147,7 @@ impl Coordinator {
     ///
     /// Several replicas may run against one database: one indexes and one schedules (each holds an advisory
     /// lock), the others serve the API and stand by to take over.
-    pub async fn start(config: Config, signer: Option<PrivateKeySigner>) -> anyhow::Result<Self> {
+    pub async fn start(config: Config, signer: Option<CoordinatorKey>) -> anyhow::Result<Self> {
         config.validate()?;
         let manifest = load_manifest(&config).await?;
         let chain = connect_chain(&config, &manifest).await?;
@@ -173,17 +171,15 @@ impl Coordinator {
         )
         .standby();
         let (scheduler, scheduler_status) = match signer {
-            Some(signer) if config.scheduler.enabled => {
-                let sender =
-                    TxSender::connect(&config.chain.rpc_url, signer, SenderConfig::default())
-                        .await
-                        .context("cannot set up the coordinator's transaction sender")?;
-                let chain = EvmCoordinator::new(
-                    sender,
+            Some(CoordinatorKey::Evm(key)) if config.scheduler.enabled => {
+                let chain = EvmCoordinator::connect(
+                    &config.chain.rpc_url,
+                    key,
                     manifest.contracts.job_manager.address,
                     config.scheduler.batch_base_gas,
                     config.scheduler.gas_per_assignment,
-                );
+                )
+                .await?;
                 let (scheduler, report) = Scheduler::new(
                     pool.clone(),
                     manifest.chain_id,

@@ -132,6 +132,26 @@ pub trait Chain: Send + Sync {
     fn codec(&self) -> &dyn EventCodec;
 }
 
+/// The coordinator's signing key, in its chain family's form. `Debug` shows the account, never the key.
+pub enum CoordinatorKey {
+    /// An EVM private key.
+    Evm(evm::Key),
+}
+
+impl std::fmt::Debug for CoordinatorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CoordinatorKey::Evm(key) => write!(f, "CoordinatorKey::Evm({:#x})", key.address()),
+        }
+    }
+}
+
+impl From<evm::Key> for CoordinatorKey {
+    fn from(key: evm::Key) -> Self {
+        CoordinatorKey::Evm(key)
+    }
+}
+
 /// The verifier of workers' off-chain signatures for `manifest`'s deployment (EVM: EIP-712 recovery).
 pub fn offchain_verifier(manifest: &Manifest) -> std::sync::Arc<dyn Verifier> {
     std::sync::Arc::new(evm::EvmVerifier::new(

@@ -185,7 +185,7 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
     config.api.listen = SocketAddr::from(([127, 0, 0, 1], args.api_port));
     config.indexer.poll_interval_ms = 250;
     let coordinator_key = keys[1].parse::<PrivateKeySigner>()?;
-    let mut coordinator_proc = Coordinator::start(config, Some(coordinator_key)).await?;
+    let mut coordinator_proc = Coordinator::start(config, Some(coordinator_key.into())).await?;
     coordinator_proc
         .wait_ready(Duration::from_secs(120))
         .await?;

@@ -119,7 +119,7 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
     }
     let signer = if args.signer.keystore.is_some() || args.signer.private_key.is_some() {
         let chain_id = super::session::chain_id(&config.chain.rpc_url).await?;
-        Some(args.signer.load(chain_id)?)
+        Some(args.signer.load(chain_id)?.into())
     } else {
         None
     };

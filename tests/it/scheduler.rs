@@ -108,11 +108,11 @@ async fn heartbeats_are_verified_and_only_live_eligible_workers_get_jobs_within_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_replica_leads_and_another_takes_over_when_it_stops() {
     let stack = Stack::start().await;
-    let mut first = Coordinator::start(stack.config(), Some(signer(1)))
+    let mut first = Coordinator::start(stack.config(), Some(signer(1).into()))
         .await
         .unwrap();
     first.wait_ready(Duration::from_secs(60)).await.unwrap();
-    let mut second = Coordinator::start(stack.config(), Some(signer(1)))
+    let mut second = Coordinator::start(stack.config(), Some(signer(1).into()))
         .await
         .unwrap();
     second.wait_ready(Duration::from_secs(60)).await.unwrap();

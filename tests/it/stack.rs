@@ -65,9 +65,10 @@ impl Stack {
         &self,
         config: Config,
     ) -> (accord::coordinator::Coordinator, String) {
-        let mut coordinator = accord::coordinator::Coordinator::start(config, Some(signer(1)))
-            .await
-            .unwrap();
+        let mut coordinator =
+            accord::coordinator::Coordinator::start(config, Some(signer(1).into()))
+                .await
+                .unwrap();
         coordinator
             .wait_ready(Duration::from_secs(60))
             .await

@@ -40,6 +40,31 @@ impl EvmCoordinator {
         }
     }
 
+    /// Connects a sender for `key` to the node at `rpc_url` (the account must hold COORDINATOR_ROLE on
+    /// `job_manager`), with the batch gas formula of [`new`](Self::new).
+    pub async fn connect(
+        rpc_url: &str,
+        key: super::Key,
+        job_manager: EvmAddress,
+        batch_base_gas: u64,
+        gas_per_assignment: u64,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let sender = TxSender::connect(
+            rpc_url,
+            key,
+            crate::chain::evm::wallet::SenderConfig::default(),
+        )
+        .await
+        .context("cannot set up the coordinator's transaction sender")?;
+        Ok(Self::new(
+            sender,
+            job_manager,
+            batch_base_gas,
+            gas_per_assignment,
+        ))
+    }
+
     /// The job manager's `JobAssigned` and `AssignmentSkipped` events in `receipt`.
     fn batch_outcome(&self, receipt: &TransactionReceipt) -> BatchOutcome {
         let mut assigned = HashSet::new();

@@ -22,6 +22,9 @@ pub use coordinate::EvmCoordinator;
 use decode::Decoder;
 pub use offchain::EvmVerifier;
 
+/// An EVM account's private key (zeroized on drop).
+pub type Key = alloy::signers::local::PrivateKeySigner;
+
 /// A read-only provider on `rpc_url` (no fillers: it signs and sends nothing). Errors say the URL is not one,
 /// with its secrets redacted.
 pub fn read_provider(rpc_url: &str) -> anyhow::Result<RootProvider> {
