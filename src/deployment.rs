@@ -105,6 +105,12 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The deployment's chain family. Manifests are written for EVM deployments only so far; a Starknet
+    /// deployment's will say so.
+    pub fn family(&self) -> crate::domain::Family {
+        crate::domain::Family::Evm
+    }
+
     /// The conventional manifest path for `chain_id` under `dir`.
     pub fn path_for(dir: &Path, chain_id: u64) -> PathBuf {
         dir.join(format!("{chain_id}.json"))

@@ -11,7 +11,7 @@
 //! size, and checked against the signed sha256 (400). Then the bytes go through the DA router and the archive
 //! (201 with the [`BlobRef`]).
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::B256;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -23,6 +23,7 @@ use super::Shared;
 use super::error::{ApiPath, Error, ErrorBody, Result};
 use crate::da::client::{HEADER_SHA256, HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_WORKER};
 use crate::da::{self, BlobRef, Bytes};
+use crate::domain::{Address, Family};
 use crate::offchain::{self, BlobUpload};
 
 /// How old an upload's timestamp may be, in seconds (it may be at most [`offchain::MAX_AHEAD_SECS`] ahead).
@@ -66,7 +67,7 @@ fn display_name(name: &str) -> String {
         .join("-")
 }
 
-fn signed_by(headers: &HeaderMap) -> Result<SignedBy> {
+fn signed_by(headers: &HeaderMap, family: Family) -> Result<SignedBy> {
     let worker = header(headers, HEADER_WORKER, "the uploading worker's 0x address")?;
     let timestamp = header(headers, HEADER_TIMESTAMP, "unix seconds of the signature")?;
     let signature = header(
@@ -84,7 +85,7 @@ fn signed_by(headers: &HeaderMap) -> Result<SignedBy> {
         })?;
     let worker = super::input::address("X-Accord-Worker", worker)
         .ok()
-        .and_then(|a| a.parse::<Address>().ok())
+        .and_then(|a| Address::parse(family, &a).ok())
         .ok_or_else(|| {
             Error::Unauthorized("X-Accord-Worker is not a 0x address (0x and 40 hex digits)".into())
         })?;
@@ -180,15 +181,14 @@ pub(crate) async fn post_blob(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<BlobRef>)> {
-    let signed = signed_by(&headers)?;
+    let signed = signed_by(&headers, s.app.manifest.family())?;
     let size = declared_size(&headers, s.app.da_config.max_blob_bytes)?;
     if size == 0 {
         return Err(Error::invalid("blob is empty"));
     }
-    let worker = format!("{:#x}", signed.worker);
+    let worker = signed.worker.to_string();
     let message = BlobUpload {
-        worker: crate::domain::Address::parse(crate::domain::Family::Evm, &worker)
-            .map_err(|e| Error::invalid(e.to_string()))?,
+        worker: signed.worker,
         sha256: signed.sha256,
         size,
         timestamp: signed.timestamp,

@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use alloy::primitives::Address;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,6 +34,7 @@ use utoipa::ToSchema;
 use super::Shared;
 use super::error::{Error, ErrorBody, Result};
 use super::input;
+use crate::domain::{Address, Family};
 use crate::offchain::{self, Heartbeat};
 
 /// How old a heartbeat's timestamp may be, in seconds (it may be at most `offchain::MAX_AHEAD_SECS` ahead).
@@ -96,12 +96,10 @@ pub(crate) async fn post_heartbeat(
         )));
     }
     let signature = parse_hex("signature", &body.signature)?;
-    let key: Address = worker
-        .parse()
-        .map_err(|_| Error::invalid("worker is not an address"))?;
+    let key = Address::parse(s.heartbeats.family, &worker)
+        .map_err(|e| Error::invalid(format!("worker: {e}")))?;
     let message = Heartbeat {
-        worker: crate::domain::Address::parse(crate::domain::Family::Evm, &worker)
-            .map_err(|e| Error::invalid(e.to_string()))?,
+        worker: key.clone(),
         capacity: body.capacity,
         timestamp: body.timestamp,
     };
@@ -117,15 +115,15 @@ pub(crate) async fn post_heartbeat(
     let _slot = s.limits.worker(&worker)?;
 
     let recorder = &s.heartbeats;
-    if !recorder.in_registered_set(key).await? {
+    if !recorder.in_registered_set(&key).await? {
         if !super::workers::is_registered(&s, &worker).await? {
             return Err(Error::Forbidden(format!(
                 "{worker} is not a registered worker (register on chain, then retry once indexed)"
             )));
         }
-        recorder.remember_registered(key);
+        recorder.remember_registered(key.clone());
     }
-    let recorded = if recorder.known_at_least(key, body.timestamp) {
+    let recorded = if recorder.known_at_least(&key, body.timestamp) {
         false
     } else {
         recorder
@@ -183,6 +181,8 @@ struct Registered {
 pub(crate) struct Recorder {
     pool: PgPool,
     chain_id: i64,
+    /// The deployment's chain family: the form of worker addresses.
+    family: Family,
     registered: Mutex<Registered>,
     reloading: AtomicBool,
     /// Per worker, a timestamp the table is known to hold or exceed.
@@ -191,10 +191,11 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(pool: PgPool, chain_id: i64) -> Self {
+    pub(crate) fn new(pool: PgPool, chain_id: i64, family: Family) -> Self {
         Self {
             pool,
             chain_id,
+            family,
             registered: Mutex::default(),
             reloading: AtomicBool::new(false),
             latest: Arc::default(),
@@ -204,7 +205,7 @@ impl Recorder {
 
     /// Whether `worker` is in the registered set (reloaded from the index when older than
     /// [`REGISTERED_REFRESH`]). A worker not in it may have registered since: ask the index before refusing.
-    async fn in_registered_set(&self, worker: Address) -> Result<bool> {
+    async fn in_registered_set(&self, worker: &Address) -> Result<bool> {
         let stale = {
             let r = self.registered.lock().unwrap_or_else(|e| e.into_inner());
             r.loaded_at
@@ -230,7 +231,7 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .set
-            .contains(&worker))
+            .contains(worker))
     }
 
     /// Adds a worker the index just confirmed to the registered set.
@@ -248,15 +249,18 @@ impl Recorder {
                 .bind(self.chain_id)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows.iter().filter_map(|a| a.parse().ok()).collect())
+        Ok(rows
+            .iter()
+            .filter_map(|a| Address::parse(self.family, a).ok())
+            .collect())
     }
 
     /// Whether the table already holds a heartbeat of `worker` signed at or after `timestamp`.
-    fn known_at_least(&self, worker: Address, timestamp: u64) -> bool {
+    fn known_at_least(&self, worker: &Address, timestamp: u64) -> bool {
         self.latest
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&worker)
+            .get(worker)
             .is_some_and(|&t| t >= timestamp)
     }
 
@@ -321,7 +325,7 @@ async fn write_batch(
     let mut newest: HashMap<Address, usize> = HashMap::with_capacity(batch.len());
     for (i, q) in batch.iter().enumerate() {
         newest
-            .entry(q.beat.worker)
+            .entry(q.beat.worker.clone())
             .and_modify(|j| {
                 if q.beat.timestamp > batch[*j].beat.timestamp {
                     *j = i;
@@ -347,7 +351,7 @@ async fn write_batch(
     match outcome {
         Ok(written) => {
             for &i in &chosen {
-                answers.insert(i, Ok(written.contains(&batch[i].beat.worker)));
+                answers.insert(i, Ok(written.contains(batch[i].beat.worker.as_str())));
             }
         }
         Err(_) => {
@@ -362,7 +366,7 @@ async fn write_batch(
         for &i in &chosen {
             if matches!(answers.get(&i), Some(Ok(_))) {
                 let b = &batch[i].beat;
-                let t = known.entry(b.worker).or_insert(b.timestamp);
+                let t = known.entry(b.worker.clone()).or_insert(b.timestamp);
                 *t = (*t).max(b.timestamp);
             }
         }
@@ -382,9 +386,10 @@ async fn write_batch(
     }
 }
 
-/// Upserts `rows` (one per worker) where newer than the stored heartbeat; returns the workers written.
-async fn upsert(pool: &PgPool, chain_id: i64, rows: &[&Beat]) -> sqlx::Result<HashSet<Address>> {
-    let workers: Vec<String> = rows.iter().map(|b| format!("{:#x}", b.worker)).collect();
+/// Upserts `rows` (one per worker) where newer than the stored heartbeat; returns the workers written (their
+/// addresses' text).
+async fn upsert(pool: &PgPool, chain_id: i64, rows: &[&Beat]) -> sqlx::Result<HashSet<String>> {
+    let workers: Vec<&str> = rows.iter().map(|b| b.worker.as_str()).collect();
     let capacities: Vec<i32> = rows.iter().map(|b| b.capacity as i32).collect();
     let signed: Vec<i64> = rows.iter().map(|b| b.timestamp as i64).collect();
     let signatures: Vec<&str> = rows.iter().map(|b| b.signature.as_str()).collect();
@@ -403,7 +408,7 @@ async fn upsert(pool: &PgPool, chain_id: i64, rows: &[&Beat]) -> sqlx::Result<Ha
     .bind(&signatures)
     .fetch_all(pool)
     .await?;
-    Ok(written.iter().filter_map(|w| w.parse().ok()).collect())
+    Ok(written.into_iter().collect())
 }
 
 /// Decodes a 0x-hex field; the error names it.

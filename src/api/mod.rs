@@ -221,7 +221,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let limits = Arc::new(limits::Limits::new(&app.config.limits));
     let shared: Shared = Arc::new(Inner {
         limits: limits.clone(),
-        heartbeats: heartbeats::Recorder::new(app.pool.clone(), chain_id),
+        heartbeats: heartbeats::Recorder::new(app.pool.clone(), chain_id, app.manifest.family()),
         verifier: crate::chain::offchain_verifier(&app.manifest),
         app,
         chain_id,
