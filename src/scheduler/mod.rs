@@ -158,8 +158,8 @@ pub struct Scheduler<C: CoordinatorChain> {
     report: watch::Sender<SchedulerStatus>,
     book: Arc<Mutex<LoadBook>>,
     eligible: Arc<Mutex<EligibleBook>>,
-    /// The chain clock the last round read: a lower bound for the next round's, so the open jobs can be read
-    /// while the clock is (the precise deadline check follows in memory).
+    /// The chain clock the last round read: a lower bound for the next round's (the chain's clock does not go
+    /// back), so the open jobs can be read while the clock is (the precise deadline check follows in memory).
     clock_floor: AtomicU64,
     /// The chain's clock and fees as a task beside the rounds last read them, so a round does not wait for the
     /// node (which answers late while it mines).
@@ -788,7 +788,9 @@ impl<C: CoordinatorChain> Scheduler<C> {
         let workers = async { anyhow::Ok((self.worker_changes().await?, started.elapsed())) };
         let ((now, fees, clock), (jobs, selected), (workers, ranked)) =
             tokio::try_join!(clock, open_jobs, workers)?;
-        self.clock_floor.fetch_max(now, Ordering::Relaxed);
+        // Stored, not ratcheted: a node that once answered a time far ahead would otherwise hide every open job
+        // from the next rounds' query for good.
+        self.clock_floor.store(now, Ordering::Relaxed);
         // The minimum stake comes with the open jobs (the same on every row); without open jobs it is not needed.
         let min_stake: U256 = jobs
             .first()

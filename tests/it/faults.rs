@@ -316,59 +316,24 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
 /// made to repeat logs, but a node or a load balancer in front of several can; this speaks JSON-RPC over HTTP
 /// like them.
 async fn repeating_proxy(upstream: String, disagree: bool) -> String {
-    use axum::routing::post;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let app = axum::Router::new().route(
-        "/",
-        post(move |body: axum::body::Bytes| {
-            let (client, upstream) = (client.clone(), upstream.clone());
-            async move {
-                let request: Value = serde_json::from_slice(&body).unwrap_or_default();
-                let answer: Value = client
-                    .post(&upstream)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let repeat = |request: &Value, mut answer: Value| {
-                    if request["method"] == "eth_getLogs"
-                        && let Some(logs) = answer["result"].as_array_mut()
-                    {
-                        let mut doubled = Vec::with_capacity(logs.len() * 2);
-                        for (i, log) in logs.iter().enumerate() {
-                            doubled.push(log.clone());
-                            let mut copy = log.clone();
-                            if disagree && i == 0 {
-                                copy["transactionHash"] = json!(format!("0x{}", "ee".repeat(32)));
-                            }
-                            doubled.push(copy);
-                        }
-                        *logs = doubled;
-                    }
-                    answer
-                };
-                let answer = match (&request, answer) {
-                    (Value::Array(requests), Value::Array(answers)) => Value::Array(
-                        requests
-                            .iter()
-                            .zip(answers)
-                            .map(|(r, a)| repeat(r, a))
-                            .collect(),
-                    ),
-                    (request, answer) => repeat(request, answer),
-                };
-                axum::Json(answer)
+    crate::utils::rewriting_proxy(upstream, move |request, mut answer| {
+        if request["method"] == "eth_getLogs"
+            && let Some(logs) = answer["result"].as_array_mut()
+        {
+            let mut doubled = Vec::with_capacity(logs.len() * 2);
+            for (i, log) in logs.iter().enumerate() {
+                doubled.push(log.clone());
+                let mut copy = log.clone();
+                if disagree && i == 0 {
+                    copy["transactionHash"] = json!(format!("0x{}", "ee".repeat(32)));
+                }
+                doubled.push(copy);
             }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+            *logs = doubled;
+        }
+        answer
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

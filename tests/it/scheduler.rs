@@ -307,3 +307,67 @@ async fn jobs_inside_the_minimum_submit_window_are_not_tried() {
     );
     coordinator.shutdown().await.unwrap();
 }
+
+/// A node that answers the latest block with a timestamp years ahead (a buggy or hostile RPC endpoint) holds
+/// scheduling back only while it says so: every open job then looks past its deadline, but the scheduler's
+/// clock does not stay at the lie once the node tells the truth again. The lying node is a fake in front of anvil
+/// (`rewriting_proxy`: anvil's clock cannot be moved ahead and back), speaking JSON-RPC over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_lying_about_the_time_holds_scheduling_back_only_while_it_lies() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let stack = Stack::start().await;
+    let lying = Arc::new(AtomicBool::new(true));
+    let mut config = stack.config();
+    config.chain.rpc_url = crate::utils::rewriting_proxy(stack.devnet.anvil.url.clone(), {
+        let lying = lying.clone();
+        move |request, mut answer| {
+            if lying.load(Ordering::SeqCst)
+                && request["method"] == "eth_getBlockByNumber"
+                && request["params"][0] == "latest"
+                && answer["result"].is_object()
+            {
+                let ten_years = accord::offchain::unix_now() + 10 * 365 * 86_400;
+                answer["result"]["timestamp"] = Value::String(format!("{ten_years:#x}"));
+            }
+            answer
+        }
+    })
+    .await;
+    let (coordinator, api) = stack.coordinator_with(config).await;
+    stack.worker(3, 1, 200).await;
+    let body = heartbeat(&stack, 3, 5);
+    eventually(Duration::from_secs(30), "heartbeat accepted", || async {
+        (post_heartbeat(&api, &body).await.0 == 202).then_some(())
+    })
+    .await;
+    stack.fund(8, 100).await;
+    let client = stack.sender(8).await;
+    let (id, _) = ops::post_job(&client, &stack.deployment, &job(1))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "the job indexed", || async {
+        let j = get(&api, &format!("/v1/jobs/{id}")).await;
+        (j["status"] == "open").then_some(())
+    })
+    .await;
+    // Several rounds and clock reads under the lie: the job looks past its deadline and is left alone.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let j = get(&api, &format!("/v1/jobs/{id}")).await;
+    assert_eq!(
+        j["status"], "open",
+        "assigned while every deadline looked past: {j:#}"
+    );
+    lying.store(false, Ordering::SeqCst);
+    eventually(
+        Duration::from_secs(60),
+        "the job assigned once the node tells the time again",
+        || async {
+            let j = get(&api, &format!("/v1/jobs/{id}")).await;
+            (j["status"] == "assigned").then_some(())
+        },
+    )
+    .await;
+    coordinator.shutdown().await.unwrap();
+}

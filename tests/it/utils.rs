@@ -262,3 +262,50 @@ pub fn json_output(args: &[&str], out: &Output) -> serde_json::Value {
         )
     })
 }
+
+/// A loopback JSON-RPC proxy in front of `upstream` that passes each answer through `rewrite(request, answer)`
+/// (a batch element by element) and returns the proxy's URL. For tests that need a node to misbehave in a way
+/// anvil cannot be made to: it speaks JSON-RPC over HTTP like a node or a load balancer in front of several.
+pub async fn rewriting_proxy(
+    upstream: String,
+    rewrite: impl Fn(&serde_json::Value, serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+) -> String {
+    use axum::routing::post;
+    use serde_json::Value;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let rewrite = std::sync::Arc::new(rewrite);
+    let app = axum::Router::new().route(
+        "/",
+        post(move |body: axum::body::Bytes| {
+            let (client, upstream, rewrite) = (client.clone(), upstream.clone(), rewrite.clone());
+            async move {
+                let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let answer: Value = client
+                    .post(&upstream)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let answer = match (&request, answer) {
+                    (Value::Array(requests), Value::Array(answers)) => Value::Array(
+                        requests
+                            .iter()
+                            .zip(answers)
+                            .map(|(r, a)| rewrite(r, a))
+                            .collect(),
+                    ),
+                    (request, answer) => rewrite(request, answer),
+                };
+                axum::Json(answer)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
