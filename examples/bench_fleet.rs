@@ -513,7 +513,7 @@ async fn run(args: &Args, env: &mut Env) -> anyhow::Result<bool> {
         String::from_utf8_lossy(&out.stderr)
     );
     let manifest = accord::deployment::Manifest::load(&dir.path().join("31337.json"))?;
-    let d = Deployment::from_manifest(&manifest);
+    let d = Deployment::from_manifest(&manifest)?;
     let deployments = dir.path().to_path_buf();
 
     say("starting a throwaway PostgreSQL (run as the postgres user)");

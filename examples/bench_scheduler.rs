@@ -599,7 +599,7 @@ async fn run(args: &Args, env: &mut Env, capture: &Capture) -> anyhow::Result<bo
         String::from_utf8_lossy(&out.stderr)
     );
     let manifest = accord::deployment::Manifest::load(&dir.path().join("31337.json"))?;
-    let d = Deployment::from_manifest(&manifest);
+    let d = Deployment::from_manifest(&manifest)?;
     let deployments = dir.path().to_path_buf();
     env.dir = Some(dir);
 

@@ -17,11 +17,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::api::{self, AppState};
+use crate::chain::actions::CoordinatorChain;
 use crate::chain::evm::{EvmChain, EvmCoordinator};
-use crate::chain::{CoordinatorKey, redact_rpc_url};
+use crate::chain::{Chain, CoordinatorKey, redact_rpc_url};
 use crate::config::Config;
 use crate::da::DaRouter;
 use crate::deployment::Manifest;
+use crate::domain::Family;
 use crate::indexer::{Indexer, Status};
 use crate::scheduler::{Scheduler, SchedulerStatus};
 use crate::supervise::Supervisor;
@@ -150,7 +152,43 @@ impl Coordinator {
     pub async fn start(config: Config, signer: Option<CoordinatorKey>) -> anyhow::Result<Self> {
         config.validate()?;
         let manifest = load_manifest(&config).await?;
-        let chain = connect_chain(&config, &manifest).await?;
+        match manifest.family() {
+            Family::Evm => {
+                let chain = connect_chain(&config, &manifest).await?;
+                let writer = match signer {
+                    Some(CoordinatorKey::Evm(key)) if config.scheduler.enabled => Some(
+                        EvmCoordinator::connect(
+                            &config.chain.rpc_url,
+                            key,
+                            &manifest,
+                            config.scheduler.batch_base_gas,
+                            config.scheduler.gas_per_assignment,
+                        )
+                        .await?,
+                    ),
+                    _ => None,
+                };
+                Self::start_on(config, manifest, chain, writer).await
+            }
+            Family::Starknet => anyhow::bail!(
+                "the deployment of chain {} is on Starknet, which this coordinator cannot serve yet",
+                manifest.chain_id
+            ),
+        }
+    }
+
+    /// Starts the parts on one chain: `chain` is read by the indexer, `writer` (when the scheduler runs) sends
+    /// the coordinator's transactions.
+    async fn start_on<C, W>(
+        config: Config,
+        manifest: Manifest,
+        chain: C,
+        writer: Option<W>,
+    ) -> anyhow::Result<Self>
+    where
+        C: Chain + Clone + 'static,
+        W: CoordinatorChain,
+    {
         let pool =
             crate::store::connect(&config.database.url, config.database.max_connections).await?;
         let listener = tokio::net::TcpListener::bind(config.api.listen)
@@ -170,27 +208,19 @@ impl Coordinator {
             events.clone(),
         )
         .standby();
-        let (scheduler, scheduler_status) = match signer {
-            Some(CoordinatorKey::Evm(key)) if config.scheduler.enabled => {
-                let chain = EvmCoordinator::connect(
-                    &config.chain.rpc_url,
-                    key,
-                    manifest.contracts.job_manager.address,
-                    config.scheduler.batch_base_gas,
-                    config.scheduler.gas_per_assignment,
-                )
-                .await?;
+        let (scheduler, scheduler_status) = match writer {
+            Some(writer) => {
                 let (scheduler, report) = Scheduler::new(
                     pool.clone(),
                     manifest.chain_id,
-                    chain,
+                    writer,
                     config.scheduler.clone(),
                     status.clone(),
                 );
                 (Some(scheduler), report)
             }
-            _ => {
-                info!(target: "accord::coordinator", "no coordinator signer given: the scheduler does not run here");
+            None => {
+                info!(target: "accord::coordinator", "no coordinator signer given (or the scheduler is disabled): the scheduler does not run here");
                 (None, watch::channel(SchedulerStatus::default()).1)
             }
         };

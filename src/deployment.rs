@@ -1,10 +1,12 @@
-//! The deployment manifest, `deployments/<chain-id>.json`: every contract's address and deploy block, written by
-//! `scripts/deploy` from the broadcast receipts, read by the coordinator. `crate::chain::evm::deployment::verify` checks a live chain against it.
+//! The deployment manifest, `deployments/<chain-id>.json`: the chain family, every contract's address and deploy
+//! block, written by `scripts/deploy` from the broadcast receipts, read by the coordinator. Addresses are in the
+//! family's normal form. `crate::chain::evm::deployment::verify` checks a live EVM chain against it.
 
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
+
+use crate::domain::{Address, Family};
 
 /// Errors loading or verifying a deployment.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +49,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One deployed contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Deployed {
     /// Contract address.
@@ -57,7 +59,7 @@ pub struct Deployed {
 }
 
 /// The protocol's contracts, keyed by contract name as in the manifest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contracts {
     /// ERC20 + permit + votes.
@@ -79,13 +81,23 @@ pub struct Contracts {
 
 impl Contracts {
     /// Name and record of each contract, in deployment order.
-    pub fn iter(&self) -> [(&'static str, Deployed); 5] {
+    pub fn iter(&self) -> [(&'static str, &Deployed); 5] {
         [
-            ("AccordToken", self.token),
-            ("TimelockController", self.timelock),
-            ("AccordGovernor", self.governor),
-            ("WorkerRegistry", self.registry),
-            ("JobManager", self.job_manager),
+            ("AccordToken", &self.token),
+            ("TimelockController", &self.timelock),
+            ("AccordGovernor", &self.governor),
+            ("WorkerRegistry", &self.registry),
+            ("JobManager", &self.job_manager),
+        ]
+    }
+
+    fn iter_mut(&mut self) -> [&mut Deployed; 5] {
+        [
+            &mut self.token,
+            &mut self.timelock,
+            &mut self.governor,
+            &mut self.registry,
+            &mut self.job_manager,
         ]
     }
 }
@@ -94,6 +106,9 @@ impl Contracts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Manifest {
+    /// The chain's family; `evm` when the manifest does not say.
+    #[serde(default = "evm", skip_serializing_if = "is_evm")]
+    pub family: Family,
     /// Chain the contracts live on.
     pub chain_id: u64,
     /// Account that deployed them (and kept no role).
@@ -104,11 +119,29 @@ pub struct Manifest {
     pub contracts: Contracts,
 }
 
+fn evm() -> Family {
+    Family::Evm
+}
+
+fn is_evm(family: &Family) -> bool {
+    *family == Family::Evm
+}
+
 impl Manifest {
-    /// The deployment's chain family. Manifests are written for EVM deployments only so far; a Starknet
-    /// deployment's will say so.
-    pub fn family(&self) -> crate::domain::Family {
-        crate::domain::Family::Evm
+    /// The deployment's chain family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// Every address re-read in the manifest's family (an address is read without its family first).
+    fn normalize(&mut self) -> std::result::Result<(), String> {
+        let family = self.family;
+        let reread = |a: &Address| Address::parse(family, a.as_str()).map_err(|e| e.to_string());
+        self.deployer = reread(&self.deployer)?;
+        for c in self.contracts.iter_mut() {
+            c.address = reread(&c.address)?;
+        }
+        Ok(())
     }
 
     /// The conventional manifest path for `chain_id` under `dir`.
@@ -122,14 +155,17 @@ impl Manifest {
             path: path.into(),
             source,
         })?;
-        let manifest: Self = serde_json::from_str(&text).map_err(|source| Error::Parse {
+        let mut manifest: Self = serde_json::from_str(&text).map_err(|source| Error::Parse {
             path: path.into(),
             source,
         })?;
-        manifest.check().map_err(|reason| Error::Inconsistent {
-            path: path.into(),
-            reason,
-        })?;
+        manifest
+            .normalize()
+            .and_then(|()| manifest.check())
+            .map_err(|reason| Error::Inconsistent {
+                path: path.into(),
+                reason,
+            })?;
         Ok(manifest)
     }
 
@@ -137,7 +173,7 @@ impl Manifest {
     pub fn check(&self) -> std::result::Result<(), String> {
         let all = self.contracts.iter();
         for (i, (name, c)) in all.iter().enumerate() {
-            if c.address == Address::ZERO {
+            if c.address.is_zero() {
                 return Err(format!("{name} has the zero address"));
             }
             if let Some((other, _)) = all[..i].iter().find(|(_, d)| d.address == c.address) {
@@ -163,14 +199,19 @@ impl Manifest {
 mod tests {
     use super::*;
 
+    fn evm(n: u8) -> Address {
+        Address::parse(Family::Evm, &format!("0x{}", format!("{n:02x}").repeat(20))).unwrap()
+    }
+
     fn sample() -> Manifest {
         let d = |n: u8, b: u64| Deployed {
-            address: Address::repeat_byte(n),
+            address: evm(n),
             deploy_block: b,
         };
         Manifest {
+            family: Family::Evm,
             chain_id: 31337,
-            deployer: Address::repeat_byte(9),
+            deployer: evm(9),
             deploy_block: 1,
             contracts: Contracts {
                 token: d(1, 1),
@@ -203,14 +244,14 @@ mod tests {
                 .contains("earliest contract was deployed at 1")
         );
         let mut m = sample();
-        m.contracts.job_manager.address = m.contracts.registry.address;
+        m.contracts.job_manager.address = m.contracts.registry.address.clone();
         assert!(
             m.check()
                 .unwrap_err()
                 .contains("JobManager and WorkerRegistry share address")
         );
         let mut m = sample();
-        m.contracts.token.address = Address::ZERO;
+        m.contracts.token.address = Address::zero(Family::Evm);
         assert!(
             m.check()
                 .unwrap_err()

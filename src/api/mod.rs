@@ -209,7 +209,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
         .into_iter()
         .map(|(name, c)| {
             let info = ContractInfo {
-                address: format!("{:#x}", c.address),
+                address: c.address.to_string(),
                 deploy_block: c.deploy_block,
             };
             (name.to_string(), info)

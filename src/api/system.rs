@@ -41,6 +41,8 @@ pub struct ContractInfo {
 pub struct StatusBody {
     /// Chain served.
     pub chain_id: u64,
+    /// Its chain family (`evm`, `starknet`): the form of its addresses and signatures.
+    pub family: crate::domain::Family,
     /// Latest head seen on the chain.
     pub head: u64,
     /// Last block whose events are all applied.
@@ -105,6 +107,7 @@ pub(crate) async fn status(State(s): State<Shared>) -> Result<Json<StatusBody>> 
     let status = s.app.status.borrow().clone();
     Ok(Json(StatusBody {
         chain_id: s.app.chain_id,
+        family: s.app.manifest.family(),
         head: status.head,
         indexed: status.indexed,
         lag: status.head.saturating_sub(status.indexed),

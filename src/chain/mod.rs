@@ -2,13 +2,14 @@
 //! ([`evm::EvmChain`] first; Starknet next, with felts, continuation tokens and finality by block status).
 //! Events leave this module already decoded into chain-agnostic [`EventRecord`]s.
 
+pub mod account;
 pub mod actions;
 pub mod evm;
 
 use std::future::Future;
 
 use crate::deployment::Manifest;
-use crate::domain::{EventCodec, EventRecord};
+use crate::domain::{EventCodec, EventRecord, Family};
 use crate::offchain::Verifier;
 
 /// Errors talking to a chain.
@@ -152,12 +153,36 @@ impl From<evm::Key> for CoordinatorKey {
     }
 }
 
-/// The verifier of workers' off-chain signatures for `manifest`'s deployment (EVM: EIP-712 recovery).
+/// The verifier of workers' off-chain signatures for `manifest`'s deployment, by its chain family (EVM: EIP-712
+/// recovery). A deployment whose family cannot be verified here gets a verifier that refuses every signature,
+/// saying why.
 pub fn offchain_verifier(manifest: &Manifest) -> std::sync::Arc<dyn Verifier> {
-    std::sync::Arc::new(evm::EvmVerifier::new(
-        manifest.chain_id,
-        manifest.contracts.registry.address,
-    ))
+    let refuse =
+        |reason: String| -> std::sync::Arc<dyn Verifier> { std::sync::Arc::new(Refuse(reason)) };
+    match manifest.family() {
+        Family::Evm => match evm::EvmContracts::of(manifest) {
+            Ok(k) => std::sync::Arc::new(evm::EvmVerifier::new(manifest.chain_id, k.registry)),
+            Err(reason) => refuse(reason),
+        },
+        Family::Starknet => {
+            refuse("workers' signatures on Starknet deployments cannot be verified yet".into())
+        }
+    }
+}
+
+/// A verifier that refuses every signature with its reason.
+struct Refuse(String);
+
+impl Verifier for Refuse {
+    fn verify<'a>(
+        &'a self,
+        _message: crate::offchain::Message<'a>,
+        _signature: &'a [u8],
+    ) -> crate::offchain::Verdict<'a> {
+        Box::pin(std::future::ready(Err(crate::offchain::Error::Malformed(
+            self.0.clone(),
+        ))))
+    }
 }
 
 #[cfg(test)]

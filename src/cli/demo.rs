@@ -4,15 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::chain::evm::bindings::JobManager;
-use crate::chain::evm::ops::{self, Deployment, NewJob};
-use crate::chain::evm::wallet::{SenderConfig, TxSender};
+use crate::chain::account::{NewJob, Settle, Wallet, parse_tokens};
 use crate::spec::JobSpec;
 use crate::worker::agent::{Agent, AgentConfig};
 use crate::worker::exec::Runner;
@@ -32,11 +29,9 @@ impl Demo {
     /// Registers, stakes and starts a worker agent for each of `workers`, and a client posting jobs from
     /// `client`. `api_url` is the coordinator's API.
     pub async fn start(
-        rpc_url: &str,
         api_url: &str,
-        deployment: &Deployment,
-        workers: &[PrivateKeySigner],
-        client: PrivateKeySigner,
+        workers: Vec<Arc<dyn Wallet>>,
+        client: Arc<dyn Wallet>,
     ) -> anyhow::Result<Self> {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
@@ -46,10 +41,9 @@ impl Demo {
                 .await
                 .context("the demo's worker agents run jobs sandboxed")?,
         );
-        for (i, key) in workers.iter().enumerate() {
-            let sender = TxSender::connect(rpc_url, key.clone(), SenderConfig::default()).await?;
-            ops::register(&sender, deployment, 1, "").await?;
-            ops::stake(&sender, deployment, ops::parse_tokens("500")?).await?;
+        for (i, worker) in workers.into_iter().enumerate() {
+            worker.register(1, "").await?;
+            worker.stake(parse_tokens("500")?).await?;
             let config = AgentConfig {
                 api_url: api_url.to_owned(),
                 capacity: 2,
@@ -59,7 +53,7 @@ impl Demo {
                 runner: Runner::new(isolation.clone(), Duration::from_secs(30), 64 * 1024),
             };
             let agent = Arc::new(
-                Agent::new(config, key.clone(), sender)
+                Agent::new(config, worker)
                     .await
                     .context("cannot start a demo worker agent")?,
             );
@@ -70,11 +64,9 @@ impl Demo {
                 }
             });
         }
-        let sender = TxSender::connect(rpc_url, client, SenderConfig::default()).await?;
-        let deployment = deployment.clone();
         let api_url = api_url.to_owned();
         let stop = cancel.clone();
-        tasks.spawn(async move { client_loop(sender, deployment, api_url, stop).await });
+        tasks.spawn(async move { client_loop(client, api_url, stop).await });
         Ok(Self {
             cancel,
             tasks,
@@ -95,9 +87,9 @@ impl Demo {
 }
 
 /// Posts a small job every [`POST_EVERY`] and accepts every submitted result of its own jobs.
-async fn client_loop(sender: TxSender, d: Deployment, api_url: String, cancel: CancellationToken) {
+async fn client_loop(wallet: Arc<dyn Wallet>, api_url: String, cancel: CancellationToken) {
     let http = reqwest::Client::new();
-    let client = format!("{:#x}", sender.address());
+    let client = wallet.address();
     let mut n: u64 = 0;
     loop {
         n += 1;
@@ -107,12 +99,12 @@ async fn client_loop(sender: TxSender, d: Deployment, api_url: String, cancel: C
                 "-c".into(),
                 format!("echo demo job {n}: $(date -u +%FT%TZ)"),
             ]),
-            reward: ops::parse_tokens("2").expect("a literal amount"),
+            reward: parse_tokens("2").expect("a literal amount"),
             deadline_in: Duration::from_secs(3_600),
             capabilities: 1,
             max_attempts: 3,
         };
-        match ops::post_job(&sender, &d, &job).await {
+        match wallet.post_job(&job).await {
             Ok((id, _)) => eprintln!("demo: client posted job {id}"),
             Err(e) => {
                 warn!(target: "accord::demo", error = %format!("{e:#}"), "posting a demo job failed")
@@ -133,14 +125,13 @@ async fn client_loop(sender: TxSender, d: Deployment, api_url: String, cancel: C
         };
         for id in submitted {
             let Ok(job_id) = id.parse() else { continue };
-            let call = JobManager::acceptResultCall { jobId: job_id };
-            match sender.call(d.job_manager, &call).await {
+            match wallet.settle(job_id, Settle::Accept).await {
                 Ok(_) => {
                     eprintln!("demo: client accepted the result of job {id}; the worker is paid")
                 }
                 // The index may lag a block behind an accept already sent: the contract refuses the repeat.
                 Err(e) => {
-                    tracing::debug!(target: "accord::demo", job = %id, error = %e, "accept refused")
+                    tracing::debug!(target: "accord::demo", job = %id, error = %format!("{e:#}"), "accept refused")
                 }
             }
         }

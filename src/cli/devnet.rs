@@ -2,19 +2,17 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
-use alloy::providers::ProviderBuilder;
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use clap::Args;
 
 use super::shutdown_signal;
-use crate::chain::evm::bindings::AccordToken;
+use crate::chain::evm::devnet::{self as evm, Anvil};
 use crate::config::Config;
 use crate::coordinator::Coordinator;
+use crate::domain::{Amount, U256};
 use crate::pg::TempCluster;
 
 /// `accord devnet`
@@ -35,19 +33,8 @@ pub struct DevnetArgs {
     pub demo: bool,
 }
 
-const MNEMONIC: &str = "test test test test test test test test test test test junk";
 /// Demo accounts funded with this many ACRD (18 decimals).
 const DEMO_ACRD: u64 = 100_000;
-
-/// anvil, killed on drop.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn check_free(port: u16, what: &str) -> anyhow::Result<()> {
     TcpListener::bind(("127.0.0.1", port))
@@ -78,17 +65,9 @@ fn run_script(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn devnet_key(repo: &Path, index: u32) -> anyhow::Result<String> {
-    let out = Command::new(repo.join(".tools/bin/cast"))
-        .args(["wallet", "private-key", MNEMONIC, &index.to_string()])
-        .output()
-        .context("cannot run cast (scripts/bootstrap installs it)")?;
-    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
-}
-
 /// Everything the devnet started; dropping it stops anvil and PostgreSQL.
 struct Running {
-    _anvil: ChildGuard,
+    _anvil: Anvil,
     cluster: TempCluster,
     coordinator: Coordinator,
     manifest: crate::deployment::Manifest,
@@ -107,44 +86,17 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
     run_script(&repo, "bootstrap", &[], &[])?;
 
     eprintln!("devnet: starting anvil on 127.0.0.1:{}", args.port);
-    let anvil = Command::new(repo.join(".tools/bin/anvil"))
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &args.port.to_string(),
-            "--chain-id",
-            "31337",
-            "--silent",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start anvil")?;
-    let _anvil = ChildGuard(anvil);
-    let rpc_url = format!("http://127.0.0.1:{}", args.port);
-    let mut waited = 0;
-    while std::net::TcpStream::connect(("127.0.0.1", args.port)).is_err() {
-        waited += 1;
-        if waited > 200 {
-            bail!(
-                "anvil did not start listening on port {} within 20 s",
-                args.port
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let _anvil = Anvil::spawn(&repo.join(".tools/bin/anvil"), args.port, 31337)?;
+    let rpc_url = _anvil.url.clone();
 
     eprintln!("devnet: starting a throwaway PostgreSQL");
     let cluster = TempCluster::start().await?;
 
+    let cast = repo.join(".tools/bin/cast");
     let keys: Vec<String> = (0..6)
-        .map(|i| devnet_key(&repo, i))
+        .map(|i| evm::devnet_key(&cast, i))
         .collect::<anyhow::Result<_>>()?;
-    let address =
-        |k: &str| -> anyhow::Result<Address> { Ok(k.parse::<PrivateKeySigner>()?.address()) };
-    let (coordinator, arbiter) = (address(&keys[1])?, address(&keys[2])?);
+    let (coordinator, arbiter) = (evm::address_of(&keys[1])?, evm::address_of(&keys[2])?);
     eprintln!("devnet: deploying the contracts");
     let deployments = repo.join("deployments");
     run_script(
@@ -154,9 +106,9 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
             "--rpc-url",
             &rpc_url,
             "--coordinator",
-            &format!("{coordinator:#x}"),
+            coordinator.as_str(),
             "--arbiter",
-            &format!("{arbiter:#x}"),
+            arbiter.as_str(),
             "--out",
             deployments.to_str().unwrap_or("deployments"),
         ],
@@ -164,19 +116,12 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
     )?;
     let manifest = crate::deployment::Manifest::load(&deployments.join("31337.json"))?;
 
-    let holder = ProviderBuilder::new()
-        .wallet(keys[0].parse::<PrivateKeySigner>()?)
-        .connect_http(rpc_url.parse()?);
-    let token = AccordToken::new(manifest.contracts.token.address, &holder);
-    let amount = U256::from(DEMO_ACRD) * U256::from(10u64).pow(U256::from(18u64));
-    for key in &keys[3..6] {
-        token
-            .transfer(address(key)?, amount)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-    }
+    let demo_accounts = keys[3..6]
+        .iter()
+        .map(|k| evm::address_of(k))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let amount = Amount(U256::from(DEMO_ACRD) * U256::from(10u64).pow(U256::from(18u64)));
+    evm::fund(&rpc_url, &manifest, &keys[0], &demo_accounts, amount).await?;
 
     let mut config = Config::default();
     config.chain.rpc_url = rpc_url.clone();
@@ -184,8 +129,8 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
     config.database.url = cluster.url();
     config.api.listen = SocketAddr::from(([127, 0, 0, 1], args.api_port));
     config.indexer.poll_interval_ms = 250;
-    let coordinator_key = keys[1].parse::<PrivateKeySigner>()?;
-    let mut coordinator_proc = Coordinator::start(config, Some(coordinator_key.into())).await?;
+    let coordinator_key = evm::coordinator_key(&keys[1])?;
+    let mut coordinator_proc = Coordinator::start(config, Some(coordinator_key)).await?;
     coordinator_proc
         .wait_ready(Duration::from_secs(120))
         .await?;
@@ -217,8 +162,6 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         keys,
         rpc_url,
     } = running;
-    let address =
-        |k: &str| -> anyhow::Result<Address> { Ok(k.parse::<PrivateKeySigner>()?.address()) };
     let api = format!("http://{}", coordinator_proc.api_addr);
     println!();
     println!("Accord devnet is up (chain 31337)");
@@ -227,7 +170,7 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     println!("  PostgreSQL   {}", cluster.url());
     println!("  manifest     deployments/31337.json");
     for (name, c) in manifest.contracts.iter() {
-        println!("  {name:<20} {:#x}  block {}", c.address, c.deploy_block);
+        println!("  {name:<20} {}  block {}", c.address, c.deploy_block);
     }
     println!();
     println!(
@@ -247,17 +190,16 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         } else {
             String::new()
         };
-        println!("  {:#x}  {key}  {}{funded}", address(key)?, roles[i]);
+        println!("  {}  {key}  {}{funded}", evm::address_of(key)?, roles[i]);
     }
     println!();
     let demo = if args.demo {
-        let deployment = crate::chain::evm::ops::Deployment::from_manifest(&manifest);
-        let workers = keys[3..6]
-            .iter()
-            .map(|k| k.parse::<PrivateKeySigner>())
-            .collect::<Result<Vec<_>, _>>()?;
-        let client = keys[0].parse::<PrivateKeySigner>()?;
-        let demo = super::demo::Demo::start(&rpc_url, &api, &deployment, &workers, client).await?;
+        let mut workers = Vec::new();
+        for key in &keys[3..6] {
+            workers.push(evm::account(&rpc_url, &manifest, key).await?);
+        }
+        let client = evm::account(&rpc_url, &manifest, &keys[0]).await?;
+        let demo = super::demo::Demo::start(&api, workers, client).await?;
         println!(
             "Demo: three worker agents (demo 1-3) run jobs; the deployer posts one every 2 s and accepts the results."
         );

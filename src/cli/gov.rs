@@ -1,13 +1,13 @@
 //! `accord gov …`: parameter changes through the governor and the timelock.
 
-use alloy::primitives::{Address, Bytes, U256};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
-use crate::chain::evm::ops::{self, Proposal};
+use crate::chain::account::{self, Proposal, ProposalCall, parse_duration, parse_tokens};
 use crate::chain::evm::wallet::SignerArgs;
+use crate::domain::{Address, Amount, ProposalId, U256};
 
 /// Governance.
 #[derive(Debug, Subcommand)]
@@ -68,6 +68,16 @@ pub enum Support {
     Abstain,
 }
 
+impl From<Support> for account::Support {
+    fn from(s: Support) -> Self {
+        match s {
+            Support::Against => account::Support::Against,
+            Support::For => account::Support::For,
+            Support::Abstain => account::Support::Abstain,
+        }
+    }
+}
+
 /// A proposal id and a signer.
 #[derive(Debug, Args)]
 pub struct ProposalAction {
@@ -78,29 +88,31 @@ pub struct ProposalAction {
     pub signer: SignerArgs,
 }
 
-fn proposal_id(raw: &str) -> anyhow::Result<U256> {
-    raw.parse()
+fn proposal_id(raw: &str) -> anyhow::Result<ProposalId> {
+    raw.parse::<U256>()
+        .map(ProposalId)
         .map_err(|_| anyhow::anyhow!("proposal id '{raw}' is not an unsigned integer"))
 }
 
 /// Parses `key=value` into the parameter's value in contract units.
-pub fn parse_setting(raw: &str) -> anyhow::Result<(String, U256)> {
+pub fn parse_setting(raw: &str) -> anyhow::Result<(String, Amount)> {
     let (key, value) = raw
         .split_once('=')
         .ok_or_else(|| anyhow::anyhow!("--set '{raw}' is not key=value"))?;
     let value = match key {
-        "minStake" => ops::parse_tokens(value)?,
+        "minStake" => parse_tokens(value)?,
         "unbondingPeriod" | "assignmentTimeout" | "challengeWindow" | "disputePeriod"
-        | "minSubmitWindow" => U256::from(ops::parse_duration(value)?.as_secs()),
+        | "minSubmitWindow" => Amount(U256::from(parse_duration(value)?.as_secs())),
         _ => value
             .parse::<U256>()
+            .map(Amount)
             .map_err(|_| anyhow::anyhow!("--set {key}: '{value}' is not an integer"))?,
     };
     Ok((key.to_owned(), value))
 }
 
 /// The proposal as indexed, rebuilt for queue and execute.
-async fn indexed_proposal(s: &Session, id: U256) -> anyhow::Result<Proposal> {
+async fn indexed_proposal(s: &Session, id: ProposalId) -> anyhow::Result<Proposal> {
     let body = api_get(&s.http, &s.api_url, &format!("/v1/proposals/{id}")).await?;
     let p = &body["proposal"];
     let p = if p.is_null() { &body } else { p };
@@ -111,20 +123,30 @@ async fn indexed_proposal(s: &Session, id: U256) -> anyhow::Result<Proposal> {
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect()
     };
-    let targets = strings("targets")
+    let family = s.wallet.family();
+    let (targets, calldatas) = (strings("targets"), strings("calldatas"));
+    if targets.len() != calldatas.len() {
+        anyhow::bail!(
+            "the indexed proposal {id} has {} targets but {} calls",
+            targets.len(),
+            calldatas.len()
+        );
+    }
+    let calls = targets
         .iter()
-        .map(|t| t.parse::<Address>())
-        .collect::<Result<Vec<_>, _>>()?;
-    let calldatas = strings("calldatas")
-        .iter()
-        .map(|c| c.parse::<Bytes>())
-        .collect::<Result<Vec<_>, _>>()?;
+        .zip(&calldatas)
+        .map(|(t, c)| {
+            Ok(ProposalCall {
+                target: Address::parse(family, t)?,
+                calldata: alloy::hex::decode(c)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let proposal = Proposal {
-        targets,
-        calldatas,
+        calls,
         description: p["description"].as_str().unwrap_or_default().to_owned(),
     };
-    if proposal.id() != id {
+    if s.wallet.proposal_id(&proposal)? != id {
         anyhow::bail!("the indexed proposal does not hash to id {id}; is the index current?");
     }
     Ok(proposal)
@@ -135,12 +157,12 @@ async fn timelock_step(a: ProposalAction, global: &GlobalArgs, action: &str) -> 
     let id = proposal_id(&a.id)?;
     let s = Session::open(global, &a.signer).await?;
     let p = indexed_proposal(&s, id).await?;
-    let receipt = if action == "queue" {
-        ops::queue(&s.sender, &s.deployment, &p).await?
+    let tx = if action == "queue" {
+        s.wallet.queue(&p).await?
     } else {
-        ops::execute(&s.sender, &s.deployment, &p).await?
-    };
-    let tx = format!("{:#x}", receipt.transaction_hash);
+        s.wallet.execute(&p).await?
+    }
+    .tx;
     emit(
         global.output,
         &json!({"proposal_id": id.to_string(), "action": action, "tx": tx}),
@@ -153,21 +175,18 @@ async fn timelock_step(a: ProposalAction, global: &GlobalArgs, action: &str) -> 
 pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
     match cmd {
         GovCommand::Delegate { to, signer } => {
+            let s = Session::open(global, &signer).await?;
             let to = to
-                .map(|t| t.parse::<Address>())
+                .map(|t| Address::parse(s.wallet.family(), &t))
                 .transpose()
                 .map_err(|_| anyhow::anyhow!("--to is not an address"))?;
-            let s = Session::open(global, &signer).await?;
-            let receipt = ops::delegate(&s.sender, &s.deployment, to).await?;
-            let delegatee = format!("{:#x}", to.unwrap_or(s.sender.address()));
+            let delegatee = to.clone().unwrap_or_else(|| s.wallet.address());
+            let included = s.wallet.delegate(to).await?;
             emit(
                 global.output,
-                &json!({"delegatee": delegatee, "tx": receipt.as_ref().map(|r| format!("{:#x}", r.transaction_hash))}),
-                || match &receipt {
-                    Some(r) => format!(
-                        "votes delegated to {delegatee} in {:#x}",
-                        r.transaction_hash
-                    ),
+                &json!({"delegatee": delegatee.as_str(), "tx": included.as_ref().map(|i| i.tx.clone())}),
+                || match &included {
+                    Some(i) => format!("votes delegated to {delegatee} in {}", i.tx),
                     None => format!("votes were already delegated to {delegatee}"),
                 },
             );
@@ -186,17 +205,14 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
                 anyhow::bail!("--description must not be empty");
             }
             let s = Session::open(global, &signer).await?;
-            let mut proposal = Proposal {
-                targets: Vec::new(),
-                calldatas: Vec::new(),
+            let proposal = Proposal {
+                calls: settings
+                    .iter()
+                    .map(|(key, value)| s.wallet.parameter_call(key, *value))
+                    .collect::<anyhow::Result<_>>()?,
                 description,
             };
-            for (key, value) in &settings {
-                let (target, data) = ops::param_call(&s.deployment, key, *value)?;
-                proposal.targets.push(target);
-                proposal.calldatas.push(data);
-            }
-            let id = ops::propose(&s.sender, &s.deployment, &proposal).await?;
+            let id = s.wallet.propose(&proposal).await?;
             emit(
                 global.output,
                 &json!({"proposal_id": id.to_string()}),
@@ -211,8 +227,7 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         } => {
             let id = proposal_id(&id)?;
             let s = Session::open(global, &signer).await?;
-            let receipt = ops::vote(&s.sender, &s.deployment, id, support as u8).await?;
-            let tx = format!("{:#x}", receipt.transaction_hash);
+            let tx = s.wallet.vote(id, support.into()).await?.tx;
             emit(
                 global.output,
                 &json!({"proposal_id": id.to_string(), "support": format!("{support:?}").to_lowercase(), "tx": tx}),
@@ -247,7 +262,7 @@ mod tests {
     fn new_parameter_keys_parse() {
         assert_eq!(
             parse_setting("minSubmitWindow=15m").unwrap(),
-            ("minSubmitWindow".to_owned(), U256::from(900u64))
+            ("minSubmitWindow".to_owned(), Amount(U256::from(900u64)))
         );
         for (raw, key, value) in [
             (
@@ -261,7 +276,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_setting(raw).unwrap(),
-                (key.to_owned(), U256::from(value))
+                (key.to_owned(), Amount(U256::from(value)))
             );
         }
     }

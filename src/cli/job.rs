@@ -3,15 +3,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use alloy::primitives::U256;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
-use crate::chain::evm::bindings::JobManager;
-use crate::chain::evm::ops::{self, NewJob};
+use crate::chain::account::{NewJob, Settle, parse_duration, parse_tokens};
 use crate::chain::evm::wallet::SignerArgs;
+use crate::domain::JobId;
 use crate::spec::JobSpec;
 
 /// Jobs.
@@ -83,7 +82,7 @@ pub struct JobAction {
     pub signer: SignerArgs,
 }
 
-fn job_id(raw: &str) -> anyhow::Result<U256> {
+fn job_id(raw: &str) -> anyhow::Result<JobId> {
     raw.parse()
         .map_err(|_| anyhow::anyhow!("job id '{raw}' is not an unsigned integer"))
 }
@@ -119,9 +118,9 @@ pub async fn run(cmd: JobCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             });
             Ok(())
         }
-        JobCommand::Cancel(a) => settle(a, global, "cancel").await,
-        JobCommand::Accept(a) => settle(a, global, "accept").await,
-        JobCommand::Dispute(a) => settle(a, global, "dispute").await,
+        JobCommand::Cancel(a) => settle(a, global, Settle::Cancel).await,
+        JobCommand::Accept(a) => settle(a, global, Settle::Accept).await,
+        JobCommand::Dispute(a) => settle(a, global, Settle::Dispute).await,
         JobCommand::Result { id, out } => {
             let id = job_id(&id)?;
             let http = reqwest::Client::new();
@@ -180,8 +179,8 @@ async fn post(args: PostArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     }
     let job = NewJob {
         spec,
-        reward: ops::parse_tokens(&args.reward)?,
-        deadline_in: ops::parse_duration(&args.deadline)?,
+        reward: parse_tokens(&args.reward)?,
+        deadline_in: parse_duration(&args.deadline)?,
         capabilities: args.capabilities,
         max_attempts: args.max_attempts,
     };
@@ -189,13 +188,11 @@ async fn post(args: PostArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let session = Session::open(global, &args.signer).await?;
     let mut posted = Vec::new();
     for i in 0..args.count {
-        let (id, receipt) = ops::post_job(&session.sender, &session.deployment, &job).await?;
+        let (id, included) = session.wallet.post_job(&job).await?;
         if args.count > 1 && global.output == super::Output::Table {
             eprintln!("posted job {id} ({}/{})", i + 1, args.count);
         }
-        posted.push(
-            json!({"job_id": id.to_string(), "tx": format!("{:#x}", receipt.transaction_hash)}),
-        );
+        posted.push(json!({"job_id": id.to_string(), "tx": included.tx}));
     }
     let value = if posted.len() == 1 {
         posted[0].clone()
@@ -218,43 +215,11 @@ async fn post(args: PostArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn settle(a: JobAction, global: &GlobalArgs, what: &str) -> anyhow::Result<()> {
+async fn settle(a: JobAction, global: &GlobalArgs, action: Settle) -> anyhow::Result<()> {
     let id = job_id(&a.id)?;
     let s = Session::open(global, &a.signer).await?;
-    let to = s.deployment.job_manager;
-    let receipt = match what {
-        "cancel" => {
-            ops::send(
-                &s.sender,
-                to,
-                &JobManager::cancelJobCall { jobId: id },
-                "cancelJob",
-            )
-            .await?
-        }
-        "accept" => {
-            ops::send(
-                &s.sender,
-                to,
-                &JobManager::acceptResultCall { jobId: id },
-                "acceptResult",
-            )
-            .await?
-        }
-        _ => {
-            // A dispute escrows a bond from the client: approve it first.
-            let bond = ops::dispute_bond(&s.sender, to, id).await?;
-            ops::approve_if_needed(&s.sender, s.deployment.token, to, bond).await?;
-            ops::send(
-                &s.sender,
-                to,
-                &JobManager::disputeResultCall { jobId: id },
-                "disputeResult",
-            )
-            .await?
-        }
-    };
-    let tx = format!("{:#x}", receipt.transaction_hash);
+    let tx = s.wallet.settle(id, action).await?.tx;
+    let what = action.name();
     emit(
         global.output,
         &json!({"job_id": id.to_string(), "action": what, "tx": tx}),

@@ -100,6 +100,15 @@ impl GlobalArgs {
     }
 }
 
+/// An address of any chain family, in its normal form: 40 hex digits are an EVM address, other lengths a
+/// Starknet one.
+pub fn parse_address(text: &str) -> anyhow::Result<crate::domain::Address> {
+    use crate::domain::{Address, Family};
+    Address::parse(Family::Evm, text)
+        .or_else(|_| Address::parse(Family::Starknet, text))
+        .map_err(|_| anyhow::anyhow!("'{text}' is not an address"))
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

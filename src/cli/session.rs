@@ -1,51 +1,57 @@
-//! What the signing commands share: the chain, the signer, the deployment (from the API) and output.
+//! What the signing commands share: the account (on the chain family the API serves), the API and output.
 
-use anyhow::Context;
+use std::sync::Arc;
 
 use super::{GlobalArgs, Output};
-use crate::chain::evm::ops::Deployment;
-use crate::chain::evm::wallet::{SenderConfig, SignerArgs, TxSender};
+use crate::chain::account::Wallet;
+use crate::chain::evm::wallet::SignerArgs;
+use crate::domain::Family;
 
-/// A signer connected to the chain, and the deployment the API serves.
+/// An account connected to the chain, for the deployment the API serves.
 pub struct Session {
-    /// Sends the transactions.
-    pub sender: TxSender,
-    /// The contracts.
-    pub deployment: Deployment,
+    /// Signs and sends.
+    pub wallet: Arc<dyn Wallet>,
     /// For API reads.
     pub http: reqwest::Client,
     /// The API's base URL.
     pub api_url: String,
 }
 
-/// The node's chain id.
+/// The chain id of the node at `rpc_url`.
 pub async fn chain_id(rpc_url: &str) -> anyhow::Result<u64> {
+    use anyhow::Context;
     crate::chain::evm::chain_id_at(rpc_url, std::time::Duration::from_secs(10))
         .await
         .context("cannot read the chain id of --rpc-url")
 }
 
 impl Session {
-    /// Connects: reads the chain id, loads the signer for it, and reads the deployment from the API.
+    /// Connects: reads which chain family the API serves, loads the signer for the node's chain and connects it
+    /// to the deployment.
     pub async fn open(global: &GlobalArgs, signer: &SignerArgs) -> anyhow::Result<Self> {
         let rpc_url = global.rpc_url_or_default();
-        let chain_id = chain_id(&rpc_url).await?;
-        let key = signer.load(chain_id)?;
-        let sender = TxSender::connect(&rpc_url, key, SenderConfig::default()).await?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()?;
         let api_url = global.api_url.trim_end_matches('/').to_owned();
-        let deployment = Deployment::from_api(&http, &api_url).await?;
-        if deployment.chain_id != chain_id {
-            anyhow::bail!(
-                "the API at {api_url} serves chain {} but the RPC node is chain {chain_id}",
-                deployment.chain_id
-            );
-        }
+        let status = api_get(&http, &api_url, "/v1/status").await?;
+        // An API from before the family was listed serves an EVM chain.
+        let family = match status["family"].as_str() {
+            None => Family::Evm,
+            Some(name) => name
+                .parse::<Family>()
+                .map_err(|e| anyhow::anyhow!("{api_url}/v1/status: {e}"))?,
+        };
+        let wallet = match family {
+            Family::Evm => {
+                crate::chain::evm::EvmAccount::from_args(&rpc_url, signer, &http, &api_url).await?
+            }
+            Family::Starknet => anyhow::bail!(
+                "the API at {api_url} serves a Starknet deployment, which these commands cannot sign for yet"
+            ),
+        };
         Ok(Self {
-            sender,
-            deployment,
+            wallet,
             http,
             api_url,
         })

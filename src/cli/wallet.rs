@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use alloy::primitives::Address;
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Output};
 use crate::chain::evm::wallet::{SignerArgs, keystore};
+use crate::chain::evm::{Key, domain_address};
+use crate::domain::Address;
 
 /// `accord wallet …`
 #[derive(Debug, Subcommand)]
@@ -81,9 +81,9 @@ pub(super) async fn run(cmd: WalletCommand, global: &GlobalArgs) -> anyhow::Resu
         WalletCommand::New(args) => {
             let dir = resolve_dir(&args.dir)?;
             let password = keystore::new_password(args.password_file.as_deref())?;
-            let signer = PrivateKeySigner::random();
+            let signer = Key::random();
             let path = keystore::create(&dir, args.name.as_deref(), &signer, &password)?;
-            print_created(global, signer.address(), &path)
+            print_created(global, &signer, &path)
         }
         WalletCommand::Import(args) => {
             let dir = resolve_dir(&args.new.dir)?;
@@ -103,7 +103,7 @@ pub(super) async fn run(cmd: WalletCommand, global: &GlobalArgs) -> anyhow::Resu
             };
             let password = keystore::new_password(args.new.password_file.as_deref())?;
             let path = keystore::create(&dir, args.new.name.as_deref(), &signer, &password)?;
-            print_created(global, signer.address(), &path)
+            print_created(global, &signer, &path)
         }
         WalletCommand::List(args) => {
             let dir = resolve_dir(&args)?;
@@ -152,15 +152,16 @@ fn resolve_dir(args: &DirArgs) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn print_created(global: &GlobalArgs, address: Address, path: &Path) -> anyhow::Result<ExitCode> {
+fn print_created(global: &GlobalArgs, key: &Key, path: &Path) -> anyhow::Result<ExitCode> {
     let created = Created {
-        address,
+        address: domain_address(key.address()),
         path: path.to_owned(),
     };
     match global.output {
         Output::Json => println!("{}", serde_json::to_string(&created)?),
         Output::Table => {
-            println!("address  {}", created.address);
+            // People read the EIP-55 checksummed form.
+            println!("address  {}", key.address());
             println!("keystore {}", created.path.display());
         }
     }

@@ -4,15 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::Address;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::GlobalArgs;
 use super::session::{Session, api_get, emit, lines};
-use crate::chain::evm::bindings::WorkerRegistry;
-use crate::chain::evm::ops;
+use crate::chain::account::{Included, format_tokens, parse_duration, parse_tokens};
 use crate::chain::evm::wallet::SignerArgs;
 use crate::worker::agent::{Agent, AgentConfig, default_state_dir};
 use crate::worker::exec::Runner;
@@ -180,55 +178,43 @@ pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> 
             metadata_uri,
         } => {
             let s = Session::open(global, &signer).await?;
-            let receipt =
-                ops::register(&s.sender, &s.deployment, capabilities, &metadata_uri).await?;
-            let worker = format!("{:#x}", s.sender.address());
+            let included = s.wallet.register(capabilities, &metadata_uri).await?;
+            let worker = s.wallet.address().to_string();
             let value = json!({
                 "worker": worker,
                 "registered": true,
-                "tx": receipt.as_ref().map(|r| format!("{:#x}", r.transaction_hash)),
+                "tx": included.as_ref().map(|i| i.tx.clone()),
             });
-            emit(global.output, &value, || match &receipt {
-                Some(r) => format!("registered {worker} in {:#x}", r.transaction_hash),
+            emit(global.output, &value, || match &included {
+                Some(i) => format!("registered {worker} in {}", i.tx),
                 None => format!("{worker} was already registered"),
             });
             Ok(())
         }
         WorkerCommand::Stake(a) => {
-            let amount = ops::parse_tokens(&a.amount)?;
+            let amount = parse_tokens(&a.amount)?;
             let s = Session::open(global, &a.signer).await?;
-            let receipt = ops::stake(&s.sender, &s.deployment, amount).await?;
-            done(global, "stake", &a.amount, &receipt);
+            let included = s.wallet.stake(amount).await?;
+            done(global, "stake", &a.amount, &included);
             Ok(())
         }
         WorkerCommand::Unstake(a) => {
-            let amount = ops::parse_tokens(&a.amount)?;
+            let amount = parse_tokens(&a.amount)?;
             let s = Session::open(global, &a.signer).await?;
-            let call = WorkerRegistry::requestUnstakeCall { amount };
-            let receipt =
-                ops::send(&s.sender, s.deployment.registry, &call, "requestUnstake").await?;
-            done(global, "unstake", &a.amount, &receipt);
+            let included = s.wallet.request_unstake(amount).await?;
+            done(global, "unstake", &a.amount, &included);
             Ok(())
         }
         WorkerCommand::Withdraw { signer } => {
             let s = Session::open(global, &signer).await?;
-            let receipt = ops::send(
-                &s.sender,
-                s.deployment.registry,
-                &WorkerRegistry::withdrawCall {},
-                "withdraw",
-            )
-            .await?;
-            done(global, "withdraw", "", &receipt);
+            let included = s.wallet.withdraw().await?;
+            done(global, "withdraw", "", &included);
             Ok(())
         }
         WorkerCommand::Show { address } => {
-            let address: Address = address
-                .parse()
-                .map_err(|_| anyhow::anyhow!("'{address}' is not an address"))?;
+            let address = super::parse_address(&address)?;
             let http = reqwest::Client::new();
-            let worker =
-                api_get(&http, &global.api_url, &format!("/v1/workers/{address:#x}")).await?;
+            let worker = api_get(&http, &global.api_url, &format!("/v1/workers/{address}")).await?;
             emit(global.output, &worker, || lines(&worker));
             Ok(())
         }
@@ -236,13 +222,8 @@ pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> 
     }
 }
 
-fn done(
-    global: &GlobalArgs,
-    action: &str,
-    amount: &str,
-    receipt: &alloy::rpc::types::TransactionReceipt,
-) {
-    let tx = format!("{:#x}", receipt.transaction_hash);
+fn done(global: &GlobalArgs, action: &str, amount: &str, included: &Included) {
+    let tx = &included.tx;
     emit(
         global.output,
         &json!({"action": action, "amount": amount, "tx": tx}),
@@ -254,21 +235,20 @@ async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     if args.capacity == 0 {
         anyhow::bail!("--capacity must be at least 1");
     }
-    let stake = args.stake.as_deref().map(ops::parse_tokens).transpose()?;
-    let max_runtime = ops::parse_duration(&args.max_runtime)?;
+    let stake = args.stake.as_deref().map(parse_tokens).transpose()?;
+    let max_runtime = parse_duration(&args.max_runtime)?;
     // Before anything is signed: an agent that cannot contain jobs does not start.
     let runner = args.runner(max_runtime).await?;
     let s = Session::open(global, &args.signer).await?;
     if let Some(capabilities) = args.register
-        && let Some(r) = ops::register(&s.sender, &s.deployment, capabilities, "").await?
+        && let Some(r) = s.wallet.register(capabilities, "").await?
     {
-        tracing::info!(target: "accord::worker", tx = %r.transaction_hash, "registered");
+        tracing::info!(target: "accord::worker", tx = %r.tx, "registered");
     }
     if let Some(amount) = stake {
-        let r = ops::stake(&s.sender, &s.deployment, amount).await?;
-        tracing::info!(target: "accord::worker", tx = %r.transaction_hash, amount = %ops::format_tokens(amount), "staked");
+        let r = s.wallet.stake(amount).await?;
+        tracing::info!(target: "accord::worker", tx = %r.tx, amount = %format_tokens(amount), "staked");
     }
-    let key = args.signer.load(s.deployment.chain_id)?;
     let config = AgentConfig {
         api_url: s.api_url.clone(),
         capacity: args.capacity,
@@ -277,7 +257,7 @@ async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         state_dir: args.state_dir.unwrap_or_else(default_state_dir),
         runner,
     };
-    let agent = Arc::new(Agent::new(config, key, s.sender.clone()).await?);
+    let agent = Arc::new(Agent::new(config, s.wallet.clone()).await?);
     let cancel = CancellationToken::new();
     super::cancel_on_signal(cancel.clone());
     agent.run(cancel).await

@@ -1,31 +1,39 @@
-//! The worker's side of `POST /v1/blobs`: sign a `BlobUpload` with the worker's wallet (EIP-712, the
-//! deployment's domain) and upload the bytes; the answer is the [`BlobRef`] to put on chain with
-//! `submitResult`.
+//! The worker's side of `POST /v1/blobs`: sign a `BlobUpload` with the worker's account (in its chain family's
+//! typed-data scheme, bound to the deployment) and upload the bytes; the answer is the [`BlobRef`] to put on
+//! chain with the result.
 
-use alloy::primitives::Address;
-use alloy::signers::local::PrivateKeySigner;
+use std::sync::Arc;
 
 use super::{BlobRef, Bytes, Error, Result, sha256};
-use crate::chain::evm::offchain::{self, BlobUpload};
+use crate::chain::account::Account;
+use crate::domain::Address;
+use crate::offchain::{self, BlobUpload, Message};
 
 /// Header naming the uploading worker.
 pub const HEADER_WORKER: &str = "x-accord-worker";
 /// Header with the upload's unix time in seconds.
 pub const HEADER_TIMESTAMP: &str = "x-accord-timestamp";
-/// Header with the 0x-hex 65-byte EIP-712 signature of the `BlobUpload`.
+/// Header with the 0x-hex signature of the `BlobUpload` (65 bytes of EIP-712 on EVM chains).
 pub const HEADER_SIGNATURE: &str = "x-accord-signature";
 /// Header of an upload: the 0x-hex sha256 of the body, signed, so the coordinator checks the signature before
 /// it reads the body.
 pub const HEADER_SHA256: &str = "x-accord-sha256";
 
-/// Uploads blobs to a coordinator, signed by one worker's wallet.
-#[derive(Debug, Clone)]
+/// Uploads blobs to a coordinator, signed by one worker's account.
+#[derive(Clone)]
 pub struct BlobClient {
     http: reqwest::Client,
     endpoint: String,
-    signer: PrivateKeySigner,
-    chain_id: u64,
-    registry: Address,
+    account: Arc<dyn Account>,
+}
+
+impl std::fmt::Debug for BlobClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobClient")
+            .field("endpoint", &self.endpoint)
+            .field("worker", &self.account.address())
+            .finish()
+    }
 }
 
 /// The API's error body, as far as the client reads it.
@@ -41,51 +49,42 @@ struct ErrorDetail {
 }
 
 impl BlobClient {
-    /// A client of the API at `api_url` (e.g. `http://127.0.0.1:8080`) signing with `signer` for the
-    /// deployment of `registry` on `chain_id` (the EIP-712 domain).
-    pub fn new(
-        api_url: impl AsRef<str>,
-        signer: PrivateKeySigner,
-        chain_id: u64,
-        registry: Address,
-    ) -> Self {
+    /// A client of the API at `api_url` (e.g. `http://127.0.0.1:8080`) signing with `account` (its deployment
+    /// is the signature's domain).
+    pub fn new(api_url: impl AsRef<str>, account: Arc<dyn Account>) -> Self {
         let endpoint = format!("{}/v1/blobs", api_url.as_ref().trim_end_matches('/'));
         Self {
             http: reqwest::Client::new(),
             endpoint,
-            signer,
-            chain_id,
-            registry,
+            account,
         }
     }
 
     /// The worker address uploads are signed by.
     pub fn worker(&self) -> Address {
-        self.signer.address()
+        self.account.address()
     }
 
     /// Signs and uploads `data`; the coordinator puts it on its DA layer and answers where it went.
     pub async fn upload(&self, data: Bytes) -> Result<BlobRef, Error> {
         let timestamp = offchain::unix_now();
         let message = BlobUpload {
-            worker: self.signer.address(),
+            worker: self.account.address(),
             sha256: sha256(&data),
             size: data.len() as u64,
             timestamp,
         };
-        let domain = offchain::domain(self.chain_id, self.registry);
-        let signature = offchain::sign(&self.signer, &domain, &message)
+        let signature = self
+            .account
+            .sign(Message::BlobUpload(&message))
             .map_err(|e| Error::Sign(e.to_string()))?;
         let response = self
             .http
             .post(&self.endpoint)
-            .header(HEADER_WORKER, format!("{:#x}", self.signer.address()))
+            .header(HEADER_WORKER, message.worker.as_str())
             .header(HEADER_TIMESTAMP, timestamp.to_string())
             .header(HEADER_SHA256, message.sha256.to_string())
-            .header(
-                HEADER_SIGNATURE,
-                alloy::hex::encode_prefixed(signature.as_bytes()),
-            )
+            .header(HEADER_SIGNATURE, alloy::hex::encode_prefixed(&signature))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(data)
             .send()

@@ -33,9 +33,9 @@ use std::sync::Arc;
 
 use alloy::primitives::B256;
 pub use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
+pub use crate::domain::BlobRef;
 pub use celestia::{CelestiaLayer, CelestiaLocator, parse_namespace, share_commitment};
 pub use client::BlobClient;
 pub use config::{CelestiaConfig, DaBackend, DaConfig, Secret};
@@ -48,20 +48,6 @@ pub use router::{
 pub const KIND_LOCAL: u8 = 1;
 /// `daKind` of Celestia.
 pub const KIND_CELESTIA: u8 = 2;
-
-/// Where a blob lives and what it commits to: the four values `submitResult` puts on chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct BlobRef {
-    /// DA layer kind, as the contract numbers it: 1 local, 2 Celestia.
-    pub kind: u8,
-    /// Commitment to the bytes (0x-hex bytes32): their sha256 (local) or Celestia share commitment.
-    #[schema(value_type = String, example = "0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
-    pub commitment: B256,
-    /// Size of the bytes.
-    pub size: u64,
-    /// Where to fetch them: `accord:sha256:<hex>` or `celestia:<height>:<namespace hex>`.
-    pub locator: String,
-}
 
 /// Errors of the DA layers, the router, the archive and the upload client.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,17 @@ use std::fmt;
 
 /// A chain family: how addresses, hashes and signatures look on it.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
@@ -139,6 +149,26 @@ const STARK_PRIME_HEX: &str = "0800000000000011000000000000000000000000000000000
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+/// Serialized as its normal form.
+impl serde::Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+/// Read without knowing the family: exactly 40 hex digits are an EVM address, anything else a Starknet one.
+/// Where the family is known (a manifest says it), re-read the text with [`Address::parse`].
+impl<'de> serde::Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let family = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            Some(digits) if digits.len() == Family::Evm.digits() => Family::Evm,
+            _ => Family::Starknet,
+        };
+        Address::parse(family, &text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -15,8 +15,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -24,11 +22,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::exec::Runner;
-use crate::chain::evm::offchain::{self, Heartbeat};
-use crate::chain::evm::ops::{self, Deployment};
-use crate::chain::evm::wallet::TxSender;
+use crate::chain::account::WorkerActions;
 use crate::da::BlobRef;
 use crate::da::client::BlobClient;
+use crate::domain::{Address, JobId};
+use crate::offchain::{self, Heartbeat, Message};
 use crate::spec::JobSpec;
 
 /// How the agent behaves.
@@ -155,9 +153,7 @@ struct Page<T> {
 /// A running worker agent.
 pub struct Agent {
     config: AgentConfig,
-    signer: PrivateKeySigner,
-    sender: TxSender,
-    deployment: Deployment,
+    account: Arc<dyn WorkerActions>,
     http: reqwest::Client,
     blobs: BlobClient,
     ledger: Mutex<Ledger>,
@@ -166,22 +162,17 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// An agent signing with `signer` and sending through `sender` (same key), for the deployment the
-    /// coordinator at `config.api_url` serves. Fails when the RPC's chain differs from the API's.
-    pub async fn new(
-        config: AgentConfig,
-        signer: PrivateKeySigner,
-        sender: TxSender,
-    ) -> anyhow::Result<Self> {
+    /// An agent acting as `account` for the deployment the coordinator at `config.api_url` serves. Fails when
+    /// the API serves another chain than the account's.
+    pub async fn new(config: AgentConfig, account: Arc<dyn WorkerActions>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
-        let deployment = Deployment::from_api(&http, &config.api_url).await?;
-        if deployment.chain_id != sender.chain_id() {
+        let api_chain = api_chain_id(&http, &config.api_url).await?;
+        if api_chain != account.chain_id().0 {
             anyhow::bail!(
-                "the API serves chain {} but the RPC node is chain {}",
-                deployment.chain_id,
-                sender.chain_id()
+                "the API serves chain {api_chain} but the worker's account is on chain {}",
+                account.chain_id()
             );
         }
         std::fs::create_dir_all(&config.state_dir)
@@ -189,20 +180,13 @@ impl Agent {
         let ledger = Ledger::load(
             config
                 .state_dir
-                .join(format!("worker-{:#x}.json", signer.address())),
+                .join(format!("worker-{}.json", account.address())),
         )?;
-        let blobs = BlobClient::new(
-            &config.api_url,
-            signer.clone(),
-            deployment.chain_id,
-            deployment.registry,
-        );
+        let blobs = BlobClient::new(&config.api_url, account.clone());
         Ok(Self {
             slots: Semaphore::new(config.capacity.max(1) as usize),
             config,
-            signer,
-            sender,
-            deployment,
+            account,
             http,
             blobs,
             ledger: Mutex::new(ledger),
@@ -212,7 +196,7 @@ impl Agent {
 
     /// The worker's address.
     pub fn address(&self) -> Address {
-        self.signer.address()
+        self.account.address()
     }
 
     /// Heartbeats and works until cancelled.
@@ -270,7 +254,6 @@ impl Agent {
     }
 
     async fn heartbeats(&self, cancel: CancellationToken) {
-        let domain = offchain::domain(self.deployment.chain_id, self.deployment.registry);
         let url = format!(
             "{}/v1/heartbeats",
             self.config.api_url.trim_end_matches('/')
@@ -282,13 +265,13 @@ impl Agent {
                 capacity: self.config.capacity,
                 timestamp: offchain::unix_now(),
             };
-            let sent = match offchain::sign(&self.signer, &domain, &beat) {
+            let sent = match self.account.sign(Message::Heartbeat(&beat)) {
                 Ok(sig) => {
                     let body = serde_json::json!({
-                        "worker": format!("{:#x}", beat.worker),
+                        "worker": beat.worker.as_str(),
                         "capacity": beat.capacity,
                         "timestamp": beat.timestamp,
-                        "signature": format!("0x{}", alloy::hex::encode(sig.as_bytes())),
+                        "signature": alloy::hex::encode_prefixed(&sig),
                     });
                     match self.http.post(&url).json(&body).send().await {
                         Ok(r) if r.status().is_success() => Ok(()),
@@ -323,7 +306,7 @@ impl Agent {
 
     async fn assigned(&self) -> anyhow::Result<Vec<AssignedJob>> {
         let url = format!(
-            "{}/v1/jobs?worker={:#x}&status=assigned&limit=200",
+            "{}/v1/jobs?worker={}&status=assigned&limit=200",
             self.config.api_url.trim_end_matches('/'),
             self.address()
         );
@@ -358,7 +341,10 @@ impl Agent {
 
     /// Runs (or resumes) one assignment.
     async fn work(&self, key: &str, job: &AssignedJob) -> anyhow::Result<()> {
-        let job_id: U256 = job.job_id.parse().context("job id")?;
+        let job_id: JobId = job
+            .job_id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("job id: {e}"))?;
         let mut entry = self.entry(key);
         if entry.blob.is_none() {
             let spec = match self.spec(job_id, job.posted_block).await {
@@ -396,24 +382,17 @@ impl Agent {
         }
         let blob = entry.blob.expect("published above");
         // Read the job on chain: never submit twice, never for someone else's assignment.
-        let (worker, status) = ops::job_on_chain(&self.sender, &self.deployment, job_id).await?;
-        if worker != self.address() || status != ops::STATUS_ASSIGNED {
-            let why =
-                format!("job is in status {status} with worker {worker:#x}: nothing to submit");
+        let on_chain = self.account.job(job_id).await?;
+        if !on_chain.assigned_to(&self.address()) {
+            let why = format!(
+                "job is in status {} with worker {}: nothing to submit",
+                on_chain.status, on_chain.worker
+            );
             info!(target: "accord::worker", job = %job.job_id, "{why}");
             self.record(key, |en| en.failed = Some(why))?;
             return Ok(());
         }
-        let tx = ops::submit_result(
-            &self.sender,
-            &self.deployment,
-            job_id,
-            blob.kind,
-            blob.commitment,
-            blob.size,
-            &blob.locator,
-        )
-        .await?;
+        let tx = self.account.submit_result(job_id, &blob).await?.tx;
         info!(target: "accord::worker", job = %job.job_id, %tx, size = blob.size, "result submitted");
         self.record(key, |en| en.submitted = Some(tx))
     }
@@ -425,19 +404,21 @@ impl Agent {
     async fn decline(
         &self,
         key: &str,
-        job_id: U256,
+        job_id: JobId,
         reason: u8,
         why: String,
     ) -> anyhow::Result<()> {
-        let (worker, status) = ops::job_on_chain(&self.sender, &self.deployment, job_id).await?;
-        if worker != self.address() || status != ops::STATUS_ASSIGNED {
-            let note =
-                format!("{why}; not declined: job is in status {status} with worker {worker:#x}");
+        let on_chain = self.account.job(job_id).await?;
+        if !on_chain.assigned_to(&self.address()) {
+            let note = format!(
+                "{why}; not declined: job is in status {} with worker {}",
+                on_chain.status, on_chain.worker
+            );
             self.record(key, |en| en.failed = Some(note))?;
             return Ok(());
         }
         warn!(target: "accord::worker", job = %job_id, reason, why = %why, "declining the job");
-        match ops::decline_job(&self.sender, &self.deployment, job_id, reason).await {
+        match self.account.decline(job_id, reason).await.map(|i| i.tx) {
             Ok(tx) => {
                 info!(target: "accord::worker", job = %job_id, reason, %tx, "job declined");
                 self.record(key, |en| {
@@ -455,10 +436,28 @@ impl Agent {
     /// The job's spec, as its `JobPosted` event on chain names it: the hash and URI come from the worker's own
     /// RPC node, so a coordinator (or anything between it and the worker) cannot choose what the worker runs.
     /// `block` is where the API says the job was posted; a wrong block finds no event and runs nothing.
-    async fn spec(&self, job_id: U256, block: u64) -> anyhow::Result<JobSpec> {
-        let (uri, hash) = ops::posted_spec(&self.sender, &self.deployment, job_id, block).await?;
+    async fn spec(&self, job_id: JobId, block: u64) -> anyhow::Result<JobSpec> {
+        let (uri, hash) = self.account.posted_spec(job_id, block).await?;
         Ok(JobSpec::fetch(&uri, hash).await?)
     }
+}
+
+/// The chain id the coordinator at `api_url` serves, from its `/v1/status`.
+async fn api_chain_id(http: &reqwest::Client, api_url: &str) -> anyhow::Result<u64> {
+    let url = format!("{}/v1/status", api_url.trim_end_matches('/'));
+    let status: serde_json::Value = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("no Accord API answers at {api_url}: {}", e.without_url()))?
+        .error_for_status()
+        .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?
+        .json()
+        .await
+        .with_context(|| format!("{url} is not an Accord status document"))?;
+    status["chain_id"]
+        .as_u64()
+        .with_context(|| format!("{url} has no chain_id"))
 }
 
 /// The default state folder: `$ACCORD_HOME/worker` (`~/.accord/worker`).

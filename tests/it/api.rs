@@ -358,7 +358,7 @@ async fn status_reports_progress_lag_and_contracts() {
     assert_eq!(
         body,
         json!({
-            "chain_id": 31337, "head": 100, "indexed": 98, "lag": 2, "confirmations": 2, "caught_up": true,
+            "chain_id": 31337, "family": "evm", "head": 100, "indexed": 98, "lag": 2, "confirmations": 2, "caught_up": true,
             "halted": null,
             "contracts": {
                 "AccordToken": {"address": "0x5fbdb2315678afecb367f032d93f642f64180aa3", "deploy_block": 1},

@@ -155,7 +155,7 @@ fn serve_names_unreachable_dependencies() {
         "{err}"
     );
 
-    let anvil = crate::utils::Anvil::spawn(31337);
+    let anvil = crate::utils::anvil(31337);
     let out = serve(
         &anvil.url,
         &format!("postgres://accord:s3cret@127.0.0.1:{closed}/accord"),

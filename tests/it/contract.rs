@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use accord::chain::account::{NewJob, parse_tokens};
 use accord::chain::evm::bindings::{AccordToken, JobManager};
-use accord::chain::evm::ops::{self, NewJob, Proposal};
+use accord::chain::evm::ops::{self, Proposal};
 use accord::spec::JobSpec;
 use alloy::primitives::U256;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +25,7 @@ const MAX_EXAMPLES: &str = "20";
 fn job(capabilities: u16) -> NewJob {
     NewJob {
         spec: JobSpec::new(vec!["echo".into(), "contract".into()]),
-        reward: ops::parse_tokens("1").unwrap(),
+        reward: parse_tokens("1").unwrap(),
         deadline_in: Duration::from_secs(3_600),
         capabilities,
         max_attempts: 2,
@@ -86,7 +87,7 @@ async fn the_served_openapi_document_holds_against_the_live_api() {
     let (target, data) = ops::param_call(
         &stack.deployment,
         "minStake",
-        ops::parse_tokens("150").unwrap(),
+        parse_tokens("150").unwrap().0,
     )
     .unwrap();
     let proposal = Proposal {

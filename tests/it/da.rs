@@ -10,8 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::api::{AppState, router};
+use accord::chain::evm::EvmContracts;
 use accord::chain::evm::bindings::JobManager;
 use accord::chain::evm::offchain::{self, BlobUpload};
+use accord::chain::evm::ops::Deployment;
 use accord::config::{Config, DaBackend, DaConfig, Secret};
 use accord::coordinator::Coordinator;
 use accord::da::{
@@ -34,6 +36,7 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 
 use crate::api::{database, database_url, manifest};
+use crate::stack::account;
 use crate::utils::{Devnet, devnet_key};
 
 /// The namespace the tests put blobs in: "accord".
@@ -576,7 +579,7 @@ fn signed_headers(
         size: data.len() as u64,
         timestamp,
     };
-    let domain = offchain::domain(31337, devnet.manifest.contracts.registry.address);
+    let domain = offchain::domain(31337, EvmContracts::of(&devnet.manifest).unwrap().registry);
     let signature = offchain::sign(by, &domain, &message).unwrap();
     vec![
         ("X-Accord-Worker", format!("{claimed:#x}")),
@@ -628,7 +631,6 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
     };
     let (coordinator, pool, _, _cluster) = coordinator(&devnet, da_config).await;
     let api = format!("http://{}", coordinator.api_addr);
-    let registry = devnet.manifest.contracts.registry.address;
     let worker = signer(5);
     let stranger = signer(6);
     // Worker 4 is registered but jailed; worker 5 holds an assignment awaiting its result (phase 1, job 4).
@@ -636,7 +638,11 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
 
     // A registered worker's signed upload: 201 with the reference, archived.
     let data = random_bytes(600);
-    let client = BlobClient::new(&api, worker.clone(), 31337, registry);
+    let deployment = Deployment::from_manifest(&devnet.manifest).unwrap();
+    let client = BlobClient::new(
+        &api,
+        account(&devnet.anvil.url, worker.clone(), deployment.clone()).await,
+    );
     let r = client.upload(data.clone()).await.unwrap();
     assert_eq!(
         (r.kind, r.commitment, r.size),
@@ -836,7 +842,9 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
     .expect("the refusal waited for the body");
     assert_refused(&answer, unauthorized, "unauthorized", &by_stranger);
     // The client reports a refusal with the API's code.
-    let error = BlobClient::new(&api, stranger.clone(), 31337, registry)
+    let by_stranger_account =
+        account(&devnet.anvil.url, stranger.clone(), deployment.clone()).await;
+    let error = BlobClient::new(&api, by_stranger_account)
         .upload(body.clone())
         .await
         .unwrap_err();
@@ -845,10 +853,17 @@ async fn blob_uploads_need_a_registered_workers_fresh_signature() {
         "{error}"
     );
     // Signed for another deployment: refused.
-    let error = BlobClient::new(&api, worker.clone(), 31337, Address::repeat_byte(9))
-        .upload(body.clone())
-        .await
-        .unwrap_err();
+    let elsewhere = Deployment {
+        registry: Address::repeat_byte(9),
+        ..deployment.clone()
+    };
+    let error = BlobClient::new(
+        &api,
+        account(&devnet.anvil.url, worker.clone(), elsewhere).await,
+    )
+    .upload(body.clone())
+    .await
+    .unwrap_err();
     assert!(
         matches!(&error, da::Error::Rejected { status: 401, .. }),
         "{error}"
@@ -875,7 +890,7 @@ async fn job_with_result(
 ) -> (U256, u64) {
     let (id, _) = assigned_job(devnet, worker).await;
     let url: alloy::transports::http::reqwest::Url = devnet.anvil.url.parse().unwrap();
-    let address = devnet.manifest.contracts.job_manager.address;
+    let address = EvmContracts::of(&devnet.manifest).unwrap().job_manager;
     let as_worker = ProviderBuilder::new()
         .wallet(worker.clone())
         .connect_http(url);
@@ -901,7 +916,7 @@ async fn job_with_result(
 /// returns the job id and the block of the assignment.
 async fn assigned_job(devnet: &Devnet, worker: &PrivateKeySigner) -> (U256, u64) {
     let url: alloy::transports::http::reqwest::Url = devnet.anvil.url.parse().unwrap();
-    let address = devnet.manifest.contracts.job_manager.address;
+    let address = EvmContracts::of(&devnet.manifest).unwrap().job_manager;
     let as_account =
         |key: PrivateKeySigner| ProviderBuilder::new().wallet(key).connect_http(url.clone());
     let client = as_account(signer(3));
@@ -993,9 +1008,12 @@ async fn job_results_are_served_only_when_they_match_the_chain() {
     let worker = signer(5);
     let client = BlobClient::new(
         &api,
-        worker.clone(),
-        31337,
-        devnet.manifest.contracts.registry.address,
+        account(
+            &devnet.anvil.url,
+            worker.clone(),
+            Deployment::from_manifest(&devnet.manifest).unwrap(),
+        )
+        .await,
     );
 
     // A result on Celestia: uploaded, committed on chain, served from the archive.

@@ -7,7 +7,7 @@ use accord::chain::evm::deployment::verify;
 use accord::deployment::Manifest;
 use alloy::providers::ProviderBuilder;
 
-use crate::utils::{Anvil, DEVNET_KEY, deploy, run};
+use crate::utils::{Anvil, DEVNET_KEY, anvil, deploy, run};
 
 fn accord(anvil: &Anvil, args: &[&str]) -> std::process::Output {
     run(Command::new(env!("CARGO_BIN_EXE_accord"))
@@ -19,7 +19,7 @@ fn accord(anvil: &Anvil, args: &[&str]) -> std::process::Output {
 /// Deploys once, then checks the manifest, the live wiring, a tampered manifest and the CLI's JSON output.
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_writes_manifest_and_wiring_verifies() {
-    let anvil = Anvil::spawn(31337);
+    let anvil = anvil(31337);
     let out = tempfile::tempdir().unwrap();
     let deploy = deploy(&anvil, out.path());
     assert!(
@@ -106,7 +106,7 @@ async fn deploy_writes_manifest_and_wiring_verifies() {
 /// The well-known devnet key never deploys to a chain id that is not a devnet, and nothing is sent.
 #[test]
 fn deploy_refuses_private_key_on_non_devnet_chain() {
-    let anvil = Anvil::spawn(5);
+    let anvil = anvil(5);
     let out = tempfile::tempdir().unwrap();
     let deploy = deploy(&anvil, out.path());
     assert_eq!(deploy.status.code(), Some(1));
@@ -182,7 +182,7 @@ fn deploy_with(
 /// each setting that falls short and exits 1.
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_settings_follow_the_network_and_verify_names_each_shortfall() {
-    let anvil = Anvil::spawn(11155111);
+    let anvil = anvil(11155111);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let keys = keystore(dir.path());

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use accord::chain::evm::ops::{self, NewJob};
+use accord::chain::account::{NewJob, parse_tokens};
+use accord::chain::evm::ops;
 use accord::spec::JobSpec;
 use serde_json::Value;
 
@@ -399,7 +400,7 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     let client = stack.sender(7).await;
     let job = NewJob {
         spec: JobSpec::new(vec!["echo".into(), "after-vote".into()]),
-        reward: ops::parse_tokens("1").unwrap(),
+        reward: parse_tokens("1").unwrap(),
         deadline_in: Duration::from_secs(86_400),
         capabilities: 1,
         max_attempts: 2,
@@ -469,7 +470,7 @@ async fn cli_dispute_escrows_the_bond() {
     let client = stack.sender(7).await;
     let job = NewJob {
         spec: JobSpec::new(vec!["echo".into(), "x".into()]),
-        reward: ops::parse_tokens("20").unwrap(),
+        reward: parse_tokens("20").unwrap(),
         deadline_in: Duration::from_secs(3_600),
         capabilities: 1,
         max_attempts: 1,

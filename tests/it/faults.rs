@@ -366,7 +366,7 @@ async fn repeated_logs_are_deduplicated_and_conflicting_ones_refused() {
     let logs = stack
         .devnet
         .rpc("eth_getLogs", json!([{"fromBlock": "0x0", "toBlock": format!("{head:#x}"),
-            "address": stack.devnet.manifest.contracts.iter().iter().map(|(_, c)| format!("{:#x}", c.address)).collect::<Vec<_>>()}]))
+            "address": stack.devnet.manifest.contracts.iter().iter().map(|(_, c)| c.address.to_string()).collect::<Vec<_>>()}]))
         .await;
     assert_eq!(
         served,

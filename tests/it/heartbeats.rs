@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use accord::chain::evm::EvmContracts;
 use accord::chain::evm::offchain::{self, Heartbeat};
 use accord::config::ApiConfig;
 use alloy::primitives::Address;
@@ -31,7 +32,10 @@ fn sign_as(key: &PrivateKeySigner, worker: Address, capacity: u32, timestamp: u6
         capacity,
         timestamp,
     };
-    let domain = offchain::domain(CHAIN as u64, manifest().contracts.registry.address);
+    let domain = offchain::domain(
+        CHAIN as u64,
+        EvmContracts::of(&manifest()).unwrap().registry,
+    );
     let sig = offchain::sign(key, &domain, &beat).unwrap();
     json!({
         "worker": format!("{worker:#x}"),

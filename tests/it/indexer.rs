@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use accord::chain::evm::EvmChain;
+use accord::chain::evm::EvmContracts;
 use accord::chain::evm::bindings::{JobManager, WorkerRegistry};
 use accord::config::IndexerConfig;
 use accord::domain::LiveEvent;
@@ -173,9 +174,9 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     assert!(streamed > 0, "new events are broadcast to subscribers");
 
     let provider = ProviderBuilder::new().connect_http(devnet.anvil.url.parse().unwrap());
-    let k = &devnet.manifest.contracts;
-    let jm = JobManager::new(k.job_manager.address, &provider);
-    let registry = WorkerRegistry::new(k.registry.address, &provider);
+    let k = EvmContracts::of(&devnet.manifest).unwrap();
+    let jm = JobManager::new(k.job_manager, &provider);
+    let registry = WorkerRegistry::new(k.registry, &provider);
 
     // Every job as the chain has it.
     for id in 1..=5u64 {
@@ -443,7 +444,7 @@ async fn provider_logs(devnet: &Devnet, head: u64) -> usize {
         .contracts
         .iter()
         .iter()
-        .map(|(_, c)| format!("{:#x}", c.address))
+        .map(|(_, c)| c.address.to_string())
         .collect();
     let logs = devnet
         .rpc("eth_getLogs", serde_json::json!([{"fromBlock": "0x0", "toBlock": format!("{head:#x}"), "address": addresses}]))
@@ -468,7 +469,10 @@ async fn reorg_rolls_back_orphaned_events() {
     let provider = ProviderBuilder::new()
         .wallet(signer)
         .connect_http(devnet.anvil.url.parse().unwrap());
-    let jm = JobManager::new(devnet.manifest.contracts.job_manager.address, &provider);
+    let jm = JobManager::new(
+        EvmContracts::of(&devnet.manifest).unwrap().job_manager,
+        &provider,
+    );
     let deadline = u32::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -681,8 +685,10 @@ async fn indexes_are_deferred_only_on_a_fresh_index() {
 /// slash split between the client's compensation and the treasury; and a fresh index of the same chain equal.
 #[tokio::test(flavor = "multi_thread")]
 async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
-    use accord::chain::evm::ops::{self, NewJob};
+    use accord::chain::account::{NewJob, parse_tokens};
+    use accord::chain::evm::ops;
     use accord::chain::evm::wallet::{SenderConfig, TxSender};
+    use accord::domain::Amount;
     use accord::spec::JobSpec;
 
     let devnet = Devnet::start();
@@ -690,7 +696,7 @@ async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
     let pool = accord::store::connect(&cluster.create_database("live").await.unwrap(), 4)
         .await
         .unwrap();
-    let d = accord::chain::evm::ops::Deployment::from_manifest(&devnet.manifest);
+    let d = accord::chain::evm::ops::Deployment::from_manifest(&devnet.manifest).unwrap();
     let sender = |i: u32| {
         let url = devnet.anvil.url.clone();
         async move {
@@ -703,7 +709,7 @@ async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
             .unwrap()
         }
     };
-    let tokens = |n: &str| ops::parse_tokens(n).unwrap();
+    let tokens = |n: &str| parse_tokens(n).unwrap().0;
     let deployer = sender(0).await;
     let (coordinator, arbiter, worker, client) = (
         sender(1).await,
@@ -722,7 +728,7 @@ async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
     ops::stake(&worker, &d, tokens("500")).await.unwrap();
     let job = |attempts: u8| NewJob {
         spec: JobSpec::new(vec!["echo".into(), "hi".into()]),
-        reward: tokens("100"),
+        reward: Amount(tokens("100")),
         deadline_in: Duration::from_secs(7 * 86_400),
         capabilities: 1,
         max_attempts: attempts,
@@ -739,7 +745,7 @@ async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
         locator: "accord://blob/x".into(),
     };
     async fn dispute(client: &TxSender, d: &accord::chain::evm::ops::Deployment, id: U256) {
-        let tokens = ops::parse_tokens("10").unwrap();
+        let tokens = parse_tokens("10").unwrap().0;
         let bond = ops::dispute_bond(client, d.job_manager, id).await.unwrap();
         assert_eq!(bond, tokens, "10% of the reward");
         ops::approve_if_needed(client, d.token, d.job_manager, bond)

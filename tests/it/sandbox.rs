@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use accord::chain::evm::ops::{self, NewJob};
+use accord::chain::account::{NewJob, parse_tokens};
+use accord::chain::evm::ops;
 use accord::spec::JobSpec;
 use accord::worker::exec::{Error, Output, Runner};
 use accord::worker::sandbox::{Bubblewrap, Isolation, Limits};
@@ -322,7 +323,7 @@ async fn a_real_agent_publishes_no_secret_of_its_own() {
              for p in /proc/[0-9]*; do cat $p/environ $p/cmdline; done; echo end"
                 .into(),
         ]),
-        reward: ops::parse_tokens("1").unwrap(),
+        reward: parse_tokens("1").unwrap(),
         deadline_in: Duration::from_secs(3_600),
         capabilities: 1,
         max_attempts: 1,

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use accord::chain::evm::ops::{self, NewJob};
+use accord::chain::account::{NewJob, parse_tokens};
+use accord::chain::evm::ops;
 use accord::coordinator::Coordinator;
 use accord::spec::JobSpec;
 use serde_json::Value;
@@ -13,7 +14,7 @@ use crate::stack::{Stack, eventually, get, heartbeat, post_heartbeat, signer};
 fn job(capabilities: u16) -> NewJob {
     NewJob {
         spec: JobSpec::new(vec!["echo".into(), "hi".into()]),
-        reward: ops::parse_tokens("1").unwrap(),
+        reward: parse_tokens("1").unwrap(),
         deadline_in: Duration::from_secs(3_600),
         capabilities,
         max_attempts: 2,
@@ -183,9 +184,7 @@ async fn write_routes_answer_429_with_retry_after_over_their_limits() {
     // request of this burst).
     let refused = accord::da::client::BlobClient::new(
         &api,
-        signer(3),
-        stack.deployment.chain_id,
-        stack.deployment.registry,
+        crate::stack::account(&stack.devnet.anvil.url, signer(3), stack.deployment.clone()).await,
     )
     .upload(bytes::Bytes::from_static(b"unasked-for result"))
     .await

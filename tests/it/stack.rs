@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use accord::chain::account::parse_tokens;
 use accord::chain::evm::bindings::AccordToken;
 use accord::chain::evm::offchain::{self, Heartbeat};
 use accord::chain::evm::ops::{self, Deployment};
@@ -33,7 +34,7 @@ impl Stack {
         let devnet = Devnet::start();
         let cluster = TempCluster::start().await.unwrap();
         let db_url = cluster.create_database("stack").await.unwrap();
-        let deployment = Deployment::from_manifest(&devnet.manifest);
+        let deployment = Deployment::from_manifest(&devnet.manifest).unwrap();
         Self {
             devnet,
             _cluster: cluster,
@@ -104,7 +105,7 @@ impl Stack {
         ops::stake(
             &s,
             &self.deployment,
-            ops::parse_tokens(&tokens.to_string()).unwrap(),
+            parse_tokens(&tokens.to_string()).unwrap().0,
         )
         .await
         .unwrap();
@@ -115,6 +116,20 @@ impl Stack {
 /// The signer of anvil account `i`.
 pub fn signer(i: u32) -> PrivateKeySigner {
     devnet_key(i).parse().unwrap()
+}
+
+/// The account of `key` on `deployment` through the node at `rpc_url`. Its off-chain signatures are for that
+/// deployment: a deployment with another registry signs messages the real one refuses.
+pub async fn account(
+    rpc_url: &str,
+    key: PrivateKeySigner,
+    deployment: Deployment,
+) -> std::sync::Arc<accord::chain::evm::EvmAccount> {
+    std::sync::Arc::new(
+        accord::chain::evm::EvmAccount::connect(rpc_url, key, deployment)
+            .await
+            .unwrap(),
+    )
 }
 
 /// A signed heartbeat body for account `i`.

@@ -1,9 +1,9 @@
 //! Shared helpers: tool paths, a throwaway anvil on a free loopback port, running project scripts.
 
-use std::net::{TcpListener, TcpStream};
+use accord::chain::evm::EvmContracts;
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 /// anvil's first well-known devnet key (public; devnet chains only).
 pub const DEVNET_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -48,52 +48,11 @@ pub fn deploy(anvil: &Anvil, out: &std::path::Path) -> Output {
         .arg(out))
 }
 
-/// A throwaway anvil on 127.0.0.1, killed on drop.
-pub struct Anvil {
-    child: Child,
-    /// Its JSON-RPC URL.
-    pub url: String,
-}
+pub use accord::chain::evm::devnet::Anvil;
 
-impl Anvil {
-    /// Starts anvil with `chain_id` and waits until it accepts connections.
-    pub fn spawn(chain_id: u64) -> Self {
-        let port = free_port();
-        let child = Command::new(tool("anvil"))
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--chain-id",
-                &chain_id.to_string(),
-                "--silent",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start anvil");
-        let anvil = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "anvil did not listen on port {port} within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        anvil
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A throwaway anvil with `chain_id` on a free loopback port, listening; killed on drop.
+pub fn anvil(chain_id: u64) -> Anvil {
+    Anvil::spawn(&tool("anvil"), free_port(), chain_id).expect("start anvil")
 }
 
 /// Serializes forge runs: concurrent forge processes would race on `contracts/out` and `contracts/cache`.
@@ -101,14 +60,7 @@ pub static FORGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// anvil account `i` of the public devnet mnemonic (devnet only).
 pub fn devnet_key(i: u32) -> String {
-    let out = run(Command::new(tool("cast")).args([
-        "wallet",
-        "private-key",
-        "test test test test test test test test test test test junk",
-        &i.to_string(),
-    ]));
-    assert!(out.status.success(), "cast wallet private-key failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    accord::chain::evm::devnet::devnet_key(&tool("cast"), i).expect("cast wallet private-key")
 }
 
 /// A devnet: anvil plus the protocol deployed with coordinator = account 1 and arbiter = account 2.
@@ -123,7 +75,7 @@ pub struct Devnet {
 impl Devnet {
     /// Starts anvil and deploys.
     pub fn start() -> Self {
-        let anvil = Anvil::spawn(31337);
+        let anvil = anvil(31337);
         let dir = tempfile::tempdir().unwrap();
         let coordinator = address_of(&devnet_key(1));
         let arbiter = address_of(&devnet_key(2));
@@ -161,25 +113,21 @@ impl Devnet {
 
     /// Runs one phase of `contracts/script/Scenario.s.sol` (1 to 4).
     pub fn scenario(&self, phase: u32) {
-        let k = &self.manifest.contracts;
+        let k = EvmContracts::of(&self.manifest).unwrap();
         let addr = |a: alloy::primitives::Address| format!("{a:#x}");
         let (sig, args): (&str, Vec<String>) = match phase {
             1 => (
                 "phase1(address,address,address,address)",
                 vec![
-                    addr(k.token.address),
-                    addr(k.registry.address),
-                    addr(k.job_manager.address),
-                    addr(k.governor.address),
+                    addr(k.token),
+                    addr(k.registry),
+                    addr(k.job_manager),
+                    addr(k.governor),
                 ],
             ),
             2 => (
                 "phase2(address,address,address)",
-                vec![
-                    addr(k.registry.address),
-                    addr(k.job_manager.address),
-                    addr(k.governor.address),
-                ],
+                vec![addr(k.registry), addr(k.job_manager), addr(k.governor)],
             ),
             _ => (
                 if phase == 3 {
@@ -187,7 +135,7 @@ impl Devnet {
                 } else {
                     "phase4(address,address)"
                 },
-                vec![addr(k.registry.address), addr(k.governor.address)],
+                vec![addr(k.registry), addr(k.governor)],
             ),
         };
         let broadcast = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use accord::chain::evm::EvmContracts;
 use accord::chain::evm::bindings::{AccordToken, WorkerRegistry};
 use accord::chain::evm::wallet::{self, SenderConfig, SignerArgs, TxError, TxSender};
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -13,7 +14,7 @@ use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use serde_json::{Value, json};
 
-use crate::utils::{Anvil, DEVNET_KEY, Devnet, devnet_key, rpc};
+use crate::utils::{DEVNET_KEY, Devnet, anvil, devnet_key, rpc};
 
 /// Runs `accord` with `args`, stdin closed, no `ACCORD_*` signer settings from the caller's environment and
 /// `ACCORD_HOME` set to `home`; fails the test if it runs longer than 60 s (a prompt must never wait).
@@ -358,7 +359,7 @@ fn raw_private_keys_only_on_devnet_chains() {
     );
 
     let home = tempfile::tempdir().unwrap();
-    let mainnet_like = Anvil::spawn(1);
+    let mainnet_like = anvil(1);
     let out = Command::new(env!("CARGO_BIN_EXE_accord"))
         .args(["wallet", "address", "--rpc-url", &mainnet_like.url])
         .env("ACCORD_PRIVATE_KEY", DEVNET_KEY)
@@ -373,7 +374,7 @@ fn raw_private_keys_only_on_devnet_chains() {
     assert!(!stderr.contains(&DEVNET_KEY[2..]), "{stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&DEVNET_KEY[2..]));
 
-    let devnet = Anvil::spawn(31337);
+    let devnet = anvil(31337);
     let out = Command::new(env!("CARGO_BIN_EXE_accord"))
         .args(["wallet", "address", "--rpc-url", &devnet.url])
         .env("ACCORD_PRIVATE_KEY", DEVNET_KEY)
@@ -436,8 +437,8 @@ async fn chain_nonce(sender: &TxSender) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_sends_get_consecutive_nonces_and_reverts_are_decoded() {
     let devnet = Devnet::start();
-    let token = devnet.manifest.contracts.token.address;
-    let registry = devnet.manifest.contracts.registry.address;
+    let token = EvmContracts::of(&devnet.manifest).unwrap().token;
+    let registry = EvmContracts::of(&devnet.manifest).unwrap().registry;
     let sender = TxSender::connect(&devnet.anvil.url, devnet_signer(), SenderConfig::default())
         .await
         .unwrap();
@@ -631,7 +632,7 @@ async fn pooled(url: &str, from: Address) -> Vec<(B256, u128, u128)> {
 /// `TxError::Timeout`.
 #[tokio::test(flavor = "multi_thread")]
 async fn stuck_transactions_are_replaced_with_higher_fees_then_time_out() {
-    let anvil = Anvil::spawn(31337);
+    let anvil = anvil(31337);
     rpc(&anvil.url, "evm_setAutomine", json!([false])).await;
     let config = SenderConfig {
         replace_after: Duration::from_millis(400),
@@ -738,7 +739,7 @@ async fn stuck_transactions_are_replaced_with_higher_fees_then_time_out() {
 /// replacement answered with "nonce too low" whose own hashes never mine ends in `TxError::NonceTaken`.
 #[tokio::test(flavor = "multi_thread")]
 async fn nonces_taken_by_another_signer_are_detected() {
-    let anvil = Anvil::spawn(31337);
+    let anvil = anvil(31337);
     rpc(&anvil.url, "evm_setAutomine", json!([false])).await;
     let config = SenderConfig {
         // Long enough that ours is not re-sent before theirs takes the dropped nonce.

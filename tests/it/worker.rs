@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord::chain::evm::ops::{self, NewJob};
-use accord::chain::evm::wallet::{SenderConfig, TxSender};
+use accord::chain::account::{NewJob, parse_tokens};
+use accord::chain::evm::ops;
 use accord::da::client::BlobClient;
 use accord::spec::JobSpec;
 use accord::worker::agent::{Agent, AgentConfig};
@@ -14,7 +14,7 @@ use accord::worker::exec::Runner;
 use accord::worker::sandbox::Isolation;
 use tokio_util::sync::CancellationToken;
 
-use crate::stack::{Stack, eventually, get, signer};
+use crate::stack::{Stack, account, eventually, get, signer};
 
 /// The restart test counts runs in a file outside the job's scratch folder, which only an unconfined job can
 /// write: containment itself is tested in `sandbox.rs`.
@@ -36,14 +36,8 @@ async fn run_agent<F: std::future::Future<Output = ()>>(
     dir: &std::path::Path,
     until: F,
 ) {
-    let sender = TxSender::connect(&stack.devnet.anvil.url, signer(3), SenderConfig::default())
-        .await
-        .unwrap();
-    let agent = Arc::new(
-        Agent::new(agent_config(api, dir), signer(3), sender)
-            .await
-            .unwrap(),
-    );
+    let worker = account(&stack.devnet.anvil.url, signer(3), stack.deployment.clone()).await;
+    let agent = Arc::new(Agent::new(agent_config(api, dir), worker).await.unwrap());
     let cancel = CancellationToken::new();
     let task = tokio::spawn(agent.run(cancel.clone()));
     until.await;
@@ -70,7 +64,7 @@ async fn a_restarted_agent_neither_repeats_nor_loses_a_submission() {
             "-c".into(),
             format!("echo run >> {}; echo result", runs.display()),
         ]),
-        reward: ops::parse_tokens("1").unwrap(),
+        reward: parse_tokens("1").unwrap(),
         deadline_in: Duration::from_secs(3_600),
         capabilities: 1,
         max_attempts: 1,
@@ -111,9 +105,7 @@ async fn a_restarted_agent_neither_repeats_nor_loses_a_submission() {
     .await;
     let uploader = BlobClient::new(
         &api,
-        signer(3),
-        stack.deployment.chain_id,
-        stack.deployment.registry,
+        account(&stack.devnet.anvil.url, signer(3), stack.deployment.clone()).await,
     );
     let published = uploader
         .upload(bytes::Bytes::from_static(b"published before the crash\n"))
@@ -157,7 +149,7 @@ async fn a_lying_coordinator_cannot_choose_what_the_worker_runs() {
     let client = stack.sender(8).await;
     let job = |text: &str| NewJob {
         spec: JobSpec::new(vec!["echo".into(), text.into()]),
-        reward: ops::parse_tokens("1").unwrap(),
+        reward: parse_tokens("1").unwrap(),
         deadline_in: Duration::from_secs(3_600),
         capabilities: 1,
         max_attempts: 1,
@@ -225,7 +217,7 @@ async fn a_job_that_cannot_run_is_declined_for_the_decline_fee_only() {
     let worker = format!("{:#x}", signer(3).address());
     let job = NewJob {
         spec: JobSpec::new(vec!["/no/such/program-accord".into()]),
-        reward: ops::parse_tokens("10").unwrap(),
+        reward: parse_tokens("10").unwrap(),
         deadline_in: Duration::from_secs(3_600),
         capabilities: 1,
         max_attempts: 2,
@@ -278,7 +270,7 @@ async fn a_job_that_cannot_run_is_declined_for_the_decline_fee_only() {
     let w = registry.workerOf(signer(3).address()).call().await.unwrap();
     assert_eq!(
         alloy::primitives::U256::from(w.stake),
-        ops::parse_tokens("199.8").unwrap(),
+        parse_tokens("199.8").unwrap().0,
         "stake minus two decline fees"
     );
     assert!(!w.jailed, "a decline does not jail");

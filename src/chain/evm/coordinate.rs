@@ -40,16 +40,19 @@ impl EvmCoordinator {
         }
     }
 
-    /// Connects a sender for `key` to the node at `rpc_url` (the account must hold COORDINATOR_ROLE on
-    /// `job_manager`), with the batch gas formula of [`new`](Self::new).
+    /// Connects a sender for `key` to the node at `rpc_url` for the job manager of `manifest` (the account must
+    /// hold its COORDINATOR_ROLE), with the batch gas formula of [`new`](Self::new).
     pub async fn connect(
         rpc_url: &str,
         key: super::Key,
-        job_manager: EvmAddress,
+        manifest: &crate::deployment::Manifest,
         batch_base_gas: u64,
         gas_per_assignment: u64,
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
+        let job_manager = super::EvmContracts::of(manifest)
+            .map_err(anyhow::Error::msg)?
+            .job_manager;
         let sender = TxSender::connect(
             rpc_url,
             key,

@@ -11,7 +11,6 @@ use alloy::primitives::{Address, B256, Bytes, U64};
 use serde_json::{Map, Value, json};
 
 use crate::chain::{Error, Result};
-use crate::deployment::Manifest;
 use crate::domain::EventRecord;
 use crate::text::ChainText;
 
@@ -69,10 +68,10 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// A decoder for the contracts of `manifest`.
-    pub fn new(manifest: &Manifest) -> Self {
+    /// A decoder for the contracts of a manifest.
+    pub fn new(contracts: &super::EvmContracts) -> Self {
         let mut by_address = HashMap::new();
-        for (name, deployed) in manifest.contracts.iter() {
+        for (name, address) in contracts.iter() {
             let json = ABIS
                 .iter()
                 .find(|(n, _)| *n == name)
@@ -102,7 +101,7 @@ impl Decoder {
                     (e.selector(), (e.clone(), resolved))
                 })
                 .collect();
-            by_address.insert(deployed.address, ContractEvents { name, events });
+            by_address.insert(address, ContractEvents { name, events });
         }
         Self {
             by_address: Arc::new(by_address),

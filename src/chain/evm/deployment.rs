@@ -7,6 +7,8 @@ use alloy::providers::Provider;
 use serde::Serialize;
 
 use super::bindings::{AccordGovernor, JobManager, TimelockController, WorkerRegistry};
+use std::path::Path;
+
 use crate::deployment::{Error, Manifest, Result};
 
 /// One wiring check and its outcome.
@@ -73,15 +75,19 @@ fn expect<T: PartialEq + std::fmt::Display>(
 /// failure is an error, never a failed check.
 pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
+    let k = super::EvmContracts::of(manifest).map_err(|reason| Error::Inconsistent {
+        path: Manifest::path_for(Path::new("deployments"), manifest.chain_id),
+        reason,
+    })?;
     let chain_id = provider.get_chain_id().await.map_err(rpc("eth_chainId"))?;
     expect(&mut checks, "chain id", manifest.chain_id, Ok(chain_id));
-    for (name, c) in manifest.contracts.iter() {
+    for (name, address) in k.iter() {
         let code = provider
-            .get_code_at(c.address)
+            .get_code_at(address)
             .await
             .map_err(rpc("eth_getCode"))?;
         let found = if code.is_empty() {
-            Err(format!("no code at {}", c.address))
+            Err(format!("no code at {address:#x}"))
         } else {
             Ok(true)
         };
@@ -91,36 +97,35 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
         return Ok(checks);
     }
 
-    let k = &manifest.contracts;
-    let jm = JobManager::new(k.job_manager.address, provider);
-    let registry = WorkerRegistry::new(k.registry.address, provider);
-    let governor = AccordGovernor::new(k.governor.address, provider);
-    let timelock = TimelockController::new(k.timelock.address, provider);
+    let jm = JobManager::new(k.job_manager, provider);
+    let registry = WorkerRegistry::new(k.registry, provider);
+    let governor = AccordGovernor::new(k.governor, provider);
+    let timelock = TimelockController::new(k.timelock, provider);
 
     let links = [
         (
             "JobManager.token",
-            k.token.address,
+            k.token,
             answer("JobManager.token", jm.token().call().await)?,
         ),
         (
             "JobManager.registry",
-            k.registry.address,
+            k.registry,
             answer("JobManager.registry", jm.registry().call().await)?,
         ),
         (
             "JobManager.treasury",
-            k.timelock.address,
+            k.timelock,
             answer("JobManager.treasury", jm.treasury().call().await)?,
         ),
         (
             "WorkerRegistry.token",
-            k.token.address,
+            k.token,
             answer("WorkerRegistry.token", registry.token().call().await)?,
         ),
         (
             "WorkerRegistry.jobManager",
-            k.job_manager.address,
+            k.job_manager,
             answer(
                 "WorkerRegistry.jobManager",
                 registry.jobManager().call().await,
@@ -128,12 +133,12 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
         ),
         (
             "AccordGovernor.token",
-            k.token.address,
+            k.token,
             answer("AccordGovernor.token", governor.token().call().await)?,
         ),
         (
             "AccordGovernor.timelock",
-            k.timelock.address,
+            k.timelock,
             answer("AccordGovernor.timelock", governor.timelock().call().await)?,
         ),
     ];
@@ -147,7 +152,7 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
         timelock.PROPOSER_ROLE().call().await,
     )?;
     let proposer = proposer.unwrap_or_default();
-    let (tl, dep) = (k.timelock.address, manifest.deployer);
+    let (tl, dep) = (k.timelock, k.deployer);
     let roles = [
         (
             "timelock is JobManager admin",
@@ -180,7 +185,7 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
             true,
             answer(
                 "TimelockController.hasRole",
-                timelock.hasRole(proposer, k.governor.address).call().await,
+                timelock.hasRole(proposer, k.governor).call().await,
             )?,
         ),
         (
@@ -196,7 +201,7 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
         expect(&mut checks, name, expected, actual);
     }
     if !crate::chain::evm::wallet::is_devnet(chain_id) {
-        minimums(&mut checks, manifest, &governor, &timelock, &jm).await?;
+        minimums(&mut checks, k.deployer, &governor, &timelock, &jm).await?;
     }
     Ok(checks)
 }
@@ -218,7 +223,7 @@ pub mod minimum {
 
 async fn minimums<P: Provider>(
     checks: &mut Vec<Check>,
-    manifest: &Manifest,
+    deployer: alloy::primitives::Address,
     governor: &AccordGovernor::AccordGovernorInstance<&P>,
     timelock: &TimelockController::TimelockControllerInstance<&P>,
     jm: &JobManager::JobManagerInstance<&P>,
@@ -275,7 +280,7 @@ async fn minimums<P: Provider>(
             timelock.getMinDelay().call().await,
         )?,
     );
-    let dep = manifest.deployer;
+    let dep = deployer;
     let coordinator = answer(
         "JobManager.COORDINATOR_ROLE",
         jm.COORDINATOR_ROLE().call().await,

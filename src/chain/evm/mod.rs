@@ -1,9 +1,11 @@
 //! EVM chains: typed bindings generated from `abi/`, log decoding, and the [`EvmChain`] client.
 
+pub mod account;
 pub mod bindings;
 pub mod coordinate;
 pub mod decode;
 pub mod deployment;
+pub mod devnet;
 pub mod offchain;
 pub mod ops;
 pub mod protocol;
@@ -18,6 +20,7 @@ use alloy::rpc::types::Filter;
 use super::{BlockRef, Chain, Error, Result};
 use crate::deployment::Manifest;
 use crate::domain::EventRecord;
+pub use account::EvmAccount;
 pub use coordinate::EvmCoordinator;
 use decode::Decoder;
 pub use offchain::EvmVerifier;
@@ -55,6 +58,70 @@ pub async fn chain_id_at(rpc_url: &str, timeout: Duration) -> anyhow::Result<u64
                 super::redact_error(&e.to_string())
             )
         })
+}
+
+/// The EVM form of an address of the protocol; an error when it is another family's.
+pub fn evm_address(address: &crate::domain::Address) -> std::result::Result<Address, String> {
+    if address.family() != crate::domain::Family::Evm {
+        return Err(format!(
+            "{address} is a {} address, not an EVM one",
+            address.family()
+        ));
+    }
+    address
+        .as_str()
+        .parse()
+        .map_err(|_| format!("{address} is not an EVM address"))
+}
+
+/// A manifest's addresses in EVM form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvmContracts {
+    /// AccordToken.
+    pub token: Address,
+    /// TimelockController.
+    pub timelock: Address,
+    /// AccordGovernor.
+    pub governor: Address,
+    /// WorkerRegistry.
+    pub registry: Address,
+    /// JobManager.
+    pub job_manager: Address,
+    /// The deploying account.
+    pub deployer: Address,
+}
+
+impl EvmContracts {
+    /// The addresses of an EVM manifest; an error naming the manifest's family when it is not EVM.
+    pub fn of(manifest: &Manifest) -> std::result::Result<Self, String> {
+        if manifest.family() != crate::domain::Family::Evm {
+            return Err(format!(
+                "the manifest of chain {} is a {} deployment, not an EVM one",
+                manifest.chain_id,
+                manifest.family()
+            ));
+        }
+        let k = &manifest.contracts;
+        Ok(Self {
+            token: evm_address(&k.token.address)?,
+            timelock: evm_address(&k.timelock.address)?,
+            governor: evm_address(&k.governor.address)?,
+            registry: evm_address(&k.registry.address)?,
+            job_manager: evm_address(&k.job_manager.address)?,
+            deployer: evm_address(&manifest.deployer)?,
+        })
+    }
+
+    /// Name and address of each contract, in deployment order.
+    pub fn iter(&self) -> [(&'static str, Address); 5] {
+        [
+            ("AccordToken", self.token),
+            ("TimelockController", self.timelock),
+            ("AccordGovernor", self.governor),
+            ("WorkerRegistry", self.registry),
+            ("JobManager", self.job_manager),
+        ]
+    }
 }
 
 /// An EVM address in the protocol's terms (its normal form: `0x` and 40 lowercase hex digits).
@@ -104,16 +171,15 @@ impl EvmChain {
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
             .connect_http(url);
+        let contracts = EvmContracts::of(manifest).map_err(|message| Error::Invalid {
+            call: "connect",
+            message,
+        })?;
         let chain = Self {
             provider,
             chain_id: manifest.chain_id,
-            addresses: manifest
-                .contracts
-                .iter()
-                .iter()
-                .map(|(_, c)| c.address)
-                .collect(),
-            decoder: Decoder::new(manifest),
+            addresses: contracts.iter().iter().map(|(_, a)| *a).collect(),
+            decoder: Decoder::new(&contracts),
             timeout,
         };
         let actual = chain

@@ -112,35 +112,68 @@ impl EvmVerifier {
     }
 
     fn check(&self, message: Message<'_>, signature: &[u8]) -> Result<(), Error> {
-        let worker = message.worker();
-        let claimed: Address = worker
-            .as_str()
-            .parse()
-            .map_err(|_| Error::Malformed(format!("{worker} is not an EVM address")))?;
-        match message {
-            Message::Heartbeat(m) => signed_by(
-                &self.domain,
-                &Heartbeat {
-                    worker: claimed,
-                    capacity: m.capacity,
-                    timestamp: m.timestamp,
-                },
-                signature,
-                claimed,
-            ),
-            Message::BlobUpload(m) => signed_by(
-                &self.domain,
-                &BlobUpload {
-                    worker: claimed,
-                    sha256: m.sha256,
-                    size: m.size,
-                    timestamp: m.timestamp,
-                },
-                signature,
-                claimed,
-            ),
+        let claimed = evm_worker(&message)?;
+        let signature =
+            Signature::try_from(signature).map_err(|error| Error::Malformed(error.to_string()))?;
+        let recovered = signature
+            .recover_address_from_prehash(&signing_hash(&self.domain, message, claimed))
+            .map_err(|error| Error::Malformed(error.to_string()))?;
+        if recovered != claimed {
+            return Err(Error::WrongSigner {
+                claimed: super::domain_address(claimed),
+                recovered: super::domain_address(recovered),
+            });
         }
+        Ok(())
     }
+}
+
+/// The EVM address of the worker a message names.
+fn evm_worker(message: &Message<'_>) -> Result<Address, Error> {
+    let worker = message.worker();
+    worker
+        .as_str()
+        .parse()
+        .map_err(|_| Error::Malformed(format!("{worker} is not an EVM address")))
+}
+
+/// The EIP-712 signing hash of `message` (naming `worker`) under `domain`.
+fn signing_hash(domain: &Eip712Domain, message: Message<'_>, worker: Address) -> B256 {
+    match message {
+        Message::Heartbeat(m) => Heartbeat {
+            worker,
+            capacity: m.capacity,
+            timestamp: m.timestamp,
+        }
+        .eip712_signing_hash(domain),
+        Message::BlobUpload(m) => BlobUpload {
+            worker,
+            sha256: m.sha256,
+            size: m.size,
+            timestamp: m.timestamp,
+        }
+        .eip712_signing_hash(domain),
+    }
+}
+
+/// Signs a protocol message with `signer` under `domain`: the 65-byte signature. A message naming another worker
+/// than the signer is refused (the API would refuse its signature anyway).
+pub fn sign_message(
+    signer: &PrivateKeySigner,
+    domain: &Eip712Domain,
+    message: Message<'_>,
+) -> Result<[u8; 65], Error> {
+    let worker = evm_worker(&message)?;
+    if worker != signer.address() {
+        return Err(Error::WrongSigner {
+            claimed: super::domain_address(worker),
+            recovered: super::domain_address(signer.address()),
+        });
+    }
+    signer
+        .sign_hash_sync(&signing_hash(domain, message, worker))
+        .map(|s| s.as_bytes())
+        .map_err(|e| Error::Malformed(e.to_string()))
 }
 
 impl Verifier for EvmVerifier {

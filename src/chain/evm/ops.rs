@@ -2,8 +2,6 @@
 //! register and stake, propose, vote, queue and execute parameter changes. Each sends real transactions through
 //! a [`TxSender`]; reverts come back decoded by the contract's error name.
 
-use std::time::Duration;
-
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
@@ -11,9 +9,10 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::{SolCall, SolEvent};
 use anyhow::Context;
 
+use crate::chain::account::NewJob;
 use crate::chain::evm::bindings::{AccordGovernor, AccordToken, JobManager, WorkerRegistry};
 use crate::chain::evm::wallet::TxSender;
-use crate::spec::JobSpec;
+use crate::domain::BlobRef;
 
 /// The contracts and chain a coordinator serves, read from its `/v1/status`.
 #[derive(Debug, Clone)]
@@ -63,80 +62,17 @@ impl Deployment {
         })
     }
 
-    /// The deployment of a manifest.
-    pub fn from_manifest(m: &crate::deployment::Manifest) -> Self {
-        Self {
+    /// The deployment of an EVM manifest.
+    pub fn from_manifest(m: &crate::deployment::Manifest) -> anyhow::Result<Self> {
+        let k = super::EvmContracts::of(m).map_err(anyhow::Error::msg)?;
+        Ok(Self {
             chain_id: m.chain_id,
-            registry: m.contracts.registry.address,
-            job_manager: m.contracts.job_manager.address,
-            token: m.contracts.token.address,
-            governor: m.contracts.governor.address,
-        }
+            registry: k.registry,
+            job_manager: k.job_manager,
+            token: k.token,
+            governor: k.governor,
+        })
     }
-}
-
-/// Token amounts: `"100"` or `"1.5"` whole tokens (18 decimals), or `"250wei"` base units.
-pub fn parse_tokens(raw: &str) -> anyhow::Result<U256> {
-    let raw = raw.trim();
-    if let Some(wei) = raw.strip_suffix("wei") {
-        return wei
-            .trim()
-            .parse::<U256>()
-            .with_context(|| format!("'{raw}' is not an amount"));
-    }
-    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
-    if whole.is_empty() && frac.is_empty()
-        || !whole.chars().all(|c| c.is_ascii_digit())
-        || !frac.chars().all(|c| c.is_ascii_digit())
-    {
-        anyhow::bail!("'{raw}' is not an amount (e.g. 100, 1.5 or 250wei)");
-    }
-    if frac.len() > 18 {
-        anyhow::bail!("'{raw}' has more than 18 decimals");
-    }
-    let scale = U256::from(10u64).pow(U256::from(18u64));
-    let whole = if whole.is_empty() {
-        U256::ZERO
-    } else {
-        whole.parse::<U256>()?
-    };
-    let frac = if frac.is_empty() {
-        U256::ZERO
-    } else {
-        format!("{frac:0<18}").parse::<U256>()?
-    };
-    whole
-        .checked_mul(scale)
-        .and_then(|w| w.checked_add(frac))
-        .with_context(|| format!("'{raw}' is too large"))
-}
-
-/// Base units as whole tokens, e.g. `1.5`.
-pub fn format_tokens(amount: U256) -> String {
-    let scale = U256::from(10u64).pow(U256::from(18u64));
-    let (whole, frac) = (amount / scale, amount % scale);
-    if frac.is_zero() {
-        return whole.to_string();
-    }
-    let frac = format!("{frac:0>18}");
-    format!("{whole}.{}", frac.trim_end_matches('0'))
-}
-
-/// Durations: `90s`, `30m`, `2h`, `1d`, or plain seconds.
-pub fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
-    let raw = raw.trim();
-    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
-    let n: u64 = digits
-        .parse()
-        .with_context(|| format!("'{raw}' is not a duration (e.g. 90s, 30m, 2h, 1d)"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3_600,
-        "d" => n * 86_400,
-        _ => anyhow::bail!("'{raw}': unknown unit '{unit}' (s, m, h or d)"),
-    };
-    Ok(Duration::from_secs(secs))
 }
 
 /// The latest block's timestamp: the contracts' clock.
@@ -156,9 +92,6 @@ pub async fn chain_time(sender: &TxSender) -> anyhow::Result<u64> {
         .timestamp)
 }
 
-/// A job's status number on chain (`JobManager.JobStatus`): assigned.
-pub const STATUS_ASSIGNED: u8 = 2;
-
 /// A job's assigned worker and status number as the chain holds them now.
 pub async fn job_on_chain(
     sender: &TxSender,
@@ -173,40 +106,35 @@ pub async fn job_on_chain(
     Ok((job.worker, job.status))
 }
 
-/// Submits a result's DA commitment for `job_id` (`submitResult`); the transaction's hash.
+/// Submits a result's DA reference for `job_id` (`submitResult`).
 pub async fn submit_result(
     sender: &TxSender,
     d: &Deployment,
     job_id: U256,
-    da_kind: u8,
-    commitment: B256,
-    size: u64,
-    locator: &str,
-) -> anyhow::Result<String> {
+    blob: &BlobRef,
+) -> anyhow::Result<TransactionReceipt> {
     let call = JobManager::submitResultCall {
         jobId: job_id,
-        daKind: da_kind,
-        commitment,
-        size,
-        locator: locator.to_owned(),
+        daKind: blob.kind,
+        commitment: blob.commitment,
+        size: blob.size,
+        locator: blob.locator.clone(),
     };
-    let receipt = sender.call(d.job_manager, &call).await?;
-    Ok(format!("{:#x}", receipt.transaction_hash))
+    send(sender, d.job_manager, &call, "submitResult").await
 }
 
-/// Declines an assignment with a reason code (`declineJob`); the transaction's hash.
+/// Declines an assignment with a reason code (`declineJob`).
 pub async fn decline_job(
     sender: &TxSender,
     d: &Deployment,
     job_id: U256,
     reason: u8,
-) -> Result<String, crate::chain::evm::wallet::TxError> {
+) -> anyhow::Result<TransactionReceipt> {
     let call = JobManager::declineJobCall {
         jobId: job_id,
         reason,
     };
-    let receipt = sender.call(d.job_manager, &call).await?;
-    Ok(format!("{:#x}", receipt.transaction_hash))
+    send(sender, d.job_manager, &call, "declineJob").await
 }
 
 /// The spec URI and hash a job was posted with, read from its `JobPosted` event at `block` on the sender's own
@@ -283,21 +211,6 @@ pub async fn dispute_bond(
     Ok(U256::from(job.reward) * U256::from(penalties.disputeBondBps) / U256::from(10_000u64))
 }
 
-/// A job to post.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    /// What to run.
-    pub spec: JobSpec,
-    /// Escrowed reward, base units.
-    pub reward: U256,
-    /// How long from now (chain time) it may be assigned and must be done.
-    pub deadline_in: Duration,
-    /// Capability bits a worker must have.
-    pub capabilities: u16,
-    /// Assignments allowed, 1..=16.
-    pub max_attempts: u8,
-}
-
 /// Posts `job` (approving the escrow first when needed); returns the job id and the receipt.
 pub async fn post_job(
     sender: &TxSender,
@@ -305,11 +218,12 @@ pub async fn post_job(
     job: &NewJob,
 ) -> anyhow::Result<(U256, TransactionReceipt)> {
     let (uri, hash) = job.spec.to_data_uri()?;
-    let reward = alloy::primitives::Uint::<96, 2>::checked_from_limbs_slice(job.reward.as_limbs())
-        .with_context(|| format!("reward {} does not fit 96 bits", job.reward))?;
+    let reward =
+        alloy::primitives::Uint::<96, 2>::checked_from_limbs_slice(job.reward.0.as_limbs())
+            .with_context(|| format!("reward {} does not fit 96 bits", job.reward))?;
     let deadline = chain_time(sender).await? + job.deadline_in.as_secs();
     let deadline = u32::try_from(deadline).context("deadline past 2106")?;
-    approve_if_needed(sender, d.token, d.job_manager, job.reward).await?;
+    approve_if_needed(sender, d.token, d.job_manager, job.reward.0).await?;
     let receipt = sender
         .call(
             d.job_manager,
@@ -561,29 +475,4 @@ pub async fn execute(
         descriptionHash: p.description_hash(),
     };
     send(sender, d.governor, &call, "execute").await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_and_durations_parse_or_name_the_problem() {
-        let e18 = U256::from(10u64).pow(U256::from(18u64));
-        assert_eq!(parse_tokens("100").unwrap(), U256::from(100u64) * e18);
-        assert_eq!(
-            parse_tokens("1.5").unwrap(),
-            U256::from(15u64) * e18 / U256::from(10u64)
-        );
-        assert_eq!(parse_tokens("250wei").unwrap(), U256::from(250u64));
-        assert_eq!(format_tokens(parse_tokens("1.25").unwrap()), "1.25");
-        for bad in ["", "1.2.3", "-1", "abc", "1.0000000000000000001"] {
-            assert!(parse_tokens(bad).is_err(), "{bad}");
-        }
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7_200));
-        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
-        assert!(parse_duration("1w").is_err());
-        assert!(parse_duration("h").is_err());
-    }
 }
