@@ -293,4 +293,47 @@ mod tests {
         let m = Manifest::load(&path).expect("deployments/31337.json is valid");
         assert_eq!(m.chain_id, 31337);
     }
+
+    #[test]
+    fn a_starknet_manifest_reads_its_addresses_as_felts_and_an_evm_one_refuses_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["family"] = serde_json::json!("starknet");
+        v["deployer"] = serde_json::json!("0x9");
+        for (i, name) in [
+            "AccordToken",
+            "TimelockController",
+            "AccordGovernor",
+            "WorkerRegistry",
+            "JobManager",
+        ]
+        .iter()
+        .enumerate()
+        {
+            v["contracts"][name]["address"] = serde_json::json!(format!("0x{:x}", 0x41 + i));
+        }
+        let path = dir.path().join("starknet.json");
+        std::fs::write(&path, v.to_string()).unwrap();
+        let m = Manifest::load(&path).unwrap();
+        assert_eq!(m.family(), Family::Starknet);
+        assert_eq!(
+            m.contracts.token.address.as_str(),
+            format!("0x{}41", "0".repeat(62))
+        );
+        assert_eq!(m.deployer.family(), Family::Starknet);
+
+        // An EVM manifest (no family) with a felt-sized address is refused, naming the address.
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["contracts"]["JobManager"]["address"] =
+            serde_json::json!(format!("0x{}", "1".repeat(41)));
+        let path = dir.path().join("mixed.json");
+        std::fs::write(&path, v.to_string()).unwrap();
+        let err = Manifest::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("is inconsistent") && err.contains("EVM"),
+            "{err}"
+        );
+        // A manifest without a family field is an EVM one and is written without it.
+        assert!(!serde_json::to_string(&sample()).unwrap().contains("family"));
+    }
 }

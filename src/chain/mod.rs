@@ -160,7 +160,7 @@ pub fn offchain_verifier(manifest: &Manifest) -> std::sync::Arc<dyn Verifier> {
     let refuse =
         |reason: String| -> std::sync::Arc<dyn Verifier> { std::sync::Arc::new(Refuse(reason)) };
     match manifest.family() {
-        Family::Evm => match evm::EvmContracts::of(manifest) {
+        Family::Evm => match evm::Deployment::of(manifest) {
             Ok(k) => std::sync::Arc::new(evm::EvmVerifier::new(manifest.chain_id, k.registry)),
             Err(reason) => refuse(reason),
         },

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::api::{AppState, router};
-use accord::chain::evm::EvmContracts;
 use accord::chain::evm::bindings::JobManager;
 use accord::chain::evm::offchain::{self, BlobUpload};
 use accord::chain::evm::ops::Deployment;
@@ -579,7 +578,12 @@ fn signed_headers(
         size: data.len() as u64,
         timestamp,
     };
-    let domain = offchain::domain(31337, EvmContracts::of(&devnet.manifest).unwrap().registry);
+    let domain = offchain::domain(
+        31337,
+        accord::chain::evm::Deployment::from_manifest(&devnet.manifest)
+            .unwrap()
+            .registry,
+    );
     let signature = offchain::sign(by, &domain, &message).unwrap();
     vec![
         ("X-Accord-Worker", format!("{claimed:#x}")),
@@ -890,7 +894,9 @@ async fn job_with_result(
 ) -> (U256, u64) {
     let (id, _) = assigned_job(devnet, worker).await;
     let url: alloy::transports::http::reqwest::Url = devnet.anvil.url.parse().unwrap();
-    let address = EvmContracts::of(&devnet.manifest).unwrap().job_manager;
+    let address = accord::chain::evm::Deployment::from_manifest(&devnet.manifest)
+        .unwrap()
+        .job_manager;
     let as_worker = ProviderBuilder::new()
         .wallet(worker.clone())
         .connect_http(url);
@@ -916,7 +922,9 @@ async fn job_with_result(
 /// returns the job id and the block of the assignment.
 async fn assigned_job(devnet: &Devnet, worker: &PrivateKeySigner) -> (U256, u64) {
     let url: alloy::transports::http::reqwest::Url = devnet.anvil.url.parse().unwrap();
-    let address = EvmContracts::of(&devnet.manifest).unwrap().job_manager;
+    let address = accord::chain::evm::Deployment::from_manifest(&devnet.manifest)
+        .unwrap()
+        .job_manager;
     let as_account =
         |key: PrivateKeySigner| ProviderBuilder::new().wallet(key).connect_http(url.clone());
     let client = as_account(signer(3));

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use accord::chain::evm::EvmContracts;
 use accord::chain::evm::offchain::{self, Heartbeat};
 use accord::config::ApiConfig;
 use alloy::primitives::Address;
@@ -34,7 +33,9 @@ fn sign_as(key: &PrivateKeySigner, worker: Address, capacity: u32, timestamp: u6
     };
     let domain = offchain::domain(
         CHAIN as u64,
-        EvmContracts::of(&manifest()).unwrap().registry,
+        accord::chain::evm::Deployment::from_manifest(&manifest())
+            .unwrap()
+            .registry,
     );
     let sig = offchain::sign(key, &domain, &beat).unwrap();
     json!({

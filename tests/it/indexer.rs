@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use accord::chain::evm::EvmChain;
-use accord::chain::evm::EvmContracts;
 use accord::chain::evm::bindings::{JobManager, WorkerRegistry};
 use accord::config::IndexerConfig;
 use accord::domain::LiveEvent;
@@ -174,7 +173,7 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     assert!(streamed > 0, "new events are broadcast to subscribers");
 
     let provider = ProviderBuilder::new().connect_http(devnet.anvil.url.parse().unwrap());
-    let k = EvmContracts::of(&devnet.manifest).unwrap();
+    let k = accord::chain::evm::Deployment::from_manifest(&devnet.manifest).unwrap();
     let jm = JobManager::new(k.job_manager, &provider);
     let registry = WorkerRegistry::new(k.registry, &provider);
 
@@ -470,7 +469,9 @@ async fn reorg_rolls_back_orphaned_events() {
         .wallet(signer)
         .connect_http(devnet.anvil.url.parse().unwrap());
     let jm = JobManager::new(
-        EvmContracts::of(&devnet.manifest).unwrap().job_manager,
+        accord::chain::evm::Deployment::from_manifest(&devnet.manifest)
+            .unwrap()
+            .job_manager,
         &provider,
     );
     let deadline = u32::try_from(

@@ -1,6 +1,5 @@
 //! Shared helpers: tool paths, a throwaway anvil on a free loopback port, running project scripts.
 
-use accord::chain::evm::EvmContracts;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -113,7 +112,7 @@ impl Devnet {
 
     /// Runs one phase of `contracts/script/Scenario.s.sol` (1 to 4).
     pub fn scenario(&self, phase: u32) {
-        let k = EvmContracts::of(&self.manifest).unwrap();
+        let k = accord::chain::evm::Deployment::from_manifest(&self.manifest).unwrap();
         let addr = |a: alloy::primitives::Address| format!("{a:#x}");
         let (sig, args): (&str, Vec<String>) = match phase {
             1 => (

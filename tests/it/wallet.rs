@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use accord::chain::evm::EvmContracts;
 use accord::chain::evm::bindings::{AccordToken, WorkerRegistry};
 use accord::chain::evm::wallet::{self, SenderConfig, SignerArgs, TxError, TxSender};
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -437,8 +436,12 @@ async fn chain_nonce(sender: &TxSender) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_sends_get_consecutive_nonces_and_reverts_are_decoded() {
     let devnet = Devnet::start();
-    let token = EvmContracts::of(&devnet.manifest).unwrap().token;
-    let registry = EvmContracts::of(&devnet.manifest).unwrap().registry;
+    let token = accord::chain::evm::Deployment::from_manifest(&devnet.manifest)
+        .unwrap()
+        .token;
+    let registry = accord::chain::evm::Deployment::from_manifest(&devnet.manifest)
+        .unwrap()
+        .registry;
     let sender = TxSender::connect(&devnet.anvil.url, devnet_signer(), SenderConfig::default())
         .await
         .unwrap();

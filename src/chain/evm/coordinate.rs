@@ -50,7 +50,7 @@ impl EvmCoordinator {
         gas_per_assignment: u64,
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let job_manager = super::EvmContracts::of(manifest)
+        let job_manager = super::Deployment::of(manifest)
             .map_err(anyhow::Error::msg)?
             .job_manager;
         let sender = TxSender::connect(

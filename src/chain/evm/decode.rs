@@ -69,7 +69,7 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder for the contracts of a manifest.
-    pub fn new(contracts: &super::EvmContracts) -> Self {
+    pub fn new(contracts: &super::Deployment) -> Self {
         let mut by_address = HashMap::new();
         for (name, address) in contracts.iter() {
             let json = ABIS

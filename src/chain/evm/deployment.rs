@@ -75,7 +75,7 @@ fn expect<T: PartialEq + std::fmt::Display>(
 /// failure is an error, never a failed check.
 pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
-    let k = super::EvmContracts::of(manifest).map_err(|reason| Error::Inconsistent {
+    let k = super::Deployment::of(manifest).map_err(|reason| Error::Inconsistent {
         path: Manifest::path_for(Path::new("deployments"), manifest.chain_id),
         reason,
     })?;
@@ -152,7 +152,12 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
         timelock.PROPOSER_ROLE().call().await,
     )?;
     let proposer = proposer.unwrap_or_default();
-    let (tl, dep) = (k.timelock, k.deployer);
+    let deployer =
+        super::evm_address(&manifest.deployer).map_err(|reason| Error::Inconsistent {
+            path: Manifest::path_for(Path::new("deployments"), manifest.chain_id),
+            reason,
+        })?;
+    let (tl, dep) = (k.timelock, deployer);
     let roles = [
         (
             "timelock is JobManager admin",
@@ -201,7 +206,7 @@ pub async fn verify<P: Provider>(provider: &P, manifest: &Manifest) -> Result<Ve
         expect(&mut checks, name, expected, actual);
     }
     if !crate::chain::evm::wallet::is_devnet(chain_id) {
-        minimums(&mut checks, k.deployer, &governor, &timelock, &jm).await?;
+        minimums(&mut checks, deployer, &governor, &timelock, &jm).await?;
     }
     Ok(checks)
 }

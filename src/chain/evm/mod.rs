@@ -74,9 +74,12 @@ pub fn evm_address(address: &crate::domain::Address) -> std::result::Result<Addr
         .map_err(|_| format!("{address} is not an EVM address"))
 }
 
-/// A manifest's addresses in EVM form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EvmContracts {
+/// One deployment's chain and contract addresses in EVM form, from its manifest or from the `/v1/status` of a
+/// coordinator serving it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// Chain id.
+    pub chain_id: u64,
     /// AccordToken.
     pub token: Address,
     /// TimelockController.
@@ -87,12 +90,10 @@ pub struct EvmContracts {
     pub registry: Address,
     /// JobManager.
     pub job_manager: Address,
-    /// The deploying account.
-    pub deployer: Address,
 }
 
-impl EvmContracts {
-    /// The addresses of an EVM manifest; an error naming the manifest's family when it is not EVM.
+impl Deployment {
+    /// The deployment of an EVM manifest; an error naming the manifest's family when it is not EVM.
     pub fn of(manifest: &Manifest) -> std::result::Result<Self, String> {
         if manifest.family() != crate::domain::Family::Evm {
             return Err(format!(
@@ -103,12 +104,51 @@ impl EvmContracts {
         }
         let k = &manifest.contracts;
         Ok(Self {
+            chain_id: manifest.chain_id,
             token: evm_address(&k.token.address)?,
             timelock: evm_address(&k.timelock.address)?,
             governor: evm_address(&k.governor.address)?,
             registry: evm_address(&k.registry.address)?,
             job_manager: evm_address(&k.job_manager.address)?,
-            deployer: evm_address(&manifest.deployer)?,
+        })
+    }
+
+    /// [`of`](Self::of) as an `anyhow` result.
+    pub fn from_manifest(manifest: &Manifest) -> anyhow::Result<Self> {
+        Self::of(manifest).map_err(anyhow::Error::msg)
+    }
+
+    /// Reads the deployment from the `/v1/status` of the coordinator at `api_url`.
+    pub async fn from_api(http: &reqwest::Client, api_url: &str) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let url = format!("{}/v1/status", api_url.trim_end_matches('/'));
+        let status: serde_json::Value = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("no Accord API answers at {api_url}: {}", e.without_url())
+            })?
+            .error_for_status()
+            .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?
+            .json()
+            .await
+            .with_context(|| format!("{url} is not an Accord status document"))?;
+        let address = |name: &str| -> anyhow::Result<Address> {
+            status["contracts"][name]["address"]
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .with_context(|| format!("{url} lists no {name}"))
+        };
+        Ok(Self {
+            chain_id: status["chain_id"]
+                .as_u64()
+                .with_context(|| format!("{url} has no chain_id"))?,
+            token: address("AccordToken")?,
+            timelock: address("TimelockController")?,
+            governor: address("AccordGovernor")?,
+            registry: address("WorkerRegistry")?,
+            job_manager: address("JobManager")?,
         })
     }
 
@@ -171,7 +211,7 @@ impl EvmChain {
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
             .connect_http(url);
-        let contracts = EvmContracts::of(manifest).map_err(|message| Error::Invalid {
+        let contracts = Deployment::of(manifest).map_err(|message| Error::Invalid {
             call: "connect",
             message,
         })?;

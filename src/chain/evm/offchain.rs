@@ -337,4 +337,35 @@ mod tests {
             Err(Error::Malformed(_))
         ));
     }
+
+    #[tokio::test]
+    async fn a_signer_signs_only_its_own_messages_and_they_verify() {
+        use crate::offchain as protocol;
+        let worker = PrivateKeySigner::random();
+        let other = PrivateKeySigner::random();
+        let registry = Address::repeat_byte(7);
+        let dom = domain(31337, registry);
+        let beat = protocol::Heartbeat {
+            worker: crate::chain::evm::domain_address(worker.address()),
+            capacity: 2,
+            timestamp: 1_000,
+        };
+        let sig = sign_message(&worker, &dom, Message::Heartbeat(&beat)).unwrap();
+        let verifier = EvmVerifier::new(31337, registry);
+        assert_eq!(
+            protocol::verify(&verifier, Message::Heartbeat(&beat), &sig, 1_000, 30).await,
+            Ok(())
+        );
+        // Another deployment's verifier refuses it.
+        let elsewhere = EvmVerifier::new(31337, Address::repeat_byte(8));
+        assert!(matches!(
+            protocol::verify(&elsewhere, Message::Heartbeat(&beat), &sig, 1_000, 30).await,
+            Err(Error::WrongSigner { .. })
+        ));
+        // A key does not sign a message naming another worker.
+        assert!(matches!(
+            sign_message(&other, &dom, Message::Heartbeat(&beat)),
+            Err(Error::WrongSigner { .. })
+        ));
+    }
 }

@@ -14,66 +14,7 @@ use crate::chain::evm::bindings::{AccordGovernor, AccordToken, JobManager, Worke
 use crate::chain::evm::wallet::TxSender;
 use crate::domain::BlobRef;
 
-/// The contracts and chain a coordinator serves, read from its `/v1/status`.
-#[derive(Debug, Clone)]
-pub struct Deployment {
-    /// Chain id.
-    pub chain_id: u64,
-    /// WorkerRegistry.
-    pub registry: Address,
-    /// JobManager.
-    pub job_manager: Address,
-    /// AccordToken.
-    pub token: Address,
-    /// AccordGovernor.
-    pub governor: Address,
-}
-
-impl Deployment {
-    /// Reads the deployment from the coordinator's `/v1/status`.
-    pub async fn from_api(http: &reqwest::Client, api_url: &str) -> anyhow::Result<Self> {
-        let url = format!("{}/v1/status", api_url.trim_end_matches('/'));
-        let status: serde_json::Value = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("no Accord API answers at {api_url}: {}", e.without_url())
-            })?
-            .error_for_status()
-            .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?
-            .json()
-            .await
-            .with_context(|| format!("{url} is not an Accord status document"))?;
-        let address = |name: &str| -> anyhow::Result<Address> {
-            status["contracts"][name]["address"]
-                .as_str()
-                .and_then(|a| a.parse().ok())
-                .with_context(|| format!("{url} lists no {name}"))
-        };
-        Ok(Self {
-            chain_id: status["chain_id"]
-                .as_u64()
-                .with_context(|| format!("{url} has no chain_id"))?,
-            registry: address("WorkerRegistry")?,
-            job_manager: address("JobManager")?,
-            token: address("AccordToken")?,
-            governor: address("AccordGovernor")?,
-        })
-    }
-
-    /// The deployment of an EVM manifest.
-    pub fn from_manifest(m: &crate::deployment::Manifest) -> anyhow::Result<Self> {
-        let k = super::EvmContracts::of(m).map_err(anyhow::Error::msg)?;
-        Ok(Self {
-            chain_id: m.chain_id,
-            registry: k.registry,
-            job_manager: k.job_manager,
-            token: k.token,
-            governor: k.governor,
-        })
-    }
-}
+pub use super::Deployment;
 
 /// The latest block's timestamp: the contracts' clock.
 pub async fn chain_time(sender: &TxSender) -> anyhow::Result<u64> {
