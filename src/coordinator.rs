@@ -328,17 +328,12 @@ pub async fn index_until_caught_up(
     let chain = connect_chain(config, &manifest).await?;
     let pool = crate::store::connect(&config.database.url, config.database.max_connections).await?;
     let count = |pool: PgPool| async move {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM raw_events WHERE chain_id = $1")
-            .bind(manifest.chain_id as i64)
-            .fetch_one(&pool)
-            .await
+        crate::store::raw::count(&pool, manifest.chain_id as i64).await
     };
     let before = count(pool.clone()).await? as u64;
-    let from_block: Option<i64> =
-        sqlx::query_scalar("SELECT block_number FROM indexer_cursor WHERE chain_id = $1")
-            .bind(manifest.chain_id as i64)
-            .fetch_optional(&pool)
-            .await?;
+    let from_block = crate::store::cursor::read(&pool, manifest.chain_id as i64)
+        .await?
+        .map(|c| c.block_number);
     let (status_tx, mut status) = watch::channel(Status::default());
     let (events, _) = broadcast::channel(1);
     let indexer = Indexer::new(
@@ -384,11 +379,8 @@ pub async fn start_api_only(
     JoinHandle<anyhow::Result<()>>,
 )> {
     let pool = crate::store::connect(&config.database.url, config.database.max_connections).await?;
-    let chains: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT chain_id, block_number FROM indexer_cursor")
-            .fetch_all(&pool)
-            .await?;
-    let &[(chain_id, _)] = chains.as_slice() else {
+    let chains = crate::store::cursor::chains(&pool).await?;
+    let &[crate::store::cursor::ChainCursor { chain_id, .. }] = chains.as_slice() else {
         anyhow::bail!(
             "--api-only needs an index of exactly one chain; this database has {}",
             chains.len()

@@ -238,8 +238,7 @@ impl TempCluster {
                 source,
             })?;
         // `name` was checked above to be letters, digits and underscores.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
+        crate::store::schema::create_database(&mut conn, name)
             .await
             .map_err(|source| Error::CreateDatabase {
                 name: name.into(),

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::coordinator::{connect_chain, load_manifest};
 use crate::indexer::{Indexer, Status};
 use crate::store::digest::{TableDigest, digests};
-use crate::store::{MIGRATOR, connect};
+use crate::store::{MIGRATOR, connect, cursor, leader, raw, schema as schemas};
 
 /// One table compared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,9 +63,7 @@ async fn fresh_schema(
         .as_millis();
     let schema = format!("rebuild_{millis}");
     // `schema` is built from digits only.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(live)
-        .await?;
+    schemas::create_schema(live, &schema).await?;
     let options = PgConnectOptions::from_str(&config.database.url)?
         .options([("search_path", schema.as_str())]);
     let pool = crate::store::pool_options(&config.database.url)
@@ -86,14 +84,10 @@ pub async fn rebuild(
     let live = connect(&config.database.url, 2).await?;
 
     let mut snapshot = live.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut *snapshot)
-        .await?;
-    let block: Option<i64> =
-        sqlx::query_scalar("SELECT block_number FROM indexer_cursor WHERE chain_id = $1")
-            .bind(manifest.chain_id as i64)
-            .fetch_optional(&mut *snapshot)
-            .await?;
+    schemas::read_only_snapshot(&mut snapshot).await?;
+    let block = cursor::read(&mut *snapshot, manifest.chain_id as i64)
+        .await?
+        .map(|c| c.block_number);
     let block =
         block.context("the live index is empty: run the coordinator (accord serve) first")? as u64;
 
@@ -140,9 +134,7 @@ pub async fn rebuild(
     .await;
     rebuilt.close().await;
     if !keep {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-            .execute(&live)
-            .await?;
+        schemas::drop_schema(&live, &schema).await?;
     }
     result
 }
@@ -157,9 +149,6 @@ pub struct Replaced {
     /// Seconds the re-index took.
     pub seconds: f64,
 }
-
-/// Tables the indexer writes, cursor first.
-const INDEX_TABLES: [&str; 3] = ["indexer_cursor", "indexed_blocks", "raw_events"];
 
 /// The repair after a reorg deeper than the reorg window: re-indexes the chain from the deploy block up to
 /// today's head (less the confirmations) into a fresh schema, then replaces the live index with it in one
@@ -198,12 +187,7 @@ pub async fn replace(config: &Config, cancel: CancellationToken) -> anyhow::Resu
         // The indexer's own lock: held by a live indexer unless it halted (or stopped).
         let mut locked = false;
         for _ in 0..30 {
-            locked = sqlx::query_scalar(
-                "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':accord-indexer:' || $1::text))",
-            )
-            .bind(chain_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            locked = leader::try_lock_indexer_in_transaction(&mut tx, chain_id).await?;
             if locked {
                 break;
             }
@@ -214,24 +198,8 @@ pub async fn replace(config: &Config, cancel: CancellationToken) -> anyhow::Resu
             "an indexer is writing this index and has not halted: it repairs shallow reorgs itself; stop it \
              (accord serve) before replacing its index"
         );
-        for table in INDEX_TABLES.iter().chain(crate::store::apply::DERIVED_TABLES.iter()) {
-            // Table and schema names are constants and digits.
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE chain_id = $1")))
-                .bind(chain_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO {table} SELECT * FROM {schema}.{table} WHERE chain_id = $1"
-            )))
-            .bind(chain_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let events: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM raw_events WHERE chain_id = $1")
-                .bind(chain_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        schemas::replace_chain(&mut tx, &schema, chain_id).await?;
+        let events = raw::count(&mut *tx, chain_id).await?;
         tx.commit().await?;
         anyhow::Ok(Replaced {
             block,
@@ -241,8 +209,6 @@ pub async fn replace(config: &Config, cancel: CancellationToken) -> anyhow::Resu
     }
     .await;
     rebuilt.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&live)
-        .await?;
+    schemas::drop_schema(&live, &schema).await?;
     result
 }

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::response::sse::{self, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use sqlx::{Postgres, QueryBuilder};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use utoipa::{IntoParams, ToSchema};
@@ -16,9 +15,10 @@ use super::Shared;
 use super::error::{ApiQuery, ErrorBody, Result};
 use super::input::{self, CONTRACTS, Page};
 use crate::domain::{EventRecord, LiveEvent};
+use crate::store::views::events::{self as view, EventFilter, EventView};
 
 /// One indexed contract event; the same shape as a `/v1/events/stream` message's data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     /// Chain id.
     pub chain_id: i64,
@@ -41,7 +41,6 @@ pub struct Event {
     /// Decoded arguments by name; integers as decimal strings. A string argument is exact (NUL included, as
     /// `\u0000`); when its bytes are not UTF-8 it holds them with U+FFFD for each invalid sequence and the exact
     /// bytes follow in `<name>_hex` (0x-hex).
-    #[sqlx(json)]
     #[schema(value_type = Object)]
     pub args: serde_json::Value,
 }
@@ -176,27 +175,6 @@ pub(crate) async fn list_events(
         .map(|v| input::position_cursor("events", v))
         .transpose()?;
 
-    let mut sql = QueryBuilder::<Postgres>::new(
-        "SELECT chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args \
-         FROM raw_events WHERE chain_id = ",
-    );
-    sql.push_bind(s.chain_id);
-    if let Some(contract) = names.contract {
-        sql.push(" AND contract = ").push_bind(contract);
-    }
-    if let Some(event) = names.event {
-        sql.push(" AND event = ").push_bind(event);
-    }
-    if let Some(stream) = names.stream {
-        sql.push(" AND stream = ").push_bind(stream);
-    }
-    if let Some(from) = from {
-        sql.push(" AND block_number >= ").push_bind(from);
-    }
-    if let Some(to) = to {
-        sql.push(" AND block_number <= ").push_bind(to);
-    }
-    input::push_position_page(&mut sql, cursor, limit);
     // A range ending below its start is empty, like any range without events.
     if let (Some(from), Some(to)) = (from, to)
         && to < from
@@ -206,7 +184,19 @@ pub(crate) async fn list_events(
             next_cursor: None,
         }));
     }
-    let mut rows: Vec<Event> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    let filter = EventFilter {
+        contract: names.contract.map(str::to_owned),
+        event: names.event,
+        stream: names.stream,
+        from_block: from,
+        to_block: to,
+        after: cursor,
+    };
+    let mut rows: Vec<Event> = view::list(&s.app.pool, s.chain_id, filter, limit)
+        .await?
+        .into_iter()
+        .map(Event::from)
+        .collect();
     for row in &mut rows {
         crate::text::serve_args(&mut row.args);
     }
@@ -289,4 +279,21 @@ fn message(live: &LiveEvent) -> sse::Event {
         .event(name)
         .id(format!("{}:{}", record.block_number, record.log_index))
         .data(data)
+}
+
+impl From<EventView> for Event {
+    fn from(v: EventView) -> Self {
+        Self {
+            chain_id: v.chain_id,
+            block_number: v.block_number,
+            block_hash: v.block_hash,
+            log_index: v.log_index,
+            tx_hash: v.tx_hash,
+            contract: v.contract,
+            address: v.address,
+            event: v.event,
+            stream: v.stream,
+            args: v.args,
+        }
+    }
 }

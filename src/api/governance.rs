@@ -11,6 +11,7 @@ use super::Shared;
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
 use super::workers::PageQuery;
+use crate::store::views::governance::{self as view, ProposalDetailView, ProposalView, VoteView};
 use crate::text;
 
 /// A proposal's state, computed from the index and the indexer's head.
@@ -32,34 +33,8 @@ pub enum ProposalState {
     Executed,
 }
 
-/// The proposal columns plus `quorum` and `state`, computed in SQL: the quorum is
-/// `AccordToken.totalSupply * AccordGovernor.quorumNumerator / 100` from `params` (rounded down, like the
-/// governor), `$2` is the indexer's head. An unknown quorum (params not indexed yet) counts as not reached.
-macro_rules! proposal_select {
-    () => {
-        "SELECT p.proposal_id::text AS proposal_id, p.proposer, p.description,
-            '0x' || encode(p.description_raw, 'hex') AS description_hex, p.targets, p.calldatas, p.vote_start,
-            p.vote_end, p.for_votes::text AS for_votes, p.against_votes::text AS against_votes,
-            p.abstain_votes::text AS abstain_votes, q.quorum::text AS quorum, p.queued_eta, p.executed, p.canceled,
-            p.created_block,
-            CASE WHEN p.canceled THEN 'Canceled'
-                 WHEN p.executed THEN 'Executed'
-                 WHEN p.queued_eta IS NOT NULL THEN 'Queued'
-                 WHEN $2 <= p.vote_start THEN 'Pending'
-                 WHEN $2 <= p.vote_end THEN 'Active'
-                 WHEN p.for_votes > p.against_votes AND p.for_votes + p.abstain_votes >= q.quorum THEN 'Succeeded'
-                 ELSE 'Defeated' END AS state
-         FROM proposals p
-         CROSS JOIN (SELECT div(
-             (SELECT value FROM params WHERE chain_id = $1 AND contract = 'AccordToken' AND key = 'totalSupply')
-             * (SELECT value FROM params WHERE chain_id = $1 AND contract = 'AccordGovernor' AND key = 'quorumNumerator'),
-             100) AS quorum) q
-         WHERE p.chain_id = $1"
-    };
-}
-
 /// A governance proposal with its tallies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Proposal {
     /// Proposal id (uint256, decimal).
     pub proposal_id: String,
@@ -118,14 +93,12 @@ pub struct Vote {
 }
 
 /// A proposal with its votes in chain order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProposalDetail {
     /// The proposal.
     #[serde(flatten)]
-    #[sqlx(flatten)]
     pub proposal: Proposal,
     /// Votes cast.
-    #[sqlx(json)]
     pub votes: Vec<Vote>,
 }
 
@@ -159,19 +132,11 @@ pub(crate) async fn list_proposals(
         Some(raw) => Some(proposal_cursor(raw)?),
         None => None,
     };
-    let query = match &cursor {
-        None => sqlx::query_as(PROPOSALS_FIRST)
-            .bind(s.chain_id)
-            .bind(head(&s))
-            .bind(limit + 1),
-        Some((block, id)) => sqlx::query_as(PROPOSALS_AFTER)
-            .bind(s.chain_id)
-            .bind(head(&s))
-            .bind(limit + 1)
-            .bind(*block)
-            .bind(id),
-    };
-    let mut rows: Vec<Proposal> = query.fetch_all(&s.app.pool).await?;
+    let mut rows: Vec<Proposal> = view::proposals(&s.app.pool, s.chain_id, head(&s), cursor, limit)
+        .await?
+        .into_iter()
+        .map(Proposal::from)
+        .collect();
     for p in &mut rows {
         text::serve(&mut p.description, &mut p.description_hex);
     }
@@ -180,29 +145,9 @@ pub(crate) async fn list_proposals(
     })))
 }
 
-const PROPOSALS_FIRST: &str = concat!(
-    proposal_select!(),
-    " ORDER BY p.created_block, p.proposal_id LIMIT $3"
-);
-const PROPOSALS_AFTER: &str = concat!(
-    proposal_select!(),
-    " AND (p.created_block, p.proposal_id) > ($4, $5::numeric) ORDER BY p.created_block, p.proposal_id LIMIT $3"
-);
-
 fn proposal_cursor(raw: &str) -> Result<(i64, String)> {
     input::block_uint_cursor("proposals", raw)
 }
-
-const PROPOSAL_DETAIL: &str = concat!(
-    "SELECT x.*, (SELECT coalesce(json_agg(json_build_object(
-        'voter', v.voter, 'support', v.support, 'weight', v.weight::text, 'reason', v.reason,
-        'reason_hex', '0x' || encode(v.reason_raw, 'hex'),
-        'block_number', v.block_number) ORDER BY v.block_number, v.voter), '[]')
-     FROM votes v WHERE v.chain_id = $1 AND v.proposal_id = x.proposal_id::numeric) AS votes
-    FROM (",
-    proposal_select!(),
-    " AND p.proposal_id = $3::numeric) x"
-);
 
 /// A proposal with its tallies, state and votes.
 #[utoipa::path(
@@ -217,12 +162,9 @@ pub(crate) async fn get_proposal(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProposalDetail>> {
     let id = input::uint256("id", &id)?;
-    let proposal: Option<ProposalDetail> = sqlx::query_as(PROPOSAL_DETAIL)
-        .bind(s.chain_id)
-        .bind(head(&s))
-        .bind(&id)
-        .fetch_optional(&s.app.pool)
-        .await?;
+    let proposal = view::proposal(&s.app.pool, s.chain_id, head(&s), &id)
+        .await?
+        .map(ProposalDetail::from);
     proposal
         .map(|mut p| {
             let d = &mut p.proposal;
@@ -233,14 +175,6 @@ pub(crate) async fn get_proposal(
             Json(p)
         })
         .ok_or_else(|| Error::NotFound(format!("proposal {id} not found")))
-}
-
-#[derive(sqlx::FromRow)]
-struct ParamRow {
-    contract: String,
-    key: String,
-    value: String,
-    block_number: i64,
 }
 
 /// Every governed parameter's current value, by contract then key; also the token supply and the governor's
@@ -256,12 +190,7 @@ struct ParamRow {
 pub(crate) async fn get_params(
     State(s): State<Shared>,
 ) -> Result<Json<BTreeMap<String, BTreeMap<String, Param>>>> {
-    let rows: Vec<ParamRow> = sqlx::query_as(
-        "SELECT contract, key, value::text AS value, block_number FROM params WHERE chain_id = $1 ORDER BY contract, key",
-    )
-    .bind(s.chain_id)
-    .fetch_all(&s.app.pool)
-    .await?;
+    let rows = view::params(&s.app.pool, s.chain_id).await?;
     let mut out: BTreeMap<String, BTreeMap<String, Param>> = BTreeMap::new();
     for r in rows {
         out.entry(r.contract).or_default().insert(
@@ -273,4 +202,50 @@ pub(crate) async fn get_params(
         );
     }
     Ok(Json(out))
+}
+
+impl From<ProposalView> for Proposal {
+    fn from(v: ProposalView) -> Self {
+        Self {
+            proposal_id: v.proposal_id,
+            proposer: v.proposer,
+            description: v.description,
+            description_hex: v.description_hex,
+            targets: v.targets,
+            calldatas: v.calldatas,
+            vote_start: v.vote_start,
+            vote_end: v.vote_end,
+            for_votes: v.for_votes,
+            against_votes: v.against_votes,
+            abstain_votes: v.abstain_votes,
+            quorum: v.quorum,
+            queued_eta: v.queued_eta,
+            executed: v.executed,
+            canceled: v.canceled,
+            created_block: v.created_block,
+            state: v.state,
+        }
+    }
+}
+
+impl From<VoteView> for Vote {
+    fn from(v: VoteView) -> Self {
+        Self {
+            voter: v.voter,
+            support: v.support,
+            weight: v.weight,
+            reason: v.reason,
+            reason_hex: v.reason_hex,
+            block_number: v.block_number,
+        }
+    }
+}
+
+impl From<ProposalDetailView> for ProposalDetail {
+    fn from(v: ProposalDetailView) -> Self {
+        Self {
+            proposal: v.proposal.into(),
+            votes: v.votes.into_iter().map(Into::into).collect(),
+        }
+    }
 }

@@ -36,6 +36,7 @@ use super::error::{Error, ErrorBody, Result};
 use super::input;
 use crate::domain::{Address, Family};
 use crate::offchain::{self, Heartbeat};
+use crate::store;
 
 /// How old a heartbeat's timestamp may be, in seconds (it may be at most `offchain::MAX_AHEAD_SECS` ahead).
 pub const MAX_AGE_SECS: u64 = 120;
@@ -244,11 +245,7 @@ impl Recorder {
     }
 
     async fn load_registered(&self) -> Result<HashSet<Address>> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT address FROM workers WHERE chain_id = $1")
-                .bind(self.chain_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = store::views::workers::addresses(&self.pool, self.chain_id).await?;
         Ok(rows
             .iter()
             .filter_map(|a| Address::parse(self.family, a).ok())
@@ -389,26 +386,16 @@ async fn write_batch(
 /// Upserts `rows` (one per worker) where newer than the stored heartbeat; returns the workers written (their
 /// addresses' text).
 async fn upsert(pool: &PgPool, chain_id: i64, rows: &[&Beat]) -> sqlx::Result<HashSet<String>> {
-    let workers: Vec<&str> = rows.iter().map(|b| b.worker.as_str()).collect();
-    let capacities: Vec<i32> = rows.iter().map(|b| b.capacity as i32).collect();
-    let signed: Vec<i64> = rows.iter().map(|b| b.timestamp as i64).collect();
-    let signatures: Vec<&str> = rows.iter().map(|b| b.signature.as_str()).collect();
-    let written: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO heartbeats (chain_id, worker, capacity, signed_at, signature) \
-         SELECT $1, w, c, t, s FROM UNNEST($2::text[], $3::int[], $4::bigint[], $5::text[]) AS u(w, c, t, s) \
-         ON CONFLICT (chain_id, worker) DO UPDATE SET capacity = EXCLUDED.capacity, signed_at = EXCLUDED.signed_at, \
-             signature = EXCLUDED.signature, received_at = now() \
-         WHERE heartbeats.signed_at < EXCLUDED.signed_at \
-         RETURNING worker",
-    )
-    .bind(chain_id)
-    .bind(&workers)
-    .bind(&capacities)
-    .bind(&signed)
-    .bind(&signatures)
-    .fetch_all(pool)
-    .await?;
-    Ok(written.into_iter().collect())
+    let rows: Vec<store::heartbeats::NewHeartbeat<'_>> = rows
+        .iter()
+        .map(|b| store::heartbeats::NewHeartbeat {
+            worker: b.worker.as_str(),
+            capacity: b.capacity as i32,
+            signed_at: b.timestamp as i64,
+            signature: b.signature.as_str(),
+        })
+        .collect();
+    store::heartbeats::upsert(pool, chain_id, &rows).await
 }
 
 /// Decodes a 0x-hex field; the error names it.

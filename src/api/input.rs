@@ -120,24 +120,6 @@ pub fn block_uint_cursor(kind: &str, raw: &str) -> Result<(i64, String)> {
 }
 
 /// The cursor key of a log position.
-/// Ends a list query in chain order: rows after `cursor` (block, log index), one more than `limit` so
-/// [`Page::from_rows`] can tell whether another page follows.
-pub fn push_position_page(
-    sql: &mut sqlx::QueryBuilder<sqlx::Postgres>,
-    cursor: Option<(i64, i64)>,
-    limit: i64,
-) {
-    if let Some((block, log)) = cursor {
-        sql.push(" AND (block_number, log_index) > (")
-            .push_bind(block)
-            .push(", ")
-            .push_bind(log)
-            .push(")");
-    }
-    sql.push(" ORDER BY block_number, log_index LIMIT ")
-        .push_bind(limit + 1);
-}
-
 pub fn position_key(block_number: i64, log_index: i64) -> String {
     format!("{block_number}:{log_index}")
 }

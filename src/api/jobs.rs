@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use sqlx::{Postgres, QueryBuilder};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Shared;
@@ -14,6 +13,9 @@ use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
 use super::workers::Slash;
 use crate::da::{BlobRef, Source};
+use crate::store::views::jobs::{
+    self as view, AssignmentView, JobDetailView, JobFilter, JobView, PaymentView, ResultView,
+};
 use crate::text;
 
 /// Job statuses as stored by the indexer.
@@ -28,17 +30,8 @@ pub(crate) const STATUSES: &[&str] = &[
 ];
 
 /// The job columns, uint256 values cast to text.
-macro_rules! job_columns {
-    () => {
-        "j.job_id::text AS job_id, j.client, j.spec_hash, j.spec_uri, '0x' || encode(j.spec_uri_raw, 'hex') AS spec_uri_hex, \
-         j.required_capabilities, \
-         j.reward::text AS reward, j.deadline, j.max_attempts, j.attempts_left, j.status, j.worker, j.due, \
-         j.posted_block, j.updated_block"
-    };
-}
-
 /// A job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Job {
     /// Job id (uint256, decimal).
     pub job_id: String,
@@ -100,7 +93,7 @@ pub struct Assignment {
 }
 
 /// A result's DA commitment, as submitted on chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct JobResult {
     /// The attempt it answers.
     pub attempt: i32,
@@ -145,23 +138,18 @@ pub struct Payment {
 }
 
 /// A job with its assignments, results, payments and slashes, each in chain order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct JobDetail {
     /// The job.
     #[serde(flatten)]
-    #[sqlx(flatten)]
     pub job: Job,
     /// Assignments by attempt.
-    #[sqlx(json)]
     pub assignments: Vec<Assignment>,
     /// Submitted results by attempt.
-    #[sqlx(json)]
     pub results: Vec<JobResult>,
     /// Payments out of the job's escrow.
-    #[sqlx(json)]
     pub payments: Vec<Payment>,
     /// Slashes of the job's workers for it.
-    #[sqlx(json)]
     pub slashes: Vec<Slash>,
 }
 
@@ -217,64 +205,22 @@ pub(crate) async fn list_jobs(
         .map(|v| input::uint_cursor("jobs", v))
         .transpose()?;
 
-    // One statement per filter combination, each served in job_id order by one of the (chain_id, X, job_id)
-    // indexes, so PostgreSQL can cache a generic plan for each.
-    let mut sql = QueryBuilder::<Postgres>::new(concat!(
-        "SELECT ",
-        job_columns!(),
-        " FROM jobs j WHERE j.chain_id = "
-    ));
-    sql.push_bind(s.chain_id);
-    if let Some(status) = status {
-        sql.push(" AND j.status = ").push_bind(status);
-    }
-    if let Some(client) = client {
-        sql.push(" AND j.client = ").push_bind(client);
-    }
-    if let Some(worker) = worker {
-        sql.push(" AND j.worker = ").push_bind(worker);
-    }
-    if let Some(cursor) = cursor {
-        sql.push(" AND j.job_id > ")
-            .push_bind(cursor)
-            .push("::numeric");
-    }
-    sql.push(" ORDER BY j.job_id LIMIT ").push_bind(limit + 1);
-    let mut rows: Vec<Job> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    let filter = JobFilter {
+        status: status.map(str::to_owned),
+        client,
+        worker,
+        after: cursor,
+    };
+    let mut rows: Vec<Job> = view::list(&s.app.pool, s.chain_id, filter, limit)
+        .await?
+        .into_iter()
+        .map(Job::from)
+        .collect();
     rows.iter_mut().for_each(Job::serve_text);
     Ok(Json(Page::from_rows(rows, limit, "jobs", |j| {
         j.job_id.clone()
     })))
 }
-
-const JOB_DETAIL: &str = concat!(
-    "SELECT ",
-    job_columns!(),
-    ",
-    (SELECT coalesce(json_agg(json_build_object(
-        'attempt', a.attempt, 'worker', a.worker, 'due', a.due, 'outcome', a.outcome,
-        'slashed', a.slashed::text, 'assigned_block', a.assigned_block, 'dispute_bond', a.dispute_bond::text)
-        ORDER BY a.attempt), '[]')
-     FROM assignments a WHERE a.chain_id = j.chain_id AND a.job_id = j.job_id) AS assignments,
-    (SELECT coalesce(json_agg(json_build_object(
-        'attempt', r.attempt, 'worker', r.worker, 'da_kind', r.da_kind, 'commitment', r.commitment,
-        'size', r.size::text, 'locator', r.locator,
-        'locator_hex', '0x' || encode(r.locator_raw, 'hex'), 'challenge_ends_at', r.challenge_ends_at,
-        'block_number', r.block_number, 'tx_hash', r.tx_hash) ORDER BY r.attempt), '[]')
-     FROM results r WHERE r.chain_id = j.chain_id AND r.job_id = j.job_id) AS results,
-    (SELECT coalesce(json_agg(json_build_object(
-        'block_number', p.block_number, 'log_index', p.log_index, 'kind', p.kind, 'recipient', p.recipient,
-        'amount', p.amount::text, 'fee', p.fee::text, 'tx_hash', p.tx_hash)
-        ORDER BY p.block_number, p.log_index), '[]')
-     FROM payments p WHERE p.chain_id = j.chain_id AND p.job_id = j.job_id) AS payments,
-    (SELECT coalesce(json_agg(json_build_object(
-        'block_number', x.block_number, 'log_index', x.log_index, 'worker', x.worker, 'job_id', x.job_id::text,
-        'recipient', x.recipient, 'amount', x.amount::text, 'from_stake', x.from_stake::text,
-        'from_pending', x.from_pending::text, 'tx_hash', x.tx_hash)
-        ORDER BY x.block_number, x.log_index), '[]')
-     FROM slashes x WHERE x.chain_id = j.chain_id AND x.job_id = j.job_id) AS slashes
-    FROM jobs j WHERE j.chain_id = $1 AND j.job_id = $2::numeric"
-);
 
 /// A job with its assignments, results, payments and slashes; one query.
 #[utoipa::path(
@@ -289,11 +235,9 @@ pub(crate) async fn get_job(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<JobDetail>> {
     let id = input::uint256("id", &id)?;
-    let job: Option<JobDetail> = sqlx::query_as(JOB_DETAIL)
-        .bind(s.chain_id)
-        .bind(&id)
-        .fetch_optional(&s.app.pool)
-        .await?;
+    let job = view::detail(&s.app.pool, s.chain_id, &id)
+        .await?
+        .map(JobDetail::from);
     job.map(|mut j| {
         j.job.serve_text();
         for r in &mut j.results {
@@ -329,15 +273,15 @@ pub(crate) async fn get_job_result(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     let id = input::uint256("id", &id)?;
-    let result: Option<(i32, i32, String, String, String)> = sqlx::query_as(
-        "SELECT attempt, da_kind, commitment, size::text, locator FROM results \
-         WHERE chain_id = $1 AND job_id = $2::numeric ORDER BY attempt DESC LIMIT 1",
-    )
-    .bind(s.chain_id)
-    .bind(&id)
-    .fetch_optional(&s.app.pool)
-    .await?;
-    if let Some((attempt, kind, commitment, size, locator)) = result {
+    let result = view::latest_result(&s.app.pool, s.chain_id, &id).await?;
+    if let Some(view::LatestResult {
+        attempt,
+        da_kind: kind,
+        commitment,
+        size,
+        locator,
+    }) = result
+    {
         let unavailable = |why: String| {
             Error::ResultUnavailable(format!("result of job {id} (attempt {attempt}) {why}"))
         };
@@ -375,16 +319,89 @@ pub(crate) async fn get_job_result(
         ));
     }
     // Only on the miss path: tell an unknown job from one without a result.
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM jobs WHERE chain_id = $1 AND job_id = $2::numeric)",
-    )
-    .bind(s.chain_id)
-    .bind(&id)
-    .fetch_one(&s.app.pool)
-    .await?;
+    let exists = view::exists(&s.app.pool, s.chain_id, &id).await?;
     Err(Error::NotFound(if exists {
         format!("job {id} has no result yet")
     } else {
         format!("job {id} not found")
     }))
+}
+
+impl From<JobView> for Job {
+    fn from(v: JobView) -> Self {
+        Self {
+            job_id: v.job_id,
+            client: v.client,
+            spec_hash: v.spec_hash,
+            spec_uri: v.spec_uri,
+            spec_uri_hex: v.spec_uri_hex,
+            required_capabilities: v.required_capabilities,
+            reward: v.reward,
+            deadline: v.deadline,
+            max_attempts: v.max_attempts,
+            attempts_left: v.attempts_left,
+            status: v.status,
+            worker: v.worker,
+            due: v.due,
+            posted_block: v.posted_block,
+            updated_block: v.updated_block,
+        }
+    }
+}
+
+impl From<AssignmentView> for Assignment {
+    fn from(v: AssignmentView) -> Self {
+        Self {
+            attempt: v.attempt,
+            worker: v.worker,
+            due: v.due,
+            outcome: v.outcome,
+            slashed: v.slashed,
+            assigned_block: v.assigned_block,
+            dispute_bond: v.dispute_bond,
+        }
+    }
+}
+
+impl From<ResultView> for JobResult {
+    fn from(v: ResultView) -> Self {
+        Self {
+            attempt: v.attempt,
+            worker: v.worker,
+            da_kind: v.da_kind,
+            commitment: v.commitment,
+            size: v.size,
+            locator: v.locator,
+            locator_hex: v.locator_hex,
+            challenge_ends_at: v.challenge_ends_at,
+            block_number: v.block_number,
+            tx_hash: v.tx_hash,
+        }
+    }
+}
+
+impl From<PaymentView> for Payment {
+    fn from(v: PaymentView) -> Self {
+        Self {
+            block_number: v.block_number,
+            log_index: v.log_index,
+            kind: v.kind,
+            recipient: v.recipient,
+            amount: v.amount,
+            fee: v.fee,
+            tx_hash: v.tx_hash,
+        }
+    }
+}
+
+impl From<JobDetailView> for JobDetail {
+    fn from(v: JobDetailView) -> Self {
+        Self {
+            job: v.job.into(),
+            assignments: v.assignments.into_iter().map(Into::into).collect(),
+            results: v.results.into_iter().map(Into::into).collect(),
+            payments: v.payments.into_iter().map(Into::into).collect(),
+            slashes: v.slashes.into_iter().map(Into::into).collect(),
+        }
+    }
 }

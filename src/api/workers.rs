@@ -3,24 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::{Postgres, QueryBuilder};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Shared;
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
+use crate::store::views::workers::{
+    self as view, RewardView, SlashView, WorkerCountsView, WorkerDetailView, WorkerJobFilter,
+    WorkerView,
+};
 use crate::text;
 
-macro_rules! worker_columns {
-    () => {
-        "w.address, w.capabilities, w.metadata_uri, '0x' || encode(w.metadata_uri_raw, 'hex') AS metadata_uri_hex, \
-         w.stake::text AS stake, w.pending::text AS pending, \
-         w.unlock_at, w.jailed, w.slashed_total::text AS slashed_total, w.registered_block, w.updated_block"
-    };
-}
-
 /// A registered worker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Worker {
     /// The worker's address.
     pub address: String,
@@ -48,7 +43,7 @@ pub struct Worker {
 }
 
 /// How a worker's assignments ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WorkerCounts {
     /// Assignments paid.
     pub completed: i64,
@@ -63,19 +58,17 @@ pub struct WorkerCounts {
 }
 
 /// A worker with its track record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WorkerDetail {
     /// The worker.
     #[serde(flatten)]
-    #[sqlx(flatten)]
     pub worker: Worker,
     /// Outcome counts.
-    #[sqlx(flatten)]
     pub counts: WorkerCounts,
 }
 
 /// A slash of a worker's stake.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Slash {
     /// Block of the event.
     pub block_number: i64,
@@ -98,7 +91,7 @@ pub struct Slash {
 }
 
 /// A reward paid to a worker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Reward {
     /// Block of the event.
     pub block_number: i64,
@@ -144,12 +137,9 @@ pub struct WorkerJobQuery {
     cursor: Option<String>,
 }
 
-/// Parsed [`WorkerJobQuery`]: page size, worker, job and chain-order cursor.
-type WorkerJobFilter = (i64, Option<String>, Option<String>, Option<(i64, i64)>);
-
 impl WorkerJobQuery {
     /// Validates every parameter, naming the bad one; `list` scopes the cursor to this list.
-    fn parse(&self, list: &str, max_page_size: u32) -> Result<WorkerJobFilter> {
+    fn parse(&self, list: &str, max_page_size: u32) -> Result<(i64, WorkerJobFilter)> {
         let limit = input::limit(self.limit.as_deref(), max_page_size)?;
         let worker = self
             .worker
@@ -166,7 +156,14 @@ impl WorkerJobQuery {
             .as_deref()
             .map(|v| input::position_cursor(list, v))
             .transpose()?;
-        Ok((limit, worker, job, cursor))
+        Ok((
+            limit,
+            WorkerJobFilter {
+                worker,
+                job,
+                after: cursor,
+            },
+        ))
     }
 }
 
@@ -191,17 +188,11 @@ pub(crate) async fn list_workers(
         ),
         None => None,
     };
-    let mut sql = QueryBuilder::<Postgres>::new(concat!(
-        "SELECT ",
-        worker_columns!(),
-        " FROM workers w WHERE w.chain_id = "
-    ));
-    sql.push_bind(s.chain_id);
-    if let Some(cursor) = cursor {
-        sql.push(" AND w.address > ").push_bind(cursor);
-    }
-    sql.push(" ORDER BY w.address LIMIT ").push_bind(limit + 1);
-    let mut rows: Vec<Worker> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    let mut rows: Vec<Worker> = view::list(&s.app.pool, s.chain_id, cursor, limit)
+        .await?
+        .into_iter()
+        .map(Worker::from)
+        .collect();
     for w in &mut rows {
         text::serve(&mut w.metadata_uri, &mut w.metadata_uri_hex);
     }
@@ -209,22 +200,6 @@ pub(crate) async fn list_workers(
         w.address.clone()
     })))
 }
-
-const WORKER_DETAIL: &str = concat!(
-    "SELECT ",
-    worker_columns!(),
-    ", c.completed, c.expired, c.disputed, c.declined, x.slashed
-    FROM workers w
-    CROSS JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE a.outcome = 'paid') AS completed,
-               count(*) FILTER (WHERE a.outcome = 'expired') AS expired,
-               count(*) FILTER (WHERE a.outcome = 'disputed') AS disputed,
-               count(*) FILTER (WHERE a.outcome = 'declined') AS declined
-        FROM assignments a WHERE a.chain_id = w.chain_id AND a.worker = w.address) c
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS slashed FROM slashes s WHERE s.chain_id = w.chain_id AND s.worker = w.address) x
-    WHERE w.chain_id = $1 AND w.address = $2"
-);
 
 /// A worker's stake, status and track record.
 #[utoipa::path(
@@ -239,11 +214,9 @@ pub(crate) async fn get_worker(
     ApiPath(address): ApiPath<String>,
 ) -> Result<Json<WorkerDetail>> {
     let address = input::address("address", &address)?;
-    let worker: Option<WorkerDetail> = sqlx::query_as(WORKER_DETAIL)
-        .bind(s.chain_id)
-        .bind(&address)
-        .fetch_optional(&s.app.pool)
-        .await?;
+    let worker = view::detail(&s.app.pool, s.chain_id, &address)
+        .await?
+        .map(WorkerDetail::from);
     worker
         .map(|mut w| {
             text::serve(&mut w.worker.metadata_uri, &mut w.worker.metadata_uri_hex);
@@ -264,20 +237,12 @@ pub(crate) async fn list_slashes(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Slash>>> {
-    let (limit, worker, job, cursor) = q.parse("slashes", s.app.config.max_page_size)?;
-    let mut sql = QueryBuilder::<Postgres>::new(
-        "SELECT block_number, log_index, worker, job_id::text AS job_id, recipient, amount::text AS amount, \
-         from_stake::text AS from_stake, from_pending::text AS from_pending, tx_hash FROM slashes WHERE chain_id = ",
-    );
-    sql.push_bind(s.chain_id);
-    if let Some(worker) = worker {
-        sql.push(" AND worker = ").push_bind(worker);
-    }
-    if let Some(job) = job {
-        sql.push(" AND job_id = ").push_bind(job).push("::numeric");
-    }
-    input::push_position_page(&mut sql, cursor, limit);
-    let rows: Vec<Slash> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    let (limit, filter) = q.parse("slashes", s.app.config.max_page_size)?;
+    let rows: Vec<Slash> = view::slashes(&s.app.pool, s.chain_id, filter, limit)
+        .await?
+        .into_iter()
+        .map(Slash::from)
+        .collect();
     Ok(Json(Page::from_rows(rows, limit, "slashes", |r| {
         input::position_key(r.block_number, r.log_index)
     })))
@@ -295,20 +260,12 @@ pub(crate) async fn list_rewards(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Reward>>> {
-    let (limit, worker, job, cursor) = q.parse("rewards", s.app.config.max_page_size)?;
-    let mut sql = QueryBuilder::<Postgres>::new(
-        "SELECT block_number, log_index, job_id::text AS job_id, recipient AS worker, amount::text AS amount, \
-         fee::text AS fee, tx_hash FROM payments WHERE kind = 'reward' AND chain_id = ",
-    );
-    sql.push_bind(s.chain_id);
-    if let Some(worker) = worker {
-        sql.push(" AND recipient = ").push_bind(worker);
-    }
-    if let Some(job) = job {
-        sql.push(" AND job_id = ").push_bind(job).push("::numeric");
-    }
-    input::push_position_page(&mut sql, cursor, limit);
-    let rows: Vec<Reward> = sql.build_query_as().fetch_all(&s.app.pool).await?;
+    let (limit, filter) = q.parse("rewards", s.app.config.max_page_size)?;
+    let rows: Vec<Reward> = view::rewards(&s.app.pool, s.chain_id, filter, limit)
+        .await?
+        .into_iter()
+        .map(Reward::from)
+        .collect();
     Ok(Json(Page::from_rows(rows, limit, "rewards", |r| {
         input::position_key(r.block_number, r.log_index)
     })))
@@ -316,35 +273,88 @@ pub(crate) async fn list_rewards(
 
 /// Whether `address` (lowercase 0x-hex) is a registered worker in the index.
 pub(crate) async fn is_registered(s: &super::Shared, address: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM workers WHERE chain_id = $1 AND address = $2)",
-    )
-    .bind(s.chain_id)
-    .bind(address)
-    .fetch_one(&s.app.pool)
-    .await?)
+    Ok(view::is_registered(&s.app.pool, s.chain_id, address).await?)
 }
 
 /// Whether `address` may upload result bytes: registered, not jailed, staked at least the current minimum, and
 /// holding an assignment that awaits its result (403 naming what is missing otherwise).
 pub(crate) async fn may_upload(s: &super::Shared, address: &str) -> Result<()> {
-    let row: Option<(bool, bool, bool)> = sqlx::query_as(
-        "SELECT w.jailed, \
-                w.stake >= COALESCE((SELECT value FROM params WHERE chain_id = $1 \
-                    AND contract = 'WorkerRegistry' AND key = 'minStake'), 0), \
-                EXISTS (SELECT 1 FROM jobs j WHERE j.chain_id = $1 AND j.worker = $2 AND j.status = 'assigned') \
-         FROM workers w WHERE w.chain_id = $1 AND w.address = $2",
-    )
-    .bind(s.chain_id)
-    .bind(address)
-    .fetch_optional(&s.app.pool)
-    .await?;
+    let standing = view::upload_standing(&s.app.pool, s.chain_id, address).await?;
     let refuse = |why: &str| Err(Error::Forbidden(format!("worker {address} {why}")));
-    match row {
+    match standing {
         None => refuse(&format!("is not registered on chain {}", s.app.chain_id)),
-        Some((true, _, _)) => refuse("is jailed"),
-        Some((_, false, _)) => refuse("is staked below the minimum stake"),
-        Some((_, _, false)) => refuse("holds no assignment awaiting a result"),
+        Some(w) if w.jailed => refuse("is jailed"),
+        Some(w) if !w.staked => refuse("is staked below the minimum stake"),
+        Some(w) if !w.assigned => refuse("holds no assignment awaiting a result"),
         Some(_) => Ok(()),
+    }
+}
+
+impl From<WorkerView> for Worker {
+    fn from(v: WorkerView) -> Self {
+        Self {
+            address: v.address,
+            capabilities: v.capabilities,
+            metadata_uri: v.metadata_uri,
+            metadata_uri_hex: v.metadata_uri_hex,
+            stake: v.stake,
+            pending: v.pending,
+            unlock_at: v.unlock_at,
+            jailed: v.jailed,
+            slashed_total: v.slashed_total,
+            registered_block: v.registered_block,
+            updated_block: v.updated_block,
+        }
+    }
+}
+
+impl From<WorkerCountsView> for WorkerCounts {
+    fn from(v: WorkerCountsView) -> Self {
+        Self {
+            completed: v.completed,
+            expired: v.expired,
+            disputed: v.disputed,
+            declined: v.declined,
+            slashed: v.slashed,
+        }
+    }
+}
+
+impl From<WorkerDetailView> for WorkerDetail {
+    fn from(v: WorkerDetailView) -> Self {
+        Self {
+            worker: v.worker.into(),
+            counts: v.counts.into(),
+        }
+    }
+}
+
+impl From<SlashView> for Slash {
+    fn from(v: SlashView) -> Self {
+        Self {
+            block_number: v.block_number,
+            log_index: v.log_index,
+            worker: v.worker,
+            job_id: v.job_id,
+            recipient: v.recipient,
+            amount: v.amount,
+            from_stake: v.from_stake,
+            from_pending: v.from_pending,
+            tx_hash: v.tx_hash,
+        }
+    }
+}
+
+impl From<RewardView> for Reward {
+    fn from(v: RewardView) -> Self {
+        Self {
+            block_number: v.block_number,
+            log_index: v.log_index,
+            job_id: v.job_id,
+            worker: v.worker,
+            amount: v.amount,
+            fee: v.fee,
+            tx_hash: v.tx_hash,
+        }
     }
 }

@@ -234,25 +234,21 @@ async fn fetch(
     let chain_id = match args.chain_id {
         Some(id) => id as i64,
         None => {
-            let chains: Vec<i64> = sqlx::query_scalar("SELECT chain_id FROM indexer_cursor")
-                .fetch_all(pool)
-                .await?;
+            let chains = crate::store::cursor::chains(pool).await?;
             match chains.as_slice() {
-                [one] => *one,
+                [one] => one.chain_id,
                 other => anyhow::bail!("the index holds {} chains; pass --chain-id", other.len()),
             }
         }
     };
-    let row: Option<(i32, i32, String, String, String)> = sqlx::query_as(
-        "SELECT attempt, da_kind, commitment, size::text, locator FROM results \
-         WHERE chain_id = $1 AND job_id = $2::numeric ORDER BY attempt DESC LIMIT 1",
-    )
-    .bind(chain_id)
-    .bind(&id)
-    .fetch_optional(pool)
-    .await?;
-    let (attempt, kind, commitment, size, locator) =
-        row.with_context(|| format!("job {id} has no result on chain {chain_id}"))?;
+    let row = crate::store::views::jobs::latest_result(pool, chain_id, &id).await?;
+    let crate::store::views::jobs::LatestResult {
+        attempt,
+        da_kind: kind,
+        commitment,
+        size,
+        locator,
+    } = row.with_context(|| format!("job {id} has no result on chain {chain_id}"))?;
     let blob = BlobRef {
         kind: u8::try_from(kind).with_context(|| format!("unknown DA kind {kind}"))?,
         commitment: commitment

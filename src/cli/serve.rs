@@ -83,9 +83,7 @@ pub(super) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Resul
 pub(super) async fn migrate(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config, global)?;
     let pool = crate::store::connect(&config.database.url, 1).await?;
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-        .fetch_one(&pool)
-        .await?;
+    let applied = crate::store::migrations_applied(&pool).await?;
     eprintln!(
         "accord: database at {} is migrated ({applied} migrations)",
         crate::store::redact_url(&config.database.url)

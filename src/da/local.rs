@@ -3,6 +3,8 @@
 
 use sqlx::PgPool;
 
+use crate::store;
+
 use super::{BlobRef, BoxFuture, Bytes, DaLayer, Error, KIND_LOCAL, Result, local_locator, sha256};
 
 /// The layer's name in logs and `/v1/status`.
@@ -38,11 +40,7 @@ impl LocalStore {
                 r.kind
             )));
         }
-        let data: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT data FROM da_archive WHERE sha256 = $1")
-                .bind(r.commitment.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        let data = store::da::archived(&self.pool, &r.commitment.to_string()).await?;
         let data = Bytes::from(data.ok_or_else(|| {
             Error::NotFound(format!("the local store has no blob {}", r.commitment))
         })?);
@@ -58,22 +56,7 @@ pub(super) async fn store_archive(
     sha: &alloy::primitives::B256,
     data: &[u8],
 ) -> Result<()> {
-    let key = sha.to_string();
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM da_archive WHERE sha256 = $1)")
-            .bind(&key)
-            .fetch_one(&mut *conn)
-            .await?;
-    if !exists {
-        sqlx::query(
-            "INSERT INTO da_archive (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
-        )
-        .bind(&key)
-        .bind(data.len() as i64)
-        .bind(data)
-        .execute(&mut *conn)
-        .await?;
-    }
+    store::da::archive(conn, &sha.to_string(), data).await?;
     Ok(())
 }
 

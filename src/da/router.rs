@@ -17,6 +17,7 @@ use sqlx::PgPool;
 
 use super::local::store_archive;
 use super::{BlobRef, BoxFuture, Bytes, DaLayer, Error, KIND_LOCAL, Result, sha256, verify};
+use crate::store;
 
 /// The router's state, as `/v1/status` and `accord da status` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -31,24 +32,7 @@ pub struct RouterState {
     pub oldest_pending: Option<i64>,
 }
 
-/// A blob waiting to be put on the primary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct PendingBlob {
-    /// sha256 of the bytes (0x-hex).
-    pub sha256: String,
-    /// Its size in bytes.
-    pub size: i64,
-    /// The layer that failed.
-    pub primary_layer: String,
-    /// The secondary's locator handed out instead.
-    pub secondary_locator: String,
-    /// Reconcile attempts so far.
-    pub attempts: i32,
-    /// The primary's last error.
-    pub last_error: String,
-    /// Unix time it was put.
-    pub created_at: i64,
-}
+pub use crate::store::da::PendingBlob;
 
 /// What `reconcile` did with one pending blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,25 +180,18 @@ impl DaRouter {
 
     /// A reference of `kind` already recorded for the bytes with this sha256.
     async fn known_ref(&self, sha: &B256, kind: u8) -> Result<Option<BlobRef>> {
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT commitment, locator, size FROM da_refs WHERE sha256 = $1 AND kind = $2 \
-             ORDER BY created_at DESC LIMIT 1",
-        )
-        .bind(sha.to_string())
-        .bind(i16::from(kind))
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((commitment, locator, size)) = row else {
+        let row = store::da::latest_ref(&self.pool, &sha.to_string(), i16::from(kind)).await?;
+        let Some(row) = row else {
             return Ok(None);
         };
-        let Ok(commitment) = commitment.parse::<B256>() else {
+        let Ok(commitment) = row.commitment.parse::<B256>() else {
             return Ok(None);
         };
         Ok(Some(BlobRef {
             kind,
             commitment,
-            size: size as u64,
-            locator,
+            size: row.size as u64,
+            locator: row.locator,
         }))
     }
 
@@ -232,25 +209,18 @@ impl DaRouter {
         insert_ref(&mut tx, sha, r).await?;
         match pending {
             Some(error) => {
-                sqlx::query(
-                    "INSERT INTO da_pending (sha256, primary_layer, secondary_kind, secondary_commitment, \
-                     secondary_locator, last_error) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (sha256) DO UPDATE SET last_error = EXCLUDED.last_error",
+                store::da::mark_pending(
+                    &mut tx,
+                    &sha.to_string(),
+                    self.primary.name(),
+                    i16::from(r.kind),
+                    &stored_ref(r),
+                    error,
                 )
-                .bind(sha.to_string())
-                .bind(self.primary.name())
-                .bind(i16::from(r.kind))
-                .bind(r.commitment.to_string())
-                .bind(&r.locator)
-                .bind(error)
-                .execute(&mut *tx)
                 .await?;
             }
             None if r.kind == self.primary.kind() => {
-                sqlx::query("DELETE FROM da_pending WHERE sha256 = $1")
-                    .bind(sha.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                store::da::clear_pending(&mut tx, &sha.to_string()).await?;
             }
             None => {}
         }
@@ -302,53 +272,36 @@ impl DaRouter {
 
     /// The archived bytes whose reference is `r` (by kind and commitment; a local commitment is the sha256).
     async fn archived_for(&self, r: &BlobRef) -> Result<Option<Bytes>> {
-        let data: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT a.data FROM da_archive a WHERE a.sha256 = ( \
-                 SELECT sha256 FROM da_refs WHERE kind = $1 AND commitment = $2 \
-                 UNION ALL SELECT $2 WHERE $1 = $3 LIMIT 1)",
+        let data = store::da::archived_for(
+            &self.pool,
+            i16::from(r.kind),
+            &r.commitment.to_string(),
+            i16::from(KIND_LOCAL),
         )
-        .bind(i16::from(r.kind))
-        .bind(r.commitment.to_string())
-        .bind(i16::from(KIND_LOCAL))
-        .fetch_optional(&self.pool)
         .await?;
         Ok(data.map(Bytes::from))
     }
 
     /// The archived bytes with this sha256.
     pub async fn archived(&self, sha: &B256) -> Result<Option<Bytes>> {
-        let data: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT data FROM da_archive WHERE sha256 = $1")
-                .bind(sha.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        let data = store::da::archived(&self.pool, &sha.to_string()).await?;
         Ok(data.map(Bytes::from))
     }
 
     /// Primary, secondary, and the pending count and age.
     pub async fn state(&self) -> Result<RouterState> {
-        let (pending, oldest): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT count(*), extract(epoch FROM min(created_at))::bigint FROM da_pending",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let pending = store::da::pending_summary(&self.pool).await?;
         Ok(RouterState {
             primary: self.primary.name().to_string(),
             secondary: self.secondary.as_ref().map(|s| s.name().to_string()),
-            pending: pending as u64,
-            oldest_pending: oldest,
+            pending: pending.count as u64,
+            oldest_pending: pending.oldest,
         })
     }
 
     /// The pending blobs, oldest first.
     pub async fn pending(&self) -> Result<Vec<PendingBlob>> {
-        Ok(sqlx::query_as(
-            "SELECT p.sha256, a.size, p.primary_layer, p.secondary_locator, p.attempts, p.last_error, \
-             extract(epoch FROM p.created_at)::bigint AS created_at \
-             FROM da_pending p JOIN da_archive a USING (sha256) ORDER BY p.created_at, p.sha256",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(store::da::pending(&self.pool).await?)
     }
 
     /// Retries every pending blob on the primary, from the archive, oldest first; `progress` sees each outcome
@@ -373,14 +326,8 @@ impl DaRouter {
 
     async fn reconcile_one(&self, sha: &str) -> Result<ReconcileOutcome> {
         let mut tx = self.pool.begin().await?;
-        let row: Option<(i32, Vec<u8>)> = sqlx::query_as(
-            "SELECT p.attempts, a.data FROM da_pending p JOIN da_archive a USING (sha256) \
-             WHERE p.sha256 = $1 FOR UPDATE OF p SKIP LOCKED",
-        )
-        .bind(sha)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((attempts, data)) = row else {
+        let row = store::da::lock_pending(&mut tx, sha).await?;
+        let Some(store::da::Locked { attempts, data }) = row else {
             return Ok(ReconcileOutcome::Skipped {
                 sha256: sha.to_string(),
             });
@@ -392,10 +339,7 @@ impl DaRouter {
         match self.primary.put(data).await {
             Ok(blob) => {
                 insert_ref(&mut tx, &key, &blob).await?;
-                sqlx::query("DELETE FROM da_pending WHERE sha256 = $1")
-                    .bind(sha)
-                    .execute(&mut *tx)
-                    .await?;
+                store::da::clear_pending(&mut tx, sha).await?;
                 tx.commit().await?;
                 tracing::info!(target: "accord::da", sha256 = sha, locator = %blob.locator, "pending blob put on the primary");
                 Ok(ReconcileOutcome::Published {
@@ -405,14 +349,7 @@ impl DaRouter {
             }
             Err(e) => {
                 let error = e.to_string();
-                sqlx::query(
-                    "UPDATE da_pending SET attempts = attempts + 1, last_error = $2, last_attempt_at = now() \
-                     WHERE sha256 = $1",
-                )
-                .bind(sha)
-                .bind(&error)
-                .execute(&mut *tx)
-                .await?;
+                store::da::record_attempt(&mut tx, sha, &error).await?;
                 tx.commit().await?;
                 Ok(ReconcileOutcome::StillPending {
                     sha256: sha.to_string(),
@@ -429,18 +366,17 @@ async fn insert_ref(
     sha: &B256,
     r: &BlobRef,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO da_refs (kind, commitment, locator, sha256, size) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(i16::from(r.kind))
-    .bind(r.commitment.to_string())
-    .bind(&r.locator)
-    .bind(sha.to_string())
-    .bind(r.size as i64)
-    .execute(&mut **tx)
-    .await?;
+    store::da::insert_ref(tx, &sha.to_string(), i16::from(r.kind), &stored_ref(r)).await?;
     Ok(())
+}
+
+/// `r` as the DA tables store it.
+fn stored_ref(r: &BlobRef) -> store::da::Ref {
+    store::da::Ref {
+        commitment: r.commitment.to_string(),
+        locator: r.locator.clone(),
+        size: r.size as i64,
+    }
 }
 
 impl DaLayer for DaRouter {

@@ -15,8 +15,8 @@ use super::reorg::fork_point;
 use super::{Error, Result, Status};
 use crate::chain::{BlockRef, Chain};
 use crate::domain::{ChainId, EventRecord, LiveEvent, Stream};
-use crate::store::apply::{apply_events, insert_raw, replay_streams};
-use crate::store::bulk;
+use crate::store::apply::{apply_events, replay_streams};
+use crate::store::{blocks, bulk, cursor, leader, raw};
 
 /// Where indexing stands: the last block whose events are all applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,30 +115,16 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
     }
 
     async fn stored_cursor(&self) -> Result<Option<Cursor>> {
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "SELECT block_number, block_hash FROM indexer_cursor WHERE chain_id = $1",
-        )
-        .bind(self.chain_id())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(number, hash)| Cursor {
-            number: number as u64,
-            hash,
+        let stored = cursor::read(&self.pool, self.chain_id()).await?;
+        Ok(stored.map(|c| Cursor {
+            number: c.block_number as u64,
+            hash: c.block_hash,
         }))
     }
 
     async fn load_cursor(&self, cancel: &CancellationToken) -> Result<Cursor> {
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "SELECT block_number, block_hash FROM indexer_cursor WHERE chain_id = $1",
-        )
-        .bind(self.chain_id())
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some((number, hash)) = row {
-            return Ok(Cursor {
-                number: number as u64,
-                hash,
-            });
+        if let Some(stored) = self.stored_cursor().await? {
+            return Ok(stored);
         }
         let number = self.start_block.saturating_sub(1);
         let block = self
@@ -150,14 +136,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             .await?;
         let mut conn = self.detached().await?;
         let mut tx = sqlx::Connection::begin(&mut conn).await?;
-        sqlx::query(
-            "INSERT INTO indexer_cursor (chain_id, block_number, block_hash) VALUES ($1, $2, $3)",
-        )
-        .bind(self.chain_id())
-        .bind(number as i64)
-        .bind(&block.hash)
-        .execute(&mut *tx)
-        .await?;
+        cursor::create(&mut tx, self.chain_id(), number as i64, &block.hash).await?;
         store_blocks(&mut tx, self.chain_id(), std::slice::from_ref(&block)).await?;
         tx.commit().await?;
         Ok(Cursor {
@@ -180,20 +159,13 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                 Err(e @ Error::DeepReorg { .. }) if self.stop_at.is_none() => {
                     let halt = super::Halt::of(&e);
                     tracing::error!(target: "accord::indexer", fork_block = ?halt.fork_block, "{e}; serving continues, indexing waits for a repair");
-                    let removed: i64 =
-                        sqlx::query_scalar("SELECT count(*) FROM raw_events WHERE chain_id = $1")
-                            .bind(self.chain_id())
-                            .fetch_one(&self.pool)
-                            .await
-                            .unwrap_or_default();
+                    let removed = raw::count(&self.pool, self.chain_id())
+                        .await
+                        .unwrap_or_default();
                     // Recorded with the cursor too, for the replicas that serve this index.
-                    if let Err(e) = sqlx::query(
-                        "UPDATE indexer_cursor SET halted = $2::json WHERE chain_id = $1",
-                    )
-                    .bind(self.chain_id())
-                    .bind(serde_json::to_string(&halt).unwrap_or_default())
-                    .execute(&self.pool)
-                    .await
+                    let recorded = serde_json::to_string(&halt).unwrap_or_default();
+                    if let Err(e) =
+                        cursor::set_halted(&self.pool, self.chain_id(), Some(&recorded)).await
                     {
                         warn!(target: "accord::indexer", error = %e, "cannot record the halt for the other replicas");
                     }
@@ -205,11 +177,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                         return Ok(());
                     }
                     info!(target: "accord::indexer", "the stored index is consistent with the chain again; resuming");
-                    let _ =
-                        sqlx::query("UPDATE indexer_cursor SET halted = NULL WHERE chain_id = $1")
-                            .bind(self.chain_id())
-                            .execute(&self.pool)
-                            .await;
+                    let _ = cursor::set_halted(&self.pool, self.chain_id(), None).await;
                     self.status.send_modify(|s| s.halted = None);
                     // Live subscribers cannot know what the repair replaced: everything above the deploy block
                     // was withdrawn; they re-read `/v1/events` from there.
@@ -263,10 +231,7 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         let mut lock = self.detached().await?;
         let mut announced = false;
         loop {
-            let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext(current_schema() || ':accord-indexer:' || $1::text))")
-                .bind(self.chain_id())
-                .fetch_one(&mut lock)
-                .await?;
+            let locked = leader::try_lock_indexer(&mut lock, self.chain_id()).await?;
             if locked {
                 break;
             }
@@ -561,20 +526,14 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
             vec![last.clone()]
         };
         store_blocks(&mut tx, self.chain_id(), &keep).await?;
-        sqlx::query("DELETE FROM indexed_blocks WHERE chain_id = $1 AND number < $2")
-            .bind(self.chain_id())
-            .bind(to.saturating_sub(self.config.reorg_window) as i64)
-            .execute(&mut tx)
-            .await?;
-        sqlx::query(
-            "UPDATE indexer_cursor SET block_number = $2, block_hash = $3 WHERE chain_id = $1",
+        blocks::forget_below(
+            &mut tx,
+            self.chain_id(),
+            to.saturating_sub(self.config.reorg_window) as i64,
         )
-        .bind(self.chain_id())
-        .bind(to as i64)
-        .bind(&last.hash)
-        .execute(&mut tx)
         .await?;
-        sqlx::query("COMMIT").execute(&mut tx).await?;
+        cursor::move_to(&mut tx, self.chain_id(), to as i64, &last.hash).await?;
+        crate::store::commit(&mut tx).await?;
         tracing::debug!(
             target: "accord::indexer",
             from, to, events = events.len(),
@@ -609,13 +568,11 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
     /// transaction: raw events deleted, derived rows of the touched streams rebuilt from what remains, cursor
     /// rewound. A fork below every stored block halts indexing.
     async fn rollback(&self, cancel: &CancellationToken) -> Result<Cursor> {
-        let stored: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT number, hash FROM indexed_blocks WHERE chain_id = $1 ORDER BY number DESC",
-        )
-        .bind(self.chain_id())
-        .fetch_all(&self.pool)
-        .await?;
-        let stored: Vec<(u64, String)> = stored.into_iter().map(|(n, h)| (n as u64, h)).collect();
+        let stored: Vec<(u64, String)> = blocks::newest_first(&self.pool, self.chain_id())
+            .await?
+            .into_iter()
+            .map(|b| (b.number as u64, b.hash))
+            .collect();
         let fork = fork_point(&stored, |n| async move {
             self.retry(
                 "reading a block for the fork-point search",
@@ -652,36 +609,13 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         let mut tx = sqlx::Connection::begin(&mut conn).await?;
         // Only streams that own derived rows need replaying (not `token` or `contract:*`, whose history is long
         // and derives nothing).
-        let mut streams: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT stream FROM raw_events WHERE chain_id = $1 AND block_number > $2",
-        )
-        .bind(self.chain_id())
-        .bind(fork as i64)
-        .fetch_all(&mut *tx)
-        .await?;
+        let mut streams = raw::streams_above(&mut tx, self.chain_id(), fork as i64).await?;
         let codec = self.chain.codec();
         streams.retain(|s| Stream::parse(codec.family(), s).map_or(true, |s| s.derives_rows()));
-        let removed =
-            sqlx::query("DELETE FROM raw_events WHERE chain_id = $1 AND block_number > $2")
-                .bind(self.chain_id())
-                .bind(fork as i64)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        let removed = raw::delete_above(&mut tx, self.chain_id(), fork as i64).await?;
         replay_streams(&mut tx, self.chain.chain_id(), &streams, codec).await?;
-        sqlx::query("DELETE FROM indexed_blocks WHERE chain_id = $1 AND number > $2")
-            .bind(self.chain_id())
-            .bind(fork as i64)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE indexer_cursor SET block_number = $2, block_hash = $3 WHERE chain_id = $1",
-        )
-        .bind(self.chain_id())
-        .bind(fork as i64)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
+        blocks::forget_above(&mut tx, self.chain_id(), fork as i64).await?;
+        cursor::move_to(&mut tx, self.chain_id(), fork as i64, &hash).await?;
         tx.commit().await?;
         metrics::counter!("accord_indexer_reorgs_total").increment(1);
         warn!(target: "accord::indexer", fork, removed, streams = streams.len(), "reorg: rolled back to the fork point");
@@ -701,14 +635,13 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
 /// The stored cursor's block and the halt recorded with it, as another replica wrote them; `None` when there
 /// is no cursor or the database cannot be read.
 pub async fn stored_state(pool: &PgPool, chain_id: i64) -> Option<(i64, Option<super::Halt>)> {
-    let row: Option<(i64, Option<sqlx::types::Json<super::Halt>>)> =
-        sqlx::query_as("SELECT block_number, halted FROM indexer_cursor WHERE chain_id = $1")
-            .bind(chain_id)
-            .fetch_optional(pool)
-            .await
-            .ok()
-            .flatten();
-    row.map(|(block, halted)| (block, halted.map(|h| h.0)))
+    let stored = cursor::read(pool, chain_id).await.ok().flatten()?;
+    // Like a database that cannot be read: a halt that does not read as one.
+    let halted = match stored.halted {
+        Some(h) => Some(serde_json::from_value(h).ok()?),
+        None => None,
+    };
+    Some((stored.block_number, halted))
 }
 
 /// Ranges fetched ahead during a backfill while the current one is written.
@@ -757,8 +690,8 @@ async fn detached(pool: &PgPool) -> Result<sqlx::PgConnection> {
 async fn stage(pool: &PgPool, chain_id: u64, fetched: Fetched) -> Result<Staged> {
     let started = Instant::now();
     let mut conn = detached(pool).await?;
-    sqlx::query("BEGIN").execute(&mut conn).await?;
-    insert_raw(&mut conn, chain_id, &fetched.events).await?;
+    crate::store::begin(&mut conn).await?;
+    raw::insert(&mut conn, chain_id, &fetched.events).await?;
     Ok(Staged {
         fetched,
         conn,
@@ -837,19 +770,13 @@ async fn store_blocks(
     chain_id: i64,
     blocks: &[BlockRef],
 ) -> Result<()> {
-    let numbers: Vec<i64> = blocks.iter().map(|b| b.number as i64).collect();
-    let hashes: Vec<String> = blocks.iter().map(|b| b.hash.clone()).collect();
-    let parents: Vec<String> = blocks.iter().map(|b| b.parent_hash.clone()).collect();
-    sqlx::query(
-        "INSERT INTO indexed_blocks (chain_id, number, hash, parent_hash) \
-         SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[]) \
-         ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash",
+    blocks::record(
+        conn,
+        chain_id,
+        blocks
+            .iter()
+            .map(|b| (b.number, b.hash.as_str(), b.parent_hash.as_str())),
     )
-    .bind(chain_id)
-    .bind(&numbers)
-    .bind(&hashes)
-    .bind(&parents)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }

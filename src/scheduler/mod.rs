@@ -38,6 +38,8 @@ use tracing::{debug, info, warn};
 use crate::chain::actions::{BatchOutcome, Chore as Call, CoordinatorChain, SendStep};
 use crate::domain::{Address, JobId, U256};
 use crate::indexer::Status;
+use crate::store::book::{self, OpenJob, WorkerRow};
+use crate::store::{heartbeats, intents, leader};
 
 pub use strategy::{Candidate, Strategy, StrategyKind, Weights};
 
@@ -273,26 +275,26 @@ struct WorkerState {
 }
 
 impl EligibleBook {
-    /// Applies rows `(address, capabilities, stake, jailed, updated_block)`; a full load replaces everything.
-    fn apply(&mut self, rows: Vec<(String, i32, String, bool, i64)>, full: bool) {
+    /// Applies rows of `workers`; a full load replaces everything.
+    fn apply(&mut self, rows: Vec<WorkerRow>, full: bool) {
         if full {
             self.staked = None;
             self.workers.clear();
             self.through_block = Some(0);
         }
-        for (address, capabilities, stake, jailed, updated_block) in rows {
-            self.through_block = Some(self.through_block.unwrap_or(0).max(updated_block));
-            let tokens = stake.parse::<f64>().unwrap_or(0.0) / 1e18;
+        for row in rows {
+            self.through_block = Some(self.through_block.unwrap_or(0).max(row.updated_block));
+            let tokens = row.stake.parse::<f64>().unwrap_or(0.0) / 1e18;
             let state = WorkerState {
-                capabilities,
-                stake: stake.parse().unwrap_or(U256::ZERO),
+                capabilities: row.capabilities,
+                stake: row.stake.parse().unwrap_or(U256::ZERO),
                 tokens,
-                jailed,
+                jailed: row.jailed,
             };
             // Only a change rebuilds the staked list.
-            if self.workers.get(address.as_str()) != Some(&state) {
+            if self.workers.get(row.address.as_str()) != Some(&state) {
                 self.staked = None;
-                self.workers.insert(address.into(), state);
+                self.workers.insert(row.address.into(), state);
             }
         }
     }
@@ -328,15 +330,8 @@ async fn worker_rows(
     pool: &PgPool,
     chain_id: i64,
     through: Option<i64>,
-) -> sqlx::Result<Vec<(String, i32, String, bool, i64)>> {
-    sqlx::query_as(
-        "SELECT address, capabilities, stake::text, jailed, updated_block FROM workers \
-         WHERE chain_id = $1 AND updated_block > $2",
-    )
-    .bind(chain_id)
-    .bind(through.unwrap_or(i64::MIN))
-    .fetch_all(pool)
-    .await
+) -> sqlx::Result<Vec<WorkerRow>> {
+    book::workers_updated_after(pool, chain_id, through.unwrap_or(i64::MIN)).await
 }
 
 /// Each worker's stored heartbeat signed at or after `alive_since`.
@@ -345,16 +340,10 @@ async fn live_heartbeats(
     chain_id: i64,
     alive_since: u64,
 ) -> sqlx::Result<HashMap<String, (i32, i64)>> {
-    let rows: Vec<(String, i32, i64)> = sqlx::query_as(
-        "SELECT worker, capacity, signed_at FROM heartbeats WHERE chain_id = $1 AND signed_at >= $2",
-    )
-    .bind(chain_id)
-    .bind(alive_since as i64)
-    .fetch_all(pool)
-    .await?;
+    let rows = heartbeats::signed_since(pool, chain_id, alive_since as i64).await?;
     Ok(rows
         .into_iter()
-        .map(|(w, capacity, signed_at)| (w, (capacity, signed_at)))
+        .map(|h| (h.worker, (h.capacity, h.signed_at)))
         .collect())
 }
 
@@ -411,15 +400,11 @@ struct CurrentLoads {
     decided: HashMap<String, i64>,
 }
 
-/// An open job as a round reads it: id, required capabilities, attempt, deadline, and the governed
-/// `minSubmitWindow` and `minStake` (the same on every row).
-type OpenJobRow = (String, i32, i32, i64, i64, Option<String>);
-
 /// What a round read for its candidates, applied to the books once the round's reads are all in.
 struct WorkerChanges {
     /// The book's `through_block` when the rows were read (`None`: every row).
     through: Option<i64>,
-    rows: Vec<(String, i32, String, bool, i64)>,
+    rows: Vec<WorkerRow>,
     /// Every live heartbeat, when the book had none.
     alive: Option<HashMap<String, (i32, i64)>>,
     /// Heartbeats signed before this are stale (unix seconds).
@@ -538,12 +523,7 @@ impl<C: CoordinatorChain> Scheduler<C> {
     /// A session holding the leader lock, or `None` when another session holds it.
     async fn try_lead(&self) -> anyhow::Result<Option<PgConnection>> {
         let mut conn = self.pool.acquire().await?.detach();
-        let locked: bool = sqlx::query_scalar(
-            "SELECT pg_try_advisory_lock(hashtext(current_schema() || ':accord-scheduler:' || $1::text))",
-        )
-        .bind(self.chain_id)
-        .fetch_one(&mut conn)
-        .await?;
+        let locked = leader::try_lock_scheduler(&mut conn, self.chain_id).await?;
         Ok(locked.then_some(conn))
     }
 
@@ -758,30 +738,13 @@ impl<C: CoordinatorChain> Scheduler<C> {
             anyhow::Ok((now, fees, started.elapsed()))
         };
         let open_jobs = async {
-            let jobs: Vec<OpenJobRow> = sqlx::query_as(
-                "WITH w AS (SELECT COALESCE((SELECT value::bigint FROM params \
-                     WHERE chain_id = $1 AND contract = 'JobManager' AND key = 'minSubmitWindow'), 0) AS submit_window, \
-                     (SELECT value::text FROM params \
-                     WHERE chain_id = $1 AND contract = 'WorkerRegistry' AND key = 'minStake') AS min_stake) \
-                 SELECT j.job_id::text, j.required_capabilities, j.max_attempts - j.attempts_left + 1, \
-                        j.deadline, w.submit_window, w.min_stake \
-                 FROM jobs j, w \
-                 WHERE j.chain_id = $1 AND j.status = 'open' AND j.deadline > $2 \
-                   AND j.deadline >= $2 + w.submit_window \
-                   AND NOT EXISTS (SELECT 1 FROM scheduler_intents i \
-                       WHERE i.chain_id = j.chain_id AND i.kind = 'assign' AND i.job_id = j.job_id \
-                         AND i.attempt = j.max_attempts - j.attempts_left + 1 AND i.state IN ('pending', 'done')) \
-                   AND NOT EXISTS (SELECT 1 FROM scheduler_intents i \
-                       WHERE i.chain_id = j.chain_id AND i.state = 'refused' \
-                         AND i.updated_at > now() - make_interval(secs => $3) \
-                         AND i.kind = 'assign' AND i.job_id = j.job_id AND i.attempt = j.max_attempts - j.attempts_left + 1) \
-                 ORDER BY j.job_id LIMIT $4",
+            let jobs = book::open_jobs(
+                &self.pool,
+                self.chain_id,
+                floor.min(i64::MAX as u64) as i64,
+                self.config.refusal_backoff_secs as f64,
+                self.config.max_batch as i64,
             )
-            .bind(self.chain_id)
-            .bind(floor.min(i64::MAX as u64) as i64)
-            .bind(self.config.refusal_backoff_secs as f64)
-            .bind(self.config.max_batch as i64)
-            .fetch_all(&self.pool)
             .await?;
             anyhow::Ok((jobs, started.elapsed()))
         };
@@ -794,18 +757,15 @@ impl<C: CoordinatorChain> Scheduler<C> {
         // The minimum stake comes with the open jobs (the same on every row); without open jobs it is not needed.
         let min_stake: U256 = jobs
             .first()
-            .and_then(|j| j.5.as_deref())
+            .and_then(|j| j.min_stake.as_deref())
             .and_then(|v| v.parse().ok())
             .unwrap_or_default();
         // A full page means more may wait, even when the clock dropped some of it.
         let full = jobs.len() >= self.config.max_batch;
         let now = now.min(i64::MAX as u64) as i64;
-        let jobs: Vec<(String, i32, i32)> = jobs
+        let jobs: Vec<OpenJob> = jobs
             .into_iter()
-            .filter(|(_, _, _, deadline, window, _)| {
-                *deadline > now && *deadline >= now.saturating_add(*window)
-            })
-            .map(|(id, required, attempt, _, _, _)| (id, required, attempt))
+            .filter(|j| j.deadline > now && j.deadline >= now.saturating_add(j.submit_window))
             .collect();
         if jobs.is_empty() {
             // The worker rows read are applied by the next round that has jobs (they are re-read until then).
@@ -814,32 +774,23 @@ impl<C: CoordinatorChain> Scheduler<C> {
         let read = started.elapsed();
         let mut candidates = self.candidates(workers, min_stake);
         let built = started.elapsed();
-        let mut picked: Vec<(String, i32, String)> = Vec::with_capacity(jobs.len());
-        for (job_id, required, attempt) in jobs {
-            let Some(i) = strategy.pick(required as u16, &candidates) else {
+        let mut picked: Vec<intents::NewAssignment> = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let Some(i) = strategy.pick(job.required_capabilities as u16, &candidates) else {
                 continue;
             };
             candidates[i].load += 1;
-            picked.push((job_id, attempt, candidates[i].address.to_string()));
+            picked.push(intents::NewAssignment {
+                job_id: job.job_id,
+                attempt: job.attempt,
+                worker: candidates[i].address.to_string(),
+            });
         }
         if picked.is_empty() {
             return Ok((Vec::new(), false, None));
         }
         let prepared = started.elapsed();
-        let (ids, rest): (Vec<String>, Vec<(i32, String)>) =
-            picked.into_iter().map(|(j, a, w)| (j, (a, w))).unzip();
-        let (attempts, workers): (Vec<i32>, Vec<String>) = rest.into_iter().unzip();
-        let intents = sqlx::query_as::<_, (i64, String, String)>(
-            "INSERT INTO scheduler_intents (chain_id, kind, job_id, attempt, worker, state) \
-             SELECT $1, 'assign', j::numeric, a, w, 'pending' FROM UNNEST($2::text[], $3::int[], $4::text[]) AS t(j, a, w) \
-             ON CONFLICT (chain_id, kind, job_id, attempt) WHERE state IN ('pending', 'done') DO NOTHING \
-             RETURNING id, job_id::text, worker",
-        )
-        .bind(self.chain_id)
-        .bind(&ids)
-        .bind(&attempts)
-        .bind(&workers)
-        .fetch_all(&self.pool);
+        let intents = intents::record_assignments(&self.pool, self.chain_id, &picked);
         // Without fees from the view, they are read while the intents commit; a failure here only means the send
         // reads them itself.
         let fees = async {
@@ -854,15 +805,15 @@ impl<C: CoordinatorChain> Scheduler<C> {
             let now = Instant::now();
             let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
             book.decided
-                .extend(rows.iter().map(|(_, _, worker)| (now, worker.clone())));
+                .extend(rows.iter().map(|row| (now, row.worker.clone())));
         }
         let family = self.chain.family();
         let mut decisions = Vec::with_capacity(rows.len());
-        for (id, job, worker) in rows {
+        for row in rows {
             decisions.push(Decision {
-                id,
-                job_id: job.parse().map_err(anyhow::Error::msg)?,
-                worker: Address::parse(family, &worker)?,
+                id: row.id,
+                job_id: row.job_id.parse().map_err(anyhow::Error::msg)?,
+                worker: Address::parse(family, &row.worker)?,
             });
         }
         decisions.sort_by_key(|d| d.job_id);
@@ -1019,7 +970,7 @@ impl<C: CoordinatorChain> Scheduler<C> {
 async fn watch_lock(mut lock: PgConnection) -> String {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        if let Err(e) = sqlx::query("SELECT 1").execute(&mut lock).await {
+        if let Err(e) = leader::ping(&mut lock).await {
             return format!("leader lock session failed: {e}");
         }
     }
@@ -1142,19 +1093,10 @@ impl Upkeep {
     /// row and joined them with nested loops over whole tables: rounds of 10 to 20 s with 20,000 open jobs,
     /// instead of milliseconds.
     async fn refresh_statistics(&self) {
-        let stale: sqlx::Result<Vec<String>> = sqlx::query_scalar(
-            "SELECT relname::text FROM pg_stat_user_tables \
-             WHERE schemaname = current_schema() AND relname IN ('jobs', 'scheduler_intents', 'assignments') \
-               AND n_mod_since_analyze > 500 + n_live_tup / 5",
-        )
-        .fetch_all(&self.pool)
-        .await;
+        let stale = book::stale_statistics(&self.pool).await;
         for table in stale.unwrap_or_default() {
             let started = Instant::now();
-            // `table` is one of the three names above.
-            let analyzed = sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))
-                .execute(&self.pool)
-                .await;
+            let analyzed = book::analyze(&self.pool, &table).await;
             match analyzed {
                 Ok(_) => {
                     debug!(target: "accord::scheduler", table, ms = started.elapsed().as_secs_f64() * 1e3, "statistics refreshed")
@@ -1168,43 +1110,16 @@ impl Upkeep {
 
     /// Abandons intents whose sender died and orphans assignments whose block left the canonical chain.
     async fn repair_intents(&self) -> sqlx::Result<()> {
-        let abandoned = sqlx::query(
-            "UPDATE scheduler_intents SET state = 'abandoned', reason = 'no receipt recorded in time', updated_at = now() \
-             WHERE chain_id = $1 AND state = 'pending' AND updated_at < now() - make_interval(secs => $2)",
-        )
-        .bind(self.chain_id)
-        .bind(self.pending_timeout_secs as f64)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let abandoned =
+            intents::abandon_stale(&self.pool, self.chain_id, self.pending_timeout_secs as f64)
+                .await?;
         // The index has passed the assignment's block, yet the job is still open at that attempt: the block was
-        // reorged away (the index only holds final blocks, so this is decided on final data). Found from the open
-        // jobs, one probe of the live-intent index each, then updated by id: as one UPDATE … WHERE id IN (…) the
-        // planner joined every intent with every open job, seconds per run with a backlog.
-        let orphans: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM ( \
-                 SELECT (SELECT i.id FROM scheduler_intents i \
-                         WHERE i.chain_id = j.chain_id AND i.kind = 'assign' AND i.job_id = j.job_id \
-                           AND i.attempt = j.max_attempts - j.attempts_left + 1 AND i.state = 'done' \
-                           AND i.block_number <= c.block_number) AS id \
-                 FROM jobs j JOIN indexer_cursor c ON c.chain_id = j.chain_id \
-                 WHERE j.chain_id = $1 AND j.status = 'open' OFFSET 0) t \
-             WHERE id IS NOT NULL",
-        )
-        .bind(self.chain_id)
-        .fetch_all(&self.pool)
-        .await?;
+        // reorged away (the index only holds final blocks, so this is decided on final data).
+        let orphans = intents::orphans(&self.pool, self.chain_id).await?;
         let orphaned = if orphans.is_empty() {
             0
         } else {
-            sqlx::query(
-                "UPDATE scheduler_intents SET state = 'orphaned', reason = 'its block left the canonical chain', \
-                 updated_at = now() WHERE id = ANY($1) AND state = 'done'",
-            )
-            .bind(&orphans)
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
+            intents::orphan(&self.pool, &orphans).await?
         };
         if abandoned + orphaned > 0 {
             warn!(target: "accord::scheduler", abandoned, orphaned, "intents released for a new decision");
@@ -1214,34 +1129,18 @@ impl Upkeep {
 
     /// Every worker's load and record, read from the index and the intents.
     async fn loads(&self) -> sqlx::Result<Loads> {
-        // The intent of an open job's current attempt is found by a scalar subquery: one probe of the
-        // live-intent index per open job. Open jobs without a live intent group under NULL.
-        let load = sqlx::query_as::<_, (Option<String>, i64)>(
-            "SELECT worker, count(*) FROM ( \
-                 SELECT worker FROM jobs WHERE chain_id = $1 AND status = 'assigned' \
-                 UNION ALL \
-                 SELECT (SELECT i.worker FROM scheduler_intents i \
-                         WHERE i.chain_id = j.chain_id AND i.kind = 'assign' AND i.job_id = j.job_id \
-                           AND i.attempt = j.max_attempts - j.attempts_left + 1 AND i.state IN ('pending', 'done')) \
-                 FROM jobs j WHERE j.chain_id = $1 AND j.status = 'open') t \
-             GROUP BY worker",
-        )
-        .bind(self.chain_id)
-        .fetch_all(&self.pool);
-        let record = sqlx::query_as::<_, (String, i64, i64)>(
-            "SELECT worker, count(*) FILTER (WHERE outcome = 'paid'), \
-                    count(*) FILTER (WHERE outcome IN ('expired', 'refunded')) \
-             FROM assignments WHERE chain_id = $1 AND outcome IN ('paid', 'expired', 'refunded') GROUP BY worker",
-        )
-        .bind(self.chain_id)
-        .fetch_all(&self.pool);
+        let load = book::loads(&self.pool, self.chain_id);
+        let record = book::records(&self.pool, self.chain_id);
         let (load, record) = tokio::try_join!(load, record)?;
         Ok(Loads {
             load: load
                 .into_iter()
-                .filter_map(|(w, n)| w.map(|w| (w, n)))
+                .filter_map(|l| l.worker.map(|w| (w, l.jobs)))
                 .collect(),
-            record: record.into_iter().map(|(w, c, f)| (w, (c, f))).collect(),
+            record: record
+                .into_iter()
+                .map(|r| (r.worker, (r.completed, r.failed)))
+                .collect(),
         })
     }
 }
@@ -1261,36 +1160,19 @@ impl<C: CoordinatorChain> TaskCtx<C> {
     /// results whose challenge window closed, recording each as a pending intent.
     async fn decide_chores(self) -> anyhow::Result<Vec<Chore>> {
         let now = self.chain.clock().await?;
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "WITH due AS ( \
-                 SELECT j.job_id, j.max_attempts - j.attempts_left AS attempt, \
-                        CASE WHEN j.status = 'assigned' THEN 'expire' \
-                             WHEN j.status = 'submitted' THEN 'finalize' ELSE 'refund' END AS kind \
-                 FROM jobs j \
-                 WHERE j.chain_id = $1 AND ( \
-                       (j.status IN ('assigned', 'disputed') AND j.due < $2) \
-                    OR (j.status = 'submitted' AND j.due <= $2) \
-                    OR (j.status = 'open' AND j.deadline <= $2)) \
-                 ORDER BY j.job_id LIMIT 64) \
-             INSERT INTO scheduler_intents (chain_id, kind, job_id, attempt, state) \
-             SELECT $1, d.kind, d.job_id, d.attempt, 'pending' FROM due d \
-             WHERE NOT EXISTS (SELECT 1 FROM scheduler_intents i WHERE i.chain_id = $1 AND i.kind = d.kind \
-                   AND i.job_id = d.job_id AND i.attempt = d.attempt AND i.state = 'refused' \
-                   AND i.updated_at > now() - make_interval(secs => $3)) \
-             ON CONFLICT (chain_id, kind, job_id, attempt) WHERE state IN ('pending', 'done') DO NOTHING \
-             RETURNING id, kind, job_id::text",
+        let rows = intents::record_chores(
+            &self.pool,
+            self.chain_id,
+            now as i64,
+            self.config.refusal_backoff_secs as f64,
         )
-        .bind(self.chain_id)
-        .bind(now as i64)
-        .bind(self.config.refusal_backoff_secs as f64)
-        .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, kind, job)| {
+            .map(|row| {
                 Ok(Chore {
-                    id,
-                    kind,
-                    job_id: job.parse().map_err(anyhow::Error::msg)?,
+                    id: row.id,
+                    kind: row.kind,
+                    job_id: row.job_id.parse().map_err(anyhow::Error::msg)?,
                 })
             })
             .collect()
@@ -1445,19 +1327,6 @@ impl<C: CoordinatorChain> TaskCtx<C> {
         if ids.is_empty() {
             return Ok(());
         }
-        sqlx::query(
-            "UPDATE scheduler_intents SET state = $2, reason = NULLIF($3, ''), tx_hash = COALESCE($4, tx_hash), \
-             block_number = COALESCE($5, block_number), updated_at = now() \
-             WHERE chain_id = $6 AND id = ANY($1)",
-        )
-        .bind(ids)
-        .bind(state)
-        .bind(reason)
-        .bind(tx)
-        .bind(block)
-        .bind(self.chain_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        intents::finish(&self.pool, self.chain_id, ids, state, reason, tx, block).await
     }
 }

@@ -1188,83 +1188,6 @@ pub async fn apply_events(
     r
 }
 
-/// Appends `events` to `raw_events` with `COPY`, the fastest bulk path. Exactly-once holds without an
-/// `ON CONFLICT` clause: a batch commits together with the cursor, so a range is never stored twice, and should a
-/// log arrive twice anyway the primary key (chain id, block hash, log index) rejects the whole batch loudly
-/// instead of applying it again.
-pub async fn insert_raw(
-    conn: &mut PgConnection,
-    chain_id: u64,
-    events: &[EventRecord],
-) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut copy = CopyIn::start(
-        conn,
-        "COPY raw_events (chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args) \
-         FROM STDIN",
-    )
-    .await?;
-    let mut args = Vec::with_capacity(1024);
-    for e in events {
-        args.clear();
-        serde_json::to_writer(&mut args, &e.args).expect("a JSON value serializes");
-        // Hashes and addresses are 0x-hex, contract and event names identifiers from `abi/`: nothing to escape.
-        copy.plain(chain_id)
-            .plain(e.block_number)
-            .plain(&e.block_hash)
-            .plain(e.log_index)
-            .plain(&e.tx_hash)
-            .plain(&e.contract)
-            .plain(&e.address)
-            .plain(&e.event)
-            .text(&e.stream)
-            .text(std::str::from_utf8(&args).expect("serde_json writes UTF-8"));
-        copy.end_row().await?;
-    }
-    copy.finish().await?;
-    Ok(())
-}
-
-/// Reads stored events of `streams` in chain order, `limit` at a time after `after` (block, log index).
-async fn stream_events(
-    conn: &mut PgConnection,
-    chain_id: u64,
-    streams: &[String],
-    after: (i64, i64),
-    limit: i64,
-) -> Result<Vec<EventRecord>> {
-    let rows = sqlx::query(
-        "SELECT block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args FROM raw_events \
-         WHERE chain_id = $1 AND stream = ANY($2) AND (block_number, log_index) > ($3, $4) \
-         ORDER BY block_number, log_index LIMIT $5",
-    )
-    .bind(chain_id as i64)
-    .bind(streams)
-    .bind(after.0)
-    .bind(after.1)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| EventRecord {
-            chain_id,
-            block_number: r.get::<i64, _>(0) as u64,
-            block_hash: r.get(1),
-            log_index: r.get::<i64, _>(2) as u64,
-            tx_hash: r.get(3),
-            contract: r.get(4),
-            address: r.get(5),
-            event: r.get(6),
-            stream: r.get(7),
-            args: r.get(8),
-            protocol: None,
-        })
-        .collect())
-}
-
 /// Deletes every derived row of `streams` and re-applies their stored events, read back as protocol events by
 /// the chain family's `codec`.
 pub async fn replay_streams(
@@ -1288,7 +1211,7 @@ pub async fn replay_streams(
     }
     let mut after = (-1, -1);
     loop {
-        let mut events = stream_events(conn, chain_id, streams, after, 10_000).await?;
+        let mut events = super::raw::read_streams(conn, chain_id, streams, after, 10_000).await?;
         for e in &mut events {
             e.protocol = codec
                 .protocol_event(e)

@@ -11,15 +11,22 @@
 //! migration never meets a missing index.
 
 use futures::{StreamExt, TryStreamExt};
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 use tracing::info;
 
 use super::Result;
 use super::apply::DERIVED_TABLES;
 
-/// Serializes deferral and restoration between indexers of different chains in one schema.
-const LOCK: &str =
-    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':accord-deferred-indexes'))";
+/// Serializes deferral and restoration between indexers of different chains in one schema, until the end of
+/// the transaction.
+async fn lock(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':accord-deferred-indexes')) AS locked"
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
 
 /// Index builds run this many at a time (one per core on the reference machine).
 const PARALLEL_BUILDS: usize = 2;
@@ -35,36 +42,37 @@ fn bulk_tables() -> Vec<String> {
 /// chain) and nothing is deferred yet. Returns how many were dropped; 0 means the index was not fresh.
 pub async fn defer_indexes(pool: &PgPool) -> Result<usize> {
     let mut tx = pool.begin().await?;
-    sqlx::query(LOCK).execute(&mut *tx).await?;
-    let fresh: bool = sqlx::query_scalar(
-        "SELECT NOT EXISTS (SELECT 1 FROM raw_events) AND NOT EXISTS (SELECT 1 FROM deferred_indexes)",
+    lock(&mut tx).await?;
+    let fresh = sqlx::query_scalar!(
+        r#"SELECT NOT EXISTS (SELECT 1 FROM raw_events) AND NOT EXISTS (SELECT 1 FROM deferred_indexes) AS "fresh!""#
     )
     .fetch_one(&mut *tx)
     .await?;
     if !fresh {
         return Ok(0);
     }
-    let rows = sqlx::query(
-        "SELECT c.relname AS name, t.relname AS tab, pg_get_indexdef(i.indexrelid) AS definition \
-         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid \
-         WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY($1) \
-           AND NOT i.indisunique AND NOT i.indisprimary ORDER BY c.relname",
+    let rows = sqlx::query!(
+        r#"SELECT c.relname::text AS "name!", t.relname::text AS "tab!", pg_get_indexdef(i.indexrelid) AS "definition!"
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+           WHERE t.relnamespace = current_schema()::regnamespace AND t.relname::text = ANY($1)
+             AND NOT i.indisunique AND NOT i.indisprimary ORDER BY c.relname"#,
+        &bulk_tables()
     )
-    .bind(bulk_tables())
     .fetch_all(&mut *tx)
     .await?;
     for r in &rows {
-        let name: String = r.get("name");
-        sqlx::query("INSERT INTO deferred_indexes (name, tab, definition) VALUES ($1, $2, $3)")
-            .bind(&name)
-            .bind(r.get::<String, _>("tab"))
-            .bind(r.get::<String, _>("definition"))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "INSERT INTO deferred_indexes (name, tab, definition) VALUES ($1, $2, $3)",
+            r.name,
+            r.tab,
+            r.definition
+        )
+        .execute(&mut *tx)
+        .await?;
         // The name comes from the catalog of this schema, quoted as an identifier.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP INDEX {}",
-            quote_ident(&name)
+            quote_ident(&r.name)
         )))
         .execute(&mut *tx)
         .await?;
@@ -76,7 +84,7 @@ pub async fn defer_indexes(pool: &PgPool) -> Result<usize> {
 /// Builds every deferred index again, [`PARALLEL_BUILDS`] at a time, each in one transaction with the removal
 /// of its record. Returns how many were built.
 pub async fn restore_indexes(pool: &PgPool) -> Result<usize> {
-    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM deferred_indexes ORDER BY name")
+    let names = sqlx::query_scalar!("SELECT name FROM deferred_indexes ORDER BY name")
         .fetch_all(pool)
         .await?;
     if names.is_empty() {
@@ -87,16 +95,16 @@ pub async fn restore_indexes(pool: &PgPool) -> Result<usize> {
         .map(|name| async move {
             let mut tx = pool.begin().await?;
             // Whoever deletes the record builds the index; a concurrent restorer finds it gone and skips it.
-            let definition: Option<String> = sqlx::query_scalar(
+            let definition = sqlx::query_scalar!(
                 "DELETE FROM deferred_indexes WHERE name = $1 RETURNING definition",
+                name
             )
-            .bind(&name)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(definition) = definition else {
                 return Ok::<_, super::Error>(false);
             };
-            sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+            sqlx::query!("SET LOCAL maintenance_work_mem = '256MB'")
                 .execute(&mut *tx)
                 .await?;
             // The statement is pg_get_indexdef() of an index this schema had, recorded by `defer_indexes`.
@@ -117,7 +125,7 @@ pub async fn restore_indexes(pool: &PgPool) -> Result<usize> {
 /// Whether any index is deferred (missing until the backfill catches up).
 pub async fn any_deferred(pool: &PgPool) -> Result<bool> {
     Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deferred_indexes)")
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM deferred_indexes) AS "deferred!""#)
             .fetch_one(pool)
             .await?,
     )
@@ -128,7 +136,7 @@ pub async fn restore_before_migrations(pool: &PgPool, pending: bool) -> Result<(
     if !pending {
         return Ok(());
     }
-    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('deferred_indexes')::text")
+    let table = sqlx::query_scalar!("SELECT to_regclass('deferred_indexes')::text AS table")
         .fetch_one(pool)
         .await?;
     if table.is_some() {

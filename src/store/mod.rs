@@ -1,13 +1,23 @@
 //! PostgreSQL: embedded migrations, the raw event log and the derived tables (see `migrations/`).
 
 pub mod apply;
+pub mod blocks;
+pub mod book;
 pub mod bulk;
 pub mod copy;
+pub mod cursor;
+pub mod da;
 pub mod digest;
+pub mod heartbeats;
+pub mod intents;
+pub mod leader;
 pub mod nodelay;
+pub mod raw;
+pub mod schema;
+pub mod views;
 
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgConnection, PgPool};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -73,16 +83,39 @@ pub fn redact_url(url: &str) -> String {
 
 /// Whether an earlier version of this schema lacks some of the embedded migrations.
 async fn migrations_pending(pool: &PgPool) -> Result<bool> {
-    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+    let table = sqlx::query_scalar!("SELECT to_regclass('_sqlx_migrations')::text AS table")
         .fetch_one(pool)
         .await?;
     if table.is_none() {
         return Ok(false);
     }
+    // `_sqlx_migrations` is the migrator's own table, made when it first runs, not by `migrations/`: the
+    // statements that read it are checked at run time.
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(pool)
         .await?;
     Ok((applied as usize) < MIGRATOR.iter().count())
+}
+
+/// How many migrations the database has applied (after [`connect`], every embedded one).
+pub async fn migrations_applied(pool: &PgPool) -> Result<i64> {
+    // The migrator's own table: see `migrations_pending`.
+    Ok(sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Opens a transaction on `conn` by hand, for a transaction that outlives every borrow of its connection (the
+/// indexer's staged ranges). [`commit`] ends it; closing the connection instead rolls it back.
+pub async fn begin(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query!("BEGIN").execute(conn).await?;
+    Ok(())
+}
+
+/// Commits the transaction [`begin`] opened on `conn`.
+pub async fn commit(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query!("COMMIT").execute(conn).await?;
+    Ok(())
 }
 
 /// Pool options every pool of the coordinator uses: TCP_NODELAY on each new connection (see [`nodelay`]).
