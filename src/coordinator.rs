@@ -244,7 +244,9 @@ impl Coordinator {
             api::serve(listener, state, stop).await.map_err(Into::into)
         });
         if let Some(scheduler) = scheduler {
-            tasks.spawn("scheduler", |stop| scheduler.run(stop));
+            tasks.spawn("scheduler", |stop| async move {
+                scheduler.run(stop).await.map_err(Into::into)
+            });
         }
         tasks.spawn("indexer", |stop| async move {
             indexer.run(stop).await.map_err(Into::into)

@@ -582,12 +582,36 @@ async fn crashes_during_backfill_lose_and_double_nothing() {
     // Kill it at random points (between batches and inside them) until it has made it to the head.
     for _ in 0..200 {
         let run = start(&devnet, pool.clone(), small.clone(), Some(head)).await;
+        // Every other run is killed once its indexes are deferred (if it defers them), so some kills land in the
+        // bulk load however long a start takes on a loaded machine.
+        if kills % 2 == 1 {
+            let waited = std::time::Instant::now();
+            while !run.handle.is_finished()
+                && waited.elapsed() < Duration::from_secs(2)
+                && count(&pool, "SELECT count(*) FROM deferred_indexes").await == 0
+            {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..20))).await;
         if run.handle.is_finished() {
             break;
         }
         run.handle.abort();
         let _ = run.handle.await;
+        // The killed indexer's lock session ends when PostgreSQL notices its closed socket: a loaded machine
+        // may take a moment, and a start meanwhile refuses (another indexer holds the chain).
+        let waited = std::time::Instant::now();
+        while count(
+            &pool,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+        )
+        .await
+            > 0
+            && waited.elapsed() < Duration::from_secs(5)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         kills += 1;
         if count(&pool, "SELECT count(*) FROM deferred_indexes").await > 0 {
             killed_while_deferred += 1;
