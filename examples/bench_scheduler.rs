@@ -581,8 +581,10 @@ async fn run(args: &Args, env: &mut Env, capture: &Capture) -> anyhow::Result<bo
     let dir = tempfile::tempdir()?;
     say("deploying with scripts/deploy (coordinator = anvil account 1, arbiter = account 2)");
     let deployer_hex = format!("0x{}", alloy::hex::encode(deployer.to_bytes()));
+    // The key goes in the environment, never on a command line (scripts/deploy refuses it there).
     let out = tokio::process::Command::new(repo.join("scripts/deploy"))
-        .args(["--rpc-url", &rpc_url, "--private-key", &deployer_hex])
+        .args(["--rpc-url", &rpc_url])
+        .env("DEPLOYER_KEY", &deployer_hex)
         .args([
             "--coordinator",
             &format!("{:#x}", coordinator_key.address()),
