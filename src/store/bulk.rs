@@ -54,7 +54,7 @@ pub async fn defer_indexes(pool: &PgPool) -> Result<usize> {
     let rows = sqlx::query!(
         r#"SELECT c.relname::text AS "name!", t.relname::text AS "tab!", pg_get_indexdef(i.indexrelid) AS "definition!"
            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-           WHERE t.relnamespace = current_schema()::regnamespace AND t.relname::text = ANY($1)
+           WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY($1::text[])
              AND NOT i.indisunique AND NOT i.indisprimary ORDER BY c.relname"#,
         &bulk_tables()
     )
