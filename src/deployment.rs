@@ -56,6 +56,9 @@ pub struct Deployed {
     pub address: Address,
     /// Block of the transaction that created it.
     pub deploy_block: u64,
+    /// Its class hash (Starknet only: the class it was deployed from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_hash: Option<String>,
 }
 
 /// The protocol's contracts, keyed by contract name as in the manifest.
@@ -109,8 +112,12 @@ pub struct Manifest {
     /// The chain's family; `evm` when the manifest does not say.
     #[serde(default = "evm", skip_serializing_if = "is_evm")]
     pub family: Family,
-    /// Chain the contracts live on.
+    /// Chain the contracts live on: an EVM chain id, or the index's key of a Starknet chain
+    /// ([`crate::domain::ChainId::of_starknet`] of its network).
     pub chain_id: u64,
+    /// Starknet: the chain id's short string (`SN_SEPOLIA`); absent on EVM chains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     /// Account that deployed them (and kept no role).
     pub deployer: Address,
     /// Earliest deploy block: where indexing starts.
@@ -171,6 +178,24 @@ impl Manifest {
 
     /// Internal consistency: distinct non-zero addresses, and `deployBlock` is the earliest contract's block.
     pub fn check(&self) -> std::result::Result<(), String> {
+        match (self.family, &self.network) {
+            (Family::Evm, Some(network)) => {
+                return Err(format!("an EVM manifest names a Starknet network ({network})"));
+            }
+            (Family::Starknet, None) => {
+                return Err("a Starknet manifest must name its network (SN_SEPOLIA, …)".into());
+            }
+            (Family::Starknet, Some(network)) => {
+                let key = crate::domain::ChainId::of_starknet(network).0;
+                if self.chain_id != key {
+                    return Err(format!(
+                        "chainId {} is not the key of network {network} ({key})",
+                        self.chain_id
+                    ));
+                }
+            }
+            (Family::Evm, None) => {}
+        }
         let all = self.contracts.iter();
         for (i, (name, c)) in all.iter().enumerate() {
             if c.address.is_zero() {
@@ -207,10 +232,12 @@ mod tests {
         let d = |n: u8, b: u64| Deployed {
             address: evm(n),
             deploy_block: b,
+            class_hash: None,
         };
         Manifest {
             family: Family::Evm,
             chain_id: 31337,
+            network: None,
             deployer: evm(9),
             deploy_block: 1,
             contracts: Contracts {
@@ -299,6 +326,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut v = serde_json::to_value(sample()).unwrap();
         v["family"] = serde_json::json!("starknet");
+        v["network"] = serde_json::json!("SN_SEPOLIA");
+        v["chainId"] = serde_json::json!(crate::domain::ChainId::of_starknet("SN_SEPOLIA").0);
         v["deployer"] = serde_json::json!("0x9");
         for (i, name) in [
             "AccordToken",
@@ -321,6 +350,16 @@ mod tests {
             format!("0x{}41", "0".repeat(62))
         );
         assert_eq!(m.deployer.family(), Family::Starknet);
+
+        // Its chain id must be its network's key, and it must name a network.
+        v["chainId"] = serde_json::json!(31337);
+        std::fs::write(&path, v.to_string()).unwrap();
+        let err = Manifest::load(&path).unwrap_err().to_string();
+        assert!(err.contains("is not the key of network SN_SEPOLIA"), "{err}");
+        v.as_object_mut().unwrap().remove("network");
+        std::fs::write(&path, v.to_string()).unwrap();
+        let err = Manifest::load(&path).unwrap_err().to_string();
+        assert!(err.contains("must name its network"), "{err}");
 
         // An EVM manifest (no family) with a felt-sized address is refused, naming the address.
         let mut v = serde_json::to_value(sample()).unwrap();

@@ -78,6 +78,15 @@ pub enum Error {
         /// The address that signed.
         recovered: Address,
     },
+    /// The worker's account contract refused the signature (Starknet: `is_valid_signature` did not answer
+    /// `VALID`, failed, or took too long).
+    #[error("the account contract of {worker} refused the signature: {reason}")]
+    Refused {
+        /// The worker.
+        worker: Address,
+        /// Why.
+        reason: String,
+    },
     /// The timestamp is too old.
     #[error("timestamp {timestamp} is more than {max_age_secs} s before now ({now})")]
     Stale {

@@ -208,6 +208,9 @@ pub(crate) async fn post_blob(
                 "signature is by {recovered}, not by X-Accord-Worker {claimed} (or it signs another \
                  sha256, size, timestamp or deployment)"
             ),
+            e @ offchain::Error::Refused { .. } => format!(
+                "{e} (or it signs another sha256, size, timestamp or deployment)"
+            ),
             e @ (offchain::Error::Stale { .. } | offchain::Error::Future { .. }) => {
                 format!("X-Accord-Timestamp: {e}")
             }

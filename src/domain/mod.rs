@@ -17,7 +17,8 @@ pub use alloy::primitives::U256;
 pub use event::{Contract, EventCodec, EventRecord, LiveEvent, ProtocolEvent};
 pub use stream::Stream;
 
-/// A chain's id: EIP-155 on EVM chains; on Starknet, the short-string chain id as a number.
+/// A chain's id in the index: the EIP-155 id on EVM chains; on Starknet, [`ChainId::of_starknet`] of its short-string
+/// chain id.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
@@ -27,6 +28,18 @@ pub struct ChainId(pub u64);
 impl fmt::Display for ChainId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+impl ChainId {
+    /// The index's key of the Starknet chain whose id is the short string `network` (`SN_SEPOLIA`): bit 62 set
+    /// (no EVM chain id comes near it) and 62 bits of `keccak256(network)`. Stable, the same on every machine,
+    /// and within PostgreSQL's `BIGINT`.
+    pub fn of_starknet(network: &str) -> Self {
+        let hash = alloy::primitives::keccak256(network.as_bytes());
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&hash[24..]);
+        Self((1 << 62) | (u64::from_be_bytes(low) & ((1 << 62) - 1)))
     }
 }
 

@@ -14,6 +14,7 @@ mod sandbox;
 mod scheduler;
 mod solc_adapter;
 mod stack;
+mod starknet_contracts;
 mod utils;
 mod wallet;
 mod worker;

@@ -256,3 +256,57 @@ pub async fn rewriting_proxy(
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
+
+pub use accord::chain::starknet::devnet::StarknetDevnet;
+use accord::chain::starknet::signer::{self as sn_signer, Signer};
+use starknet::core::types::Felt;
+
+/// starknet-devnet with the protocol deployed: predeployed account 0 deployed it (and holds the token supply),
+/// 1 is the coordinator, 2 the arbiter, the others are free for the tests.
+pub struct StarknetNet {
+    /// The node (killed on drop).
+    pub devnet: StarknetDevnet,
+    /// The predeployed accounts' signers, in the devnet's order.
+    pub signers: Vec<Signer>,
+    /// The deployment.
+    pub manifest: accord::deployment::Manifest,
+}
+
+impl StarknetNet {
+    /// Starts starknet-devnet on a free loopback port and deploys the protocol with the devnet settings.
+    pub async fn start() -> Self {
+        let devnet = StarknetDevnet::spawn(&tool("starknet-devnet"), free_port(), None)
+            .await
+            .expect("start starknet-devnet");
+        let provider = sn_signer::provider(&devnet.url).unwrap();
+        let mut signers = Vec::new();
+        for a in devnet.accounts().await.expect("predeployed accounts") {
+            signers.push(
+                sn_signer::signer(provider.clone(), a.address, a.private_key)
+                    .await
+                    .unwrap(),
+            );
+        }
+        use starknet::accounts::Account;
+        let config = accord::chain::starknet::deploy::Config::devnet(
+            signers[0].address(),
+            signers[1].address(),
+            signers[2].address(),
+        );
+        let manifest = accord::chain::starknet::deploy::deploy(&signers[0], &config)
+            .await
+            .expect("deploy the protocol on starknet-devnet");
+        Self {
+            devnet,
+            signers,
+            manifest,
+        }
+    }
+
+    /// The address of contract `name`.
+    pub fn address(&self, name: &str) -> Felt {
+        accord::chain::starknet::Deployment::of(&self.manifest)
+            .unwrap()
+            .address(name)
+    }
+}

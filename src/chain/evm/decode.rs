@@ -10,8 +10,9 @@ use alloy::json_abi::{Event, JsonAbi};
 use alloy::primitives::{Address, B256, Bytes, U64};
 use serde_json::{Map, Value, json};
 
+use crate::chain::protocol::{protocol_event, stream_of};
 use crate::chain::{Error, Result};
-use crate::domain::EventRecord;
+use crate::domain::{EventRecord, Family};
 use crate::text::ChainText;
 
 /// The committed ABI files, by contract name: the only source of event and error signatures.
@@ -166,10 +167,10 @@ impl Decoder {
             }
         }
         let args = Value::Object(args);
-        let protocol = super::protocol::protocol_event(contract.name, &event.name, &args)
+        let protocol = protocol_event(Family::Evm, contract.name, &event.name, &args)
             .map_err(|message| fail(format!("{}: {message}", event.name)))?;
         let stream =
-            super::protocol::stream_of(contract.name, protocol.as_ref(), &args).to_string();
+            stream_of(Family::Evm, contract.name, protocol.as_ref(), &args).to_string();
         Ok(EventRecord {
             chain_id,
             block_number,
@@ -217,7 +218,7 @@ mod tests {
 
     #[test]
     fn streams_group_events_by_entity() {
-        use super::super::protocol::{protocol_event, stream_of};
+        use crate::chain::protocol::{protocol_event, stream_of};
         use alloy::primitives::U256;
         const ZERO: &str = "0x0000000000000000000000000000000000000000";
         let (ab, one, two) = (
@@ -294,31 +295,31 @@ mod tests {
             ),
         ];
         for (contract, event, args, want) in cases {
-            let protocol = protocol_event(contract, event, &args).unwrap();
+            let protocol = protocol_event(Family::Evm, contract, event, &args).unwrap();
             assert_eq!(
-                stream_of(contract, protocol.as_ref(), &args).to_string(),
+                stream_of(Family::Evm, contract, protocol.as_ref(), &args).to_string(),
                 want,
                 "{contract}.{event}"
             );
         }
         let key = "0x6d696e5374616b65000000000000000000000000000000000000000000000000";
         let args = json!({ "key": key, "previous": "1", "current": "2" });
-        let protocol = protocol_event("WorkerRegistry", "ParameterUpdated", &args).unwrap();
+        let protocol = protocol_event(Family::Evm, "WorkerRegistry", "ParameterUpdated", &args).unwrap();
         assert_eq!(
-            stream_of("WorkerRegistry", protocol.as_ref(), &args).to_string(),
+            stream_of(Family::Evm, "WorkerRegistry", protocol.as_ref(), &args).to_string(),
             "param:WorkerRegistry:minStake"
         );
         // A protocol event with an argument missing or out of range is refused, naming it.
         let short = json!({"jobId": "7", "worker": ab, "due": "1"});
         assert!(
-            protocol_event("JobManager", "JobAssigned", &short)
+            protocol_event(Family::Evm, "JobManager", "JobAssigned", &short)
                 .unwrap_err()
                 .contains("attemptsLeft")
         );
         let wide =
             json!({"jobId": "7", "worker": ab, "due": U256::MAX.to_string(), "attemptsLeft": "1"});
         assert!(
-            protocol_event("JobManager", "JobAssigned", &wide)
+            protocol_event(Family::Evm, "JobManager", "JobAssigned", &wide)
                 .unwrap_err()
                 .contains("64 bits")
         );
@@ -339,7 +340,7 @@ mod tests {
             to_json(&DynSolValue::FixedBytes(B256::repeat_byte(1), 32)),
             json!(format!("0x{}", "01".repeat(32)))
         );
-        assert_eq!(super::super::protocol::bytes32_text("0x61620000"), "ab");
+        assert_eq!(crate::chain::protocol::bytes32_text("0x61620000"), "ab");
         assert_eq!(
             to_json(&DynSolValue::String("a\0b".into())),
             json!("a\u{FFFD}b")

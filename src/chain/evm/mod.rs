@@ -311,7 +311,7 @@ impl Chain for EvmChain {
             ))
         });
         // Copies that disagree: this answer is refused, and the call retried (another backend may answer).
-        let repeated = dedup_logs(&mut out).map_err(|message| Error::Rpc {
+        let repeated = super::dedup_logs(&mut out).map_err(|message| Error::Rpc {
             call: "eth_getLogs",
             message: format!("untrusted answer: {message} in blocks {from}..={to}"),
             too_large: false,
@@ -338,87 +338,3 @@ impl Chain for EvmChain {
 
 /// Whether a repeated log was already warned about (once per process; the counter keeps counting).
 static DUPLICATES_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Drops repeated copies of a log from `logs`, sorted by position: copies with the same block, block hash and
-/// log index that agree in everything are one log (a node or a load balancer in front of several may return
-/// a log twice). Returns how many copies were dropped; copies that disagree, or two logs at one position with
-/// different block hashes, are an answer that cannot be trusted.
-pub(crate) fn dedup_logs(logs: &mut Vec<EventRecord>) -> std::result::Result<usize, String> {
-    let before = logs.len();
-    let mut conflict = None;
-    logs.dedup_by(|later, kept| {
-        if (later.block_number, later.log_index) != (kept.block_number, kept.log_index) {
-            return false;
-        }
-        if later != kept && conflict.is_none() {
-            conflict = Some(if later.block_hash != kept.block_hash {
-                format!(
-                    "two logs at block {} index {} with different block hashes",
-                    kept.block_number, kept.log_index
-                )
-            } else {
-                format!(
-                    "two different logs at block {} index {}",
-                    kept.block_number, kept.log_index
-                )
-            });
-        }
-        true
-    });
-    match conflict {
-        Some(message) => Err(message),
-        None => Ok(before - logs.len()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn log(block: u64, index: u64, hash: &str, job: &str) -> EventRecord {
-        EventRecord {
-            chain_id: 1,
-            block_number: block,
-            block_hash: hash.into(),
-            log_index: index,
-            tx_hash: "0xt".into(),
-            contract: "JobManager".into(),
-            address: "0xa".into(),
-            event: "JobCancelled".into(),
-            stream: format!("job:{job}"),
-            args: serde_json::json!({ "jobId": job }),
-            protocol: None,
-        }
-    }
-
-    #[test]
-    fn identical_repeats_are_dropped_and_counted() {
-        let mut logs = vec![
-            log(1, 0, "0xb1", "1"),
-            log(1, 0, "0xb1", "1"),
-            log(1, 1, "0xb1", "2"),
-            log(2, 0, "0xb2", "3"),
-            log(2, 0, "0xb2", "3"),
-            log(2, 0, "0xb2", "3"),
-        ];
-        assert_eq!(dedup_logs(&mut logs), Ok(3));
-        let kept: Vec<_> = logs.iter().map(|l| (l.block_number, l.log_index)).collect();
-        assert_eq!(kept, [(1, 0), (1, 1), (2, 0)]);
-        let mut clean = vec![log(1, 0, "0xb1", "1"), log(1, 1, "0xb1", "2")];
-        assert_eq!(dedup_logs(&mut clean), Ok(0));
-        assert_eq!(clean.len(), 2);
-    }
-
-    #[test]
-    fn repeats_that_disagree_are_refused() {
-        let mut args = vec![log(1, 0, "0xb1", "1"), log(1, 0, "0xb1", "2")];
-        let err = dedup_logs(&mut args).unwrap_err();
-        assert!(
-            err.contains("two different logs at block 1 index 0"),
-            "{err}"
-        );
-        let mut hashes = vec![log(1, 0, "0xb1", "1"), log(1, 0, "0xff", "1")];
-        let err = dedup_logs(&mut hashes).unwrap_err();
-        assert!(err.contains("different block hashes"), "{err}");
-    }
-}
