@@ -80,10 +80,14 @@ pub struct Config {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainConfig {
+    /// The chain's family: `evm` (the default) or `starknet`.
+    pub family: crate::domain::Family,
     /// JSON-RPC endpoint (http or https).
     pub rpc_url: String,
     /// Folder with `deployments/<chain-id>.json`; the manifest for the RPC's chain id is used.
     pub deployments_dir: PathBuf,
+    /// Starknet: index blocks accepted on L2 (`l2`, the default) or only those accepted on L1 (`l1`).
+    pub finality: crate::domain::Finality,
 }
 
 /// `[api]`
@@ -144,8 +148,10 @@ pub struct DatabaseConfig {
 impl Default for ChainConfig {
     fn default() -> Self {
         Self {
+            family: crate::domain::Family::Evm,
             rpc_url: "http://127.0.0.1:8545".into(),
             deployments_dir: "deployments".into(),
+            finality: crate::domain::Finality::L2,
         }
     }
 }
@@ -165,8 +171,10 @@ impl Default for ApiConfig {
 impl std::fmt::Debug for ChainConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChainConfig")
+            .field("family", &self.family)
             .field("rpc_url", &crate::chain::redact_rpc_url(&self.rpc_url))
             .field("deployments_dir", &self.deployments_dir)
+            .field("finality", &self.finality)
             .finish()
     }
 }

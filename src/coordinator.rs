@@ -19,7 +19,9 @@ use tracing::info;
 use crate::api::{self, AppState};
 use crate::chain::actions::CoordinatorChain;
 use crate::chain::evm::{EvmChain, EvmCoordinator};
-use crate::chain::{Chain, CoordinatorKey, redact_rpc_url};
+use crate::chain::starknet::StarknetChain;
+use crate::chain::starknet::coordinate::StarknetCoordinator;
+use crate::chain::{AnyChain, Chain, CoordinatorKey, redact_rpc_url};
 use crate::config::Config;
 use crate::da::DaRouter;
 use crate::deployment::Manifest;
@@ -52,36 +54,52 @@ fn prometheus() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Asks the node for its chain id and loads that chain's manifest.
+/// Asks the node for its chain id (by `chain.family`) and loads that chain's manifest.
 pub async fn load_manifest(config: &Config) -> anyhow::Result<Manifest> {
-    let chain_id = crate::chain::evm::chain_id_at(
-        &config.chain.rpc_url,
-        Duration::from_millis(config.indexer.rpc_timeout_ms),
-    )
-    .await
-    .context("cannot read the chain id of chain.rpc_url")?;
+    let timeout = Duration::from_millis(config.indexer.rpc_timeout_ms);
+    let chain_id = match config.chain.family {
+        Family::Evm => crate::chain::evm::chain_id_at(&config.chain.rpc_url, timeout)
+            .await
+            .context("cannot read the chain id of chain.rpc_url")?,
+        Family::Starknet => {
+            let network = crate::chain::starknet::network_at(&config.chain.rpc_url, timeout)
+                .await
+                .context("cannot read the chain id of chain.rpc_url")?;
+            crate::domain::ChainId::of_starknet(&network).0
+        }
+    };
     let path = Manifest::path_for(&config.chain.deployments_dir, chain_id);
-    Manifest::load(&path).with_context(|| {
+    let manifest = Manifest::load(&path).with_context(|| {
         format!(
             "chain {chain_id} has no usable deployment manifest; deploy with scripts/deploy first"
         )
-    })
+    })?;
+    if manifest.family() != config.chain.family {
+        anyhow::bail!(
+            "{} is a {} deployment but chain.family is {}",
+            path.display(),
+            manifest.family(),
+            config.chain.family
+        );
+    }
+    Ok(manifest)
 }
 
-/// Connects to the chain of `config` for the contracts of `manifest`.
-pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Result<EvmChain> {
-    EvmChain::connect(
-        &config.chain.rpc_url,
-        manifest,
-        Duration::from_millis(config.indexer.rpc_timeout_ms),
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "cannot use the chain at {}",
-            redact_rpc_url(&config.chain.rpc_url)
-        )
-    })
+/// Connects to the chain of `config` for the contracts of `manifest`, by the manifest's family.
+pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Result<AnyChain> {
+    let timeout = Duration::from_millis(config.indexer.rpc_timeout_ms);
+    let url = &config.chain.rpc_url;
+    let chain = match manifest.family() {
+        Family::Evm => EvmChain::connect(url, manifest, timeout)
+            .await
+            .map(AnyChain::Evm),
+        Family::Starknet => {
+            StarknetChain::connect(url, manifest, config.chain.finality, timeout)
+                .await
+                .map(AnyChain::Starknet)
+        }
+    };
+    chain.with_context(|| format!("cannot use the chain at {}", redact_rpc_url(url)))
 }
 
 /// The DA router of `config` over `pool`.
@@ -152,10 +170,14 @@ impl Coordinator {
     pub async fn start(config: Config, signer: Option<CoordinatorKey>) -> anyhow::Result<Self> {
         config.validate()?;
         let manifest = load_manifest(&config).await?;
+        let chain = connect_chain(&config, &manifest).await?;
         match manifest.family() {
             Family::Evm => {
-                let chain = connect_chain(&config, &manifest).await?;
                 let writer = match signer {
+                    Some(CoordinatorKey::Starknet { .. }) if config.scheduler.enabled => anyhow::bail!(
+                        "the coordinator key is a Starknet account but chain {} is an EVM chain",
+                        manifest.chain_id
+                    ),
                     Some(CoordinatorKey::Evm(key)) if config.scheduler.enabled => Some(
                         EvmCoordinator::connect(
                             &config.chain.rpc_url,
@@ -170,10 +192,26 @@ impl Coordinator {
                 };
                 Self::start_on(config, manifest, chain, writer).await
             }
-            Family::Starknet => anyhow::bail!(
-                "the deployment of chain {} is on Starknet, which this coordinator cannot serve yet",
-                manifest.chain_id
-            ),
+            Family::Starknet => {
+                let writer = match signer {
+                    Some(CoordinatorKey::Starknet { account, key }) if config.scheduler.enabled => {
+                        let provider = crate::chain::starknet::signer::provider(&config.chain.rpc_url)?;
+                        let signer = crate::chain::starknet::signer::signer(
+                            provider,
+                            account,
+                            key.secret_scalar(),
+                        )
+                        .await?;
+                        Some(StarknetCoordinator::new(signer, &manifest)?)
+                    }
+                    Some(CoordinatorKey::Evm(_)) if config.scheduler.enabled => anyhow::bail!(
+                        "the coordinator key is an EVM key but chain {} is on Starknet",
+                        manifest.chain_id
+                    ),
+                    _ => None,
+                };
+                Self::start_on(config, manifest, chain, writer).await
+            }
         }
     }
 
@@ -235,6 +273,7 @@ impl Coordinator {
             scheduler: scheduler_status,
             da: da.clone(),
             da_config: config.da.clone(),
+            verifier: crate::chain::offchain_verifier(&manifest, &config.chain.rpc_url),
         };
 
         // Stopped in this order: the API first (no answer from a half-stopped process), then the scheduler (its
@@ -406,6 +445,7 @@ pub async fn start_api_only(
     let state = AppState {
         pool: pool.clone(),
         chain_id,
+        verifier: crate::chain::offchain_verifier(&manifest, &config.chain.rpc_url),
         manifest,
         status,
         events,

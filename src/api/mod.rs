@@ -82,6 +82,9 @@ pub struct AppState {
     pub da: Arc<DaRouter>,
     /// Upload limits (`max_blob_bytes`, `put_timeout_ms`).
     pub da_config: DaConfig,
+    /// Checks workers' off-chain signatures (heartbeats, uploads) for this deployment
+    /// ([`crate::chain::offchain_verifier`]).
+    pub verifier: Arc<dyn crate::offchain::Verifier>,
 }
 
 /// [`AppState`] plus what the router derives from it once at build time.
@@ -222,7 +225,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let shared: Shared = Arc::new(Inner {
         limits: limits.clone(),
         heartbeats: heartbeats::Recorder::new(app.pool.clone(), chain_id, app.manifest.family()),
-        verifier: crate::chain::offchain_verifier(&app.manifest),
+        verifier: app.verifier.clone(),
         app,
         chain_id,
         contracts,

@@ -167,16 +167,72 @@ pub trait Chain: Send + Sync {
     fn codec(&self) -> &dyn EventCodec;
 }
 
+/// A connected chain of any family: what a deployment manifest names, picked at run time.
+#[derive(Debug, Clone)]
+pub enum AnyChain {
+    /// An EVM chain.
+    Evm(evm::EvmChain),
+    /// A Starknet chain.
+    Starknet(starknet::StarknetChain),
+}
+
+impl Chain for AnyChain {
+    fn chain_id(&self) -> u64 {
+        match self {
+            AnyChain::Evm(c) => c.chain_id(),
+            AnyChain::Starknet(c) => c.chain_id(),
+        }
+    }
+
+    async fn head(&self) -> Result<u64> {
+        match self {
+            AnyChain::Evm(c) => c.head().await,
+            AnyChain::Starknet(c) => c.head().await,
+        }
+    }
+
+    async fn block(&self, number: u64) -> Result<BlockRef> {
+        match self {
+            AnyChain::Evm(c) => c.block(number).await,
+            AnyChain::Starknet(c) => c.block(number).await,
+        }
+    }
+
+    async fn events(&self, from: u64, to: u64) -> Result<Vec<EventRecord>> {
+        match self {
+            AnyChain::Evm(c) => c.events(from, to).await,
+            AnyChain::Starknet(c) => c.events(from, to).await,
+        }
+    }
+
+    fn codec(&self) -> &dyn EventCodec {
+        match self {
+            AnyChain::Evm(c) => c.codec(),
+            AnyChain::Starknet(c) => c.codec(),
+        }
+    }
+}
+
 /// The coordinator's signing key, in its chain family's form. `Debug` shows the account, never the key.
 pub enum CoordinatorKey {
     /// An EVM private key.
     Evm(evm::Key),
+    /// A Starknet account contract and the private key it checks signatures against.
+    Starknet {
+        /// The account contract's address.
+        account: ::starknet::core::types::Felt,
+        /// Its Stark private key.
+        key: ::starknet::signers::SigningKey,
+    },
 }
 
 impl std::fmt::Debug for CoordinatorKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CoordinatorKey::Evm(key) => write!(f, "CoordinatorKey::Evm({:#x})", key.address()),
+            CoordinatorKey::Starknet { account, .. } => {
+                write!(f, "CoordinatorKey::Starknet({account:#x})")
+            }
         }
     }
 }
@@ -188,9 +244,9 @@ impl From<evm::Key> for CoordinatorKey {
 }
 
 /// The verifier of workers' off-chain signatures for `manifest`'s deployment, by its chain family (EVM: EIP-712
-/// recovery). A deployment whose family cannot be verified here gets a verifier that refuses every signature,
+/// recovery; Starknet: SNIP-12, asked of the worker's account contract through the node at `rpc_url`). A deployment whose family cannot be verified here gets a verifier that refuses every signature,
 /// saying why.
-pub fn offchain_verifier(manifest: &Manifest) -> std::sync::Arc<dyn Verifier> {
+pub fn offchain_verifier(manifest: &Manifest, rpc_url: &str) -> std::sync::Arc<dyn Verifier> {
     let refuse =
         |reason: String| -> std::sync::Arc<dyn Verifier> { std::sync::Arc::new(Refuse(reason)) };
     match manifest.family() {
@@ -199,7 +255,18 @@ pub fn offchain_verifier(manifest: &Manifest) -> std::sync::Arc<dyn Verifier> {
             Err(reason) => refuse(reason),
         },
         Family::Starknet => {
-            refuse("workers' signatures on Starknet deployments cannot be verified yet".into())
+            let verifier = starknet::Deployment::of(manifest).and_then(|d| {
+                let provider = starknet::signer::provider(rpc_url).map_err(|e| e.to_string())?;
+                Ok(starknet::offchain::StarknetVerifier::new(
+                    provider,
+                    &d.network,
+                    d.address("WorkerRegistry"),
+                ))
+            });
+            match verifier {
+                Ok(v) => std::sync::Arc::new(v),
+                Err(reason) => refuse(reason),
+            }
         }
     }
 }

@@ -31,6 +31,21 @@ impl fmt::Display for ChainId {
     }
 }
 
+/// Which blocks count as final for the index on a chain whose blocks carry a finality status (Starknet): those
+/// accepted on L2 (the sequencer's word; what a devnet gives), or only those accepted on L1. EVM chains count
+/// confirmations instead and ignore this.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Finality {
+    /// Blocks accepted on L2.
+    #[default]
+    L2,
+    /// Blocks accepted on L1.
+    L1,
+}
+
 impl ChainId {
     /// The index's key of the Starknet chain whose id is the short string `network` (`SN_SEPOLIA`): bit 62 set
     /// (no EVM chain id comes near it) and 62 bits of `keccak256(network)`. Stable, the same on every machine,

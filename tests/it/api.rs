@@ -208,6 +208,7 @@ pub(crate) fn state(
         scheduler: tokio::sync::watch::channel(Default::default()).1,
         da,
         da_config,
+        verifier: accord::chain::offchain_verifier(&manifest(), ""),
     };
     (state, status_tx, events)
 }

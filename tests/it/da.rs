@@ -392,6 +392,7 @@ async fn status_json(router_state: Arc<DaRouter>, pool: PgPool) -> Value {
         scheduler: tokio::sync::watch::channel(Default::default()).1,
         da: router_state,
         da_config: DaConfig::default(),
+        verifier: accord::chain::offchain_verifier(&manifest(), ""),
     });
     let response = app
         .oneshot(Request::get("/v1/status").body(Body::empty()).unwrap())

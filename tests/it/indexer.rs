@@ -313,6 +313,7 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
             accord::da::from_config(&Default::default(), pool.clone()).unwrap(),
         ),
         da_config: Default::default(),
+        verifier: accord::chain::offchain_verifier(&devnet.manifest, &devnet.anvil.url),
     });
     for id in 1..=5u64 {
         let on_chain = jm.jobOf(U256::from(id)).call().await.unwrap();

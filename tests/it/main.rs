@@ -15,6 +15,7 @@ mod scheduler;
 mod solc_adapter;
 mod stack;
 mod starknet_contracts;
+mod starknet_index;
 mod utils;
 mod wallet;
 mod worker;

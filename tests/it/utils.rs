@@ -268,6 +268,8 @@ pub struct StarknetNet {
     pub devnet: StarknetDevnet,
     /// The predeployed accounts' signers, in the devnet's order.
     pub signers: Vec<Signer>,
+    /// Their private keys (public devnet keys).
+    pub keys: Vec<Felt>,
     /// The deployment.
     pub manifest: accord::deployment::Manifest,
 }
@@ -280,7 +282,9 @@ impl StarknetNet {
             .expect("start starknet-devnet");
         let provider = sn_signer::provider(&devnet.url).unwrap();
         let mut signers = Vec::new();
+        let mut keys = Vec::new();
         for a in devnet.accounts().await.expect("predeployed accounts") {
+            keys.push(a.private_key);
             signers.push(
                 sn_signer::signer(provider.clone(), a.address, a.private_key)
                     .await
@@ -299,8 +303,22 @@ impl StarknetNet {
         Self {
             devnet,
             signers,
+            keys,
             manifest,
         }
+    }
+
+    /// Predeployed account `i` as a protocol wallet.
+    pub async fn wallet(&self, i: usize) -> accord::chain::starknet::account::StarknetAccount {
+        use starknet::accounts::Account;
+        accord::chain::starknet::account::StarknetAccount::connect(
+            &self.devnet.url,
+            self.signers[i].address(),
+            starknet::signers::SigningKey::from_secret_scalar(self.keys[i]),
+            accord::chain::starknet::Deployment::of(&self.manifest).unwrap(),
+        )
+        .await
+        .unwrap()
     }
 
     /// The address of contract `name`.

@@ -8,8 +8,10 @@
 //! block status (accepted on L2, then on L1) rather than a depth.
 
 pub mod abi;
+pub mod account;
 pub mod bindings;
 pub mod classes;
+pub mod coordinate;
 pub mod deploy;
 pub mod devnet;
 pub mod offchain;
@@ -26,23 +28,41 @@ use starknet::core::types::Felt;
 
 use super::{BlockRef, Chain, Error, Result};
 use crate::deployment::Manifest;
-use crate::domain::{ChainId, EventRecord, Family};
+use crate::domain::{ChainId, EventRecord, Family, Finality};
 
 /// The index's key of the Starknet chain whose id is the short string `network`.
 pub fn chain_key(network: &str) -> ChainId {
     ChainId::of_starknet(network)
 }
 
-/// Where the index stops: at the latest block accepted on L2 (less `confirmations`), or only at blocks already
-/// accepted on L1.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Finality {
-    /// Blocks accepted on L2 (the sequencer's word; the default, and what a devnet gives).
-    #[default]
-    L2,
-    /// Blocks accepted on L1 (final).
-    L1,
+/// The chain id (its short string, `SN_SEPOLIA`) of the Starknet node at `rpc_url`, asked within `timeout`.
+/// Errors name the node by its redacted URL.
+pub async fn network_at(rpc_url: &str, timeout: Duration) -> anyhow::Result<String> {
+    let redacted = super::redact_rpc_url(rpc_url);
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "starknet_chainId", "params": []});
+    let ask = async {
+        let reply: Value = reqwest::Client::new()
+            .post(rpc_url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("no Starknet node answers at {redacted}: {}", e.without_url()))?
+            .json()
+            .await
+            .map_err(|_| anyhow::anyhow!("the node at {redacted} does not answer JSON-RPC"))?;
+        let id: Felt = reply
+            .get("result")
+            .and_then(|r| serde_json::from_value(r.clone()).ok())
+            .ok_or_else(|| anyhow::anyhow!("the node at {redacted} gives no Starknet chain id: {reply}"))?;
+        starknet::core::utils::parse_cairo_short_string(&id)
+            .map_err(|_| anyhow::anyhow!("chain id {id:#x} at {redacted} is not a short string"))
+    };
+    tokio::time::timeout(timeout, ask).await.map_err(|_| {
+        anyhow::anyhow!(
+            "no answer from the Starknet node at {redacted} within {:.1} s",
+            timeout.as_secs_f64()
+        )
+    })?
 }
 
 /// One Starknet deployment: its chain and each contract's address.

@@ -80,3 +80,15 @@ pub fn revert_reason(reason: &str) -> String {
         None => reason.lines().last().unwrap_or(reason).trim().to_owned(),
     }
 }
+
+/// What an account's refused transaction says: the contract's panic when the node quotes one (the fee
+/// estimate of a transaction that would revert fails with its reason), else the error itself.
+pub fn account_error<S: std::error::Error>(e: &starknet::accounts::AccountError<S>) -> String {
+    use starknet::accounts::AccountError;
+    match e {
+        AccountError::Provider(ProviderError::StarknetError(
+            StarknetError::TransactionExecutionError(data),
+        )) => revert_reason(&format!("{:?}", data.execution_error)),
+        other => other.to_string(),
+    }
+}
