@@ -69,11 +69,27 @@ pub struct AddressError {
 }
 
 /// An address in its family's normal form: `0x` and 40 lowercase hex digits on EVM chains; `0x` and 64
-/// lowercase hex digits (zero-padded) on Starknet. Two addresses are equal exactly when their texts are.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// lowercase hex digits (zero-padded) on Starknet. Two addresses are equal exactly when their texts are. The
+/// text is held inline (no heap allocation): the indexer makes one for every address of every event.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address {
     family: Family,
-    text: String,
+    /// Bytes of `text` in use.
+    len: u8,
+    /// The normal form, ASCII, zero bytes after `len`.
+    text: [u8; MAX_TEXT],
+}
+
+/// The longest normal form: `0x` and 64 digits.
+const MAX_TEXT: usize = 66;
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Address")
+            .field("family", &self.family)
+            .field("text", &self.as_str())
+            .finish()
+    }
 }
 
 impl Address {
@@ -104,32 +120,38 @@ impl Address {
             }
             _ => {}
         }
-        let mut normal = String::with_capacity(2 + want);
-        normal.push_str("0x");
-        for _ in digits.len()..want {
-            normal.push('0');
+        let mut text = [0u8; MAX_TEXT];
+        text[..2].copy_from_slice(b"0x");
+        let pad = want - digits.len();
+        text[2..2 + pad].fill(b'0');
+        for (slot, b) in text[2 + pad..2 + want].iter_mut().zip(digits.bytes()) {
+            *slot = b.to_ascii_lowercase();
         }
-        normal.extend(digits.chars().map(|c| c.to_ascii_lowercase()));
-        if family == Family::Starknet && normal[2..] >= *STARK_PRIME_HEX {
+        if family == Family::Starknet && text[2..2 + want] >= *STARK_PRIME_HEX.as_bytes() {
             return Err(fail("not below the field's prime"));
         }
         Ok(Self {
             family,
-            text: normal,
+            len: (2 + want) as u8,
+            text,
         })
     }
 
     /// The zero address of `family` (the mint and burn counterparty of token transfers).
     pub fn zero(family: Family) -> Self {
+        let mut text = [0u8; MAX_TEXT];
+        text[..2].copy_from_slice(b"0x");
+        text[2..2 + family.digits()].fill(b'0');
         Self {
             family,
-            text: format!("0x{}", "0".repeat(family.digits())),
+            len: (2 + family.digits()) as u8,
+            text,
         }
     }
 
     /// Whether this is the zero address.
     pub fn is_zero(&self) -> bool {
-        self.text[2..].bytes().all(|b| b == b'0')
+        self.as_str()[2..].bytes().all(|b| b == b'0')
     }
 
     /// The family.
@@ -139,7 +161,8 @@ impl Address {
 
     /// The normal form.
     pub fn as_str(&self) -> &str {
-        &self.text
+        // Only `parse` and `zero` fill `text`, with ASCII.
+        std::str::from_utf8(&self.text[..usize::from(self.len)]).expect("an address is ASCII")
     }
 }
 
@@ -148,14 +171,14 @@ const STARK_PRIME_HEX: &str = "0800000000000011000000000000000000000000000000000
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
 /// Serialized as its normal form.
 impl serde::Serialize for Address {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -174,7 +197,7 @@ impl<'de> serde::Deserialize<'de> for Address {
 
 impl AsRef<str> for Address {
     fn as_ref(&self) -> &str {
-        &self.text
+        self.as_str()
     }
 }
 

@@ -83,8 +83,9 @@ pub struct EventRecord {
     /// The protocol's meaning of the event, `None` for events that change no derived row (approvals,
     /// delegation, timelock operations, skipped batch entries). Set by the adapter that decoded the log, or by
     /// its [`EventCodec`] when the record is read back from `raw_events`.
+    /// Boxed: a batch holds tens of thousands of records, and the largest event would more than double each.
     #[serde(skip)]
-    pub protocol: Option<ProtocolEvent>,
+    pub protocol: Option<Box<ProtocolEvent>>,
 }
 
 /// What a live subscriber of the indexer hears.

@@ -182,7 +182,7 @@ impl Decoder {
             event: event.name.clone(),
             stream,
             args,
-            protocol,
+            protocol: protocol.map(Box::new),
         })
     }
 }

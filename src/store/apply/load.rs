@@ -29,7 +29,7 @@ impl Projection {
         let mut workers = BTreeSet::new();
         let mut proposals = BTreeSet::new();
         let mut params = BTreeSet::new();
-        for p in events.iter().filter_map(|e| e.protocol.as_ref()) {
+        for p in events.iter().filter_map(|e| e.protocol.as_deref()) {
             match p.stream() {
                 Stream::Job(id) => {
                     jobs.insert(id.to_string());

@@ -81,7 +81,8 @@ pub async fn replay_streams(
         for e in &mut events {
             e.protocol = codec
                 .protocol_event(e)
-                .map_err(|message| project::inconsistent(e, &message))?;
+                .map_err(|message| project::inconsistent(e, &message))?
+                .map(Box::new);
         }
         let Some(last) = events.last() else { break };
         after = (last.block_number as i64, last.log_index as i64);

@@ -52,7 +52,7 @@ impl Projection {
     /// is missing, or whose numbers do not fit the rows, is refused as [`Error::Inconsistent`].
     pub(super) fn apply(&mut self, e: &EventRecord) -> Result<()> {
         use ProtocolEvent::*;
-        let Some(p) = &e.protocol else {
+        let Some(p) = e.protocol.as_deref() else {
             // Everything else lives in raw_events only (approvals, delegation, timelock operations, skipped
             // batch entries, dispute rulings whose effect is the JobPaid/JobRefunded that follows).
             return Ok(());
@@ -575,7 +575,7 @@ mod tests {
             event: name,
             stream: p.stream().to_string(),
             args: serde_json::json!({}),
-            protocol: Some(p),
+            protocol: Some(Box::new(p)),
         }
     }
 
