@@ -316,7 +316,7 @@ impl StarknetChain {
             event: decoded.name,
             stream,
             args: decoded.args,
-            protocol,
+            protocol: protocol.map(Box::new),
         }))
     }
 }
