@@ -93,11 +93,9 @@ pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Resu
         Family::Evm => EvmChain::connect(url, manifest, timeout)
             .await
             .map(AnyChain::Evm),
-        Family::Starknet => {
-            StarknetChain::connect(url, manifest, config.chain.finality, timeout)
-                .await
-                .map(AnyChain::Starknet)
-        }
+        Family::Starknet => StarknetChain::connect(url, manifest, config.chain.finality, timeout)
+            .await
+            .map(AnyChain::Starknet),
     };
     chain.with_context(|| format!("cannot use the chain at {}", redact_rpc_url(url)))
 }
@@ -174,10 +172,12 @@ impl Coordinator {
         match manifest.family() {
             Family::Evm => {
                 let writer = match signer {
-                    Some(CoordinatorKey::Starknet { .. }) if config.scheduler.enabled => anyhow::bail!(
-                        "the coordinator key is a Starknet account but chain {} is an EVM chain",
-                        manifest.chain_id
-                    ),
+                    Some(CoordinatorKey::Starknet { .. }) if config.scheduler.enabled => {
+                        anyhow::bail!(
+                            "the coordinator key is a Starknet account but chain {} is an EVM chain",
+                            manifest.chain_id
+                        )
+                    }
                     Some(CoordinatorKey::Evm(key)) if config.scheduler.enabled => Some(
                         EvmCoordinator::connect(
                             &config.chain.rpc_url,
@@ -195,7 +195,8 @@ impl Coordinator {
             Family::Starknet => {
                 let writer = match signer {
                     Some(CoordinatorKey::Starknet { account, key }) if config.scheduler.enabled => {
-                        let provider = crate::chain::starknet::signer::provider(&config.chain.rpc_url)?;
+                        let provider =
+                            crate::chain::starknet::signer::provider(&config.chain.rpc_url)?;
                         let signer = crate::chain::starknet::signer::signer(
                             provider,
                             account,

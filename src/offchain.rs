@@ -73,10 +73,10 @@ pub enum Error {
     /// The signature is valid but by someone else.
     #[error("signature is by {recovered}, not by {claimed}")]
     WrongSigner {
-        /// The address the message names.
-        claimed: Address,
+        /// The address the message names (boxed, as the other: addresses are held inline).
+        claimed: Box<Address>,
         /// The address that signed.
-        recovered: Address,
+        recovered: Box<Address>,
     },
     /// The worker's account contract refused the signature (Starknet: `is_valid_signature` did not answer
     /// `VALID`, failed, or took too long).

@@ -83,11 +83,14 @@ fn signed_by(headers: &HeaderMap, family: Family) -> Result<SignedBy> {
         .ok_or_else(|| {
             Error::Unauthorized("X-Accord-Sha256 must be 0x and 64 hex digits".into())
         })?;
-    let worker = super::input::address("X-Accord-Worker", worker)
+    let worker = super::input::address_of(family, "X-Accord-Worker", worker)
         .ok()
         .and_then(|a| Address::parse(family, &a).ok())
         .ok_or_else(|| {
-            Error::Unauthorized("X-Accord-Worker is not a 0x address (0x and 40 hex digits)".into())
+            Error::Unauthorized(match family {
+                Family::Evm => "X-Accord-Worker is not a 0x address (0x and 40 hex digits)".into(),
+                Family::Starknet => "X-Accord-Worker is not a Starknet address".into(),
+            })
         })?;
     let timestamp = timestamp.parse::<u64>().map_err(|_| {
         Error::Unauthorized(

@@ -89,7 +89,7 @@ pub(crate) async fn post_heartbeat(
 ) -> Result<(StatusCode, Json<HeartbeatAccepted>)> {
     let Json(body) =
         body.map_err(|e| Error::invalid(format!("invalid body: {}", e.body_text())))?;
-    let worker = input::address("worker", &body.worker)?;
+    let worker = input::address_of(s.family(), "worker", &body.worker)?;
     if body.capacity == 0 || body.capacity > MAX_CAPACITY {
         return Err(Error::invalid(format!(
             "capacity must be 1..={MAX_CAPACITY}, got {}",

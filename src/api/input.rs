@@ -140,9 +140,23 @@ pub fn uint256(field: &str, raw: &str) -> Result<String> {
     Ok(digits.to_string())
 }
 
-/// An account address: `0x` and 40 hex digits, any case; returned lowercase as stored.
-///
-/// Starknet addresses are felts (up to 64 hex digits); this widens when that chain family lands.
+/// An account address of the served chain's family, returned in its normal form as stored: on EVM chains `0x`
+/// and 40 hex digits, any case (stored lowercase); on Starknet a felt, `0x` and 1 to 64 hex digits (stored
+/// zero-padded to 64).
+pub fn address_of(family: crate::domain::Family, field: &str, raw: &str) -> Result<String> {
+    match family {
+        crate::domain::Family::Evm => address(field, raw),
+        crate::domain::Family::Starknet => crate::domain::Address::parse(family, raw)
+            .map(|a| a.as_str().to_owned())
+            .map_err(|_| {
+                Error::invalid(format!(
+                    "{field} is not a Starknet address (0x and 1 to 64 hex digits, below the field's prime)"
+                ))
+            }),
+    }
+}
+
+/// An EVM account address: `0x` and 40 hex digits, any case; returned lowercase as stored.
 pub fn address(field: &str, raw: &str) -> Result<String> {
     let hex = raw.strip_prefix("0x").or_else(|| raw.strip_prefix("0X"));
     match hex {

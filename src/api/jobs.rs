@@ -192,12 +192,12 @@ pub(crate) async fn list_jobs(
     let client = q
         .client
         .as_deref()
-        .map(|v| input::address("client", v))
+        .map(|v| input::address_of(s.family(), "client", v))
         .transpose()?;
     let worker = q
         .worker
         .as_deref()
-        .map(|v| input::address("worker", v))
+        .map(|v| input::address_of(s.family(), "worker", v))
         .transpose()?;
     let cursor = q
         .cursor

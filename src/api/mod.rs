@@ -87,6 +87,13 @@ pub struct AppState {
     pub verifier: Arc<dyn crate::offchain::Verifier>,
 }
 
+impl Inner {
+    /// The served chain's family: how addresses look in requests.
+    pub(crate) fn family(&self) -> crate::domain::Family {
+        self.app.manifest.family()
+    }
+}
+
 /// [`AppState`] plus what the router derives from it once at build time.
 pub(crate) struct Inner {
     app: AppState,

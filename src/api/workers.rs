@@ -139,12 +139,17 @@ pub struct WorkerJobQuery {
 
 impl WorkerJobQuery {
     /// Validates every parameter, naming the bad one; `list` scopes the cursor to this list.
-    fn parse(&self, list: &str, max_page_size: u32) -> Result<(i64, WorkerJobFilter)> {
+    fn parse(
+        &self,
+        list: &str,
+        max_page_size: u32,
+        family: crate::domain::Family,
+    ) -> Result<(i64, WorkerJobFilter)> {
         let limit = input::limit(self.limit.as_deref(), max_page_size)?;
         let worker = self
             .worker
             .as_deref()
-            .map(|v| input::address("worker", v))
+            .map(|v| input::address_of(family, "worker", v))
             .transpose()?;
         let job = self
             .job
@@ -183,7 +188,7 @@ pub(crate) async fn list_workers(
     let cursor = match q.cursor.as_deref() {
         Some(raw) => Some(
             input::decode_cursor("workers", raw)
-                .and_then(|key| input::address("cursor", &key))
+                .and_then(|key| input::address_of(s.family(), "cursor", &key))
                 .map_err(|_| Error::invalid("cursor is not a cursor of /v1/workers"))?,
         ),
         None => None,
@@ -213,7 +218,7 @@ pub(crate) async fn get_worker(
     State(s): State<Shared>,
     ApiPath(address): ApiPath<String>,
 ) -> Result<Json<WorkerDetail>> {
-    let address = input::address("address", &address)?;
+    let address = input::address_of(s.family(), "address", &address)?;
     let worker = view::detail(&s.app.pool, s.chain_id, &address)
         .await?
         .map(WorkerDetail::from);
@@ -237,7 +242,7 @@ pub(crate) async fn list_slashes(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Slash>>> {
-    let (limit, filter) = q.parse("slashes", s.app.config.max_page_size)?;
+    let (limit, filter) = q.parse("slashes", s.app.config.max_page_size, s.family())?;
     let rows: Vec<Slash> = view::slashes(&s.app.pool, s.chain_id, filter, limit)
         .await?
         .into_iter()
@@ -260,7 +265,7 @@ pub(crate) async fn list_rewards(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Reward>>> {
-    let (limit, filter) = q.parse("rewards", s.app.config.max_page_size)?;
+    let (limit, filter) = q.parse("rewards", s.app.config.max_page_size, s.family())?;
     let rows: Vec<Reward> = view::rewards(&s.app.pool, s.chain_id, filter, limit)
         .await?
         .into_iter()

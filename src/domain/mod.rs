@@ -35,7 +35,15 @@ impl fmt::Display for ChainId {
 /// accepted on L2 (the sequencer's word; what a devnet gives), or only those accepted on L1. EVM chains count
 /// confirmations instead and ignore this.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Finality {

@@ -38,7 +38,11 @@ async fn a_starknet_deployment_is_indexed_and_served_like_an_evm_one() {
         net.address("JobManager"),
     );
     let tok = token::AccordToken::new(token_at, client);
-    send(client, vec![tok.transfer_getcall(&ContractAddress(worker.address()), &u256(500 * E18))]).await;
+    send(
+        client,
+        vec![tok.transfer_getcall(&ContractAddress(worker.address()), &u256(500 * E18))],
+    )
+    .await;
     let reg = registry::WorkerRegistry::new(registry_at, worker);
     send(
         worker,
@@ -83,10 +87,20 @@ async fn a_starknet_deployment_is_indexed_and_served_like_an_evm_one() {
     let jm_w = jobs::JobManager::new(jobs_at, worker);
     send(
         worker,
-        vec![jm_w.submit_result_getcall(&1, &1, &u256(0xabc), &5, &ByteArray::from_string("local:r1").unwrap())],
+        vec![jm_w.submit_result_getcall(
+            &1,
+            &1,
+            &u256(0xabc),
+            &5,
+            &ByteArray::from_string("local:r1").unwrap(),
+        )],
     )
     .await;
-    send(client, vec![jm.accept_result_getcall(&1), jm.cancel_job_getcall(&2)]).await;
+    send(
+        client,
+        vec![jm.accept_result_getcall(&1), jm.cancel_job_getcall(&2)],
+    )
+    .await;
 
     // The coordinator indexes the deployment from its manifest, found by the node's chain id.
     let cluster = TempCluster::start().await.unwrap();
@@ -100,7 +114,9 @@ async fn a_starknet_deployment_is_indexed_and_served_like_an_evm_one() {
     config.database.url = cluster.create_database("starknet").await.unwrap();
     config.api.listen = "127.0.0.1:0".parse().unwrap();
     config.indexer.poll_interval_ms = 100;
-    let mut running = accord::coordinator::Coordinator::start(config, None).await.unwrap();
+    let mut running = accord::coordinator::Coordinator::start(config, None)
+        .await
+        .unwrap();
     running.wait_ready(Duration::from_secs(60)).await.unwrap();
     let api = format!("http://{}", running.api_addr);
 
@@ -166,7 +182,11 @@ async fn a_starknet_deployment_is_indexed_and_served_like_an_evm_one() {
 }
 
 /// Writes `net`'s manifest into a fresh deployments folder and returns a coordinator configuration for it.
-async fn starknet_config(net: &StarknetNet, cluster: &TempCluster, dir: &std::path::Path) -> Config {
+async fn starknet_config(
+    net: &StarknetNet,
+    cluster: &TempCluster,
+    dir: &std::path::Path,
+) -> Config {
     let path = Manifest::path_for(dir, net.manifest.chain_id);
     std::fs::write(&path, serde_json::to_string_pretty(&net.manifest).unwrap()).unwrap();
     let mut config = Config::default();
@@ -199,9 +219,25 @@ async fn on_starknet_wallets_post_and_work_and_the_scheduler_assigns_to_a_heartb
         vec![tok.transfer_getcall(&ContractAddress(net.signers[3].address()), &u256(500 * E18))],
     )
     .await;
-    assert!(worker.register(1, "https://w.example").await.unwrap().is_some());
-    assert!(worker.register(1, "https://w.example").await.unwrap().is_none(), "registered once");
-    worker.stake(Amount(DU256::from(150u64) * DU256::from(E18))).await.unwrap();
+    assert!(
+        worker
+            .register(1, "https://w.example")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        worker
+            .register(1, "https://w.example")
+            .await
+            .unwrap()
+            .is_none(),
+        "registered once"
+    );
+    worker
+        .stake(Amount(DU256::from(150u64) * DU256::from(E18)))
+        .await
+        .unwrap();
 
     // A coordinator that schedules with account 1 (COORDINATOR_ROLE).
     let cluster = TempCluster::start().await.unwrap();
@@ -211,13 +247,17 @@ async fn on_starknet_wallets_post_and_work_and_the_scheduler_assigns_to_a_heartb
         account: net.signers[1].address(),
         key: starknet::signers::SigningKey::from_secret_scalar(net.keys[1]),
     };
-    let mut running = accord::coordinator::Coordinator::start(config, Some(key)).await.unwrap();
+    let mut running = accord::coordinator::Coordinator::start(config, Some(key))
+        .await
+        .unwrap();
     running.wait_ready(Duration::from_secs(60)).await.unwrap();
     let api = format!("http://{}", running.api_addr);
     eventually(Duration::from_secs(20), "the worker indexed", || {
         let api = api.clone();
         let w = worker.address().to_string();
-        async move { (get(&api, &format!("/v1/workers/{w}")).await["stake"] != Value::Null).then_some(()) }
+        async move {
+            (get(&api, &format!("/v1/workers/{w}")).await["stake"] != Value::Null).then_some(())
+        }
     })
     .await;
 
@@ -248,8 +288,14 @@ async fn on_starknet_wallets_post_and_work_and_the_scheduler_assigns_to_a_heartb
     )
     .unwrap();
     let (status, body) = post(forged).await;
-    assert_eq!(status, 401, "a stranger's key is refused by the account contract: {body}");
-    assert!(stranger.sign(Message::Heartbeat(&beat)).is_err(), "a wallet signs only as itself");
+    assert_eq!(
+        status, 401,
+        "a stranger's key is refused by the account contract: {body}"
+    );
+    assert!(
+        stranger.sign(Message::Heartbeat(&beat)).is_err(),
+        "a wallet signs only as itself"
+    );
     let (status, body) = post(worker.sign(Message::Heartbeat(&beat)).unwrap()).await;
     assert_eq!(status, 202, "{body}");
 
@@ -264,7 +310,13 @@ async fn on_starknet_wallets_post_and_work_and_the_scheduler_assigns_to_a_heartb
     let (id, posted) = client.post_job(&job).await.unwrap();
     let assigned = eventually(Duration::from_secs(30), "the job assigned", || {
         let worker = &worker;
-        async move { worker.job(id).await.ok().filter(|j| j.assigned_to(&worker.address())) }
+        async move {
+            worker
+                .job(id)
+                .await
+                .ok()
+                .filter(|j| j.assigned_to(&worker.address()))
+        }
     })
     .await;
     assert_eq!(assigned.worker, worker.address());

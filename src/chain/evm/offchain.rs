@@ -90,8 +90,8 @@ fn signed_by<T: SolStruct>(
     let recovered = recover(domain, message, signature)?;
     if recovered != claimed {
         return Err(Error::WrongSigner {
-            claimed: super::domain_address(claimed),
-            recovered: super::domain_address(recovered),
+            claimed: Box::new(super::domain_address(claimed)),
+            recovered: Box::new(super::domain_address(recovered)),
         });
     }
     Ok(())
@@ -120,8 +120,8 @@ impl EvmVerifier {
             .map_err(|error| Error::Malformed(error.to_string()))?;
         if recovered != claimed {
             return Err(Error::WrongSigner {
-                claimed: super::domain_address(claimed),
-                recovered: super::domain_address(recovered),
+                claimed: Box::new(super::domain_address(claimed)),
+                recovered: Box::new(super::domain_address(recovered)),
             });
         }
         Ok(())
@@ -166,8 +166,8 @@ pub fn sign_message(
     let worker = evm_worker(&message)?;
     if worker != signer.address() {
         return Err(Error::WrongSigner {
-            claimed: super::domain_address(worker),
-            recovered: super::domain_address(signer.address()),
+            claimed: Box::new(super::domain_address(worker)),
+            recovered: Box::new(super::domain_address(signer.address())),
         });
     }
     signer
@@ -235,8 +235,8 @@ mod tests {
         assert_eq!(
             verify(&dom, &message, &forged, worker.address(), 1_000, 1_000, 30),
             Err(Error::WrongSigner {
-                claimed: crate::chain::evm::domain_address(worker.address()),
-                recovered: crate::chain::evm::domain_address(other.address())
+                claimed: Box::new(crate::chain::evm::domain_address(worker.address())),
+                recovered: Box::new(crate::chain::evm::domain_address(other.address()))
             })
         );
         // Too old, too far ahead (a few seconds of drift pass), and garbage.
@@ -312,8 +312,8 @@ mod tests {
             )
             .await,
             Err(Error::WrongSigner {
-                claimed: named.clone(),
-                recovered: crate::chain::evm::domain_address(thief.address())
+                claimed: Box::new(named.clone()),
+                recovered: Box::new(crate::chain::evm::domain_address(thief.address()))
             })
         );
         // A heartbeat signature does not pass as an upload's.

@@ -66,20 +66,21 @@ fn felt(address: &Address) -> anyhow::Result<Felt> {
 }
 
 fn byte_array(s: &str) -> anyhow::Result<ByteArray> {
-    ByteArray::from_string(s).map_err(|e| anyhow::anyhow!("cannot encode {s:?} as a Cairo ByteArray: {e:?}"))
+    ByteArray::from_string(s)
+        .map_err(|e| anyhow::anyhow!("cannot encode {s:?} as a Cairo ByteArray: {e:?}"))
 }
 
 /// The hash the governor gives a description: Poseidon over its `ByteArray` serialization.
 pub fn description_hash(description: &str) -> anyhow::Result<Felt> {
-    Ok(starknet_crypto::poseidon_hash_many(&ByteArray::cairo_serialize(
-        &byte_array(description)?,
-    )))
+    Ok(starknet_crypto::poseidon_hash_many(
+        &ByteArray::cairo_serialize(&byte_array(description)?),
+    ))
 }
 
 /// A governance call as the governor takes it: the target, the selector and the calldata, from the opaque
 /// bytes of a [`ProposalCall`] (the selector and each calldata felt, 32 big-endian bytes each).
 fn cairo_call(call: &ProposalCall) -> anyhow::Result<governor::Call> {
-    if call.calldata.is_empty() || call.calldata.len() % 32 != 0 {
+    if call.calldata.is_empty() || !call.calldata.len().is_multiple_of(32) {
         anyhow::bail!("a Starknet proposal call is a selector and calldata felts of 32 bytes each");
     }
     let mut felts = call.calldata.chunks(32).map(Felt::from_bytes_be_slice);
@@ -138,7 +139,11 @@ impl StarknetAccount {
     }
 
     /// Sends `calls` as one transaction and waits for it; errors quote the contract's refusal.
-    async fn send(&self, calls: Vec<Call>, what: &str) -> anyhow::Result<TransactionReceiptWithBlockInfo> {
+    async fn send(
+        &self,
+        calls: Vec<Call>,
+        what: &str,
+    ) -> anyhow::Result<TransactionReceiptWithBlockInfo> {
         let sent = self
             .signer
             .execute_v3(calls)
@@ -154,7 +159,10 @@ impl StarknetAccount {
     async fn approval(&self, spender: Felt, amount: U256) -> anyhow::Result<Option<Call>> {
         let reader = token::AccordTokenReader::new(self.at("AccordToken"), self.signer.provider());
         let allowance = reader
-            .allowance(&ContractAddress(self.signer.address()), &ContractAddress(spender))
+            .allowance(
+                &ContractAddress(self.signer.address()),
+                &ContractAddress(spender),
+            )
             .call()
             .await
             .context("cannot read the token allowance")?;
@@ -162,11 +170,18 @@ impl StarknetAccount {
             return Ok(None);
         }
         let tok = token::AccordToken::new(self.at("AccordToken"), self.signer.as_ref());
-        Ok(Some(tok.approve_getcall(&ContractAddress(spender), &cairo_u256(amount))))
+        Ok(Some(tok.approve_getcall(
+            &ContractAddress(spender),
+            &cairo_u256(amount),
+        )))
     }
 
     /// The job manager's events named `name` in `receipt`, decoded.
-    fn events_of(&self, receipt: &TransactionReceiptWithBlockInfo, name: &str) -> Vec<serde_json::Value> {
+    fn events_of(
+        &self,
+        receipt: &TransactionReceiptWithBlockInfo,
+        name: &str,
+    ) -> Vec<serde_json::Value> {
         let Ok(abi) = super::classes::abi("JobManager") else {
             return Vec::new();
         };
@@ -321,13 +336,22 @@ impl WorkerActions for StarknetAccount {
         metadata_uri: &'a str,
     ) -> Pending<'a, Option<Included>> {
         Box::pin(async move {
-            let reader =
-                registry::WorkerRegistryReader::new(self.at("WorkerRegistry"), self.signer.provider());
+            let reader = registry::WorkerRegistryReader::new(
+                self.at("WorkerRegistry"),
+                self.signer.provider(),
+            );
             let me = ContractAddress(self.signer.address());
-            if reader.worker_of(&me).call().await.context("cannot read the registry")?.registered {
+            if reader
+                .worker_of(&me)
+                .call()
+                .await
+                .context("cannot read the registry")?
+                .registered
+            {
                 return Ok(None);
             }
-            let reg = registry::WorkerRegistry::new(self.at("WorkerRegistry"), self.signer.as_ref());
+            let reg =
+                registry::WorkerRegistry::new(self.at("WorkerRegistry"), self.signer.as_ref());
             let call = reg.register_getcall(&capabilities, &byte_array(metadata_uri)?);
             Ok(Some(included(&self.send(vec![call], "register").await?)))
         })
@@ -335,7 +359,8 @@ impl WorkerActions for StarknetAccount {
 
     fn stake(&self, amount: Amount) -> Pending<'_, Included> {
         Box::pin(async move {
-            let reg = registry::WorkerRegistry::new(self.at("WorkerRegistry"), self.signer.as_ref());
+            let reg =
+                registry::WorkerRegistry::new(self.at("WorkerRegistry"), self.signer.as_ref());
             let mut calls: Vec<Call> = self
                 .approval(self.at("WorkerRegistry"), amount.0)
                 .await?
@@ -348,7 +373,8 @@ impl WorkerActions for StarknetAccount {
 
     fn request_unstake(&self, amount: Amount) -> Pending<'_, Included> {
         Box::pin(async move {
-            let reg = registry::WorkerRegistry::new(self.at("WorkerRegistry"), self.signer.as_ref());
+            let reg =
+                registry::WorkerRegistry::new(self.at("WorkerRegistry"), self.signer.as_ref());
             let call = reg.request_unstake_getcall(&cairo_u256(amount.0));
             Ok(included(&self.send(vec![call], "request_unstake").await?))
         })
@@ -356,8 +382,11 @@ impl WorkerActions for StarknetAccount {
 
     fn withdraw(&self) -> Pending<'_, Included> {
         Box::pin(async move {
-            let reg = registry::WorkerRegistry::new(self.at("WorkerRegistry"), self.signer.as_ref());
-            Ok(included(&self.send(vec![reg.withdraw_getcall()], "withdraw").await?))
+            let reg =
+                registry::WorkerRegistry::new(self.at("WorkerRegistry"), self.signer.as_ref());
+            Ok(included(
+                &self.send(vec![reg.withdraw_getcall()], "withdraw").await?,
+            ))
         })
     }
 
@@ -382,7 +411,9 @@ impl WorkerActions for StarknetAccount {
                 let Some(d) = abi.decode(&e.keys, &e.data).ok().flatten() else {
                     continue;
                 };
-                if d.name != "JobPosted" || d.args["job_id"] != n.to_string() {
+                if d.name != "JobPosted"
+                    || d.args["job_id"].as_str() != Some(n.to_string().as_str())
+                {
                     continue;
                 }
                 let uri = crate::text::ChainText::from_args(&d.args, "spec_uri")
@@ -432,7 +463,11 @@ const PARAMETERS: [(&str, &str, &str); 12] = [
     ("challengeWindow", "JobManager", "set_challenge_window"),
     ("disputePeriod", "JobManager", "set_dispute_period"),
     ("minSubmitWindow", "JobManager", "set_min_submit_window"),
-    ("slashRewardMultipleBps", "JobManager", "set_slash_reward_multiple"),
+    (
+        "slashRewardMultipleBps",
+        "JobManager",
+        "set_slash_reward_multiple",
+    ),
     ("compensationBps", "JobManager", "set_compensation"),
     ("declineFeeBps", "JobManager", "set_decline_fee"),
     ("disputeBondBps", "JobManager", "set_dispute_bond"),
@@ -445,7 +480,8 @@ impl GovernanceActions for StarknetAccount {
                 Some(a) => felt(a)?,
                 None => self.signer.address(),
             };
-            let reader = token::AccordTokenReader::new(self.at("AccordToken"), self.signer.provider());
+            let reader =
+                token::AccordTokenReader::new(self.at("AccordToken"), self.signer.provider());
             let current = reader
                 .delegates(&ContractAddress(self.signer.address()))
                 .call()
@@ -463,7 +499,10 @@ impl GovernanceActions for StarknetAccount {
     fn parameter_call(&self, key: &str, value: Amount) -> anyhow::Result<ProposalCall> {
         let Some((_, contract, entry)) = PARAMETERS.iter().find(|(k, _, _)| *k == key) else {
             let known: Vec<&str> = PARAMETERS.iter().map(|(k, _, _)| *k).collect();
-            anyhow::bail!("unknown parameter {key:?}; the governed ones are {}", known.join(", "));
+            anyhow::bail!(
+                "unknown parameter {key:?}; the governed ones are {}",
+                known.join(", ")
+            );
         };
         let selector = get_selector_from_name(entry).expect("an ASCII name");
         let mut calldata = selector.to_bytes_be().to_vec();

@@ -42,7 +42,8 @@ fn send_error(message: impl std::fmt::Display, may_still_land: bool) -> SendErro
 }
 
 fn job_felt(job: JobId) -> Result<u64, SendError> {
-    u64::try_from(job.0).map_err(|_| send_error(format!("job {job} exceeds a Starknet job id"), false))
+    u64::try_from(job.0)
+        .map_err(|_| send_error(format!("job {job} exceeds a Starknet job id"), false))
 }
 
 impl StarknetCoordinator {
@@ -84,7 +85,10 @@ impl StarknetCoordinator {
                     // The nonce may have moved under us (another sender, a dropped transaction): read it again.
                     *next = None;
                     return Err(send_error(
-                        format!("the node refused the transaction: {}", super::signer::account_error(&e)),
+                        format!(
+                            "the node refused the transaction: {}",
+                            super::signer::account_error(&e)
+                        ),
                         false,
                     ));
                 }
