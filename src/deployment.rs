@@ -180,7 +180,9 @@ impl Manifest {
     pub fn check(&self) -> std::result::Result<(), String> {
         match (self.family, &self.network) {
             (Family::Evm, Some(network)) => {
-                return Err(format!("an EVM manifest names a Starknet network ({network})"));
+                return Err(format!(
+                    "an EVM manifest names a Starknet network ({network})"
+                ));
             }
             (Family::Starknet, None) => {
                 return Err("a Starknet manifest must name its network (SN_SEPOLIA, …)".into());
@@ -355,7 +357,10 @@ mod tests {
         v["chainId"] = serde_json::json!(31337);
         std::fs::write(&path, v.to_string()).unwrap();
         let err = Manifest::load(&path).unwrap_err().to_string();
-        assert!(err.contains("is not the key of network SN_SEPOLIA"), "{err}");
+        assert!(
+            err.contains("is not the key of network SN_SEPOLIA"),
+            "{err}"
+        );
         v.as_object_mut().unwrap().remove("network");
         std::fs::write(&path, v.to_string()).unwrap();
         let err = Manifest::load(&path).unwrap_err().to_string();

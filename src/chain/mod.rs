@@ -250,7 +250,6 @@ mod tests {
         );
     }
 
-
     fn log(block: u64, index: u64, hash: &str, job: &str) -> EventRecord {
         EventRecord {
             chain_id: 1,

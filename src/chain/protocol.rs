@@ -8,7 +8,8 @@
 use serde_json::Value;
 
 use crate::domain::{
-    Address, Amount, Contract, Family, JobId, ProposalId, ProtocolEvent, Stream, U256, parse_decimal,
+    Address, Amount, Contract, Family, JobId, ProposalId, ProtocolEvent, Stream, U256,
+    parse_decimal,
 };
 use crate::text::ChainText;
 
@@ -223,9 +224,7 @@ pub fn protocol_event(
             targets: a
                 .list("targets")?
                 .into_iter()
-                .map(|t| {
-                    Address::parse(family, t).map_err(|e| format!("argument targets: {e}"))
-                })
+                .map(|t| Address::parse(family, t).map_err(|e| format!("argument targets: {e}")))
                 .collect::<Result<_, _>>()?,
             calldatas: a
                 .list("calldatas")?

@@ -169,8 +169,7 @@ impl Decoder {
         let args = Value::Object(args);
         let protocol = protocol_event(Family::Evm, contract.name, &event.name, &args)
             .map_err(|message| fail(format!("{}: {message}", event.name)))?;
-        let stream =
-            stream_of(Family::Evm, contract.name, protocol.as_ref(), &args).to_string();
+        let stream = stream_of(Family::Evm, contract.name, protocol.as_ref(), &args).to_string();
         Ok(EventRecord {
             chain_id,
             block_number,
@@ -304,7 +303,8 @@ mod tests {
         }
         let key = "0x6d696e5374616b65000000000000000000000000000000000000000000000000";
         let args = json!({ "key": key, "previous": "1", "current": "2" });
-        let protocol = protocol_event(Family::Evm, "WorkerRegistry", "ParameterUpdated", &args).unwrap();
+        let protocol =
+            protocol_event(Family::Evm, "WorkerRegistry", "ParameterUpdated", &args).unwrap();
         assert_eq!(
             stream_of(Family::Evm, "WorkerRegistry", protocol.as_ref(), &args).to_string(),
             "param:WorkerRegistry:minStake"

@@ -13,6 +13,11 @@ impl EventCodec for EvmCodec {
     }
 
     fn protocol_event(&self, record: &EventRecord) -> Result<Option<ProtocolEvent>, String> {
-        crate::chain::protocol::protocol_event(Family::Evm, &record.contract, &record.event, &record.args)
+        crate::chain::protocol::protocol_event(
+            Family::Evm,
+            &record.contract,
+            &record.event,
+            &record.args,
+        )
     }
 }

@@ -75,7 +75,10 @@ impl ContractAbi {
                 abi.structs.insert(s.name.clone(), members.collect());
             }
             AbiEntry::Enum(e) => {
-                let variants = e.variants.iter().map(|v| (v.name.clone(), v.r#type.clone()));
+                let variants = e
+                    .variants
+                    .iter()
+                    .map(|v| (v.name.clone(), v.r#type.clone()));
                 abi.enums.insert(e.name.clone(), variants.collect());
             }
             AbiEntry::Event(AbiEvent::Typed(TypedAbiEvent::Struct(s))) => {
@@ -350,7 +353,11 @@ impl<'a> Reader<'a> {
         let pending_len = self.next()?;
         let n = match usize::try_from(pending_len.to_biguint()) {
             Ok(n) if n < 31 => n,
-            _ => return fail(format!("ByteArray pending length {pending_len:#x} is not below 31")),
+            _ => {
+                return fail(format!(
+                    "ByteArray pending length {pending_len:#x} is not below 31"
+                ));
+            }
         };
         if pending[..32 - n].iter().any(|b| *b != 0) {
             return fail("a ByteArray pending word is longer than its length");
@@ -421,7 +428,10 @@ mod tests {
             f(7),
             f(8),
         ];
-        let got = abi.decode(&[posted, f(7), f(0xab)], &data).unwrap().unwrap();
+        let got = abi
+            .decode(&[posted, f(7), f(0xab)], &data)
+            .unwrap()
+            .unwrap();
         assert_eq!(got.name, "Posted");
         let reward: crate::domain::U256 =
             (crate::domain::U256::from(1u8) << 128) + crate::domain::U256::from(5u8);
@@ -436,12 +446,22 @@ mod tests {
             })
         );
         let granted = abi
-            .decode(&[selector("Granted").unwrap(), short("COORDINATOR_ROLE")], &[])
+            .decode(
+                &[selector("Granted").unwrap(), short("COORDINATOR_ROLE")],
+                &[],
+            )
             .unwrap()
             .unwrap();
         assert_eq!(granted.name, "Granted");
-        assert_eq!(granted.args["role"], json!(format!("{:#x}", short("COORDINATOR_ROLE"))));
-        assert_eq!(abi.decode(&[f(1)], &[]).unwrap(), None, "an unknown selector is no event of ours");
+        assert_eq!(
+            granted.args["role"],
+            json!(format!("{:#x}", short("COORDINATOR_ROLE")))
+        );
+        assert_eq!(
+            abi.decode(&[f(1)], &[]).unwrap(),
+            None,
+            "an unknown selector is no event of ours"
+        );
     }
 
     #[test]
@@ -451,11 +471,27 @@ mod tests {
         let ok_data = |len: Felt| vec![f(5), f(0), f(0), f(0), f(0), len];
         let cases: Vec<(Vec<Felt>, Vec<Felt>, &str)> = vec![
             (vec![posted, f(7)], ok_data(f(0)), "keys end early"),
-            (vec![posted, Felt::MAX, f(1)], ok_data(f(0)), "does not fit u64"),
-            (vec![posted, f(7), f(1), f(9)], ok_data(f(0)), "left over in keys"),
+            (
+                vec![posted, Felt::MAX, f(1)],
+                ok_data(f(0)),
+                "does not fit u64",
+            ),
+            (
+                vec![posted, f(7), f(1), f(9)],
+                ok_data(f(0)),
+                "left over in keys",
+            ),
             (vec![posted, f(7), f(1)], ok_data(Felt::MAX), "exceeds"),
-            (vec![posted, f(7), f(1)], vec![f(5), f(0), f(0), f(0), f(40), f(0)], "pending length"),
-            (vec![posted, f(7), f(1)], vec![Felt::MAX, f(0), f(0), f(0), f(0), f(0)], "not a u256"),
+            (
+                vec![posted, f(7), f(1)],
+                vec![f(5), f(0), f(0), f(0), f(40), f(0)],
+                "pending length",
+            ),
+            (
+                vec![posted, f(7), f(1)],
+                vec![Felt::MAX, f(0), f(0), f(0), f(0), f(0)],
+                "not a u256",
+            ),
         ];
         for (keys, data, want) in cases {
             let err = abi.decode(&keys, &data).unwrap_err().0;

@@ -9,7 +9,13 @@ pub mod token {
     cainome::rs::abigen!(
         AccordToken,
         "abi/starknet/AccordToken.contract_class.json",
-        derives(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)
+        derives(
+            Debug,
+            Clone,
+            PartialEq,
+            serde::Serialize,
+            serde::Deserialize
+        )
     );
 }
 
@@ -28,7 +34,13 @@ pub mod governor {
     cainome::rs::abigen!(
         AccordGovernor,
         "abi/starknet/AccordGovernor.contract_class.json",
-        derives(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)
+        derives(
+            Debug,
+            Clone,
+            PartialEq,
+            serde::Serialize,
+            serde::Deserialize
+        )
     );
 }
 

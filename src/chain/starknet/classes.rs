@@ -75,8 +75,8 @@ pub fn class(name: &str) -> Result<Class, String> {
     let sierra = sierra
         .flatten()
         .map_err(|e| format!("abi/starknet/{name}.contract_class.json: {e}"))?;
-    let listed: std::collections::HashMap<String, Listed> = serde_json::from_str(CLASSES)
-        .map_err(|e| format!("abi/starknet/classes.json: {e}"))?;
+    let listed: std::collections::HashMap<String, Listed> =
+        serde_json::from_str(CLASSES).map_err(|e| format!("abi/starknet/classes.json: {e}"))?;
     let compiled_class_hash = listed
         .get(name)
         .map(|l| l.compiled_class_hash)
@@ -112,7 +112,10 @@ mod tests {
             let class = class(name).unwrap();
             assert_ne!(class.class_hash, Felt::ZERO, "{name}");
             assert_ne!(class.compiled_class_hash, Felt::ZERO, "{name}");
-            assert!(!abi(name).unwrap().event_names().is_empty(), "{name} emits events");
+            assert!(
+                !abi(name).unwrap().event_names().is_empty(),
+                "{name} emits events"
+            );
         }
     }
 }

@@ -180,7 +180,10 @@ pub async fn deploy(account: &Signer, config: &Config) -> anyhow::Result<Manifes
         [
             address(token),
             address(timelock),
-            vec![Felt::from(config.voting_delay), Felt::from(config.voting_period)],
+            vec![
+                Felt::from(config.voting_delay),
+                Felt::from(config.voting_period),
+            ],
             u256(config.proposal_threshold),
             u256(u128::from(config.quorum_percent)),
         ]

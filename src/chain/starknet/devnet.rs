@@ -86,7 +86,9 @@ impl StarknetDevnet {
                 return Ok(devnet);
             }
             if let Some(status) = devnet.child.try_wait()? {
-                anyhow::bail!("starknet-devnet exited with {status} before it answered on port {port}");
+                anyhow::bail!(
+                    "starknet-devnet exited with {status} before it answered on port {port}"
+                );
             }
             if start.elapsed() > Duration::from_secs(60) {
                 anyhow::bail!("starknet-devnet did not answer on port {port} within 60 s");
@@ -116,7 +118,9 @@ impl StarknetDevnet {
 
     /// The predeployed accounts, in the devnet's order.
     pub async fn accounts(&self) -> anyhow::Result<Vec<PredeployedAccount>> {
-        let accounts = self.call("devnet_getPredeployedAccounts", json!({})).await?;
+        let accounts = self
+            .call("devnet_getPredeployedAccounts", json!({}))
+            .await?;
         serde_json::from_value(accounts).context("devnet_getPredeployedAccounts: unexpected shape")
     }
 

@@ -252,7 +252,9 @@ impl StarknetChain {
             message,
         };
         let (Some(block_number), Some(block_hash)) = (e.block_number, e.block_hash) else {
-            return Err(invalid("an event of a pre-confirmed block in a closed range".into()));
+            return Err(invalid(
+                "an event of a pre-confirmed block in a closed range".into(),
+            ));
         };
         if block_number < from || block_number > to {
             return Err(invalid(format!(
@@ -266,12 +268,14 @@ impl StarknetChain {
             )));
         };
         let log_index = log_index(e.transaction_index, e.event_index);
-        let decoded = decoder.decode(&e.keys, &e.data).map_err(|err| Error::Decode {
-            contract,
-            block: block_number,
-            log_index,
-            message: err.0,
-        })?;
+        let decoded = decoder
+            .decode(&e.keys, &e.data)
+            .map_err(|err| Error::Decode {
+                contract,
+                block: block_number,
+                log_index,
+                message: err.0,
+            })?;
         // An event no ABI names (a library's, say) is not the protocol's.
         let Some(decoded) = decoded else {
             return Ok(None);
@@ -366,23 +370,24 @@ impl Chain for StarknetChain {
             if let Some(t) = &token {
                 filter["continuation_token"] = json!(t);
             }
-            let page: EventsPage =
-                match self.request("starknet_getEvents", json!([filter])).await {
-                    Ok(page) => page,
-                    Err(e) if e.wants_smaller_range() && chunk > 16 => {
-                        // A node that caps the page size: ask for less, from the same token.
-                        self.chunk.store(chunk / 2, Ordering::Relaxed);
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
+            let page: EventsPage = match self.request("starknet_getEvents", json!([filter])).await {
+                Ok(page) => page,
+                Err(e) if e.wants_smaller_range() && chunk > 16 => {
+                    // A node that caps the page size: ask for less, from the same token.
+                    self.chunk.store(chunk / 2, Ordering::Relaxed);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             for e in &page.events {
                 if let Some(record) = self.record(e, from, to)? {
                     out.push(record);
                 }
             }
             match page.continuation_token {
-                Some(next) if !page.events.is_empty() || token.as_deref() != Some(next.as_str()) => {
+                Some(next)
+                    if !page.events.is_empty() || token.as_deref() != Some(next.as_str()) =>
+                {
                     token = Some(next)
                 }
                 Some(_) => {
@@ -424,9 +429,16 @@ mod tests {
         let sepolia = chain_key("SN_SEPOLIA");
         assert_eq!(sepolia, chain_key("SN_SEPOLIA"));
         assert_ne!(sepolia, chain_key("SN_MAIN"));
-        assert_ne!(sepolia, chain_key("A_SEPOLIA"), "not the low bytes of the short string");
+        assert_ne!(
+            sepolia,
+            chain_key("A_SEPOLIA"),
+            "not the low bytes of the short string"
+        );
         for id in [sepolia, chain_key("SN_MAIN"), chain_key("")] {
-            assert!(id.0 >= 1 << 62 && id.0 < 1 << 63, "{id} fits BIGINT above EVM ids");
+            assert!(
+                id.0 >= 1 << 62 && id.0 < 1 << 63,
+                "{id} fits BIGINT above EVM ids"
+            );
         }
     }
 

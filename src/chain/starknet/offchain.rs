@@ -27,7 +27,11 @@ const VERIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The SNIP-12 typed data of `message` for the deployment whose worker registry is `registry` on the chain
 /// whose id is the short string `network` (e.g. `SN_SEPOLIA`).
-pub fn typed_data(message: Message<'_>, network: &str, registry: Felt) -> Result<TypedData, String> {
+pub fn typed_data(
+    message: Message<'_>,
+    network: &str,
+    registry: Felt,
+) -> Result<TypedData, String> {
     let worker = felt_of(message.worker())?;
     let domain_type = json!([
         {"name": "name", "type": "shortstring"},
@@ -94,7 +98,12 @@ pub fn message_hash(message: Message<'_>, network: &str, registry: Felt) -> Resu
 
 /// Signs `message` with the single key of the worker's account (the usual OpenZeppelin or Argent account):
 /// `r ‖ s`, 64 bytes.
-pub fn sign(key: &SigningKey, message: Message<'_>, network: &str, registry: Felt) -> Result<Vec<u8>, String> {
+pub fn sign(
+    key: &SigningKey,
+    message: Message<'_>,
+    network: &str,
+    registry: Felt,
+) -> Result<Vec<u8>, String> {
     let hash = message_hash(message, network, registry)?;
     let signature = key.sign(&hash).map_err(|e| format!("cannot sign: {e}"))?;
     let mut bytes = signature.r.to_bytes_be().to_vec();
@@ -112,7 +121,7 @@ pub fn felt_of(address: &Address) -> Result<Felt, String> {
 
 /// Signature bytes back into felts; malformed unless a whole number (1 to 8) of 32-byte felts below the prime.
 fn signature_felts(signature: &[u8]) -> Result<Vec<Felt>, Error> {
-    if signature.is_empty() || signature.len() % 32 != 0 || signature.len() > 8 * 32 {
+    if signature.is_empty() || !signature.len().is_multiple_of(32) || signature.len() > 8 * 32 {
         return Err(Error::Malformed(format!(
             "a Starknet signature is 1 to 8 felts of 32 bytes, not {} bytes",
             signature.len()
@@ -125,7 +134,9 @@ fn signature_felts(signature: &[u8]) -> Result<Vec<Felt>, Error> {
             if felt.to_bytes_be() == c {
                 Ok(felt)
             } else {
-                Err(Error::Malformed("a signature felt is not below the field prime".into()))
+                Err(Error::Malformed(
+                    "a signature felt is not below the field prime".into(),
+                ))
             }
         })
         .collect()
@@ -180,7 +191,9 @@ impl<P: Provider + Send + Sync + 'static> Verifier for StarknetVerifier<P> {
             if answer.first() == Some(&VALID) {
                 Ok(())
             } else {
-                Err(refused("the account contract says the signature is not its own".into()))
+                Err(refused(
+                    "the account contract says the signature is not its own".into(),
+                ))
             }
         })
     }

@@ -126,8 +126,14 @@ mod tests {
             "job_id": "7", "client": WORKER, "spec_hash": "255", "required_capabilities": "3",
             "reward": "1000", "deadline": "99", "max_attempts": "2", "spec_uri": "ipfs://x",
         });
-        let Some(ProtocolEvent::JobPosted { job, client, spec_hash, spec_uri, reward, .. }) =
-            protocol_event("JobManager", "JobPosted", &posted).unwrap()
+        let Some(ProtocolEvent::JobPosted {
+            job,
+            client,
+            spec_hash,
+            spec_uri,
+            reward,
+            ..
+        }) = protocol_event("JobManager", "JobPosted", &posted).unwrap()
         else {
             panic!("a JobPosted");
         };
@@ -136,7 +142,10 @@ mod tests {
         assert_eq!(spec_hash, format!("0x{}ff", "0".repeat(62)));
         assert_eq!(spec_uri.text, "ipfs://x");
         assert_eq!(reward.0, U256::from(1000u16));
-        let key = format!("{:#x}", starknet::core::types::Felt::from_bytes_be_slice(b"minStake"));
+        let key = format!(
+            "{:#x}",
+            starknet::core::types::Felt::from_bytes_be_slice(b"minStake")
+        );
         let param = json!({"key": key, "previous": "1", "current": "2"});
         let Some(ProtocolEvent::ParameterUpdated { key, value, .. }) =
             protocol_event("WorkerRegistry", "ParameterUpdated", &param).unwrap()
@@ -148,7 +157,9 @@ mod tests {
             "worker": WORKER, "job_id": "0", "recipient": WORKER, "amount": "5", "from_stake": "5",
             "from_pending": "0",
         });
-        let e = protocol_event("WorkerRegistry", "WorkerSlashed", &slashed).unwrap().unwrap();
+        let e = protocol_event("WorkerRegistry", "WorkerSlashed", &slashed)
+            .unwrap()
+            .unwrap();
         assert_eq!(e.stream().to_string(), format!("worker:{WORKER}"));
         assert!(
             protocol_event("JobManager", "JobPaid", &json!({"job_id": "1"})).is_err(),

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use starknet::accounts::{ExecutionEncoding, SingleOwnerAccount};
-use starknet::core::types::{ExecutionResult, Felt, StarknetError, TransactionReceiptWithBlockInfo};
+use starknet::core::types::{
+    ExecutionResult, Felt, StarknetError, TransactionReceiptWithBlockInfo,
+};
 use starknet::providers::jsonrpc::HttpTransport;
 use starknet::providers::{JsonRpcClient, Provider, ProviderError};
 use starknet::signers::{LocalWallet, SigningKey};
@@ -57,10 +59,17 @@ pub async fn wait_for(
                 return Ok(receipt);
             }
             Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {}
-            Err(e) => return Err(anyhow::anyhow!("starknet_getTransactionReceipt({tx:#x}): {e}")),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "starknet_getTransactionReceipt({tx:#x}): {e}"
+                ));
+            }
         }
         if start.elapsed() > timeout {
-            anyhow::bail!("transaction {tx:#x} has no receipt after {} s", timeout.as_secs());
+            anyhow::bail!(
+                "transaction {tx:#x} has no receipt after {} s",
+                timeout.as_secs()
+            );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
