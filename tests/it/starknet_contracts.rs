@@ -88,19 +88,21 @@ pub async fn send(from: &Signer, calls: Vec<Call>) -> TransactionReceiptWithBloc
 }
 
 /// Sends `calls` from `from` and returns the error: the node refuses a transaction that would revert when it
-/// estimates its fee, quoting the contract's panic.
+/// estimates its fee, quoting the contract's panic. A transaction that goes through (a defense gone) is reported as
+/// such, for the caller's assertion to name the refusal it expected.
 pub async fn refused(from: &Signer, calls: Vec<Call>) -> String {
     let execution: ExecutionV3<'_, Signer> = from.execute_v3(calls);
     match execution.send().await {
-        Ok(sent) => wait_for(
+        Ok(sent) => match wait_for(
             from.provider(),
             sent.transaction_hash,
             Duration::from_secs(60),
         )
         .await
-        .map(|_| panic!("the transaction succeeded"))
-        .unwrap_err()
-        .to_string(),
+        {
+            Ok(_) => "the transaction succeeded".to_owned(),
+            Err(e) => e.to_string(),
+        },
         Err(e) => format!("{e:?}"),
     }
 }
@@ -1841,6 +1843,15 @@ async fn results_are_accepted_disputed_resolved_declined_finalized_and_fees_swep
     assert_eq!((p.accrued().await, p.balance(p.jobs).await), (0, 0));
     assert_refused(stranger, vec![js.sweep_fees_getcall()], "NoFees").await;
 
+    // ---- a jailed worker still withdraws its unbonded stake once the unbonding period is over
+    assert!(p.worker_of(wa).await.jailed);
+    assert_refused(w, vec![p.reg(w).withdraw_getcall()], "StillUnbonding").await;
+    p.jump(UNBONDING).await;
+    let before = p.balance(wa).await;
+    send(w, vec![p.reg(w).withdraw_getcall()]).await;
+    assert_eq!(p.balance(wa).await - before, 450 * E18);
+    assert_eq!(p.stake_of(wa).await, (0, 0));
+
     // ---- every setter and role grant is the timelock's alone
     for who in [holder, stranger, arbiter, coordinator] {
         let j = p.jm(who);
@@ -2176,6 +2187,8 @@ async fn governance_raises_the_minimum_stake_through_the_timelock() {
         g.set_proposal_threshold_getcall(&u256(1000 * E18)),
         tl.grant_role_getcall(&short("PROPOSER_ROLE"), &ca(operator.address())),
         tl.grant_role_getcall(&short("CANCELLER_ROLE"), &ca(operator.address())),
+        tl.grant_role_getcall(&short("PROPOSER_ROLE"), &ca(stranger.address())),
+        tl.revoke_role_getcall(&short("PROPOSER_ROLE"), &ca(stranger.address())),
         jm.grant_role_getcall(&short("COORDINATOR_ROLE"), &ca(operator.address())),
         jm.revoke_role_getcall(&short("ARBITER_ROLE"), &ca(arbiter.address())),
         g.set_voting_delay_getcall(&86_400),
@@ -2437,6 +2450,38 @@ async fn governance_raises_the_minimum_stake_through_the_timelock() {
         1000 * E18
     );
     assert_eq!(tv.get_min_delay().call().await.unwrap(), 86_400);
+    let proposer_role = short("PROPOSER_ROLE");
+    assert!(
+        tv.has_role(&proposer_role, &ca(operator.address()))
+            .call()
+            .await
+            .unwrap()
+    );
+    assert!(
+        tv.has_role(&proposer_role, &ca(p.governor))
+            .call()
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tv.has_role(&proposer_role, &ca(stranger.address()))
+            .call()
+            .await
+            .unwrap(),
+        "granted, then revoked"
+    );
+    assert_eq!(
+        tv.get_role_admin(&proposer_role).call().await.unwrap(),
+        Felt::ZERO
+    );
+    assert_eq!(
+        p.jobs_view()
+            .get_role_admin(&short("COORDINATOR_ROLE"))
+            .call()
+            .await
+            .unwrap(),
+        Felt::ZERO
+    );
 
     // A defeated proposal changes nothing; a pending one is cancelled by its proposer only.
     let raise = [p.reg(holder).set_min_stake_getcall(&u256(300 * E18))];
@@ -2622,6 +2667,34 @@ async fn governance_raises_the_minimum_stake_through_the_timelock() {
             .protocol_fee_bps,
         300
     );
+
+    // Roles can be given up by their holders only.
+    let canceller = short("CANCELLER_ROLE");
+    assert_refused(
+        stranger,
+        vec![ts.renounce_role_getcall(&canceller, &ca(operator.address()))],
+        "AccessControl: bad confirmation",
+    )
+    .await;
+    send(
+        operator,
+        vec![to.renounce_role_getcall(&canceller, &ca(operator.address()))],
+    )
+    .await;
+    assert_refused(operator, vec![to.cancel_getcall(&id_a)], MISSING_ROLE).await;
+    let coordinator_role = short("COORDINATOR_ROLE");
+    let jo = p.jm(operator);
+    send(
+        operator,
+        vec![jo.renounce_role_getcall(&coordinator_role, &ca(operator.address()))],
+    )
+    .await;
+    assert_refused(
+        operator,
+        vec![jo.assign_getcall(&99, &ca(worker.address()))],
+        MISSING_ROLE,
+    )
+    .await;
     p.assert_conserved(&[worker.address()]).await;
 }
 
