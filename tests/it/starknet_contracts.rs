@@ -1203,6 +1203,166 @@ async fn registry_registers_stakes_unbonds_jails_and_refuses_what_it_must() {
 
     p.assert_conserved(&[wa, w2a, sa]).await;
     assert_eq!(p.balance(p.registry).await, 280 * E18);
+
+    // A registry of its own, administered by the holder and linked to an account as its job manager: the checks
+    // the deployed job manager always passes, and a direct slash.
+    use starknet::contract::{ContractFactory, UdcSelector};
+    let class = accord::chain::starknet::classes::class("WorkerRegistry")
+        .unwrap()
+        .class_hash;
+    let factory = ContractFactory::new_with_udc(class, holder, UdcSelector::New);
+    let args = [
+        ContractAddress::cairo_serialize(&ca(p.token)),
+        ContractAddress::cairo_serialize(&ca(holder.address())),
+        U256::cairo_serialize(&u256(MIN_STAKE)),
+        U256::cairo_serialize(&u256(UNBONDING as u128)),
+    ]
+    .concat();
+    let deployment = factory.deploy_v3(args, Felt::from(0x5eed_u64), true);
+    let own = deployment.deployed_address();
+    let sent = deployment.send().await.unwrap();
+    wait_for(
+        holder.provider(),
+        sent.transaction_hash,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    fn own_registry(own: Felt, s: &Signer) -> registry::WorkerRegistry<&Signer> {
+        registry::WorkerRegistry::new(own, s)
+    }
+    let reg = |s| own_registry(own, s);
+    let own_view = registry::WorkerRegistryReader::new(own, p.rpc());
+    let jm_account = stranger; // plays the job manager
+    // Not linked yet: nobody jails or slashes.
+    assert_refused(
+        arbiter,
+        vec![reg(arbiter).jail_getcall(&ca(w2a))],
+        "NotJobManagerOrArbiter",
+    )
+    .await;
+    assert_refused(
+        holder,
+        vec![reg(holder).slash_getcall(&ca(w2a), &u256(1), &ca(holder.address()), &1)],
+        "NotJobManager",
+    )
+    .await;
+    // The admin sets the parameters and links the job manager, once.
+    let receipt = send(
+        holder,
+        vec![
+            reg(holder).set_min_stake_getcall(&u256(2 * E18)),
+            reg(holder).set_unbonding_period_getcall(&u256(UNBONDING as u128 + 1)),
+        ],
+    )
+    .await;
+    let updates: Vec<(String, u128, u128)> = receipt
+        .receipt
+        .events()
+        .iter()
+        .filter(|e| e.from_address == own)
+        .filter_map(|e| match registry::Event::try_from(e) {
+            Ok(registry::Event::ParameterUpdated(u)) => {
+                Some((unshort(u.key), amt(&u.previous), amt(&u.current)))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        updates,
+        vec![
+            ("minStake".to_owned(), MIN_STAKE, 2 * E18),
+            (
+                "unbondingPeriod".to_owned(),
+                UNBONDING as u128,
+                UNBONDING as u128 + 1
+            )
+        ]
+    );
+    assert_refused(
+        holder,
+        vec![reg(holder).set_job_manager_getcall(&ca(Felt::ZERO))],
+        "ZeroAddress",
+    )
+    .await;
+    let receipt = send(
+        holder,
+        vec![reg(holder).set_job_manager_getcall(&ca(jm_account.address()))],
+    )
+    .await;
+    assert!(receipt.receipt.events().iter().any(|e| e.from_address == own
+        && matches!(registry::Event::try_from(e), Ok(registry::Event::JobManagerSet(j)) if j.job_manager.0 == sa)));
+    assert_refused(
+        holder,
+        vec![reg(holder).set_job_manager_getcall(&ca(p.jobs))],
+        "JobManagerAlreadySet",
+    )
+    .await;
+    assert_eq!(own_view.job_manager().call().await.unwrap().0, sa);
+    // The job manager jails and unjails; it slashes only to itself, active stake first, then unbonding stake, up to
+    // what there is; nothing left, nothing happens.
+    send(
+        w2,
+        vec![
+            p.tok(w2).approve_getcall(&ca(own), &u256(10 * E18)),
+            reg(w2).register_getcall(&1, &text("own")),
+            reg(w2).stake_getcall(&u256(10 * E18)),
+        ],
+    )
+    .await;
+    let jmr = reg(jm_account);
+    send(jm_account, vec![jmr.jail_getcall(&ca(w2a))]).await;
+    assert!(own_view.worker_of(&ca(w2a)).call().await.unwrap().jailed);
+    send(jm_account, vec![jmr.unjail_getcall(&ca(w2a))]).await;
+    assert_refused(
+        jm_account,
+        vec![jmr.slash_getcall(&ca(w2a), &u256(E18), &ca(holder.address()), &1)],
+        "SlashRecipientNotJobManager",
+    )
+    .await;
+    assert_refused(
+        jm_account,
+        vec![jmr.slash_getcall(&ca(wa), &u256(E18), &ca(sa), &1)],
+        "NotRegistered",
+    )
+    .await;
+    let before = p.balance(sa).await;
+    let receipt = send(
+        jm_account,
+        vec![jmr.slash_getcall(&ca(w2a), &u256(3 * E18), &ca(sa), &7)],
+    )
+    .await;
+    assert!(receipt.receipt.events().iter().any(|e| e.from_address == own
+        && matches!(registry::Event::try_from(e), Ok(registry::Event::WorkerSlashed(x))
+            if x.job_id == 7 && amt(&x.amount) == 3 * E18 && amt(&x.from_stake) == 3 * E18 && amt(&x.from_pending) == 0)));
+    send(w2, vec![reg(w2).request_unstake_getcall(&u256(5 * E18))]).await;
+    let receipt = send(
+        jm_account,
+        vec![jmr.slash_getcall(&ca(w2a), &u256(100 * E18), &ca(sa), &8)],
+    )
+    .await;
+    assert!(receipt.receipt.events().iter().any(|e| e.from_address == own
+        && matches!(registry::Event::try_from(e), Ok(registry::Event::WorkerSlashed(x))
+            if amt(&x.amount) == 7 * E18 && amt(&x.from_stake) == 2 * E18 && amt(&x.from_pending) == 5 * E18)));
+    let receipt = send(
+        jm_account,
+        vec![jmr.slash_getcall(&ca(w2a), &u256(E18), &ca(sa), &9)],
+    )
+    .await;
+    assert!(
+        !receipt
+            .receipt
+            .events()
+            .iter()
+            .any(|e| e.from_address == own),
+        "nothing to take: no event"
+    );
+    assert_eq!(p.balance(sa).await - before, 10 * E18);
+    assert_eq!(p.balance(own).await, 0);
+    assert_eq!(
+        amt(&own_view.slashable_of(&ca(w2a)).call().await.unwrap()),
+        0
+    );
 }
 
 // ================================================================================================ job manager
