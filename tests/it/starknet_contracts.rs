@@ -107,6 +107,17 @@ pub async fn refused(from: &Signer, calls: Vec<Call>) -> String {
     }
 }
 
+/// Asserts `seen`, a time the contract read from its clock (stored or emitted), is that of the transaction whose
+/// block has timestamp `block`: starknet-devnet runs a transaction at the pending block's time, which the block's
+/// own timestamp may pass by a second or two when it closes.
+#[track_caller]
+fn assert_at(seen: u64, block: u64) {
+    assert!(
+        seen <= block && seen + 2 >= block,
+        "the contract saw {seen}, the block says {block}"
+    );
+}
+
 /// The error of a view call that must fail.
 fn view_refused<T: std::fmt::Debug>(result: Result<T, cainome::cairo_serde::Error>) -> String {
     format!("{:?}", result.expect_err("the view answered"))
@@ -710,7 +721,7 @@ async fn token_transfers_allowances_delegation_and_vote_history() {
         "Votes: no checkpoint",
     );
     let receipt = send(alice, vec![ta.delegate_getcall(&ca(a))]).await;
-    let t1 = p.block_time(&receipt).await;
+    let delegated_in = p.block_time(&receipt).await;
     let events: Vec<token::Event> = receipt
         .receipt
         .events()
@@ -728,15 +739,20 @@ async fn token_transfers_allowances_delegation_and_vote_history() {
     assert_eq!(amt(&t.get_votes(&ca(a)).call().await.unwrap()), 800 * E18);
     assert_eq!(t.num_checkpoints(&ca(a)).call().await.unwrap(), 1);
     let cp = t.checkpoints(&ca(a), &0).call().await.unwrap();
-    assert_eq!((cp.key, amt(&cp.value)), (t1, 800 * E18));
+    assert_at(cp.key, delegated_in);
+    assert_eq!(amt(&cp.value), 800 * E18);
+    let t1 = cp.key;
 
     // A transfer out moves the delegate's votes; the history keeps the old value.
     p.jump(10).await;
     let receipt = send(alice, vec![ta.transfer_getcall(&ca(b), &u256(300 * E18))]).await;
-    let t2 = p.block_time(&receipt).await;
-    assert!(t2 > t1);
     assert_eq!(amt(&t.get_votes(&ca(a)).call().await.unwrap()), 500 * E18);
     assert_eq!(t.num_checkpoints(&ca(a)).call().await.unwrap(), 2);
+    let cp = t.checkpoints(&ca(a), &1).call().await.unwrap();
+    assert_at(cp.key, p.block_time(&receipt).await);
+    assert_eq!(amt(&cp.value), 500 * E18);
+    let t2 = cp.key;
+    assert!(t2 >= t1 + 10);
     assert_eq!(
         amt(&t.get_past_votes(&ca(a), &(t1 - 1)).call().await.unwrap()),
         0
@@ -1022,7 +1038,8 @@ async fn registry_registers_stakes_unbonds_jails_and_refuses_what_it_must() {
     )
     .await;
     let receipt = send(w, vec![rw.request_unstake_getcall(&u256(60 * E18))]).await;
-    let t1 = p.block_time(&receipt).await;
+    let t1 = p.worker_of(wa).await.unlock_at - UNBONDING;
+    assert_at(t1, p.block_time(&receipt).await);
     assert!(
         matches!(&p.reg_events(&receipt)[0], registry::Event::UnstakeRequested(e)
         if amt(&e.stake) == 90 * E18 && amt(&e.pending) == 60 * E18 && e.unlock_at == t1 + UNBONDING)
@@ -1059,8 +1076,9 @@ async fn registry_registers_stakes_unbonds_jails_and_refuses_what_it_must() {
     assert_refused(w, vec![rw.withdraw_getcall()], "StillUnbonding").await;
     p.jump(4 * 86_400).await;
     let receipt = send(w, vec![rw.request_unstake_getcall(&u256(10 * E18))]).await;
-    let t2 = p.block_time(&receipt).await;
-    assert_eq!(p.worker_of(wa).await.unlock_at, t2 + UNBONDING);
+    let t2 = p.worker_of(wa).await.unlock_at - UNBONDING;
+    assert_at(t2, p.block_time(&receipt).await);
+    assert!(t2 >= t1 + 4 * 86_400, "the unlock time restarted");
     p.jump(5 * 86_400 + 60).await;
     assert!(p.now().await > t1 + UNBONDING);
     assert_refused(w, vec![rw.withdraw_getcall()], "StillUnbonding").await;
@@ -1544,7 +1562,8 @@ async fn jobs_are_posted_cancelled_and_assigned_with_every_skip_reason() {
     let ids = entries.iter().map(|(id, _)| *id).collect();
     let who = entries.iter().map(|(_, s)| ca(s.address())).collect();
     let receipt = send(coordinator, vec![jcoord.assign_batch_getcall(&ids, &who)]).await;
-    let at = p.block_time(&receipt).await;
+    let at = p.job(open).await.due - TIMEOUT;
+    assert_at(at, p.block_time(&receipt).await);
     let expected: Vec<(u64, Felt, String)> = [
         (99, w, "UnknownJob"),
         (1, w, "JobStatusMismatch"),
@@ -1642,7 +1661,8 @@ async fn results_are_accepted_disputed_resolved_declined_finalized_and_fees_swep
     )
     .await;
     let receipt = send(w, vec![p.submit_call(j1, w, &"l".repeat(1024))]).await;
-    let at = p.block_time(&receipt).await;
+    let at = p.job(j1).await.due - CHALLENGE;
+    assert_at(at, p.block_time(&receipt).await);
     match &p.jm_events(&receipt)[0] {
         jobs::Event::ResultSubmitted(e) => {
             assert_eq!(
@@ -1719,7 +1739,8 @@ async fn results_are_accepted_disputed_resolved_declined_finalized_and_fees_swep
     )
     .await;
     let receipt = p.dispute(j2, client).await;
-    let at = p.block_time(&receipt).await;
+    let at = p.job(j2).await.due - DISPUTE;
+    assert_at(at, p.block_time(&receipt).await);
     assert!(matches!(&p.jm_events(&receipt)[0],
         jobs::Event::JobDisputed(e) if e.resolve_by == at + DISPUTE && amt(&e.bond) == 10 * E18));
     assert_eq!(
@@ -2385,7 +2406,8 @@ async fn governance_raises_the_minimum_stake_through_the_timelock() {
     )
     .await;
     let receipt = send(holder, vec![p.propose_call(holder, &p1)]).await;
-    let t0 = p.block_time(&receipt).await;
+    let t0 = gv.proposal_snapshot(&p1.id).call().await.unwrap() - 1;
+    assert_at(t0, p.block_time(&receipt).await);
     let created = receipt
         .receipt
         .events()
@@ -2508,9 +2530,9 @@ async fn governance_raises_the_minimum_stake_through_the_timelock() {
 
     // Queued in the timelock by anyone; executable only after the timelock delay, once.
     let receipt = send(stranger, vec![p.queue_call(stranger, &p1)]).await;
-    let tq = p.block_time(&receipt).await;
     assert_eq!(p.state(p1.id).await, S::Queued);
-    assert_eq!(gv.proposal_eta(&p1.id).call().await.unwrap(), tq + 60);
+    let eta = gv.proposal_eta(&p1.id).call().await.unwrap();
+    assert_at(eta - 60, p.block_time(&receipt).await);
     assert_refused(
         stranger,
         vec![p.queue_call(stranger, &p1)],
@@ -2728,7 +2750,8 @@ async fn governance_raises_the_minimum_stake_through_the_timelock() {
         ],
     )
     .await;
-    let ts_ = p.block_time(&receipt).await;
+    let ts_ = tv.get_timestamp(&id_a).call().await.unwrap() - 86_400;
+    assert_at(ts_, p.block_time(&receipt).await);
     let events: Vec<timelock::Event> = receipt
         .receipt
         .events()
