@@ -104,6 +104,27 @@ pub(crate) async fn post_heartbeat(
         capacity: body.capacity,
         timestamp: body.timestamp,
     };
+    let recorder = &s.heartbeats;
+    let ensure_registered = || async {
+        if !recorder.in_registered_set(&key).await? {
+            if !super::workers::is_registered(&s, &worker).await? {
+                return Err(Error::Forbidden(format!(
+                    "{worker} is not a registered worker (register on chain, then retry once indexed)"
+                )));
+            }
+            recorder.remember_registered(key.clone());
+        }
+        Ok(())
+    };
+    // A Starknet signature is checked by the worker's account contract, a call to the node: only for a
+    // registered worker and a timely message, so an anonymous caller cannot make the node run arbitrary
+    // contracts. An EVM signature is recovered locally, first.
+    let remote = s.heartbeats.family == crate::domain::Family::Starknet;
+    if remote {
+        offchain::check_time(body.timestamp, offchain::unix_now(), MAX_AGE_SECS)
+            .map_err(|e| Error::Unauthorized(e.to_string()))?;
+        ensure_registered().await?;
+    }
     offchain::verify(
         s.verifier.as_ref(),
         offchain::Message::Heartbeat(&message),
@@ -114,15 +135,8 @@ pub(crate) async fn post_heartbeat(
     .await
     .map_err(|e| Error::Unauthorized(e.to_string()))?;
     let _slot = s.limits.worker(&worker)?;
-
-    let recorder = &s.heartbeats;
-    if !recorder.in_registered_set(&key).await? {
-        if !super::workers::is_registered(&s, &worker).await? {
-            return Err(Error::Forbidden(format!(
-                "{worker} is not a registered worker (register on chain, then retry once indexed)"
-            )));
-        }
-        recorder.remember_registered(key.clone());
+    if !remote {
+        ensure_registered().await?;
     }
     let recorded = if recorder.known_at_least(&key, body.timestamp) {
         false

@@ -296,6 +296,21 @@ async fn on_starknet_wallets_post_and_work_and_the_scheduler_assigns_to_a_heartb
         stranger.sign(Message::Heartbeat(&beat)).is_err(),
         "a wallet signs only as itself"
     );
+    // An unregistered account is refused before its account contract is asked anything.
+    let own = Heartbeat {
+        worker: stranger.address(),
+        capacity: 1,
+        timestamp: accord::offchain::unix_now(),
+    };
+    let signed = stranger.sign(Message::Heartbeat(&own)).unwrap();
+    let body = serde_json::json!({
+        "worker": own.worker.to_string(),
+        "capacity": own.capacity,
+        "timestamp": own.timestamp,
+        "signature": format!("0x{}", alloy::hex::encode(signed)),
+    });
+    let (status, body) = crate::stack::post_heartbeat(&api, &body).await;
+    assert_eq!(status, 403, "{body}");
     let (status, body) = post(worker.sign(Message::Heartbeat(&beat)).unwrap()).await;
     assert_eq!(status, 202, "{body}");
 
