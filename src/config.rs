@@ -61,8 +61,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// The chain to index.
+    /// The chain to index, when the coordinator serves one (`[chain]`).
     pub chain: ChainConfig,
+    /// The chains to index when the coordinator serves several at once (`[[chains]]`, in the order the API lists
+    /// them); `[chain]` is then left out.
+    pub chains: Vec<ChainConfig>,
     /// The indexer.
     pub indexer: IndexerConfig,
     /// The REST API.
@@ -75,8 +78,7 @@ pub struct Config {
     pub da: DaConfig,
 }
 
-/// `[chain]`
-/// `[chain]`. Its `Debug` shows the RPC URL without what providers hide keys in (userinfo, path, query).
+/// `[chain]`, or one `[[chains]]` entry. Its `Debug` shows the RPC URL without what providers hide keys in (userinfo, path, query).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainConfig {
@@ -198,6 +200,15 @@ impl Default for DatabaseConfig {
 }
 
 impl Config {
+    /// The chains served: the `[[chains]]` list when given, else `[chain]`.
+    pub fn served_chains(&self) -> &[ChainConfig] {
+        if self.chains.is_empty() {
+            std::slice::from_ref(&self.chain)
+        } else {
+            &self.chains
+        }
+    }
+
     /// Reads `path` (when given), applies environment overrides, validates.
     pub fn load(path: Option<&Path>) -> Result<Self> {
         let mut config = match path {
@@ -258,10 +269,35 @@ impl Config {
                 reason: reason.into(),
             })
         };
-        if !(self.chain.rpc_url.starts_with("http://")
-            || self.chain.rpc_url.starts_with("https://"))
-        {
-            return invalid("chain.rpc_url", "must be an http:// or https:// URL");
+        if !self.chains.is_empty() && self.chain != ChainConfig::default() {
+            return invalid(
+                "chains",
+                "give either [chain] (one chain) or [[chains]] (several), not both",
+            );
+        }
+        for chain in self.served_chains() {
+            if !(chain.rpc_url.starts_with("http://") || chain.rpc_url.starts_with("https://")) {
+                let key = if self.chains.is_empty() {
+                    "chain.rpc_url"
+                } else {
+                    "chains.rpc_url"
+                };
+                return invalid(key, "must be an http:// or https:// URL");
+            }
+        }
+        for (i, a) in self.chains.iter().enumerate() {
+            if self.chains[..i]
+                .iter()
+                .any(|b| b.rpc_url == a.rpc_url && b.family == a.family)
+            {
+                return Err(Error::Invalid {
+                    key: "chains.rpc_url",
+                    reason: format!(
+                        "{} is listed twice",
+                        crate::chain::redact_rpc_url(&a.rpc_url)
+                    ),
+                });
+            }
         }
         let ix = &self.indexer;
         if ix.initial_batch_blocks == 0 || ix.max_batch_blocks < ix.initial_batch_blocks {
@@ -436,6 +472,47 @@ mod tests {
         // Without Celestia in use, its settings are not checked.
         let local: Config = toml::from_str("[da.celestia]\nnamespace = \"zz\"\n").unwrap();
         local.validate().unwrap();
+    }
+
+    #[test]
+    fn several_chains_are_listed_apart_from_the_single_chain_form() {
+        let config: Config = toml::from_str(
+            "[[chains]]\nrpc_url = \"http://127.0.0.1:8545\"\n\
+             [[chains]]\nfamily = \"starknet\"\nrpc_url = \"http://127.0.0.1:5050\"\nfinality = \"l1\"\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        let served = config.served_chains();
+        assert_eq!(served.len(), 2);
+        assert_eq!(served[1].family, crate::domain::Family::Starknet);
+        assert_eq!(served[1].finality, crate::domain::Finality::L1);
+        assert_eq!(Config::default().served_chains(), [ChainConfig::default()]);
+
+        let mut both = config.clone();
+        both.chain.rpc_url = "http://127.0.0.1:9545".into();
+        assert!(
+            both.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("not both")
+        );
+        let mut twice = config.clone();
+        twice.chains[1] = twice.chains[0].clone();
+        assert!(
+            twice
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("listed twice")
+        );
+        let mut bad = config;
+        bad.chains[1].rpc_url = "ws://x".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("chains.rpc_url")
+        );
     }
 
     #[test]

@@ -21,8 +21,8 @@ use crate::chain::actions::CoordinatorChain;
 use crate::chain::evm::{EvmChain, EvmCoordinator};
 use crate::chain::starknet::StarknetChain;
 use crate::chain::starknet::coordinate::StarknetCoordinator;
-use crate::chain::{AnyChain, Chain, CoordinatorKey, redact_rpc_url};
-use crate::config::Config;
+use crate::chain::{AnyChain, CoordinatorKey, redact_rpc_url};
+use crate::config::{ChainConfig, Config};
 use crate::da::DaRouter;
 use crate::deployment::Manifest;
 use crate::domain::Family;
@@ -54,50 +54,87 @@ fn prometheus() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Asks the node for its chain id (by `chain.family`) and loads that chain's manifest.
-pub async fn load_manifest(config: &Config) -> anyhow::Result<Manifest> {
+/// Asks the node of `chain` for its chain id (by its family) and loads that chain's manifest.
+pub async fn load_manifest(config: &Config, chain: &ChainConfig) -> anyhow::Result<Manifest> {
     let timeout = Duration::from_millis(config.indexer.rpc_timeout_ms);
-    let chain_id = match config.chain.family {
-        Family::Evm => crate::chain::evm::chain_id_at(&config.chain.rpc_url, timeout)
+    let url = redact_rpc_url(&chain.rpc_url);
+    let chain_id = match chain.family {
+        Family::Evm => crate::chain::evm::chain_id_at(&chain.rpc_url, timeout)
             .await
-            .context("cannot read the chain id of chain.rpc_url")?,
+            .with_context(|| format!("cannot read the chain id of {url}"))?,
         Family::Starknet => {
-            let network = crate::chain::starknet::network_at(&config.chain.rpc_url, timeout)
+            let network = crate::chain::starknet::network_at(&chain.rpc_url, timeout)
                 .await
-                .context("cannot read the chain id of chain.rpc_url")?;
+                .with_context(|| format!("cannot read the chain id of {url}"))?;
             crate::domain::ChainId::of_starknet(&network).0
         }
     };
-    let path = Manifest::path_for(&config.chain.deployments_dir, chain_id);
+    let path = Manifest::path_for(&chain.deployments_dir, chain_id);
     let manifest = Manifest::load(&path).with_context(|| {
         format!(
-            "chain {chain_id} has no usable deployment manifest; deploy with scripts/deploy first"
+            "chain {chain_id} (at {url}) has no usable deployment manifest; deploy with scripts/deploy first"
         )
     })?;
-    if manifest.family() != config.chain.family {
+    if manifest.family() != chain.family {
         anyhow::bail!(
-            "{} is a {} deployment but chain.family is {}",
+            "{} is a {} deployment but the chain at {url} is configured as {}",
             path.display(),
             manifest.family(),
-            config.chain.family
+            chain.family
         );
     }
     Ok(manifest)
 }
 
-/// Connects to the chain of `config` for the contracts of `manifest`, by the manifest's family.
-pub async fn connect_chain(config: &Config, manifest: &Manifest) -> anyhow::Result<AnyChain> {
+/// Connects to `chain` for the contracts of `manifest`, by the manifest's family.
+pub async fn connect_chain(
+    config: &Config,
+    chain: &ChainConfig,
+    manifest: &Manifest,
+) -> anyhow::Result<AnyChain> {
     let timeout = Duration::from_millis(config.indexer.rpc_timeout_ms);
-    let url = &config.chain.rpc_url;
-    let chain = match manifest.family() {
+    let url = &chain.rpc_url;
+    let connected = match manifest.family() {
         Family::Evm => EvmChain::connect(url, manifest, timeout)
             .await
             .map(AnyChain::Evm),
-        Family::Starknet => StarknetChain::connect(url, manifest, config.chain.finality, timeout)
+        Family::Starknet => StarknetChain::connect(url, manifest, chain.finality, timeout)
             .await
             .map(AnyChain::Starknet),
     };
-    chain.with_context(|| format!("cannot use the chain at {}", redact_rpc_url(url)))
+    connected.with_context(|| format!("cannot use the chain at {}", redact_rpc_url(url)))
+}
+
+/// The only chain `config` serves, for the commands that work on one (`accord index`, `accord rebuild`), or the
+/// one `select` names (a CAIP-2 name or chain id) among several.
+pub async fn chain_of<'a>(
+    config: &'a Config,
+    select: Option<&str>,
+) -> anyhow::Result<(&'a ChainConfig, Manifest)> {
+    let served = config.served_chains();
+    if let [only] = served
+        && select.is_none()
+    {
+        return Ok((only, load_manifest(config, only).await?));
+    }
+    let Some(select) = select else {
+        anyhow::bail!(
+            "the configuration lists {} chains: name one with --chain (its CAIP-2 name or chain id)",
+            served.len()
+        );
+    };
+    let mut names = Vec::new();
+    for chain in served {
+        let manifest = load_manifest(config, chain).await?;
+        if manifest.caip2() == select || manifest.chain_id.to_string() == select {
+            return Ok((chain, manifest));
+        }
+        names.push(manifest.caip2());
+    }
+    anyhow::bail!(
+        "--chain {select} is none of the chains configured: {}",
+        names.join(", ")
+    )
 }
 
 /// The DA router of `config` over `pool`.
@@ -144,90 +181,168 @@ async fn reconcile_every(da: Arc<DaRouter>, interval_secs: u64, cancel: Cancella
     }
 }
 
+/// One chain a coordinator serves.
+pub struct RunningChain {
+    /// Its deployment.
+    pub manifest: Manifest,
+    /// Its indexer's progress.
+    pub status: watch::Receiver<Status>,
+}
+
 /// A running coordinator.
 pub struct Coordinator {
     /// Where the API listens.
     pub api_addr: SocketAddr,
-    /// The indexer's progress.
+    /// The first chain's indexer's progress (`chains[0].status`).
     pub status: watch::Receiver<Status>,
     /// The index database.
     pub pool: PgPool,
-    /// The deployment served.
+    /// The first chain's deployment (`chains[0].manifest`).
     pub manifest: Manifest,
+    /// Every chain served, in the configured order.
+    pub chains: Vec<RunningChain>,
     cancel: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
-impl Coordinator {
-    /// Connects to the chain and the database, runs the migrations, binds the API and starts the indexer, the
-    /// API and, with a `signer` (the coordinator's wallet) and `scheduler.enabled`, the scheduler. Every failure
-    /// here names what could not be reached.
-    ///
-    /// Several replicas may run against one database: one indexes and one schedules (each holds an advisory
-    /// lock), the others serve the API and stand by to take over.
-    pub async fn start(config: Config, signer: Option<CoordinatorKey>) -> anyhow::Result<Self> {
-        config.validate()?;
-        let manifest = load_manifest(&config).await?;
-        let chain = connect_chain(&config, &manifest).await?;
-        match manifest.family() {
-            Family::Evm => {
-                let writer = match signer {
-                    Some(CoordinatorKey::Starknet { .. }) if config.scheduler.enabled => {
-                        anyhow::bail!(
-                            "the coordinator key is a Starknet account but chain {} is an EVM chain",
-                            manifest.chain_id
-                        )
-                    }
-                    Some(CoordinatorKey::Evm(key)) if config.scheduler.enabled => Some(
-                        EvmCoordinator::connect(
-                            &config.chain.rpc_url,
-                            key,
-                            &manifest,
-                            config.scheduler.batch_base_gas,
-                            config.scheduler.gas_per_assignment,
-                        )
-                        .await?,
-                    ),
-                    _ => None,
-                };
-                Self::start_on(config, manifest, chain, writer).await
+/// A chain's scheduler, ready to run: its task and the receiver of its reports.
+type SchedulerTask = (
+    Box<
+        dyn FnOnce(CancellationToken) -> futures::future::BoxFuture<'static, anyhow::Result<()>>
+            + Send,
+    >,
+    watch::Receiver<SchedulerStatus>,
+);
+
+/// The scheduler of `chain_id` acting through `writer`.
+fn scheduler_task<W: CoordinatorChain>(
+    pool: &PgPool,
+    chain_id: u64,
+    writer: W,
+    config: &Config,
+    index: watch::Receiver<Status>,
+) -> SchedulerTask {
+    let (scheduler, report) = Scheduler::new(
+        pool.clone(),
+        chain_id,
+        writer,
+        config.scheduler.clone(),
+        index,
+    );
+    let run = Box::new(move |stop: CancellationToken| {
+        Box::pin(async move { scheduler.run(stop).await.map_err(Into::into) })
+            as futures::future::BoxFuture<'static, anyhow::Result<()>>
+    });
+    (run, report)
+}
+
+/// The coordinator's account on one chain: the key of its family, when one is given.
+enum Writer {
+    Evm(EvmCoordinator),
+    Starknet(Box<StarknetCoordinator>),
+}
+
+/// Connects the coordinator's account for `manifest` from the key of its family among `keys`, if any.
+async fn writer_for(
+    config: &Config,
+    chain: &ChainConfig,
+    manifest: &Manifest,
+    keys: &[CoordinatorKey],
+) -> anyhow::Result<Option<Writer>> {
+    for key in keys {
+        match (manifest.family(), key) {
+            (Family::Evm, CoordinatorKey::Evm(key)) => {
+                let writer = EvmCoordinator::connect(
+                    &chain.rpc_url,
+                    key.clone(),
+                    manifest,
+                    config.scheduler.batch_base_gas,
+                    config.scheduler.gas_per_assignment,
+                )
+                .await?;
+                return Ok(Some(Writer::Evm(writer)));
             }
-            Family::Starknet => {
-                let writer = match signer {
-                    Some(CoordinatorKey::Starknet { account, key }) if config.scheduler.enabled => {
-                        let provider =
-                            crate::chain::starknet::signer::provider(&config.chain.rpc_url)?;
-                        let signer = crate::chain::starknet::signer::signer(
-                            provider,
-                            account,
-                            key.secret_scalar(),
-                        )
+            (Family::Starknet, CoordinatorKey::Starknet { account, key }) => {
+                let provider = crate::chain::starknet::signer::provider(&chain.rpc_url)?;
+                let signer =
+                    crate::chain::starknet::signer::signer(provider, *account, key.secret_scalar())
                         .await?;
-                        Some(StarknetCoordinator::new(signer, &manifest)?)
-                    }
-                    Some(CoordinatorKey::Evm(_)) if config.scheduler.enabled => anyhow::bail!(
-                        "the coordinator key is an EVM key but chain {} is on Starknet",
-                        manifest.chain_id
-                    ),
-                    _ => None,
-                };
-                Self::start_on(config, manifest, chain, writer).await
+                return Ok(Some(Writer::Starknet(Box::new(StarknetCoordinator::new(
+                    signer, manifest,
+                )?))));
             }
+            _ => {}
         }
     }
+    Ok(None)
+}
 
-    /// Starts the parts on one chain: `chain` is read by the indexer, `writer` (when the scheduler runs) sends
-    /// the coordinator's transactions.
-    async fn start_on<C, W>(
+/// One chain connected and ready to start.
+struct Prepared {
+    config: ChainConfig,
+    manifest: Manifest,
+    chain: AnyChain,
+    writer: Option<Writer>,
+}
+
+impl Coordinator {
+    /// Connects to every chain configured and to the database, runs the migrations, binds the API and starts, per
+    /// chain, the indexer and (when `scheduler.enabled` and `keys` hold a key of the chain's family: the
+    /// coordinator's account there) the scheduler; one API serves them all. Every failure here names what could
+    /// not be reached.
+    ///
+    /// Several replicas may run against one database: per chain, one indexes and one schedules (each holds an
+    /// advisory lock), the others serve the API and stand by to take over.
+    pub async fn start(
         config: Config,
-        manifest: Manifest,
-        chain: C,
-        writer: Option<W>,
-    ) -> anyhow::Result<Self>
-    where
-        C: Chain + Clone + 'static,
-        W: CoordinatorChain,
-    {
+        keys: impl IntoIterator<Item = CoordinatorKey>,
+    ) -> anyhow::Result<Self> {
+        config.validate()?;
+        let keys: Vec<CoordinatorKey> = keys.into_iter().collect();
+        let mut prepared: Vec<Prepared> = Vec::new();
+        for chain_config in config.served_chains() {
+            let manifest = load_manifest(&config, chain_config).await?;
+            if let Some(twin) = prepared
+                .iter()
+                .find(|p| p.manifest.chain_id == manifest.chain_id)
+            {
+                anyhow::bail!(
+                    "{} and {} both reach chain {}: list each chain once",
+                    redact_rpc_url(&twin.config.rpc_url),
+                    redact_rpc_url(&chain_config.rpc_url),
+                    manifest.caip2()
+                );
+            }
+            let chain = connect_chain(&config, chain_config, &manifest).await?;
+            let writer = if config.scheduler.enabled {
+                writer_for(&config, chain_config, &manifest, &keys).await?
+            } else {
+                None
+            };
+            prepared.push(Prepared {
+                config: chain_config.clone(),
+                manifest,
+                chain,
+                writer,
+            });
+        }
+        if config.scheduler.enabled
+            && let Some(key) = keys
+                .iter()
+                .find(|k| !prepared.iter().any(|p| p.manifest.family() == k.family()))
+        {
+            let chains: Vec<String> = prepared.iter().map(|p| p.manifest.caip2()).collect();
+            anyhow::bail!(
+                "the coordinator key is for {} chains, but the chains served are {}",
+                key.family(),
+                chains.join(", ")
+            );
+        }
+        Self::start_on(config, prepared).await
+    }
+
+    /// Starts the parts on the prepared chains: per chain an indexer and, with a writer, a scheduler; one API.
+    async fn start_on(config: Config, prepared: Vec<Prepared>) -> anyhow::Result<Self> {
         let pool =
             crate::store::connect(&config.database.url, config.database.max_connections).await?;
         let listener = tokio::net::TcpListener::bind(config.api.listen)
@@ -236,61 +351,81 @@ impl Coordinator {
         let api_addr = listener.local_addr()?;
 
         let da = start_da(&config, &pool)?;
-        let (status_tx, status) = watch::channel(Status::default());
         let (events, _) = broadcast::channel(4096);
-        let indexer = Indexer::new(
-            chain,
-            pool.clone(),
-            config.indexer.clone(),
-            manifest.deploy_block,
-            status_tx,
-            events.clone(),
-        )
-        .standby();
-        let (scheduler, scheduler_status) = match writer {
-            Some(writer) => {
-                let (scheduler, report) = Scheduler::new(
-                    pool.clone(),
-                    manifest.chain_id,
-                    writer,
-                    config.scheduler.clone(),
-                    status.clone(),
-                );
-                (Some(scheduler), report)
+        let mut indexers = Vec::new();
+        let mut schedulers = Vec::new();
+        let mut served = Vec::new();
+        let mut running = Vec::new();
+        for p in prepared {
+            let name = p.manifest.caip2();
+            let (status_tx, status) = watch::channel(Status::default());
+            let indexer = Indexer::new(
+                p.chain,
+                pool.clone(),
+                config.indexer.clone(),
+                p.manifest.deploy_block,
+                status_tx,
+                events.clone(),
+            )
+            .standby();
+            indexers.push((name.clone(), indexer));
+            let chain_id = p.manifest.chain_id;
+            let scheduler = match p.writer {
+                Some(Writer::Evm(w)) => {
+                    Some(scheduler_task(&pool, chain_id, w, &config, status.clone()))
+                }
+                Some(Writer::Starknet(w)) => {
+                    Some(scheduler_task(&pool, chain_id, *w, &config, status.clone()))
+                }
+                None => {
+                    info!(target: "accord::coordinator", chain = %name, "no coordinator key for this chain (or the scheduler is disabled): its scheduler does not run here");
+                    None
+                }
+            };
+            let mut chain =
+                crate::api::ServedChain::new(p.manifest.clone(), status.clone(), &p.config.rpc_url);
+            if let Some((run, report)) = scheduler {
+                chain.scheduler = report;
+                schedulers.push((name, run));
             }
-            None => {
-                info!(target: "accord::coordinator", "no coordinator signer given (or the scheduler is disabled): the scheduler does not run here");
-                (None, watch::channel(SchedulerStatus::default()).1)
-            }
-        };
+            served.push(chain);
+            running.push(RunningChain {
+                manifest: p.manifest,
+                status,
+            });
+        }
         let state = AppState {
             pool: pool.clone(),
-            chain_id: manifest.chain_id,
-            manifest: manifest.clone(),
-            status: status.clone(),
+            chains: served,
             events,
             config: config.api.clone(),
             metrics: prometheus(),
-            scheduler: scheduler_status,
             da: da.clone(),
             da_config: config.da.clone(),
-            verifier: crate::chain::offchain_verifier(&manifest, &config.chain.rpc_url),
         };
 
-        // Stopped in this order: the API first (no answer from a half-stopped process), then the scheduler (its
-        // sends finish recording), then the indexer, then the DA reconciler; the pool closes after them.
+        // Stopped in this order: the API first (no answer from a half-stopped process), then the schedulers (their
+        // sends finish recording), then the indexers, then the DA reconciler; the pool closes after them.
+        let several = running.len() > 1;
+        let named = |what: &str, chain: &str| {
+            if several {
+                format!("{what} of {chain}")
+            } else {
+                what.to_owned()
+            }
+        };
         let mut tasks = Supervisor::new();
         tasks.spawn("API server", |stop| async move {
             api::serve(listener, state, stop).await.map_err(Into::into)
         });
-        if let Some(scheduler) = scheduler {
-            tasks.spawn("scheduler", |stop| async move {
-                scheduler.run(stop).await.map_err(Into::into)
+        for (chain, run) in schedulers {
+            tasks.spawn(named("scheduler", &chain), run);
+        }
+        for (chain, indexer) in indexers {
+            tasks.spawn(named("indexer", &chain), |stop| async move {
+                indexer.run(stop).await.map_err(Into::into)
             });
         }
-        tasks.spawn("indexer", |stop| async move {
-            indexer.run(stop).await.map_err(Into::into)
-        });
         let reconcile_secs = config.da.reconcile_interval_secs;
         if reconcile_secs > 0 {
             tasks.spawn("DA reconciler", |stop| async move {
@@ -300,12 +435,14 @@ impl Coordinator {
         }
         let cancel = CancellationToken::new();
         let task = tokio::spawn(tasks.run(cancel.clone(), SHUTDOWN_GRACE));
-        info!(target: "accord::coordinator", %api_addr, chain_id = manifest.chain_id, "coordinator started");
+        let names: Vec<String> = running.iter().map(|c| c.manifest.caip2()).collect();
+        info!(target: "accord::coordinator", %api_addr, chains = %names.join(", "), "coordinator started");
         Ok(Self {
             api_addr,
-            status,
+            status: running[0].status.clone(),
+            manifest: running[0].manifest.clone(),
+            chains: running,
             pool,
-            manifest,
             cancel,
             task,
         })
@@ -316,20 +453,28 @@ impl Coordinator {
         self.cancel.clone()
     }
 
-    /// Waits until the indexer has caught up with the head (or fails, or `timeout` passes).
+    /// Waits until every chain's indexer has caught up with its head (or one fails, or `timeout` passes).
     pub async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let waited = tokio::time::timeout(
-            timeout,
-            self.status.wait_for(|s| s.caught_up || s.halted.is_some()),
-        )
-        .await
-        .map(|r| r.map(|s| s.halted.clone()));
-        match waited {
-            Ok(Ok(None)) => Ok(()),
-            Ok(Ok(Some(why))) => anyhow::bail!("indexer halted: {why}"),
-            Ok(Err(_)) => anyhow::bail!("indexer stopped before catching up"),
-            Err(_) => anyhow::bail!("indexer did not catch up within {} s", timeout.as_secs()),
+        let deadline = tokio::time::Instant::now() + timeout;
+        for chain in &mut self.chains {
+            let name = chain.manifest.caip2();
+            let waited = tokio::time::timeout_at(
+                deadline,
+                chain.status.wait_for(|s| s.caught_up || s.halted.is_some()),
+            )
+            .await
+            .map(|r| r.map(|s| s.halted.clone()));
+            match waited {
+                Ok(Ok(None)) => {}
+                Ok(Ok(Some(why))) => anyhow::bail!("the indexer of {name} halted: {why}"),
+                Ok(Err(_)) => anyhow::bail!("the indexer of {name} stopped before catching up"),
+                Err(_) => anyhow::bail!(
+                    "the indexer of {name} did not catch up within {} s",
+                    timeout.as_secs()
+                ),
+            }
         }
+        Ok(())
     }
 
     /// Stops everything and waits for it.
@@ -361,13 +506,15 @@ pub struct IndexStats {
     pub events_per_second: f64,
 }
 
-/// Runs the indexer alone (no API) until it has caught up with the head, then returns what it did.
+/// Runs the indexer of one chain (the only one configured, or the one `select` names) alone, with no API, until
+/// it has caught up with the head, then returns what it did.
 pub async fn index_until_caught_up(
     config: &Config,
+    select: Option<&str>,
     cancel: CancellationToken,
 ) -> anyhow::Result<IndexStats> {
-    let manifest = load_manifest(config).await?;
-    let chain = connect_chain(config, &manifest).await?;
+    let (chain_config, manifest) = chain_of(config, select).await?;
+    let chain = connect_chain(config, chain_config, &manifest).await?;
     let pool = crate::store::connect(&config.database.url, config.database.max_connections).await?;
     let count = |pool: PgPool| async move {
         crate::store::raw::count(&pool, manifest.chain_id as i64).await
@@ -412,7 +559,7 @@ pub async fn index_until_caught_up(
 }
 
 /// Serves the REST API from an index another process maintains (a read replica): no chain connection. The
-/// chain is the one the index's cursor belongs to; `/v1/status` reports the cursor, refreshed every second.
+/// chains are those the index holds cursors of; `/v1/status` reports each cursor, refreshed every second.
 pub async fn start_api_only(
     config: Config,
 ) -> anyhow::Result<(
@@ -421,38 +568,51 @@ pub async fn start_api_only(
     JoinHandle<anyhow::Result<()>>,
 )> {
     let pool = crate::store::connect(&config.database.url, config.database.max_connections).await?;
-    let chains = crate::store::cursor::chains(&pool).await?;
-    let &[crate::store::cursor::ChainCursor { chain_id, .. }] = chains.as_slice() else {
+    let cursors = crate::store::cursor::chains(&pool).await?;
+    if cursors.is_empty() {
         anyhow::bail!(
-            "--api-only needs an index of exactly one chain; this database has {}",
-            chains.len()
+            "--api-only needs an index some coordinator has written; this database has none"
         );
-    };
-    let chain_id = chain_id as u64;
-    let path = Manifest::path_for(&config.chain.deployments_dir, chain_id);
-    let manifest = Manifest::load(&path)
-        .with_context(|| format!("chain {chain_id} has no deployment manifest"))?;
+    }
     let listener = tokio::net::TcpListener::bind(config.api.listen)
         .await
         .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
     let addr = listener.local_addr()?;
-    let (status_tx, status) = watch::channel(Status {
-        chain_id,
-        confirmations: config.indexer.confirmations,
-        ..Status::default()
-    });
+    // Each chain of the index is served with the manifest found in one of the configured deployments folders;
+    // its node (for Starknet signature checks) is that configured chain's.
+    let mut chains = Vec::new();
+    let mut refresh = Vec::new();
+    for cursor in &cursors {
+        let chain_id = cursor.chain_id as u64;
+        let found = config.served_chains().iter().find_map(|c| {
+            let path = Manifest::path_for(&c.deployments_dir, chain_id);
+            let manifest = Manifest::load(&path).ok()?;
+            (manifest.family() == c.family).then_some((c, manifest))
+        });
+        let (chain_config, manifest) = found.with_context(|| {
+            format!("chain {chain_id} of the index has no deployment manifest in the configured deployments folders")
+        })?;
+        let (status_tx, status) = watch::channel(Status {
+            chain_id,
+            confirmations: config.indexer.confirmations,
+            ..Status::default()
+        });
+        chains.push(crate::api::ServedChain::new(
+            manifest,
+            status,
+            &chain_config.rpc_url,
+        ));
+        refresh.push((cursor.chain_id, status_tx));
+    }
     let (events, _) = broadcast::channel(16);
     let da = start_da(&config, &pool)?;
+    let names: Vec<String> = chains.iter().map(|c| c.manifest.caip2()).collect();
     let state = AppState {
         pool: pool.clone(),
-        chain_id,
-        verifier: crate::chain::offchain_verifier(&manifest, &config.chain.rpc_url),
-        manifest,
-        status,
+        chains,
         events,
         config: config.api.clone(),
         metrics: prometheus(),
-        scheduler: watch::channel(SchedulerStatus::default()).1,
         da,
         da_config: config.da.clone(),
     };
@@ -461,19 +621,21 @@ pub async fn start_api_only(
     let task = tokio::spawn(async move {
         let refresh = tokio::spawn(async move {
             loop {
-                if let Some((block, halted)) =
-                    crate::indexer::stored_state(&pool, chain_id as i64).await
-                {
-                    // Ready once the indexer has no deferred index left to build (see store::bulk).
-                    let deferred = crate::store::bulk::any_deferred(&pool)
-                        .await
-                        .unwrap_or(true);
-                    status_tx.send_modify(|s| {
-                        s.indexed = block as u64;
-                        s.head = s.head.max(block as u64);
-                        s.caught_up = !deferred && halted.is_none();
-                        s.halted = halted;
-                    });
+                // Ready once the indexer has no deferred index left to build (see store::bulk).
+                let deferred = crate::store::bulk::any_deferred(&pool)
+                    .await
+                    .unwrap_or(true);
+                for (chain_id, status_tx) in &refresh {
+                    if let Some((block, halted)) =
+                        crate::indexer::stored_state(&pool, *chain_id).await
+                    {
+                        status_tx.send_modify(|s| {
+                            s.indexed = block as u64;
+                            s.head = s.head.max(block as u64);
+                            s.caught_up = !deferred && halted.is_none();
+                            s.halted = halted;
+                        });
+                    }
                 }
                 tokio::select! {
                     _ = c1.cancelled() => break,
@@ -487,6 +649,6 @@ pub async fn start_api_only(
         refresh.abort();
         served
     });
-    info!(target: "accord::coordinator", %addr, chain_id, "serving the API from the index only");
+    info!(target: "accord::coordinator", %addr, chains = %names.join(", "), "serving the API from the index only");
     Ok((addr, cancel, task))
 }

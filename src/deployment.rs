@@ -140,6 +140,16 @@ impl Manifest {
         self.family
     }
 
+    /// The chain's CAIP-2 name, as the API shows it: `eip155:<chain id>`, or `starknet:<network>` (the short
+    /// string of a Starknet chain id, e.g. `starknet:SN_SEPOLIA`).
+    pub fn caip2(&self) -> String {
+        match (self.family, &self.network) {
+            (Family::Starknet, Some(network)) => format!("starknet:{network}"),
+            (Family::Starknet, None) => format!("starknet:{}", self.chain_id),
+            (Family::Evm, _) => format!("eip155:{}", self.chain_id),
+        }
+    }
+
     /// Every address re-read in the manifest's family (an address is read without its family first).
     fn normalize(&mut self) -> std::result::Result<(), String> {
         let family = self.family;

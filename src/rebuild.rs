@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::coordinator::{connect_chain, load_manifest};
+use crate::coordinator::{chain_of, connect_chain};
 use crate::indexer::{Indexer, Status};
 use crate::store::digest::{TableDigest, digests};
 use crate::store::{MIGRATOR, connect, cursor, leader, raw, schema as schemas};
@@ -36,6 +36,8 @@ pub struct Comparison {
 /// The outcome of a rebuild.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The chain rebuilt, by its CAIP-2 name.
+    pub chain: String,
     /// Block both sides were compared at.
     pub block: u64,
     /// Schema the rebuild wrote (dropped afterwards unless kept).
@@ -73,14 +75,16 @@ async fn fresh_schema(
     Ok((schema, pool))
 }
 
-/// Rebuilds into schema `rebuild_<millis>` and compares; drops the schema afterwards unless `keep`.
+/// Rebuilds one chain (the only one configured, or the one `select` names) into schema `rebuild_<millis>` and
+/// compares its rows; drops the schema afterwards unless `keep`.
 pub async fn rebuild(
     config: &Config,
+    select: Option<&str>,
     keep: bool,
     cancel: CancellationToken,
 ) -> anyhow::Result<Report> {
-    let manifest = load_manifest(config).await?;
-    let chain = connect_chain(config, &manifest).await?;
+    let (chain_config, manifest) = chain_of(config, select).await?;
+    let chain = connect_chain(config, chain_config, &manifest).await?;
     let live = connect(&config.database.url, 2).await?;
 
     let mut snapshot = live.begin().await?;
@@ -125,6 +129,7 @@ pub async fn rebuild(
             })
             .collect();
         anyhow::Ok(Report {
+            chain: manifest.caip2(),
             block,
             schema: schema.clone(),
             seconds,
@@ -150,15 +155,20 @@ pub struct Replaced {
     pub seconds: f64,
 }
 
-/// The repair after a reorg deeper than the reorg window: re-indexes the chain from the deploy block up to
+/// The repair after a reorg deeper than the reorg window: re-indexes one chain (the only one configured, or the
+/// one `select` names) from the deploy block up to
 /// today's head (less the confirmations) into a fresh schema, then replaces the live index with it in one
 /// transaction. A running `accord serve` whose indexer halted sees its cursor canonical again and resumes from
 /// there; the API serves the old index until the swap commits and the new one after. Refused while an indexer
 /// that has not halted holds the index.
-pub async fn replace(config: &Config, cancel: CancellationToken) -> anyhow::Result<Replaced> {
+pub async fn replace(
+    config: &Config,
+    select: Option<&str>,
+    cancel: CancellationToken,
+) -> anyhow::Result<Replaced> {
     use crate::chain::Chain;
-    let manifest = load_manifest(config).await?;
-    let chain = connect_chain(config, &manifest).await?;
+    let (chain_config, manifest) = chain_of(config, select).await?;
+    let chain = connect_chain(config, chain_config, &manifest).await?;
     let head = chain.head().await.context("cannot read the chain's head")?;
     let block = head.saturating_sub(config.indexer.confirmations);
     let live = connect(&config.database.url, 2).await?;

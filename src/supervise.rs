@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 struct Task {
-    name: &'static str,
+    name: String,
     cancel: CancellationToken,
     handle: JoinHandle<anyhow::Result<()>>,
 }
@@ -29,7 +29,7 @@ impl Supervisor {
     }
 
     /// Spawns `run` as the task `name`; it gets the token that stops it, and should return once it is cancelled.
-    pub fn spawn<F, Fut>(&mut self, name: &'static str, run: F)
+    pub fn spawn<F, Fut>(&mut self, name: impl Into<String>, run: F)
     where
         F: FnOnce(CancellationToken) -> Fut,
         Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
@@ -37,7 +37,7 @@ impl Supervisor {
         let cancel = CancellationToken::new();
         let handle = tokio::spawn(run(cancel.clone()));
         self.tasks.push(Task {
-            name,
+            name: name.into(),
             cancel,
             handle,
         });
@@ -50,12 +50,12 @@ impl Supervisor {
             shutdown.cancelled().await;
             Ok(())
         } else {
-            let names: Vec<&'static str> = self.tasks.iter().map(|t| t.name).collect();
+            let names: Vec<String> = self.tasks.iter().map(|t| t.name.clone()).collect();
             let ended = futures::future::select_all(self.tasks.iter_mut().map(|t| &mut t.handle));
             tokio::select! {
                 _ = shutdown.cancelled() => Ok(()),
                 (result, i, _) = ended => {
-                    let name = names[i];
+                    let name = &names[i];
                     Err(match result {
                         Ok(Ok(())) => anyhow::anyhow!("the {name} stopped on its own"),
                         Ok(Err(e)) => e.context(format!("the {name} failed")),
@@ -85,11 +85,11 @@ impl Supervisor {
             let mut handle = task.handle;
             match tokio::time::timeout(left, &mut handle).await {
                 Ok(Ok(Err(e))) => {
-                    warn!(target: "accord::coordinator", task = task.name, error = %format!("{e:#}"), "failed while stopping")
+                    warn!(target: "accord::coordinator", task = %task.name, error = %format!("{e:#}"), "failed while stopping")
                 }
-                Ok(_) => info!(target: "accord::coordinator", task = task.name, "stopped"),
+                Ok(_) => info!(target: "accord::coordinator", task = %task.name, "stopped"),
                 Err(_) => {
-                    warn!(target: "accord::coordinator", task = task.name, grace_secs = grace.as_secs_f64(), "did not stop in time; aborted with the rest");
+                    warn!(target: "accord::coordinator", task = %task.name, grace_secs = grace.as_secs_f64(), "did not stop in time; aborted with the rest");
                     handle.abort();
                     break;
                 }

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
 use super::Shared;
-use super::error::{ApiPath, Error, ErrorBody, Result};
+use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use crate::da::client::{HEADER_SHA256, HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_WORKER};
 use crate::da::{self, BlobRef, Bytes};
 use crate::domain::{Address, Family};
@@ -161,6 +161,7 @@ async fn read_exact(body: Body, size: u64) -> Result<Bytes> {
     path = "/v1/blobs",
     tag = "blobs",
     params(
+        super::jobs::ChainQuery,
         ("X-Accord-Worker" = String, Header, description = "The uploading worker's address (0x-hex); it must be registered"),
         ("X-Accord-Timestamp" = u64, Header, description = "Unix seconds the upload was signed; at most 300 s ago and 5 s ahead of the coordinator's clock"),
         ("X-Accord-Sha256" = String, Header, description = "0x-hex sha256 of the body, as signed"),
@@ -181,10 +182,12 @@ async fn read_exact(body: Body, size: u64) -> Result<Bytes> {
 )]
 pub(crate) async fn post_blob(
     State(s): State<Shared>,
+    ApiQuery(q): ApiQuery<super::jobs::ChainQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<BlobRef>)> {
-    let signed = signed_by(&headers, s.app.manifest.family())?;
+    let chain = s.one(q.chain.as_deref())?;
+    let signed = signed_by(&headers, chain.family)?;
     let size = declared_size(&headers, s.app.da_config.max_blob_bytes)?;
     if size == 0 {
         return Err(Error::invalid("blob is empty"));
@@ -197,7 +200,7 @@ pub(crate) async fn post_blob(
         timestamp: signed.timestamp,
     };
     offchain::verify(
-        s.verifier.as_ref(),
+        chain.chain.verifier.as_ref(),
         offchain::Message::BlobUpload(&message),
         &signed.signature,
         offchain::unix_now(),
@@ -220,7 +223,7 @@ pub(crate) async fn post_blob(
         })
     })?;
     let _worker_slot = s.limits.worker(&worker)?;
-    super::workers::may_upload(&s, &worker).await?;
+    super::workers::may_upload(&s, chain, &worker).await?;
     let _upload_slot = s.limits.upload()?;
     let data = read_exact(body, size).await?;
     if da::sha256(&data) != signed.sha256 {

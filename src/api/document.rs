@@ -21,11 +21,43 @@ pub(crate) struct Bounds {
     pub max_body_bytes: usize,
     /// `da.max_blob_bytes`: the largest upload.
     pub max_blob_bytes: usize,
+    /// The values `chain` accepts: each chain's CAIP-2 name and chain id.
+    pub chains: Vec<String>,
+    /// Whether a Starknet chain is served: its addresses and signatures have other forms than EVM ones.
+    pub starknet: bool,
 }
 
-/// A 65-byte signature in hex, `0x` optional (the heartbeat body) or required (the upload header).
-const SIGNATURE_BODY: &str = "^(0x)?[0-9a-fA-F]{130}$";
-const SIGNATURE_HEADER: &str = "^0x[0-9a-fA-F]{130}$";
+impl Bounds {
+    /// An address a request may carry.
+    fn address_in(&self) -> &'static str {
+        if self.starknet {
+            patterns::ADDRESS_ANY
+        } else {
+            patterns::ADDRESS
+        }
+    }
+
+    /// An address as the API serves it.
+    fn address_out(&self) -> &'static str {
+        if self.starknet {
+            patterns::ADDRESS_ANY_LOWER
+        } else {
+            patterns::ADDRESS_LOWER
+        }
+    }
+
+    /// A signature in hex, `0x` optional (the heartbeat body) or required (the upload header): 65 bytes on EVM
+    /// chains, 1 to 8 felts of 32 bytes on Starknet.
+    fn signature(&self, prefix_optional: bool) -> String {
+        let prefix = if prefix_optional { "(0x)?" } else { "0x" };
+        if self.starknet {
+            format!("^{prefix}([0-9a-fA-F]{{130}}|([0-9a-fA-F]{{64}}){{1,8}})$")
+        } else {
+            format!("^{prefix}[0-9a-fA-F]{{130}}$")
+        }
+    }
+}
+
 /// `X-Accord-Sha256`.
 const SHA256_HEADER: &str = "^0x[0-9a-fA-F]{64}$";
 /// The `sha256` path parameter: 64 hex digits, `0x` optional.
@@ -62,7 +94,7 @@ pub(crate) fn complete(doc: &mut Value, bounds: &Bounds) {
     }
     if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
         for (name, schema) in schemas.iter_mut() {
-            component(name, schema);
+            component(name, schema, bounds);
         }
     }
 }
@@ -83,7 +115,8 @@ fn parameters(path: &str, op: &mut Value, bounds: &Bounds, uint256: &str) {
             }),
             ("query", "cursor") => string(&cursor_pattern(path)),
             ("query", "status") => json!({"type": "string", "enum": super::jobs::STATUSES}),
-            ("query", "client" | "worker") | ("path", "address") => string(patterns::ADDRESS),
+            ("query", "client" | "worker") | ("path", "address") => string(bounds.address_in()),
+            ("query", "chain") => json!({"type": "string", "enum": bounds.chains}),
             ("query", "job") | ("path", "id") => string(uint256),
             ("query", "contract") => json!({"type": "string", "enum": CONTRACTS}),
             ("query", "event") => string(patterns::IDENTIFIER),
@@ -92,12 +125,12 @@ fn parameters(path: &str, op: &mut Value, bounds: &Bounds, uint256: &str) {
                 json!({"type": "integer", "minimum": 0, "maximum": MAX_BLOCK})
             }
             ("path", "sha256") => string(SHA256_PATH),
-            ("header", "X-Accord-Worker") => string(patterns::ADDRESS),
+            ("header", "X-Accord-Worker") => string(bounds.address_in()),
             ("header", "X-Accord-Timestamp") => {
                 json!({"type": "integer", "minimum": 0, "maximum": MAX_UNIX_SECONDS})
             }
             ("header", "X-Accord-Sha256") => string(SHA256_HEADER),
-            ("header", "X-Accord-Signature") => string(SIGNATURE_HEADER),
+            ("header", "X-Accord-Signature") => string(&bounds.signature(false)),
             ("header", "Content-Length") => {
                 json!({"type": "integer", "minimum": 1, "maximum": bounds.max_blob_bytes})
             }
@@ -254,10 +287,10 @@ fn event_stream() -> Value {
 }
 
 /// Property names whose values have a fixed form in every response.
-fn property_rule(name: &str) -> Option<Value> {
+fn property_rule(name: &str, bounds: &Bounds) -> Option<Value> {
     let pattern = match name {
         "client" | "worker" | "address" | "recipient" | "proposer" | "voter" => {
-            patterns::ADDRESS_LOWER
+            bounds.address_out()
         }
         "tx_hash" | "block_hash" | "commitment" | "spec_hash" => patterns::HASH_LOWER,
         "job_id" | "reward" | "stake" | "pending" | "slashed_total" | "amount" | "fee"
@@ -271,7 +304,7 @@ fn property_rule(name: &str) -> Option<Value> {
 }
 
 /// Tightens the served shapes of component `name`.
-fn component(name: &str, schema: &mut Value) {
+fn component(name: &str, schema: &mut Value, bounds: &Bounds) {
     // Values that are not the API's own (the DA layer's reference, the router state) keep their schema.
     if matches!(
         name,
@@ -282,14 +315,15 @@ fn component(name: &str, schema: &mut Value) {
     if name == "HeartbeatBody" {
         // A request body: what the handler accepts before it checks the signature.
         let properties = &mut schema["properties"];
-        properties["worker"]["pattern"] = json!(patterns::ADDRESS);
+        properties["worker"]["pattern"] = json!(bounds.address_in());
+        properties["chain"] = json!({"type": ["string", "null"], "enum": bounds.chains.iter().map(|c| json!(c)).chain([Value::Null]).collect::<Vec<_>>()});
         properties["capacity"]["minimum"] = json!(1);
         properties["capacity"]["maximum"] = json!(super::heartbeats::MAX_CAPACITY);
         properties["timestamp"]["maximum"] = json!(MAX_UNIX_SECONDS);
         if let Some(t) = properties["timestamp"].as_object_mut() {
             t.remove("format");
         }
-        properties["signature"]["pattern"] = json!(SIGNATURE_BODY);
+        properties["signature"]["pattern"] = json!(bounds.signature(true));
         return;
     }
     let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
@@ -307,7 +341,7 @@ fn component(name: &str, schema: &mut Value) {
         if !is_string {
             continue;
         }
-        if let Some(pattern) = property_rule(property) {
+        if let Some(pattern) = property_rule(property, bounds) {
             value.insert("pattern".into(), pattern);
         }
         constrain_enums(name, property, value);
@@ -360,13 +394,13 @@ mod tests {
     fn cursor_patterns_spell_the_hex_of_their_list() {
         assert_eq!(
             patterns::uint_cursor("jobs"),
-            "^6[aA]6[fF]62733[aA](3[0-9]){1,78}$"
+            "^6[aA]6[fF]62733[aA](3[0-9]){1,19}3[aA](3[0-9]){1,78}$"
         );
-        let c = input::encode_cursor("jobs", "42");
-        assert_eq!(c, "6a6f62733a3432");
+        let c = input::encode_cursor("jobs", "31337:42");
+        assert_eq!(c, "6a6f62733a33313333373a3432");
         assert_eq!(
             patterns::address_cursor("workers"),
-            "^776[fF]726[bB]6572733[aA]30(78|58)((3[0-9]|4[1-6]|6[1-6])){40}$"
+            "^776[fF]726[bB]6572733[aA](3[0-9]){1,19}3[aA]30(78|58)((3[0-9]|4[1-6]|6[1-6])){40}(((3[0-9]|4[1-6]|6[1-6])){24})?$"
         );
     }
 }

@@ -12,6 +12,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use utoipa::{IntoParams, ToSchema};
 
 use super::Shared;
+use super::chains;
 use super::error::{ApiQuery, ErrorBody, Result};
 use super::input::{self, CONTRACTS, Page};
 use crate::domain::{EventRecord, LiveEvent};
@@ -20,7 +21,9 @@ use crate::store::views::events::{self as view, EventFilter, EventView};
 /// One indexed contract event; the same shape as a `/v1/events/stream` message's data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
-    /// Chain id.
+    /// The chain, by its CAIP-2 name (`eip155:31337`, `starknet:SN_SEPOLIA`).
+    pub chain: String,
+    /// Chain id as the index keys it (a Starknet chain's is derived from its name, see `/v1/status`).
     pub chain_id: i64,
     /// Block number.
     pub block_number: i64,
@@ -50,7 +53,9 @@ pub struct Event {
 /// `/v1/events?from_block=<fork_block + 1>` lists the index as it now stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReorgNotice {
-    /// Chain id.
+    /// The chain, by its CAIP-2 name.
+    pub chain: String,
+    /// Chain id as the index keys it.
     pub chain_id: u64,
     /// The last block still valid; events above it were rolled back.
     pub fork_block: u64,
@@ -78,6 +83,8 @@ pub(crate) const LAGGED_EVENT: &str = "lagged";
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// Only events of this chain: its CAIP-2 name or chain id, as `/v1/status` lists them.
+    chain: Option<String>,
     /// Only events of this contract: AccordToken, TimelockController, AccordGovernor, WorkerRegistry, JobManager.
     contract: Option<String>,
     /// Only events of this name, e.g. `JobPosted`.
@@ -102,6 +109,8 @@ pub struct EventsQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
+    /// Only events of this chain (and its reorgs): its CAIP-2 name or chain id.
+    chain: Option<String>,
     /// Only events of this contract.
     contract: Option<String>,
     /// Only events of this name.
@@ -112,6 +121,8 @@ pub struct StreamQuery {
 
 /// Validated name filters shared by both routes.
 struct NameFilter {
+    /// Only this chain (its id in the index).
+    chain: Option<u64>,
     contract: Option<&'static str>,
     event: Option<String>,
     stream: Option<String>,
@@ -120,6 +131,7 @@ struct NameFilter {
 impl NameFilter {
     fn parse(contract: Option<&str>, event: Option<&str>, stream: Option<&str>) -> Result<Self> {
         Ok(Self {
+            chain: None,
             contract: contract
                 .map(|v| input::one_of("contract", v, CONTRACTS))
                 .transpose()?,
@@ -130,10 +142,11 @@ impl NameFilter {
 
     fn matches(&self, live: &LiveEvent) -> bool {
         match live {
-            // Every subscriber hears of a reorg: the events it withdraws may have passed any filter.
-            LiveEvent::Reorg { .. } => true,
+            // Every subscriber of the chain hears of its reorgs: the events withdrawn may have passed any filter.
+            LiveEvent::Reorg { chain_id, .. } => self.chain.is_none_or(|c| c == chain_id.0),
             LiveEvent::Event(e) => {
-                self.contract.is_none_or(|c| c == e.contract)
+                self.chain.is_none_or(|c| c == e.chain_id)
+                    && self.contract.is_none_or(|c| c == e.contract)
                     && self.event.as_deref().is_none_or(|n| n == e.event)
                     && self.stream.as_deref().is_none_or(|s| s == e.stream)
             }
@@ -169,11 +182,8 @@ pub(crate) async fn list_events(
         .as_deref()
         .map(|v| input::block("to_block", v))
         .transpose()?;
-    let cursor = q
-        .cursor
-        .as_deref()
-        .map(|v| input::position_cursor("events", v))
-        .transpose()?;
+    let chains = s.select(q.chain.as_deref())?;
+    let start = chains::start(chains, "events", q.cursor.as_deref(), input::position)?;
 
     // A range ending below its start is empty, like any range without events.
     if let (Some(from), Some(to)) = (from, to)
@@ -184,25 +194,37 @@ pub(crate) async fn list_events(
             next_cursor: None,
         }));
     }
-    let filter = EventFilter {
-        contract: names.contract.map(str::to_owned),
-        event: names.event,
-        stream: names.stream,
-        from_block: from,
-        to_block: to,
-        after: cursor,
-    };
-    let mut rows: Vec<Event> = view::list(&s.app.pool, s.chain_id, filter, limit)
-        .await?
-        .into_iter()
-        .map(Event::from)
-        .collect();
-    for row in &mut rows {
-        crate::text::serve_args(&mut row.args);
-    }
-    Ok(Json(Page::from_rows(rows, limit, "events", |e| {
-        input::position_key(e.block_number, e.log_index)
-    })))
+    let page = chains::page(
+        chains,
+        "events",
+        start,
+        limit,
+        |e: &Event| input::position_key(e.block_number, e.log_index),
+        |i, after, want| {
+            let (pool, id, name) = (s.app.pool.clone(), chains[i].id, chains[i].name.clone());
+            let filter = EventFilter {
+                contract: names.contract.map(str::to_owned),
+                event: names.event.clone(),
+                stream: names.stream.clone(),
+                from_block: from,
+                to_block: to,
+                after,
+            };
+            async move {
+                let rows = view::list(&pool, id, filter, want).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|v| {
+                        let mut e = Event::from_view(&name, v);
+                        crate::text::serve_args(&mut e.args);
+                        e
+                    })
+                    .collect())
+            }
+        },
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 /// Server-sent events: one message per newly indexed event, named after the event, with its JSON as data and
@@ -222,16 +244,24 @@ pub(crate) async fn stream_events(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<sse::Event, Infallible>>>> {
-    let filter = NameFilter::parse(
+    let mut filter = NameFilter::parse(
         q.contract.as_deref(),
         q.event.as_deref(),
         q.stream.as_deref(),
     )?;
+    if let Some(raw) = q.chain.as_deref() {
+        filter.chain = Some(s.one(Some(raw))?.id as u64);
+    }
+    let names: std::collections::HashMap<u64, String> = s
+        .chains
+        .iter()
+        .map(|c| (c.id as u64, c.name.clone()))
+        .collect();
     let feed = BroadcastStream::new(s.app.events.subscribe());
     let stream = feed
         .filter_map(move |item| {
             let message = match item {
-                Ok(record) if filter.matches(&record) => Some(message(&record)),
+                Ok(record) if filter.matches(&record) => Some(message(&record, &names)),
                 Ok(_) => None,
                 Err(BroadcastStreamRecvError::Lagged(skipped)) => Some(
                     sse::Event::default()
@@ -245,7 +275,12 @@ pub(crate) async fn stream_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-fn message(live: &LiveEvent) -> sse::Event {
+/// The CAIP-2 name of chain `id` among `names` (its id in decimal if it is not served, which cannot happen).
+fn name_of(names: &std::collections::HashMap<u64, String>, id: u64) -> String {
+    names.get(&id).cloned().unwrap_or_else(|| id.to_string())
+}
+
+fn message(live: &LiveEvent, names: &std::collections::HashMap<u64, String>) -> sse::Event {
     let record: &EventRecord = match live {
         LiveEvent::Reorg {
             chain_id,
@@ -254,6 +289,7 @@ fn message(live: &LiveEvent) -> sse::Event {
             removed_events,
         } => {
             let notice = ReorgNotice {
+                chain: name_of(names, chain_id.0),
                 chain_id: chain_id.0,
                 fork_block: *fork_block,
                 block_hash: block_hash.clone(),
@@ -272,18 +308,36 @@ fn message(live: &LiveEvent) -> sse::Event {
     } else {
         record.event.as_str()
     };
-    let mut record = record.clone();
-    crate::text::serve_args(&mut record.args);
-    let data = serde_json::to_string(&record).unwrap_or_else(|_| "{}".into());
+    let mut event = Event::from_record(name_of(names, record.chain_id), record);
+    crate::text::serve_args(&mut event.args);
+    let data = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
     sse::Event::default()
         .event(name)
-        .id(format!("{}:{}", record.block_number, record.log_index))
+        .id(format!("{}:{}", event.block_number, event.log_index))
         .data(data)
 }
 
-impl From<EventView> for Event {
-    fn from(v: EventView) -> Self {
+impl Event {
+    /// A newly indexed event of chain `chain` (its CAIP-2 name), as streamed.
+    fn from_record(chain: String, r: &EventRecord) -> Self {
         Self {
+            chain,
+            chain_id: r.chain_id as i64,
+            block_number: r.block_number as i64,
+            block_hash: r.block_hash.clone(),
+            log_index: r.log_index as i64,
+            tx_hash: r.tx_hash.clone(),
+            contract: r.contract.clone(),
+            address: r.address.clone(),
+            event: r.event.clone(),
+            stream: r.stream.clone(),
+            args: r.args.clone(),
+        }
+    }
+
+    fn from_view(chain: &str, v: EventView) -> Self {
+        Self {
+            chain: chain.to_owned(),
             chain_id: v.chain_id,
             block_number: v.block_number,
             block_hash: v.block_hash,

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Shared;
+use super::chains;
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
+use super::jobs::ChainQuery;
 use super::workers::PageQuery;
 use crate::store::views::governance::{self as view, ProposalDetailView, ProposalView, VoteView};
 use crate::text;
@@ -36,7 +38,9 @@ pub enum ProposalState {
 /// A governance proposal with its tallies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Proposal {
-    /// Proposal id (uint256, decimal).
+    /// The chain governed, by its CAIP-2 name.
+    pub chain: String,
+    /// Proposal id (uint256, decimal), unique on its chain.
     pub proposal_id: String,
     /// Who proposed it.
     pub proposer: String,
@@ -111,11 +115,7 @@ pub struct Param {
     pub block_number: i64,
 }
 
-fn head(s: &Shared) -> i64 {
-    i64::try_from(s.app.status.borrow().head).unwrap_or(i64::MAX)
-}
-
-/// Proposals by creation block, then id.
+/// Proposals by chain (in the order `/v1/status` lists them), then creation block, then id.
 #[utoipa::path(
     get,
     path = "/v1/proposals",
@@ -128,25 +128,37 @@ pub(crate) async fn list_proposals(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<Proposal>>> {
     let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
-    let cursor = match q.cursor.as_deref() {
-        Some(raw) => Some(proposal_cursor(raw)?),
-        None => None,
-    };
-    let mut rows: Vec<Proposal> = view::proposals(&s.app.pool, s.chain_id, head(&s), cursor, limit)
-        .await?
-        .into_iter()
-        .map(Proposal::from)
-        .collect();
-    for p in &mut rows {
-        text::serve(&mut p.description, &mut p.description_hex);
-    }
-    Ok(Json(Page::from_rows(rows, limit, "proposals", |p| {
-        format!("{}:{}", p.created_block, p.proposal_id)
-    })))
-}
-
-fn proposal_cursor(raw: &str) -> Result<(i64, String)> {
-    input::block_uint_cursor("proposals", raw)
+    let chains = s.select(q.chain.as_deref())?;
+    let start = chains::start(chains, "proposals", q.cursor.as_deref(), input::block_uint)?;
+    let page = chains::page(
+        chains,
+        "proposals",
+        start,
+        limit,
+        |p: &Proposal| format!("{}:{}", p.created_block, p.proposal_id),
+        |i, after, want| {
+            let chain = &chains[i];
+            let (pool, id, head, name) = (
+                s.app.pool.clone(),
+                chain.id,
+                chain.head(),
+                chain.name.clone(),
+            );
+            async move {
+                let rows = view::proposals(&pool, id, head, after, want).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|v| {
+                        let mut p = Proposal::from_view(&name, v);
+                        text::serve(&mut p.description, &mut p.description_hex);
+                        p
+                    })
+                    .collect())
+            }
+        },
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 /// A proposal with its tallies, state and votes.
@@ -154,17 +166,19 @@ fn proposal_cursor(raw: &str) -> Result<(i64, String)> {
     get,
     path = "/v1/proposals/{id}",
     tag = "governance",
-    params(("id" = String, Path, description = "Proposal id (uint256, decimal)")),
+    params(("id" = String, Path, description = "Proposal id (uint256, decimal)"), ChainQuery),
     responses((status = 200, description = "Success", body = ProposalDetail), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody), (status = 404, description = "No such id", body = ErrorBody))
 )]
 pub(crate) async fn get_proposal(
     State(s): State<Shared>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Json<ProposalDetail>> {
+    let chain = s.one(q.chain.as_deref())?;
     let id = input::uint256("id", &id)?;
-    let proposal = view::proposal(&s.app.pool, s.chain_id, head(&s), &id)
+    let proposal = view::proposal(&s.app.pool, chain.id, chain.head(), &id)
         .await?
-        .map(ProposalDetail::from);
+        .map(|v| ProposalDetail::from_view(&chain.name, v));
     proposal
         .map(|mut p| {
             let d = &mut p.proposal;
@@ -174,23 +188,26 @@ pub(crate) async fn get_proposal(
             }
             Json(p)
         })
-        .ok_or_else(|| Error::NotFound(format!("proposal {id} not found")))
+        .ok_or_else(|| Error::NotFound(format!("proposal {id} not found on {}", chain.name)))
 }
 
-/// Every governed parameter's current value, by contract then key; also the token supply and the governor's
-/// quorum numerator.
+/// Every governed parameter's current value on one chain, by contract then key; also the token supply and the
+/// governor's quorum numerator.
 #[utoipa::path(
     get,
     path = "/v1/params",
     tag = "governance",
+    params(ChainQuery),
     responses((status = 200, body = BTreeMap<String, BTreeMap<String, Param>>, example = json!({
         "JobManager": {"protocolFeeBps": {"value": "250", "block_number": 12}}
     })))
 )]
 pub(crate) async fn get_params(
     State(s): State<Shared>,
+    ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Json<BTreeMap<String, BTreeMap<String, Param>>>> {
-    let rows = view::params(&s.app.pool, s.chain_id).await?;
+    let chain = s.one(q.chain.as_deref())?;
+    let rows = view::params(&s.app.pool, chain.id).await?;
     let mut out: BTreeMap<String, BTreeMap<String, Param>> = BTreeMap::new();
     for r in rows {
         out.entry(r.contract).or_default().insert(
@@ -204,9 +221,10 @@ pub(crate) async fn get_params(
     Ok(Json(out))
 }
 
-impl From<ProposalView> for Proposal {
-    fn from(v: ProposalView) -> Self {
+impl Proposal {
+    fn from_view(chain: &str, v: ProposalView) -> Self {
         Self {
+            chain: chain.to_owned(),
             proposal_id: v.proposal_id,
             proposer: v.proposer,
             description: v.description,
@@ -241,10 +259,10 @@ impl From<VoteView> for Vote {
     }
 }
 
-impl From<ProposalDetailView> for ProposalDetail {
-    fn from(v: ProposalDetailView) -> Self {
+impl ProposalDetail {
+    fn from_view(chain: &str, v: ProposalDetailView) -> Self {
         Self {
-            proposal: v.proposal.into(),
+            proposal: Proposal::from_view(chain, v.proposal),
             votes: v.votes.into_iter().map(Into::into).collect(),
         }
     }

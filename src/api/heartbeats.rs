@@ -47,6 +47,10 @@ pub const MAX_CAPACITY: u32 = 10_000;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatBody {
+    /// The chain the worker is registered on, by its CAIP-2 name or chain id as `/v1/status` lists them;
+    /// required when the coordinator serves several chains. The signature is bound to that chain's deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
     /// The worker (0x-hex), who signs.
     pub worker: String,
     /// Jobs it takes at once, 1..=10000.
@@ -89,7 +93,8 @@ pub(crate) async fn post_heartbeat(
 ) -> Result<(StatusCode, Json<HeartbeatAccepted>)> {
     let Json(body) =
         body.map_err(|e| Error::invalid(format!("invalid body: {}", e.body_text())))?;
-    let worker = input::address_of(s.family(), "worker", &body.worker)?;
+    let chain = s.one(body.chain.as_deref())?;
+    let worker = input::address_of(chain.family, "worker", &body.worker)?;
     if body.capacity == 0 || body.capacity > MAX_CAPACITY {
         return Err(Error::invalid(format!(
             "capacity must be 1..={MAX_CAPACITY}, got {}",
@@ -97,19 +102,20 @@ pub(crate) async fn post_heartbeat(
         )));
     }
     let signature = parse_hex("signature", &body.signature)?;
-    let key = Address::parse(s.heartbeats.family, &worker)
+    let key = Address::parse(chain.family, &worker)
         .map_err(|e| Error::invalid(format!("worker: {e}")))?;
     let message = Heartbeat {
         worker: key.clone(),
         capacity: body.capacity,
         timestamp: body.timestamp,
     };
-    let recorder = &s.heartbeats;
+    let recorder = &chain.heartbeats;
     let ensure_registered = || async {
         if !recorder.in_registered_set(&key).await? {
-            if !super::workers::is_registered(&s, &worker).await? {
+            if !super::workers::is_registered(&s, chain, &worker).await? {
                 return Err(Error::Forbidden(format!(
-                    "{worker} is not a registered worker (register on chain, then retry once indexed)"
+                    "{worker} is not a registered worker on {} (register on chain, then retry once indexed)",
+                    chain.name
                 )));
             }
             recorder.remember_registered(key.clone());
@@ -119,14 +125,14 @@ pub(crate) async fn post_heartbeat(
     // A Starknet signature is checked by the worker's account contract, a call to the node: only for a
     // registered worker and a timely message, so an anonymous caller cannot make the node run arbitrary
     // contracts. An EVM signature is recovered locally, first.
-    let remote = s.heartbeats.family == crate::domain::Family::Starknet;
+    let remote = chain.family == crate::domain::Family::Starknet;
     if remote {
         offchain::check_time(body.timestamp, offchain::unix_now(), MAX_AGE_SECS)
             .map_err(|e| Error::Unauthorized(e.to_string()))?;
         ensure_registered().await?;
     }
     offchain::verify(
-        s.verifier.as_ref(),
+        chain.chain.verifier.as_ref(),
         offchain::Message::Heartbeat(&message),
         &signature,
         offchain::unix_now(),

@@ -22,24 +22,6 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-impl<T> Page<T> {
-    /// Builds a page from up to `limit + 1` rows (one extra row tells whether a next page exists) and the
-    /// cursor kind and key function of the list.
-    pub fn from_rows(mut rows: Vec<T>, limit: i64, kind: &str, key: impl Fn(&T) -> String) -> Self {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let next_cursor = if rows.len() > limit {
-            rows.truncate(limit);
-            rows.last().map(|last| encode_cursor(kind, &key(last)))
-        } else {
-            None
-        };
-        Page {
-            items: rows,
-            next_cursor,
-        }
-    }
-}
-
 /// `limit`: 1..=`max`, default [`DEFAULT_LIMIT`] (or `max` when smaller).
 pub fn limit(raw: Option<&str>, max: u32) -> Result<i64> {
     let Some(raw) = raw else {
@@ -84,39 +66,26 @@ fn digits(raw: &str, max: usize) -> Option<&str> {
     ((1..=max).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit())).then_some(raw)
 }
 
-/// A cursor over a uint256 key (job id), as the decimal text to bind with `::numeric`: 1 to 78 digits (a key
-/// above the largest uint256 only means an empty page).
-pub fn uint_cursor(kind: &str, raw: &str) -> Result<String> {
-    let key = decode_cursor(kind, raw)?;
-    digits(&key, CURSOR_UINT_DIGITS)
-        .map(str::to_string)
-        .ok_or_else(|| Error::invalid(format!("cursor is not a cursor of /v1/{kind}")))
+/// The key of a cursor over a uint256 (job id), as the decimal text to bind with `::numeric`: 1 to 78 digits (a
+/// key above the largest uint256 only means an empty page).
+pub fn uint_key(key: &str) -> Option<String> {
+    digits(key, CURSOR_UINT_DIGITS).map(str::to_string)
 }
 
-/// A cursor over a log position `(block_number, log_index)`: `<digits>:<digits>`, each 1 to 18 digits.
-pub fn position_cursor(kind: &str, raw: &str) -> Result<(i64, i64)> {
-    let bad = || Error::invalid(format!("cursor is not a cursor of /v1/{kind}"));
-    let key = decode_cursor(kind, raw)?;
-    let (block, log) = key.split_once(':').ok_or_else(bad)?;
-    let number = |part: &str| {
-        digits(part, CURSOR_POSITION_DIGITS)
-            .and_then(|d| d.parse::<i64>().ok())
-            .ok_or_else(bad)
-    };
-    Ok((number(block)?, number(log)?))
+/// The key of a cursor over a log position `(block_number, log_index)`: `<digits>:<digits>`, each 1 to 18 digits.
+pub fn position(key: &str) -> Option<(i64, i64)> {
+    let (block, log) = key.split_once(':')?;
+    let number =
+        |part: &str| digits(part, CURSOR_POSITION_DIGITS).and_then(|d| d.parse::<i64>().ok());
+    Some((number(block)?, number(log)?))
 }
 
-/// A cursor over `(block_number, uint256)` (proposals): the position part as in [`position_cursor`], the
-/// uint256 part as in [`uint_cursor`].
-pub fn block_uint_cursor(kind: &str, raw: &str) -> Result<(i64, String)> {
-    let bad = || Error::invalid(format!("cursor is not a cursor of /v1/{kind}"));
-    let key = decode_cursor(kind, raw)?;
-    let (block, id) = key.split_once(':').ok_or_else(bad)?;
-    let block = digits(block, CURSOR_POSITION_DIGITS)
-        .and_then(|d| d.parse::<i64>().ok())
-        .ok_or_else(bad)?;
-    let id = digits(id, CURSOR_UINT_DIGITS).ok_or_else(bad)?;
-    Ok((block, id.to_string()))
+/// The key of a cursor over `(block_number, uint256)` (proposals): the position part as in [`position`], the
+/// uint256 part as in [`uint_key`].
+pub fn block_uint(key: &str) -> Option<(i64, String)> {
+    let (block, id) = key.split_once(':')?;
+    let block = digits(block, CURSOR_POSITION_DIGITS).and_then(|d| d.parse::<i64>().ok())?;
+    Some((block, uint_key(id)?))
 }
 
 /// The cursor key of a log position.
@@ -289,11 +258,17 @@ fn integral(value: &mut serde_json::Value) -> bool {
 /// OpenAPI document states them so clients and fuzzers know the server's rules.
 pub mod patterns {
     use super::{CURSOR_POSITION_DIGITS, CURSOR_UINT_DIGITS, U256_MAX};
+    use crate::api::chains::CURSOR_CHAIN_DIGITS;
 
     /// [`super::address`]: `0x` or `0X` and 40 hex digits in any case.
     pub const ADDRESS: &str = "^0[xX][0-9a-fA-F]{40}$";
     /// An address as the API serves it: lowercase.
     pub const ADDRESS_LOWER: &str = "^0x[0-9a-f]{40}$";
+    /// [`super::address_of`] when a Starknet chain is served too: an EVM address or a felt of 1 to 64 hex digits
+    /// (a felt must also be below the field's prime, which a pattern does not say).
+    pub const ADDRESS_ANY: &str = "^0[xX][0-9a-fA-F]{1,64}$";
+    /// An address as the API serves it when a Starknet chain is served too: EVM's 40 hex digits or a felt's 64.
+    pub const ADDRESS_ANY_LOWER: &str = "^0x([0-9a-f]{40}|[0-9a-f]{64})$";
     /// A 32-byte hash as the API serves it: lowercase.
     pub const HASH_LOWER: &str = "^0x[0-9a-f]{64}$";
     /// [`super::identifier`].
@@ -348,38 +323,45 @@ pub mod patterns {
     /// The hex of one ASCII hex digit, either case.
     const HEX_HEXDIGIT: &str = "(3[0-9]|4[1-6]|6[1-6])";
 
-    /// The cursor of a list keyed by uint256 (`jobs`): hex of `jobs:<1 to 78 digits>`.
-    pub fn uint_cursor(kind: &str) -> String {
+    /// The hex of a cursor's head: `<kind>:<chain id>:`.
+    fn head(kind: &str) -> String {
         format!(
-            "^{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$",
-            hex_text(&format!("{kind}:"))
+            "^{}({HEX_DIGIT}){{1,{CURSOR_CHAIN_DIGITS}}}{}",
+            hex_text(&format!("{kind}:")),
+            hex_byte(b':')
         )
     }
 
-    /// The cursor of a list in chain order: hex of `<kind>:<block>:<log index>`.
+    /// The cursor of a list keyed by uint256 (`jobs`): hex of `jobs:<chain id>:<1 to 78 digits>`.
+    pub fn uint_cursor(kind: &str) -> String {
+        format!("{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$", head(kind))
+    }
+
+    /// The cursor of a list in chain order: hex of `<kind>:<chain id>:<block>:<log index>`.
     pub fn position_cursor(kind: &str) -> String {
         let n = CURSOR_POSITION_DIGITS;
         format!(
-            "^{}({HEX_DIGIT}){{1,{n}}}{}({HEX_DIGIT}){{1,{n}}}$",
-            hex_text(&format!("{kind}:")),
+            "{}({HEX_DIGIT}){{1,{n}}}{}({HEX_DIGIT}){{1,{n}}}$",
+            head(kind),
             hex_byte(b':')
         )
     }
 
-    /// The cursor of proposals: hex of `proposals:<block>:<uint256>`.
+    /// The cursor of proposals: hex of `proposals:<chain id>:<block>:<uint256>`.
     pub fn block_uint_cursor(kind: &str) -> String {
         format!(
-            "^{}({HEX_DIGIT}){{1,{CURSOR_POSITION_DIGITS}}}{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$",
-            hex_text(&format!("{kind}:")),
+            "{}({HEX_DIGIT}){{1,{CURSOR_POSITION_DIGITS}}}{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$",
+            head(kind),
             hex_byte(b':')
         )
     }
 
-    /// The cursor of workers: hex of `workers:<address>`.
+    /// The cursor of workers: hex of `workers:<chain id>:<address>`, an address as served (40 hex digits on EVM
+    /// chains, 64 on Starknet).
     pub fn address_cursor(kind: &str) -> String {
         format!(
-            "^{}30(78|58)({HEX_HEXDIGIT}){{40}}$",
-            hex_text(&format!("{kind}:"))
+            "{}30(78|58)({HEX_HEXDIGIT}){{40}}(({HEX_HEXDIGIT}){{24}})?$",
+            head(kind)
         )
     }
 }
@@ -431,16 +413,17 @@ mod tests {
     fn cursors_round_trip_and_are_bound_to_their_list() {
         let c = encode_cursor("jobs", "42");
         assert_eq!(decode_cursor("jobs", &c).unwrap(), "42");
-        assert_eq!(uint_cursor("jobs", &c).unwrap(), "42");
         assert!(message(decode_cursor("workers", &c)).contains("cursor"));
         assert!(decode_cursor("jobs", "zz").is_err());
         assert!(decode_cursor("jobs", "").is_err());
         assert!(decode_cursor("jobs", &encode_cursor("jobs", "")).is_err());
-        assert!(uint_cursor("jobs", &encode_cursor("jobs", "x1")).is_err());
-        let p = encode_cursor("events", &position_key(7, 3));
-        assert_eq!(position_cursor("events", &p).unwrap(), (7, 3));
-        assert!(position_cursor("events", &encode_cursor("events", "7")).is_err());
-        assert!(position_cursor("events", &encode_cursor("events", "7:-1")).is_err());
+        assert_eq!(uint_key("42").as_deref(), Some("42"));
+        assert!(uint_key("x1").is_none());
+        assert_eq!(position(&position_key(7, 3)), Some((7, 3)));
+        assert!(position("7").is_none());
+        assert!(position("7:-1").is_none());
+        assert_eq!(block_uint("7:12"), Some((7, "12".into())));
+        assert!(block_uint("7").is_none());
     }
 
     #[test]
@@ -495,18 +478,5 @@ mod tests {
         assert!(message(identifier("event", "Job Posted")).starts_with("event must be"));
         assert!(stream("stream", "job:7").is_ok());
         assert!(stream("stream", "job 7").is_err());
-    }
-
-    #[test]
-    fn pages_report_a_cursor_only_when_more_rows_exist() {
-        let page = Page::from_rows(vec![1, 2, 3], 2, "jobs", |n: &i32| n.to_string());
-        assert_eq!(page.items, vec![1, 2]);
-        assert_eq!(
-            decode_cursor("jobs", page.next_cursor.as_deref().unwrap()).unwrap(),
-            "2"
-        );
-        let last = Page::from_rows(vec![1, 2], 2, "jobs", |n: &i32| n.to_string());
-        assert_eq!(last.items, vec![1, 2]);
-        assert!(last.next_cursor.is_none());
     }
 }

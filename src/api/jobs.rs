@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Shared;
 use super::blobs;
+use super::chains::{self, AddressFilter, address_on};
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
 use super::workers::Slash;
@@ -33,7 +34,9 @@ pub(crate) const STATUSES: &[&str] = &[
 /// A job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Job {
-    /// Job id (uint256, decimal).
+    /// The chain the job lives on, by its CAIP-2 name (`eip155:31337`, `starknet:SN_SEPOLIA`).
+    pub chain: String,
+    /// Job id (uint256, decimal), unique on its chain.
     pub job_id: String,
     /// Who posted it.
     pub client: String,
@@ -158,6 +161,8 @@ pub struct JobDetail {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct JobsQuery {
+    /// Only jobs of this chain: its CAIP-2 name or chain id, as `/v1/status` lists them.
+    chain: Option<String>,
     /// Only jobs in this status: open, assigned, submitted, disputed, paid, cancelled, refunded.
     status: Option<String>,
     /// Only jobs posted by this address.
@@ -171,7 +176,8 @@ pub struct JobsQuery {
     cursor: Option<String>,
 }
 
-/// Jobs by ascending id, optionally filtered by status, client and current worker.
+/// Jobs by chain (in the order `/v1/status` lists them) and ascending id, optionally filtered by chain, status,
+/// client and current worker.
 #[utoipa::path(
     get,
     path = "/v1/jobs",
@@ -184,6 +190,7 @@ pub(crate) async fn list_jobs(
     ApiQuery(q): ApiQuery<JobsQuery>,
 ) -> Result<Json<Page<Job>>> {
     let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
+    let chains = s.select(q.chain.as_deref())?;
     let status = q
         .status
         .as_deref()
@@ -192,34 +199,60 @@ pub(crate) async fn list_jobs(
     let client = q
         .client
         .as_deref()
-        .map(|v| input::address_of(s.family(), "client", v))
+        .map(|v| AddressFilter::parse(chains, "client", v))
         .transpose()?;
     let worker = q
         .worker
         .as_deref()
-        .map(|v| input::address_of(s.family(), "worker", v))
+        .map(|v| AddressFilter::parse(chains, "worker", v))
         .transpose()?;
-    let cursor = q
-        .cursor
-        .as_deref()
-        .map(|v| input::uint_cursor("jobs", v))
-        .transpose()?;
+    let start = chains::start(chains, "jobs", q.cursor.as_deref(), input::uint_key)?;
+    let page = chains::page(
+        chains,
+        "jobs",
+        start,
+        limit,
+        |j: &Job| j.job_id.clone(),
+        |i, after, want| {
+            let chain = &chains[i];
+            let (pool, id, name) = (s.app.pool.clone(), chain.id, chain.name.clone());
+            let filter = match (address_on(&client, i), address_on(&worker, i)) {
+                (Some(client), Some(worker)) => Some(JobFilter {
+                    status: status.map(str::to_owned),
+                    client,
+                    worker,
+                    after,
+                }),
+                _ => None,
+            };
+            async move {
+                let Some(filter) = filter else {
+                    return Ok(Vec::new());
+                };
+                let rows = view::list(&pool, id, filter, want).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|v| {
+                        let mut job = Job::from_view(&name, v);
+                        job.serve_text();
+                        job
+                    })
+                    .collect())
+            }
+        },
+    )
+    .await?;
+    Ok(Json(page))
+}
 
-    let filter = JobFilter {
-        status: status.map(str::to_owned),
-        client,
-        worker,
-        after: cursor,
-    };
-    let mut rows: Vec<Job> = view::list(&s.app.pool, s.chain_id, filter, limit)
-        .await?
-        .into_iter()
-        .map(Job::from)
-        .collect();
-    rows.iter_mut().for_each(Job::serve_text);
-    Ok(Json(Page::from_rows(rows, limit, "jobs", |j| {
-        j.job_id.clone()
-    })))
+/// `chain` of the routes about one thing: required when the coordinator serves several chains.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChainQuery {
+    /// The chain, by its CAIP-2 name or chain id as `/v1/status` lists them; required when the coordinator
+    /// serves more than one chain (ids are unique per chain only).
+    pub(crate) chain: Option<String>,
 }
 
 /// A job with its assignments, results, payments and slashes; one query.
@@ -227,17 +260,19 @@ pub(crate) async fn list_jobs(
     get,
     path = "/v1/jobs/{id}",
     tag = "jobs",
-    params(("id" = String, Path, description = "Job id (uint256, decimal)")),
+    params(("id" = String, Path, description = "Job id (uint256, decimal)"), ChainQuery),
     responses((status = 200, description = "Success", body = JobDetail), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody), (status = 404, description = "No such id", body = ErrorBody))
 )]
 pub(crate) async fn get_job(
     State(s): State<Shared>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Json<JobDetail>> {
+    let chain = s.one(q.chain.as_deref())?;
     let id = input::uint256("id", &id)?;
-    let job = view::detail(&s.app.pool, s.chain_id, &id)
+    let job = view::detail(&s.app.pool, chain.id, &id)
         .await?
-        .map(JobDetail::from);
+        .map(|v| JobDetail::from_view(&chain.name, v));
     job.map(|mut j| {
         j.job.serve_text();
         for r in &mut j.results {
@@ -245,7 +280,7 @@ pub(crate) async fn get_job(
         }
         Json(j)
     })
-    .ok_or_else(|| Error::NotFound(format!("job {id} not found")))
+    .ok_or_else(|| Error::NotFound(format!("job {id} not found on {}", chain.name)))
 }
 
 /// The latest result's bytes (highest attempt): from the archive, else from the DA layer of its kind, served
@@ -254,7 +289,7 @@ pub(crate) async fn get_job(
     get,
     path = "/v1/jobs/{id}/result",
     tag = "jobs",
-    params(("id" = String, Path, description = "Job id (uint256, decimal)")),
+    params(("id" = String, Path, description = "Job id (uint256, decimal)"), ChainQuery),
     responses(
         (status = 200, description = "The result bytes, checked against the on-chain commitment and size", body = Vec<u8>,
             content_type = "application/octet-stream",
@@ -271,9 +306,11 @@ pub(crate) async fn get_job(
 pub(crate) async fn get_job_result(
     State(s): State<Shared>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Response> {
+    let chain = s.one(q.chain.as_deref())?;
     let id = input::uint256("id", &id)?;
-    let result = view::latest_result(&s.app.pool, s.chain_id, &id).await?;
+    let result = view::latest_result(&s.app.pool, chain.id, &id).await?;
     if let Some(view::LatestResult {
         attempt,
         da_kind: kind,
@@ -319,17 +356,19 @@ pub(crate) async fn get_job_result(
         ));
     }
     // Only on the miss path: tell an unknown job from one without a result.
-    let exists = view::exists(&s.app.pool, s.chain_id, &id).await?;
+    let exists = view::exists(&s.app.pool, chain.id, &id).await?;
     Err(Error::NotFound(if exists {
         format!("job {id} has no result yet")
     } else {
-        format!("job {id} not found")
+        format!("job {id} not found on {}", chain.name)
     }))
 }
 
-impl From<JobView> for Job {
-    fn from(v: JobView) -> Self {
+impl Job {
+    /// The job `v` of chain `chain` (its CAIP-2 name).
+    pub(crate) fn from_view(chain: &str, v: JobView) -> Self {
         Self {
+            chain: chain.to_owned(),
             job_id: v.job_id,
             client: v.client,
             spec_hash: v.spec_hash,
@@ -394,14 +433,18 @@ impl From<PaymentView> for Payment {
     }
 }
 
-impl From<JobDetailView> for JobDetail {
-    fn from(v: JobDetailView) -> Self {
+impl JobDetail {
+    fn from_view(chain: &str, v: JobDetailView) -> Self {
         Self {
-            job: v.job.into(),
+            job: Job::from_view(chain, v.job),
             assignments: v.assignments.into_iter().map(Into::into).collect(),
             results: v.results.into_iter().map(Into::into).collect(),
             payments: v.payments.into_iter().map(Into::into).collect(),
-            slashes: v.slashes.into_iter().map(Into::into).collect(),
+            slashes: v
+                .slashes
+                .into_iter()
+                .map(|x| Slash::from_view(chain, x))
+                .collect(),
         }
     }
 }

@@ -140,44 +140,51 @@ pub(crate) async fn track(State(shared): State<Shared>, request: Request, next: 
     response
 }
 
-/// The whole `/metrics` text: request series, indexer gauges, then whatever the process-wide Prometheus
+/// The whole `/metrics` text: request series, indexer gauges (one series per chain, labelled `chain`), then whatever the process-wide Prometheus
 /// recorder holds (when the embedding process installed one).
 pub(crate) fn render(shared: &Shared) -> String {
     let mut out = String::with_capacity(8 * 1024);
     shared.metrics.render(&mut out);
-    let status: Status = shared.app.status.borrow().clone();
-    let gauges: [(&str, &str, u64); 5] = [
+    type Gauge = (&'static str, &'static str, fn(&Status) -> u64);
+    let gauges: [Gauge; 5] = [
         (
             "accord_chain_head_block",
             "Latest head seen on the chain.",
-            status.head,
+            |s| s.head,
         ),
         (
             "accord_indexer_indexed_block",
             "Last block whose events are all applied.",
-            status.indexed,
+            |s| s.indexed,
         ),
         (
             "accord_indexer_lag_blocks",
             "Head minus indexed block.",
-            status.head.saturating_sub(status.indexed),
+            |s| s.head.saturating_sub(s.indexed),
         ),
         (
             "accord_indexer_caught_up",
             "1 when the backfill has caught up with the head.",
-            u64::from(status.caught_up),
+            |s| u64::from(s.caught_up),
         ),
-        (
-            "accord_indexer_halted",
-            "1 when indexing halted.",
-            u64::from(status.halted.is_some()),
-        ),
+        ("accord_indexer_halted", "1 when indexing halted.", |s| {
+            u64::from(s.halted.is_some())
+        }),
     ];
+    let statuses: Vec<(&str, Status)> = shared
+        .chains
+        .iter()
+        .map(|c| (c.name.as_str(), c.chain.status.borrow().clone()))
+        .collect();
     for (name, help, value) in gauges {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-        );
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (chain, status) in &statuses {
+            let chain = chain
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            let _ = writeln!(out, "{name}{{chain=\"{chain}\"}} {}", value(status));
+        }
     }
     if let Some(handle) = &shared.app.metrics {
         out.push_str(&handle.render());

@@ -15,6 +15,7 @@
 //! `{"error": {"code": "...", "message": "..."}}` ([`Error`]).
 
 mod blobs;
+mod chains;
 mod document;
 mod error;
 mod events;
@@ -50,7 +51,7 @@ pub use events::{Event, Lagged, ReorgNotice};
 pub use governance::{Param, Proposal, ProposalDetail, ProposalState, Vote};
 pub use input::Page;
 pub use jobs::{Assignment, Job, JobDetail, JobResult, Payment};
-pub use system::{ContractInfo, Health, Ready, StatusBody};
+pub use system::{ChainStatus, ContractInfo, Health, Ready, StatusBody};
 pub use workers::{Reward, Slash, Worker, WorkerCounts, WorkerDetail};
 
 use crate::config::{ApiConfig, DaConfig};
@@ -59,48 +60,85 @@ use crate::deployment::Manifest;
 use crate::domain::LiveEvent;
 use crate::indexer::Status;
 
-/// What the handlers share: the pool, the indexer's status and event feed, the manifest and the settings.
+/// What the handlers share: the pool, the chains served with their indexers' status, the event feed and the
+/// settings.
 #[derive(Clone)]
 pub struct AppState {
     /// PostgreSQL holding the derived index.
     pub pool: sqlx::PgPool,
-    /// The chain served; every query filters on it.
-    pub chain_id: u64,
-    /// Contract addresses served by `/v1/status`.
-    pub manifest: Manifest,
-    /// The indexer's progress.
-    pub status: tokio::sync::watch::Receiver<Status>,
-    /// Newly indexed events, fanned out to `/v1/events/stream` subscribers.
+    /// The chains served, in the order lists go through them; every query filters on one of them.
+    pub chains: Vec<ServedChain>,
+    /// Newly indexed events of every chain, fanned out to `/v1/events/stream` subscribers.
     pub events: tokio::sync::broadcast::Sender<LiveEvent>,
     /// Limits and timeouts.
     pub config: ApiConfig,
     /// The process-wide Prometheus recorder, when one is installed; its text is appended to `/metrics`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// The scheduler's state, served by `/v1/status` (a default, disabled state when none runs here).
-    pub scheduler: tokio::sync::watch::Receiver<crate::scheduler::SchedulerStatus>,
     /// The DA layers and the blob archive: uploads, result bytes, `/v1/status`'s `da`.
     pub da: Arc<DaRouter>,
     /// Upload limits (`max_blob_bytes`, `put_timeout_ms`).
     pub da_config: DaConfig,
+}
+
+/// One chain the API serves: its deployment, its indexer's and scheduler's state, and how its workers' off-chain
+/// signatures are checked.
+#[derive(Clone)]
+pub struct ServedChain {
+    /// The deployment: chain id, family, contract addresses (served by `/v1/status`).
+    pub manifest: Manifest,
+    /// The chain's indexer's progress.
+    pub status: tokio::sync::watch::Receiver<Status>,
+    /// The chain's scheduler's state (a default, disabled state when none runs here).
+    pub scheduler: tokio::sync::watch::Receiver<crate::scheduler::SchedulerStatus>,
     /// Checks workers' off-chain signatures (heartbeats, uploads) for this deployment
     /// ([`crate::chain::offchain_verifier`]).
     pub verifier: Arc<dyn crate::offchain::Verifier>,
 }
 
-impl Inner {
-    /// The served chain's family: how addresses look in requests.
-    pub(crate) fn family(&self) -> crate::domain::Family {
-        self.app.manifest.family()
+impl ServedChain {
+    /// A chain served with no scheduler here, its signatures checked through the node at `rpc_url` when its
+    /// family needs one (Starknet asks the worker's account contract).
+    pub fn new(
+        manifest: Manifest,
+        status: tokio::sync::watch::Receiver<Status>,
+        rpc_url: &str,
+    ) -> Self {
+        Self {
+            verifier: crate::chain::offchain_verifier(&manifest, rpc_url),
+            manifest,
+            status,
+            scheduler: tokio::sync::watch::channel(Default::default()).1,
+        }
+    }
+}
+
+/// [`ServedChain`] plus what the router derives from it once at build time.
+pub(crate) struct Served {
+    /// The chain id as PostgreSQL's BIGINT.
+    pub(crate) id: i64,
+    /// The chain's CAIP-2 name (`eip155:31337`, `starknet:SN_SEPOLIA`): the `chain` of every item.
+    pub(crate) name: String,
+    /// How addresses look on it.
+    pub(crate) family: crate::domain::Family,
+    pub(crate) chain: ServedChain,
+    /// The manifest's contracts, ready to serve.
+    pub(crate) contracts: BTreeMap<String, ContractInfo>,
+    /// The heartbeat path's registered set, latest heartbeats and group-commit writer.
+    pub(crate) heartbeats: heartbeats::Recorder,
+}
+
+impl Served {
+    /// The indexer's head, for states that depend on it (a proposal's).
+    pub(crate) fn head(&self) -> i64 {
+        i64::try_from(self.chain.status.borrow().head).unwrap_or(i64::MAX)
     }
 }
 
 /// [`AppState`] plus what the router derives from it once at build time.
 pub(crate) struct Inner {
     app: AppState,
-    /// `app.chain_id` as PostgreSQL's BIGINT.
-    chain_id: i64,
-    /// The manifest's contracts, ready to serve.
-    contracts: BTreeMap<String, ContractInfo>,
+    /// The chains served, in the order of `app.chains`.
+    chains: Vec<Served>,
     metrics: metrics::RouteMetrics,
     /// Ends server-sent event streams so a graceful shutdown does not wait on them.
     shutdown: CancellationToken,
@@ -108,10 +146,6 @@ pub(crate) struct Inner {
     openapi: Bytes,
     /// Rates and requests in flight of the write routes.
     limits: Arc<limits::Limits>,
-    /// The heartbeat path's registered set, latest heartbeats and group-commit writer.
-    heartbeats: heartbeats::Recorder,
-    /// Checks workers' off-chain signatures (heartbeats, uploads) in the deployment's chain family's scheme.
-    verifier: Arc<dyn crate::offchain::Verifier>,
 }
 
 pub(crate) type Shared = Arc<Inner>;
@@ -173,6 +207,7 @@ fn document(
     openapi: utoipa::openapi::OpenApi,
     config: &ApiConfig,
     da: &DaConfig,
+    chains: &[Served],
 ) -> serde_json::Value {
     let mut doc = serde_json::to_value(&openapi).unwrap_or_default();
     document::complete(
@@ -181,6 +216,13 @@ fn document(
             max_page_size: config.max_page_size,
             max_body_bytes: config.max_body_bytes,
             max_blob_bytes: da.max_blob_bytes,
+            chains: chains
+                .iter()
+                .flat_map(|c| [c.name.clone(), c.id.to_string()])
+                .collect(),
+            starknet: chains
+                .iter()
+                .any(|c| c.family == crate::domain::Family::Starknet),
         },
     );
     doc
@@ -193,15 +235,44 @@ fn document(
 /// Server-sent event streams end only when `state.events` closes; [`serve`] also ends them on shutdown.
 ///
 /// # Panics
-/// When `state.chain_id` exceeds `i64::MAX`: such a chain cannot be stored in the index either.
+/// When a chain id exceeds `i64::MAX` (such a chain cannot be stored in the index either), or when `state.chains`
+/// is empty.
 pub fn router(state: AppState) -> Router {
     build(state, CancellationToken::new())
 }
 
 fn build(app: AppState, shutdown: CancellationToken) -> Router {
-    let chain_id = i64::try_from(app.chain_id)
-        // The schema stores chain ids as BIGINT; the indexer cannot have written rows for a larger one.
-        .expect("chain id fits PostgreSQL BIGINT");
+    assert!(!app.chains.is_empty(), "the API serves at least one chain");
+    let chains: Vec<Served> = app
+        .chains
+        .iter()
+        .map(|chain| {
+            let manifest = &chain.manifest;
+            let id = i64::try_from(manifest.chain_id)
+                // The schema stores chain ids as BIGINT; the indexer cannot have written rows for a larger one.
+                .expect("chain id fits PostgreSQL BIGINT");
+            let contracts = manifest
+                .contracts
+                .iter()
+                .into_iter()
+                .map(|(name, c)| {
+                    let info = ContractInfo {
+                        address: c.address.to_string(),
+                        deploy_block: c.deploy_block,
+                    };
+                    (name.to_string(), info)
+                })
+                .collect();
+            Served {
+                id,
+                name: manifest.caip2(),
+                family: manifest.family(),
+                heartbeats: heartbeats::Recorder::new(app.pool.clone(), id, manifest.family()),
+                contracts,
+                chain: chain.clone(),
+            }
+        })
+        .collect();
     let (routes, mut openapi) = api().split_for_parts();
     let (upload_routes, upload_openapi) = uploads().split_for_parts();
     openapi.merge(upload_openapi);
@@ -210,32 +281,17 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let mut paths: Vec<String> = openapi.paths.paths.keys().cloned().collect();
     paths.push("/openapi.json".into());
     let openapi = Bytes::from(
-        serde_json::to_vec(&document(openapi, &app.config, &app.da_config)).unwrap_or_default(),
+        serde_json::to_vec(&document(openapi, &app.config, &app.da_config, &chains))
+            .unwrap_or_default(),
     );
-    let contracts = app
-        .manifest
-        .contracts
-        .iter()
-        .into_iter()
-        .map(|(name, c)| {
-            let info = ContractInfo {
-                address: c.address.to_string(),
-                deploy_block: c.deploy_block,
-            };
-            (name.to_string(), info)
-        })
-        .collect();
     let timeout = Duration::from_millis(app.config.request_timeout_ms);
     let max_body = app.config.max_body_bytes;
     let put_timeout = Duration::from_millis(app.da_config.put_timeout_ms);
     let limits = Arc::new(limits::Limits::new(&app.config.limits));
     let shared: Shared = Arc::new(Inner {
         limits: limits.clone(),
-        heartbeats: heartbeats::Recorder::new(app.pool.clone(), chain_id, app.manifest.family()),
-        verifier: app.verifier.clone(),
         app,
-        chain_id,
-        contracts,
+        chains,
         metrics: metrics::RouteMetrics::new(paths),
         shutdown,
         openapi,

@@ -36,10 +36,24 @@ pub struct ContractInfo {
     pub deploy_block: u64,
 }
 
-/// `/v1/status`: where the indexer stands.
+/// `/v1/status`: where each chain's indexer stands, and the DA router.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StatusBody {
-    /// Chain served.
+    /// The chains served, in the order lists go through them.
+    pub chains: Vec<ChainStatus>,
+    /// Whether every chain's indexer has caught up with its head and none has halted (`/v1/ready`).
+    pub caught_up: bool,
+    /// The DA router: primary and secondary layer, blobs waiting for reconciliation and the oldest one's time.
+    pub da: RouterState,
+}
+
+/// One chain served: its indexer's progress, its deployment and its scheduler.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChainStatus {
+    /// The chain's CAIP-2 name (`eip155:31337`, `starknet:SN_SEPOLIA`): the `chain` of every item and filter.
+    pub chain: String,
+    /// The chain id the index keys it by (on Starknet, derived from its name; above 2^53, so JavaScript
+    /// clients should use `chain`). Accepted by `chain` filters too.
     pub chain_id: u64,
     /// Its chain family (`evm`, `starknet`): the form of its addresses and signatures.
     pub family: crate::domain::Family,
@@ -58,10 +72,8 @@ pub struct StatusBody {
     pub halted: Option<crate::indexer::Halt>,
     /// Contracts by name (`AccordToken`, `JobManager`, ...).
     pub contracts: BTreeMap<String, ContractInfo>,
-    /// The scheduler of this replica.
+    /// The chain's scheduler in this replica.
     pub scheduler: crate::scheduler::SchedulerStatus,
-    /// The DA router: primary and secondary layer, blobs waiting for reconciliation and the oldest one's time.
-    pub da: RouterState,
 }
 
 /// Liveness: 200 whenever the process can answer.
@@ -72,7 +84,7 @@ pub(crate) async fn health() -> Json<Health> {
     })
 }
 
-/// Readiness: 200 once the indexer has caught up and has not halted, else 503 `not_ready` with the reason.
+/// Readiness: 200 once every chain's indexer has caught up and none has halted, else 503 `not_ready` with the reason.
 #[utoipa::path(
     get,
     path = "/v1/ready",
@@ -80,22 +92,30 @@ pub(crate) async fn health() -> Json<Health> {
     responses((status = 200, description = "Success", body = Ready), (status = 503, description = "Catching up or halted", body = ErrorBody))
 )]
 pub(crate) async fn ready(State(s): State<Shared>) -> Result<Json<Ready>> {
-    let status = s.app.status.borrow();
-    if let Some(reason) = &status.halted {
-        return Err(Error::NotReady(format!("indexing halted: {reason}")));
-    }
-    if !status.caught_up {
-        return Err(Error::NotReady(format!(
-            "indexer is catching up: block {} of {}",
-            status.indexed, status.head
-        )));
+    let several = s.chains.len() > 1;
+    for chain in &s.chains {
+        let status = chain.chain.status.borrow();
+        let on = if several {
+            format!(" on {}", chain.name)
+        } else {
+            String::new()
+        };
+        if let Some(reason) = &status.halted {
+            return Err(Error::NotReady(format!("indexing halted{on}: {reason}")));
+        }
+        if !status.caught_up {
+            return Err(Error::NotReady(format!(
+                "indexer is catching up{on}: block {} of {}",
+                status.indexed, status.head
+            )));
+        }
     }
     Ok(Json(Ready {
         status: "ready".into(),
     }))
 }
 
-/// The indexer's progress, the deployment served and the DA router's state.
+/// Each chain's indexer progress, deployment and scheduler, and the DA router's state.
 #[utoipa::path(
     get,
     path = "/v1/status",
@@ -104,18 +124,29 @@ pub(crate) async fn ready(State(s): State<Shared>) -> Result<Json<Ready>> {
 )]
 pub(crate) async fn status(State(s): State<Shared>) -> Result<Json<StatusBody>> {
     let da = s.app.da.state().await.map_err(super::blobs::da_error)?;
-    let status = s.app.status.borrow().clone();
+    let chains: Vec<ChainStatus> = s
+        .chains
+        .iter()
+        .map(|c| {
+            let status = c.chain.status.borrow().clone();
+            ChainStatus {
+                chain: c.name.clone(),
+                chain_id: c.id as u64,
+                family: c.family,
+                head: status.head,
+                indexed: status.indexed,
+                lag: status.head.saturating_sub(status.indexed),
+                confirmations: status.confirmations,
+                caught_up: status.caught_up,
+                halted: status.halted,
+                contracts: c.contracts.clone(),
+                scheduler: c.chain.scheduler.borrow().clone(),
+            }
+        })
+        .collect();
     Ok(Json(StatusBody {
-        chain_id: s.app.chain_id,
-        family: s.app.manifest.family(),
-        head: status.head,
-        indexed: status.indexed,
-        lag: status.head.saturating_sub(status.indexed),
-        confirmations: status.confirmations,
-        caught_up: status.caught_up,
-        halted: status.halted,
-        contracts: s.contracts.clone(),
-        scheduler: s.app.scheduler.borrow().clone(),
+        caught_up: chains.iter().all(|c| c.caught_up && c.halted.is_none()),
+        chains,
         da,
     }))
 }

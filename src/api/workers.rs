@@ -5,9 +5,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::Shared;
+use super::chains::{self, AddressFilter, address_on};
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
+use super::jobs::ChainQuery;
+use super::{Served, Shared};
 use crate::store::views::workers::{
     self as view, RewardView, SlashView, WorkerCountsView, WorkerDetailView, WorkerJobFilter,
     WorkerView,
@@ -17,6 +19,8 @@ use crate::text;
 /// A registered worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Worker {
+    /// The chain the worker is registered on, by its CAIP-2 name.
+    pub chain: String,
     /// The worker's address.
     pub address: String,
     /// Capability bitmask.
@@ -70,6 +74,8 @@ pub struct WorkerDetail {
 /// A slash of a worker's stake.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Slash {
+    /// The chain, by its CAIP-2 name.
+    pub chain: String,
     /// Block of the event.
     pub block_number: i64,
     /// Log index of the event.
@@ -93,6 +99,8 @@ pub struct Slash {
 /// A reward paid to a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Reward {
+    /// The chain, by its CAIP-2 name.
+    pub chain: String,
     /// Block of the event.
     pub block_number: i64,
     /// Log index of the event.
@@ -114,6 +122,8 @@ pub struct Reward {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Only this chain: its CAIP-2 name or chain id, as `/v1/status` lists them.
+    pub(crate) chain: Option<String>,
     /// Page size, 1 to the configured maximum (default 50).
     #[param(value_type = Option<u32>)]
     pub(crate) limit: Option<String>,
@@ -126,6 +136,8 @@ pub struct PageQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct WorkerJobQuery {
+    /// Only this chain: its CAIP-2 name or chain id, as `/v1/status` lists them.
+    chain: Option<String>,
     /// Only this worker.
     worker: Option<String>,
     /// Only this job (uint256, decimal).
@@ -137,42 +149,53 @@ pub struct WorkerJobQuery {
     cursor: Option<String>,
 }
 
+/// The validated filters of `/v1/slashes` and `/v1/rewards`.
+struct WorkerJob<'a> {
+    chains: &'a [Served],
+    limit: i64,
+    worker: Option<AddressFilter>,
+    job: Option<String>,
+    start: (usize, Option<(i64, i64)>),
+}
+
 impl WorkerJobQuery {
     /// Validates every parameter, naming the bad one; `list` scopes the cursor to this list.
-    fn parse(
-        &self,
-        list: &str,
-        max_page_size: u32,
-        family: crate::domain::Family,
-    ) -> Result<(i64, WorkerJobFilter)> {
-        let limit = input::limit(self.limit.as_deref(), max_page_size)?;
+    fn parse<'a>(&self, s: &'a Shared, list: &str) -> Result<WorkerJob<'a>> {
+        let limit = input::limit(self.limit.as_deref(), s.app.config.max_page_size)?;
+        let chains = s.select(self.chain.as_deref())?;
         let worker = self
             .worker
             .as_deref()
-            .map(|v| input::address_of(family, "worker", v))
+            .map(|v| AddressFilter::parse(chains, "worker", v))
             .transpose()?;
         let job = self
             .job
             .as_deref()
             .map(|v| input::uint256("job", v))
             .transpose()?;
-        let cursor = self
-            .cursor
-            .as_deref()
-            .map(|v| input::position_cursor(list, v))
-            .transpose()?;
-        Ok((
+        let start = chains::start(chains, list, self.cursor.as_deref(), input::position)?;
+        Ok(WorkerJob {
+            chains,
             limit,
-            WorkerJobFilter {
-                worker,
-                job,
-                after: cursor,
-            },
-        ))
+            worker,
+            job,
+            start,
+        })
     }
 }
 
-/// Workers by ascending address.
+impl WorkerJob<'_> {
+    /// The filter on chain `i`, or `None` when the worker filter is no address there.
+    fn on(&self, i: usize, after: Option<(i64, i64)>) -> Option<WorkerJobFilter> {
+        Some(WorkerJobFilter {
+            worker: address_on(&self.worker, i)?,
+            job: self.job.clone(),
+            after,
+        })
+    }
+}
+
+/// Workers by chain (in the order `/v1/status` lists them) and ascending address.
 #[utoipa::path(
     get,
     path = "/v1/workers",
@@ -185,25 +208,42 @@ pub(crate) async fn list_workers(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<Worker>>> {
     let limit = input::limit(q.limit.as_deref(), s.app.config.max_page_size)?;
-    let cursor = match q.cursor.as_deref() {
-        Some(raw) => Some(
-            input::decode_cursor("workers", raw)
-                .and_then(|key| input::address_of(s.family(), "cursor", &key))
-                .map_err(|_| Error::invalid("cursor is not a cursor of /v1/workers"))?,
-        ),
-        None => None,
+    let chains = s.select(q.chain.as_deref())?;
+    // The cursor's address is read in the family of the chain it names.
+    let start = chains::start(chains, "workers", q.cursor.as_deref(), |key| {
+        Some(key.to_owned())
+    })?;
+    let start = match start {
+        (i, Some(key)) => {
+            let address = input::address_of(chains[i].family, "cursor", &key)
+                .map_err(|_| Error::invalid("cursor is not a cursor of /v1/workers"))?;
+            (i, Some(address))
+        }
+        none => none,
     };
-    let mut rows: Vec<Worker> = view::list(&s.app.pool, s.chain_id, cursor, limit)
-        .await?
-        .into_iter()
-        .map(Worker::from)
-        .collect();
-    for w in &mut rows {
-        text::serve(&mut w.metadata_uri, &mut w.metadata_uri_hex);
-    }
-    Ok(Json(Page::from_rows(rows, limit, "workers", |w| {
-        w.address.clone()
-    })))
+    let page = chains::page(
+        chains,
+        "workers",
+        start,
+        limit,
+        |w: &Worker| w.address.clone(),
+        |i, after, want| {
+            let (pool, id, name) = (s.app.pool.clone(), chains[i].id, chains[i].name.clone());
+            async move {
+                let rows = view::list(&pool, id, after, want).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|v| {
+                        let mut w = Worker::from_view(&name, v);
+                        text::serve(&mut w.metadata_uri, &mut w.metadata_uri_hex);
+                        w
+                    })
+                    .collect())
+            }
+        },
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 /// A worker's stake, status and track record.
@@ -211,26 +251,28 @@ pub(crate) async fn list_workers(
     get,
     path = "/v1/workers/{address}",
     tag = "workers",
-    params(("address" = String, Path, description = "Worker address (0x-hex)")),
+    params(("address" = String, Path, description = "Worker address (0x-hex)"), ChainQuery),
     responses((status = 200, description = "Success", body = WorkerDetail), (status = 400, description = "A malformed parameter, named in the message", body = ErrorBody), (status = 404, description = "No such id", body = ErrorBody))
 )]
 pub(crate) async fn get_worker(
     State(s): State<Shared>,
     ApiPath(address): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ChainQuery>,
 ) -> Result<Json<WorkerDetail>> {
-    let address = input::address_of(s.family(), "address", &address)?;
-    let worker = view::detail(&s.app.pool, s.chain_id, &address)
+    let chain = s.one(q.chain.as_deref())?;
+    let address = input::address_of(chain.family, "address", &address)?;
+    let worker = view::detail(&s.app.pool, chain.id, &address)
         .await?
-        .map(WorkerDetail::from);
+        .map(|v| WorkerDetail::from_view(&chain.name, v));
     worker
         .map(|mut w| {
             text::serve(&mut w.worker.metadata_uri, &mut w.worker.metadata_uri_hex);
             Json(w)
         })
-        .ok_or_else(|| Error::NotFound(format!("worker {address} not found")))
+        .ok_or_else(|| Error::NotFound(format!("worker {address} not found on {}", chain.name)))
 }
 
-/// Slashes in chain order, optionally of one worker or job.
+/// Slashes by chain (in the order `/v1/status` lists them), then in chain order, optionally of one worker or job.
 #[utoipa::path(
     get,
     path = "/v1/slashes",
@@ -242,18 +284,34 @@ pub(crate) async fn list_slashes(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Slash>>> {
-    let (limit, filter) = q.parse("slashes", s.app.config.max_page_size, s.family())?;
-    let rows: Vec<Slash> = view::slashes(&s.app.pool, s.chain_id, filter, limit)
-        .await?
-        .into_iter()
-        .map(Slash::from)
-        .collect();
-    Ok(Json(Page::from_rows(rows, limit, "slashes", |r| {
-        input::position_key(r.block_number, r.log_index)
-    })))
+    let f = q.parse(&s, "slashes")?;
+    let page = chains::page(
+        f.chains,
+        "slashes",
+        f.start,
+        f.limit,
+        |r: &Slash| input::position_key(r.block_number, r.log_index),
+        |i, after, want| {
+            let (pool, id, name) = (s.app.pool.clone(), f.chains[i].id, f.chains[i].name.clone());
+            let filter = f.on(i, after);
+            async move {
+                let Some(filter) = filter else {
+                    return Ok(Vec::new());
+                };
+                let rows = view::slashes(&pool, id, filter, want).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|v| Slash::from_view(&name, v))
+                    .collect())
+            }
+        },
+    )
+    .await?;
+    Ok(Json(page))
 }
 
-/// Rewards paid to workers in chain order, optionally of one worker or job.
+/// Rewards paid to workers by chain (in the order `/v1/status` lists them), then in chain order, optionally of one
+/// worker or job.
 #[utoipa::path(
     get,
     path = "/v1/rewards",
@@ -265,29 +323,44 @@ pub(crate) async fn list_rewards(
     State(s): State<Shared>,
     ApiQuery(q): ApiQuery<WorkerJobQuery>,
 ) -> Result<Json<Page<Reward>>> {
-    let (limit, filter) = q.parse("rewards", s.app.config.max_page_size, s.family())?;
-    let rows: Vec<Reward> = view::rewards(&s.app.pool, s.chain_id, filter, limit)
-        .await?
-        .into_iter()
-        .map(Reward::from)
-        .collect();
-    Ok(Json(Page::from_rows(rows, limit, "rewards", |r| {
-        input::position_key(r.block_number, r.log_index)
-    })))
+    let f = q.parse(&s, "rewards")?;
+    let page = chains::page(
+        f.chains,
+        "rewards",
+        f.start,
+        f.limit,
+        |r: &Reward| input::position_key(r.block_number, r.log_index),
+        |i, after, want| {
+            let (pool, id, name) = (s.app.pool.clone(), f.chains[i].id, f.chains[i].name.clone());
+            let filter = f.on(i, after);
+            async move {
+                let Some(filter) = filter else {
+                    return Ok(Vec::new());
+                };
+                let rows = view::rewards(&pool, id, filter, want).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|v| Reward::from_view(&name, v))
+                    .collect())
+            }
+        },
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 /// Whether `address` (lowercase 0x-hex) is a registered worker in the index.
-pub(crate) async fn is_registered(s: &super::Shared, address: &str) -> Result<bool> {
-    Ok(view::is_registered(&s.app.pool, s.chain_id, address).await?)
+pub(crate) async fn is_registered(s: &Shared, chain: &Served, address: &str) -> Result<bool> {
+    Ok(view::is_registered(&s.app.pool, chain.id, address).await?)
 }
 
 /// Whether `address` may upload result bytes: registered, not jailed, staked at least the current minimum, and
 /// holding an assignment that awaits its result (403 naming what is missing otherwise).
-pub(crate) async fn may_upload(s: &super::Shared, address: &str) -> Result<()> {
-    let standing = view::upload_standing(&s.app.pool, s.chain_id, address).await?;
+pub(crate) async fn may_upload(s: &Shared, chain: &Served, address: &str) -> Result<()> {
+    let standing = view::upload_standing(&s.app.pool, chain.id, address).await?;
     let refuse = |why: &str| Err(Error::Forbidden(format!("worker {address} {why}")));
     match standing {
-        None => refuse(&format!("is not registered on chain {}", s.app.chain_id)),
+        None => refuse(&format!("is not registered on {}", chain.name)),
         Some(w) if w.jailed => refuse("is jailed"),
         Some(w) if !w.staked => refuse("is staked below the minimum stake"),
         Some(w) if !w.assigned => refuse("holds no assignment awaiting a result"),
@@ -295,9 +368,10 @@ pub(crate) async fn may_upload(s: &super::Shared, address: &str) -> Result<()> {
     }
 }
 
-impl From<WorkerView> for Worker {
-    fn from(v: WorkerView) -> Self {
+impl Worker {
+    fn from_view(chain: &str, v: WorkerView) -> Self {
         Self {
+            chain: chain.to_owned(),
             address: v.address,
             capabilities: v.capabilities,
             metadata_uri: v.metadata_uri,
@@ -325,18 +399,20 @@ impl From<WorkerCountsView> for WorkerCounts {
     }
 }
 
-impl From<WorkerDetailView> for WorkerDetail {
-    fn from(v: WorkerDetailView) -> Self {
+impl WorkerDetail {
+    fn from_view(chain: &str, v: WorkerDetailView) -> Self {
         Self {
-            worker: v.worker.into(),
+            worker: Worker::from_view(chain, v.worker),
             counts: v.counts.into(),
         }
     }
 }
 
-impl From<SlashView> for Slash {
-    fn from(v: SlashView) -> Self {
+impl Slash {
+    /// The slash `v` on chain `chain` (its CAIP-2 name).
+    pub(crate) fn from_view(chain: &str, v: SlashView) -> Self {
         Self {
+            chain: chain.to_owned(),
             block_number: v.block_number,
             log_index: v.log_index,
             worker: v.worker,
@@ -350,9 +426,10 @@ impl From<SlashView> for Slash {
     }
 }
 
-impl From<RewardView> for Reward {
-    fn from(v: RewardView) -> Self {
+impl Reward {
+    fn from_view(chain: &str, v: RewardView) -> Self {
         Self {
+            chain: chain.to_owned(),
             block_number: v.block_number,
             log_index: v.log_index,
             job_id: v.job_id,

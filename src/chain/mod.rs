@@ -226,6 +226,16 @@ pub enum CoordinatorKey {
     },
 }
 
+impl CoordinatorKey {
+    /// The chain family the key signs for.
+    pub fn family(&self) -> crate::domain::Family {
+        match self {
+            Self::Evm(_) => crate::domain::Family::Evm,
+            Self::Starknet { .. } => crate::domain::Family::Starknet,
+        }
+    }
+}
+
 impl std::fmt::Debug for CoordinatorKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

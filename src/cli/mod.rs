@@ -70,7 +70,7 @@ pub enum Command {
     /// Run only the indexer until it has caught up with the head, then print what it did (a backfill job).
     Index(serve::IndexArgs),
     /// Apply the database migrations (also run at the start of every other command) and exit.
-    Migrate(serve::IndexArgs),
+    Migrate(serve::MigrateArgs),
     /// Deployment manifests (deployments/<chain-id>.json): show one, or verify a live chain against it.
     #[command(subcommand)]
     Deployment(deployment::DeploymentCommand),

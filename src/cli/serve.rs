@@ -44,11 +44,23 @@ pub struct RebuildArgs {
     /// Keep the rebuilt schema for inspection instead of dropping it.
     #[arg(long, conflicts_with = "replace")]
     pub keep_schema: bool,
+    /// The chain to rebuild, by its CAIP-2 name or chain id (`/v1/status` lists them); required when the
+    /// configuration lists several chains.
+    #[arg(long)]
+    pub chain: Option<String>,
     /// Repair instead of compare: re-index up to the chain's head into a fresh schema and replace the live
     /// index with it in one transaction (after a reorg deeper than indexer.reorg_window halted indexing). A
     /// halted `accord serve` resumes by itself once the swap commits.
     #[arg(long)]
     pub replace: bool,
+}
+
+/// `accord migrate`
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Configuration (the same file `accord serve` uses).
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// `accord index`
@@ -57,13 +69,17 @@ pub struct IndexArgs {
     /// Configuration (the same file `accord serve` uses).
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// The chain to index, by its CAIP-2 name or chain id; required when the configuration lists several.
+    #[arg(long)]
+    pub chain: Option<String>,
 }
 
 pub(super) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config, global)?;
     let cancel = CancellationToken::new();
     let signal = super::cancel_on_signal(cancel.clone());
-    let stats = crate::coordinator::index_until_caught_up(&config, cancel).await;
+    let stats =
+        crate::coordinator::index_until_caught_up(&config, args.chain.as_deref(), cancel).await;
     signal.abort();
     let stats = stats?;
     match global.output {
@@ -80,7 +96,7 @@ pub(super) async fn index(args: IndexArgs, global: &GlobalArgs) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) async fn migrate(args: IndexArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub(super) async fn migrate(args: MigrateArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config, global)?;
     let pool = crate::store::connect(&config.database.url, 1).await?;
     let applied = crate::store::migrations_applied(&pool).await?;
@@ -94,6 +110,11 @@ pub(super) async fn migrate(args: IndexArgs, global: &GlobalArgs) -> anyhow::Res
 fn load(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(url) = &global.rpc_url {
+        if !config.chains.is_empty() {
+            anyhow::bail!(
+                "--rpc-url sets [chain]; this configuration lists [[chains]]: set each rpc_url there"
+            );
+        }
         config.chain.rpc_url = url.clone();
     }
     config.validate()?;
@@ -116,7 +137,15 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
         return result.map(|()| ExitCode::SUCCESS);
     }
     let signer = if args.signer.keystore.is_some() || args.signer.private_key.is_some() {
-        let chain_id = super::session::chain_id(&config.chain.rpc_url).await?;
+        // The key of the EVM chains; it is checked against the first one's chain id (raw keys: devnets only).
+        let Some(evm) = config
+            .served_chains()
+            .iter()
+            .find(|c| c.family == crate::domain::Family::Evm)
+        else {
+            anyhow::bail!("--keystore/--private-key is an EVM key, but no EVM chain is configured");
+        };
+        let chain_id = super::session::chain_id(&evm.rpc_url).await?;
         Some(args.signer.load(chain_id)?.into())
     } else {
         None
@@ -138,7 +167,7 @@ pub(super) async fn rebuild(args: RebuildArgs, global: &GlobalArgs) -> anyhow::R
     let cancel = CancellationToken::new();
     let signal = super::cancel_on_signal(cancel.clone());
     if args.replace {
-        let replaced = crate::rebuild::replace(&config, cancel).await;
+        let replaced = crate::rebuild::replace(&config, args.chain.as_deref(), cancel).await;
         signal.abort();
         let replaced = replaced?;
         match global.output {
@@ -150,15 +179,16 @@ pub(super) async fn rebuild(args: RebuildArgs, global: &GlobalArgs) -> anyhow::R
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let report = crate::rebuild::rebuild(&config, args.keep_schema, cancel).await;
+    let report =
+        crate::rebuild::rebuild(&config, args.chain.as_deref(), args.keep_schema, cancel).await;
     signal.abort();
     let report = report?;
     match global.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Output::Table => {
             println!(
-                "rebuilt up to block {} in {:.1} s (schema {})",
-                report.block, report.seconds, report.schema
+                "rebuilt {} up to block {} in {:.1} s (schema {})",
+                report.chain, report.block, report.seconds, report.schema
             );
             for t in &report.tables {
                 let mark = if t.equal { "equal " } else { "DIFFER" };

@@ -199,16 +199,12 @@ pub(crate) fn state(
     let da = Arc::new(accord::da::from_config(&da_config, pool.clone()).unwrap());
     let state = AppState {
         pool,
-        chain_id: CHAIN,
-        manifest: manifest(),
-        status: status_rx,
+        chains: vec![accord::api::ServedChain::new(manifest(), status_rx, "")],
         events: events.clone(),
         config,
         metrics: None,
-        scheduler: tokio::sync::watch::channel(Default::default()).1,
         da,
         da_config,
-        verifier: accord::chain::offchain_verifier(&manifest(), ""),
     };
     (state, status_tx, events)
 }
@@ -359,18 +355,21 @@ async fn status_reports_progress_lag_and_contracts() {
     assert_eq!(
         body,
         json!({
-            "chain_id": 31337, "family": "evm", "head": 100, "indexed": 98, "lag": 2, "confirmations": 2, "caught_up": true,
-            "halted": null,
-            "contracts": {
-                "AccordToken": {"address": "0x5fbdb2315678afecb367f032d93f642f64180aa3", "deploy_block": 1},
-                "TimelockController": {"address": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512", "deploy_block": 2},
-                "AccordGovernor": {"address": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0", "deploy_block": 3},
-                "WorkerRegistry": {"address": "0x5fc8d32690cc91d4c39d9d3abcbd16989f875707", "deploy_block": 6},
-                "JobManager": {"address": "0x0165878a594ca255338adfa4d48449f69242eb8f", "deploy_block": 7}
-            },
-            "da": {"primary": "local", "secondary": null, "pending": 0, "oldest_pending": null},
-            "scheduler": {"enabled": false, "leader": false, "strategy": "", "account": null, "assigned": 0,
-                          "refused": 0, "housekeeping": 0, "last_error": null, "paused": null}
+            "chains": [{
+                "chain": "eip155:31337", "chain_id": 31337, "family": "evm", "head": 100, "indexed": 98, "lag": 2,
+                "confirmations": 2, "caught_up": true, "halted": null,
+                "contracts": {
+                    "AccordToken": {"address": "0x5fbdb2315678afecb367f032d93f642f64180aa3", "deploy_block": 1},
+                    "TimelockController": {"address": "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512", "deploy_block": 2},
+                    "AccordGovernor": {"address": "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0", "deploy_block": 3},
+                    "WorkerRegistry": {"address": "0x5fc8d32690cc91d4c39d9d3abcbd16989f875707", "deploy_block": 6},
+                    "JobManager": {"address": "0x0165878a594ca255338adfa4d48449f69242eb8f", "deploy_block": 7}
+                },
+                "scheduler": {"enabled": false, "leader": false, "strategy": "", "account": null, "assigned": 0,
+                              "refused": 0, "housekeeping": 0, "last_error": null, "paused": null}
+            }],
+            "caught_up": true,
+            "da": {"primary": "local", "secondary": null, "pending": 0, "oldest_pending": null}
         })
     );
     // The status is live: a new head shows at once.
@@ -378,7 +377,7 @@ async fn status_reports_progress_lag_and_contracts() {
         s.head = 150;
         s.indexed = 120;
     });
-    let body = ok(&f.app, "/v1/status").await;
+    let body = ok(&f.app, "/v1/status").await["chains"][0].clone();
     assert_eq!(
         (
             body["head"].as_u64(),
@@ -443,7 +442,7 @@ async fn jobs_filter_and_paginate_without_gaps() {
     assert_eq!(
         body["items"][2],
         json!({
-            "job_id": "3", "client": CLIENT2, "spec_hash": "0x5p3", "spec_uri": "ipfs://spec3", "spec_uri_hex": null,
+            "chain": "eip155:31337", "job_id": "3", "client": CLIENT2, "spec_hash": "0x5p3", "spec_uri": "ipfs://spec3", "spec_uri_hex": null,
             "required_capabilities": 0, "reward": "3000", "deadline": 1700000200, "max_attempts": 1,
             "attempts_left": 1, "status": "open", "worker": null, "due": null, "posted_block": 13, "updated_block": 13
         })
@@ -502,7 +501,7 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
     assert_eq!(
         body,
         json!({
-            "job_id": "1", "client": CLIENT, "spec_hash": "0x5p1", "spec_uri": "ipfs://spec1", "spec_uri_hex": null,
+            "chain": "eip155:31337", "job_id": "1", "client": CLIENT, "spec_hash": "0x5p1", "spec_uri": "ipfs://spec1", "spec_uri_hex": null,
             "required_capabilities": 3, "reward": "1000000000000000000000000", "deadline": 1700000000,
             "max_attempts": 3, "attempts_left": 1, "status": "paid", "worker": W1, "due": 1700003600,
             "posted_block": 10, "updated_block": 25,
@@ -521,7 +520,7 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
                  "amount": "975000000000000000000000", "fee": "25000000000000000000000", "tx_hash": "0x7b02"}
             ],
             "slashes": [
-                {"block_number": 20, "log_index": 1, "worker": W2, "job_id": "1", "recipient": TREASURY,
+                {"chain": "eip155:31337", "block_number": 20, "log_index": 1, "worker": W2, "job_id": "1", "recipient": TREASURY,
                  "amount": "500000000000000000", "from_stake": "500000000000000000", "from_pending": "0",
                  "tx_hash": "0x7c01"}
             ]
@@ -670,13 +669,13 @@ async fn workers_list_and_detail_with_track_record() {
     assert_eq!(page_ids(&p, "address"), vec![vec![W1, W2], vec![W3]]);
     assert_eq!(
         p[0][1],
-        json!({"address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "metadata_uri_hex": null, "stake": "100",
+        json!({"chain": "eip155:31337", "address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "metadata_uri_hex": null, "stake": "100",
                "pending": "50", "unlock_at": 1700009999, "jailed": true, "slashed_total": "500000000000000007",
                "registered_block": 6, "updated_block": 30})
     );
     assert_eq!(
         ok(&f.app, &format!("/v1/workers/{W2}")).await,
-        json!({"address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "metadata_uri_hex": null, "stake": "100",
+        json!({"chain": "eip155:31337", "address": W2, "capabilities": 1, "metadata_uri": "https://w2.example", "metadata_uri_hex": null, "stake": "100",
                "pending": "50", "unlock_at": 1700009999, "jailed": true, "slashed_total": "500000000000000007",
                "registered_block": 6, "updated_block": 30,
                "counts": {"completed": 0, "expired": 1, "disputed": 1, "declined": 0, "slashed": 2}})
@@ -707,7 +706,7 @@ async fn slashes_and_rewards_filter_and_paginate() {
     );
     assert_eq!(
         p[0][1],
-        json!({"block_number": 30, "log_index": 0, "worker": W2, "job_id": null, "recipient": TREASURY,
+        json!({"chain": "eip155:31337", "block_number": 30, "log_index": 0, "worker": W2, "job_id": null, "recipient": TREASURY,
                "amount": "7", "from_stake": "5", "from_pending": "2", "tx_hash": "0x7c02"})
     );
     let body = ok(&f.app, &format!("/v1/slashes?worker={W2}")).await;
@@ -729,7 +728,7 @@ async fn slashes_and_rewards_filter_and_paginate() {
     );
     assert_eq!(
         p[0][0],
-        json!({"block_number": 25, "log_index": 3, "job_id": "1", "worker": W1,
+        json!({"chain": "eip155:31337", "block_number": 25, "log_index": 3, "job_id": "1", "worker": W1,
                "amount": "975000000000000000000000", "fee": "25000000000000000000000", "tx_hash": "0x7b02"})
     );
     let body = ok(&f.app, &format!("/v1/rewards?worker={W1}")).await;
@@ -783,7 +782,7 @@ async fn proposals_have_tallies_votes_and_computed_states() {
     assert_eq!(
         body,
         json!({
-            "proposal_id": BIG_PROPOSAL, "proposer": VOTER_A, "description": "succeeded one", "description_hex": null,
+            "chain": "eip155:31337", "proposal_id": BIG_PROPOSAL, "proposer": VOTER_A, "description": "succeeded one", "description_hex": null,
             "targets": [TREASURY, W1], "calldatas": ["0xaa", "0xbb"], "vote_start": 80, "vote_end": 95,
             "for_votes": "600", "against_votes": "100", "abstain_votes": "0", "quorum": "400", "queued_eta": null,
             "executed": false, "canceled": false, "created_block": 10, "state": "Succeeded",
@@ -843,7 +842,7 @@ async fn events_filter_and_paginate_in_chain_order() {
     );
     assert_eq!(
         p[0][0],
-        json!({"chain_id": 31337, "block_number": 10, "block_hash": "0xb10", "log_index": 0, "tx_hash": "0x7d01",
+        json!({"chain": "eip155:31337", "chain_id": 31337, "block_number": 10, "block_hash": "0xb10", "log_index": 0, "tx_hash": "0x7d01",
                "contract": "JobManager", "address": "0x0165878a594ca255338adfa4d48449f69242eb8f",
                "event": "JobPosted", "stream": "job:1",
                "args": {"jobId": "1", "reward": "1000000000000000000000000"}})
@@ -956,7 +955,9 @@ async fn event_stream_delivers_broadcast_records() {
     assert_eq!(field("event"), Some("JobPosted"), "{text}");
     assert_eq!(field("id"), Some("41:2"), "{text}");
     let data: Value = serde_json::from_str(field("data").unwrap()).unwrap();
-    assert_eq!(data, serde_json::to_value(&posted).unwrap());
+    let mut expected = serde_json::to_value(&posted).unwrap();
+    expected["chain"] = json!("eip155:31337");
+    assert_eq!(data, expected);
     drop(body);
 
     // A subscriber that falls behind the feed (capacity 4) is told how many events it missed.
@@ -1034,6 +1035,7 @@ async fn openapi_describes_every_route() {
     assert_eq!(
         headers,
         [
+            "chain",
             "X-Accord-Worker",
             "X-Accord-Timestamp",
             "X-Accord-Sha256",
@@ -1054,7 +1056,10 @@ async fn openapi_describes_every_route() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(params, ["status", "client", "worker", "limit", "cursor"]);
+    assert_eq!(
+        params,
+        ["chain", "status", "client", "worker", "limit", "cursor"]
+    );
 
     // The documented schema is the served shape.
     let schemas = &doc["components"]["schemas"];
@@ -1104,11 +1109,11 @@ async fn metrics_count_requests_per_route_and_export_indexer_gauges() {
         "accord_api_request_duration_seconds_count{route=\"/v1/jobs/{id}\"} 3",
         "accord_api_request_duration_seconds_bucket{route=\"/v1/jobs/{id}\",le=\"+Inf\"} 3",
         "# TYPE accord_api_request_duration_seconds histogram",
-        "accord_chain_head_block 100",
-        "accord_indexer_indexed_block 98",
-        "accord_indexer_lag_blocks 2",
-        "accord_indexer_caught_up 1",
-        "accord_indexer_halted 0",
+        "accord_chain_head_block{chain=\"eip155:31337\"} 100",
+        "accord_indexer_indexed_block{chain=\"eip155:31337\"} 98",
+        "accord_indexer_lag_blocks{chain=\"eip155:31337\"} 2",
+        "accord_indexer_caught_up{chain=\"eip155:31337\"} 1",
+        "accord_indexer_halted{chain=\"eip155:31337\"} 0",
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -1403,7 +1408,7 @@ async fn event_stream_sends_reorgs_as_documented() {
         serde_json::from_str(text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap()).unwrap();
     assert_eq!(
         data,
-        json!({"chain_id": CHAIN, "fork_block": 70, "block_hash": null, "removed_events": 4})
+        json!({"chain": "eip155:31337", "chain_id": CHAIN, "fork_block": 70, "block_hash": null, "removed_events": 4})
     );
     let mut documented: Vec<&String> = doc["components"]["schemas"]["ReorgNotice"]["properties"]
         .as_object()
@@ -1414,4 +1419,257 @@ async fn event_stream_sends_reorgs_as_documented() {
     let mut served: Vec<&String> = data.as_object().unwrap().keys().collect();
     served.sort();
     assert_eq!(documented, served);
+}
+
+/// The fixture's manifest moved to another chain: `eip155:<chain_id>`, or a Starknet chain named `network`.
+fn manifest_on(chain_id: u64, network: Option<&str>) -> Manifest {
+    let mut m = serde_json::to_value(manifest()).unwrap();
+    m["chainId"] = json!(chain_id);
+    if let Some(network) = network {
+        m["family"] = json!("starknet");
+        m["network"] = json!(network);
+        for c in m["contracts"].as_object_mut().unwrap().values_mut() {
+            c["classHash"] = json!("0x1");
+        }
+    }
+    serde_json::from_value(m).unwrap()
+}
+
+/// One API over three chains: the fixture's (eip155:31337), a copy of every row of it on eip155:10, and an empty
+/// Starknet chain. Lists without `chain` go through the chains in order and page across their boundary; `chain`
+/// selects one by CAIP-2 name or id; routes about one thing need it; an address filter is read per family; a
+/// cursor of one chain's list is refused by another's; status and metrics show each chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_api_serves_several_chains_apart() {
+    let f = fixture().await;
+    // Every row of chain 31337 again on chain 10, in every table that has a chain.
+    sqlx::raw_sql(
+        r#"DO $$ DECLARE t text; BEGIN
+             FOR t IN SELECT c.table_name FROM information_schema.columns c
+                      JOIN information_schema.tables x USING (table_schema, table_name)
+                      WHERE c.column_name = 'chain_id' AND c.table_schema = current_schema()
+                        AND x.table_type = 'BASE TABLE' LOOP
+               EXECUTE format('INSERT INTO %I SELECT (jsonb_populate_record(NULL::%I,
+                                 to_jsonb(x) || jsonb_build_object(''chain_id'', 10))).* FROM %I x
+                               WHERE chain_id = 31337', t, t, t);
+             END LOOP; END $$"#,
+    )
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    let network = "SN_TEST";
+    let starknet = ChainId::of_starknet(network).0;
+    let chain = |id: u64, network: Option<&str>| {
+        let status = watch::channel(Status {
+            chain_id: id,
+            ..status()
+        })
+        .1;
+        accord::api::ServedChain::new(manifest_on(id, network), status, "http://127.0.0.1:9")
+    };
+    let (mut state, _status, _events) = state(f.pool.clone(), ApiConfig::default());
+    state.chains.push(chain(10, None));
+    state.chains.push(chain(starknet, Some(network)));
+    let app = router(state);
+
+    // Without a filter: the first chain's jobs, then the second's; pages cross from one to the other.
+    let p = pages(&app, "/v1/jobs?limit=4").await;
+    let all: Vec<(String, String)> = p
+        .iter()
+        .flatten()
+        .map(|j| {
+            (
+                j["chain"].as_str().unwrap().to_owned(),
+                j["job_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let ids = ["1", "2", "3", "4", "5", "6", "7", "10", MAX_ID];
+    let expected: Vec<(String, String)> = ["eip155:31337", "eip155:10"]
+        .iter()
+        .flat_map(|c| ids.iter().map(move |id| (c.to_string(), id.to_string())))
+        .collect();
+    assert_eq!(all, expected);
+    assert_eq!(p.len(), 5, "18 jobs in pages of 4");
+    assert_eq!(p[2][0]["chain"], "eip155:31337");
+    assert_eq!(p[2][1]["chain"], "eip155:10", "a page spans the boundary");
+
+    // `chain` selects one, by name or id.
+    for filter in ["eip155:10", "10"] {
+        let items = pages(&app, &format!("/v1/jobs?chain={filter}&limit=100")).await;
+        assert_eq!(items[0].len(), 9, "{filter}");
+        assert!(
+            items[0].iter().all(|j| j["chain"] == "eip155:10"),
+            "{filter}"
+        );
+    }
+    let (status, body) = get(&app, "/v1/jobs?chain=eip155:5").await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "chain must be one of the chains served: eip155:31337, eip155:10, starknet:SN_TEST",
+    );
+    // A cursor names its chain: one from chain 10's list is not a cursor of chain 31337's.
+    let first = ok(&app, "/v1/jobs?chain=10&limit=2").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (status, body) = get(&app, &format!("/v1/jobs?chain=31337&cursor={cursor}")).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "cursor is not a cursor of /v1/jobs",
+    );
+    let rest = ok(&app, &format!("/v1/jobs?limit=100&cursor={cursor}")).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 7, "{rest}");
+    assert_eq!(rest["items"][0]["job_id"], "3");
+
+    // Ids are unique per chain only: a route about one job needs its chain.
+    let (status, body) = get(&app, "/v1/jobs/1").await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "chain is required",
+    );
+    let job = ok(&app, "/v1/jobs/1?chain=eip155:10").await;
+    assert_eq!(
+        (&job["chain"], &job["job_id"]),
+        (&json!("eip155:10"), &json!("1"))
+    );
+    assert_eq!(job["slashes"][0]["chain"], "eip155:10");
+    let (status, _) = get(&app, "/v1/jobs/1?chain=starknet:SN_TEST").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(&app, "/v1/params").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    ok(&app, "/v1/params?chain=31337").await;
+    let w = ok(&app, &format!("/v1/workers/{W1}?chain=10")).await;
+    assert_eq!(w["chain"], "eip155:10");
+
+    // An address filter is read in each chain's family: 64 hex digits are a Starknet address only, so the EVM
+    // chains have no match and the Starknet chain none either; text that is no address anywhere is refused.
+    let felt = format!("0x01{}", "ab".repeat(31));
+    let none = ok(&app, &format!("/v1/jobs?worker={felt}")).await;
+    assert_eq!(none["items"], json!([]));
+    let (status, _) = get(&app, "/v1/jobs?worker=0xzz").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mine = pages(&app, &format!("/v1/rewards?worker={W1}&limit=2")).await;
+    let chains: Vec<&str> = mine
+        .iter()
+        .flatten()
+        .map(|r| r["chain"].as_str().unwrap())
+        .collect();
+    assert_eq!(chains.len() % 2, 0);
+    assert_eq!(
+        chains.iter().filter(|c| **c == "eip155:10").count(),
+        chains.len() / 2
+    );
+
+    // The other lists go through the chains the same way.
+    for (list, key) in [
+        ("workers", "address"),
+        ("slashes", "tx_hash"),
+        ("proposals", "proposal_id"),
+        ("events", "tx_hash"),
+    ] {
+        let one = pages(&app, &format!("/v1/{list}?chain=31337&limit=3")).await;
+        let both = pages(&app, &format!("/v1/{list}?limit=3")).await;
+        let one: Vec<Value> = one.into_iter().flatten().collect();
+        let both: Vec<Value> = both.into_iter().flatten().collect();
+        assert_eq!(both.len(), 2 * one.len(), "{list}");
+        assert_eq!(
+            page_ids(&[both[one.len()..].to_vec()], key),
+            page_ids(std::slice::from_ref(&one), key),
+            "{list}: the second chain's copy follows the first's"
+        );
+        assert!(
+            both[one.len()..].iter().all(|x| x["chain"] == "eip155:10"),
+            "{list}"
+        );
+    }
+
+    // Status and metrics show each chain.
+    let status = ok(&app, "/v1/status").await;
+    let names: Vec<&str> = status["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["chain"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["eip155:31337", "eip155:10", "starknet:SN_TEST"]);
+    assert_eq!(status["chains"][2]["family"], "starknet");
+    assert_eq!(status["chains"][2]["chain_id"], starknet);
+    let response = app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let metrics = String::from_utf8(
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    for chain in names {
+        assert!(
+            metrics.contains(&format!("accord_indexer_lag_blocks{{chain=\"{chain}\"}} 2")),
+            "{metrics}"
+        );
+    }
+
+    // A heartbeat must say which chain's worker it is.
+    let (status, _, body) = send(
+        &app,
+        Request::post("/v1/heartbeats")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"worker": W1, "capacity": 1, "timestamp": 1, "signature": format!("0x{}", "00".repeat(65))})
+                    .to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "chain is required",
+    );
+
+    // The document lists the chains `chain` accepts, and addresses of both families.
+    let doc = ok(&app, "/openapi.json").await;
+    let chain_param = doc["paths"]["/v1/jobs"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "chain")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        chain_param["schema"]["enum"],
+        json!([
+            "eip155:31337",
+            "31337",
+            "eip155:10",
+            "10",
+            "starknet:SN_TEST",
+            starknet.to_string()
+        ])
+    );
+    let worker_param = doc["paths"]["/v1/jobs"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "worker")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        worker_param["schema"]["pattern"],
+        "^0[xX][0-9a-fA-F]{1,64}$"
+    );
 }

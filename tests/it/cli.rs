@@ -77,7 +77,8 @@ async fn devnet_starts_serves_and_stops_cleanly() {
         .json()
         .await
         .unwrap();
-    assert_eq!(status["chain_id"], 31337);
+    assert_eq!(status["chains"][0]["chain_id"], 31337);
+    assert_eq!(status["chains"][0]["chain"], "eip155:31337");
 
     let demo_started = Instant::now();
     let api = format!("http://127.0.0.1:{api_port}");

@@ -383,16 +383,12 @@ async fn status_json(router_state: Arc<DaRouter>, pool: PgPool) -> Value {
     let (_status_tx, status) = tokio::sync::watch::channel(accord::indexer::Status::default());
     let app = router(AppState {
         pool,
-        chain_id: 31337,
-        manifest: manifest(),
-        status,
+        chains: vec![accord::api::ServedChain::new(manifest(), status, "")],
         events: tokio::sync::broadcast::channel(1).0,
         config: Default::default(),
         metrics: None,
-        scheduler: tokio::sync::watch::channel(Default::default()).1,
         da: router_state,
         da_config: DaConfig::default(),
-        verifier: accord::chain::offchain_verifier(&manifest(), ""),
     });
     let response = app
         .oneshot(Request::get("/v1/status").body(Body::empty()).unwrap())

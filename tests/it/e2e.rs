@@ -161,7 +161,7 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     eventually(Duration::from_secs(60), "replica A leads", || async {
         let s = reqwest::get(format!("{api_a}/v1/status")).await.ok()?;
         let s: Value = s.json().await.ok()?;
-        (s["scheduler"]["leader"] == true).then_some(())
+        (s["chains"][0]["scheduler"]["leader"] == true).then_some(())
     })
     .await;
     let standby = serve("replica-b", port_b);
@@ -261,7 +261,7 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     .await;
     leader.kill();
     eventually(Duration::from_secs(20), "replica B leads", || async {
-        (get(&api, "/v1/status").await["scheduler"]["leader"] == true).then_some(())
+        (get(&api, "/v1/status").await["chains"][0]["scheduler"]["leader"] == true).then_some(())
     })
     .await;
 

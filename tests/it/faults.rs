@@ -91,7 +91,7 @@ async fn status_of(api: &str, path: &str) -> u16 {
 
 /// The live index equals a fresh re-index of the chain at the same block (`accord rebuild`'s comparison).
 async fn assert_rebuild_equal(config: &Config) {
-    let report = accord::rebuild::rebuild(config, false, CancellationToken::new())
+    let report = accord::rebuild::rebuild(config, None, false, CancellationToken::new())
         .await
         .unwrap();
     assert!(report.equal(), "index differs from a re-index: {report:?}");
@@ -133,7 +133,7 @@ async fn tip_replaced_at_the_same_height_is_rolled_back_without_a_new_block() {
         Duration::from_secs(30),
         "the replacement blocks indexed",
         || async {
-            let status = get(&api, "/v1/status").await;
+            let status = get(&api, "/v1/status").await["chains"][0].clone();
             (status["indexed"] == head).then_some(status)
         },
     )
@@ -178,7 +178,7 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
     stack.devnet.advance(1, 10).await;
     let branch_head = stack.devnet.head().await;
     eventually(Duration::from_secs(30), "the branch indexed", || async {
-        (get(&api, "/v1/status").await["indexed"] == branch_head).then_some(())
+        (get(&api, "/v1/status").await["chains"][0]["indexed"] == branch_head).then_some(())
     })
     .await;
     assert_eq!(status_of(&api, &format!("/v1/jobs/{orphan}")).await, 200);
@@ -190,7 +190,7 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
     );
     stack.devnet.advance(1, 20).await;
     let status = eventually(Duration::from_secs(30), "indexing to halt", || async {
-        let s = get(&api, "/v1/status").await;
+        let s = get(&api, "/v1/status").await["chains"][0].clone();
         (!s["halted"].is_null()).then_some(s)
     })
     .await;
@@ -222,7 +222,10 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("accord_indexer_halted 1"), "{metrics}");
+    assert!(
+        metrics.contains("accord_indexer_halted{chain=\"eip155:31337\"} 1"),
+        "{metrics}"
+    );
     // A read replica serving the same index (`accord serve --api-only`) refuses readiness too.
     let (replica_addr, replica_stop, replica) = accord::coordinator::start_api_only(config.clone())
         .await
@@ -232,7 +235,7 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
         Duration::from_secs(10),
         "the replica to see the halt",
         || async {
-            let s = get(&replica_api, "/v1/status").await;
+            let s = get(&replica_api, "/v1/status").await["chains"][0].clone();
             (!s["halted"].is_null()).then_some(s)
         },
     )
@@ -244,7 +247,7 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
         Duration::from_secs(10),
         "the scheduler to pause",
         || async {
-            let s = get(&api, "/v1/status").await;
+            let s = get(&api, "/v1/status").await["chains"][0].clone();
             s["scheduler"]["paused"].as_str().map(str::to_owned)
         },
     )
@@ -253,7 +256,7 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
     // Nothing is indexed meanwhile, however far the chain goes.
     stack.devnet.advance(1, 3).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(!get(&api, "/v1/status").await["halted"].is_null());
+    assert!(!get(&api, "/v1/status").await["chains"][0]["halted"].is_null());
 
     // The operator's repair, as documented: `accord rebuild --replace` with the same configuration.
     let dir = tempfile::tempdir().unwrap();
@@ -278,7 +281,7 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
         (status_of(&api, "/v1/ready").await == 200).then_some(())
     })
     .await;
-    let status = get(&api, "/v1/status").await;
+    let status = get(&api, "/v1/status").await["chains"][0].clone();
     assert!(status["halted"].is_null(), "{status}");
     eventually(
         Duration::from_secs(10),
@@ -293,7 +296,7 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
         Duration::from_secs(10),
         "the scheduler to resume",
         || async {
-            get(&api, "/v1/status").await["scheduler"]["paused"]
+            get(&api, "/v1/status").await["chains"][0]["scheduler"]["paused"]
                 .is_null()
                 .then_some(())
         },
@@ -304,7 +307,7 @@ async fn reorg_deeper_than_the_window_halts_indexing_keeps_serving_and_is_repair
     eventually(
         Duration::from_secs(30),
         "indexing to follow again",
-        || async { (get(&api, "/v1/status").await["indexed"] == head).then_some(()) },
+        || async { (get(&api, "/v1/status").await["chains"][0]["indexed"] == head).then_some(()) },
     )
     .await;
     assert_rebuild_equal(&config).await;
@@ -351,7 +354,7 @@ async fn repeated_logs_are_deduplicated_and_conflicting_ones_refused() {
     let (coordinator, api) = stack.coordinator_with(config).await;
     let head = stack.devnet.head().await;
     eventually(Duration::from_secs(30), "the head indexed", || async {
-        (get(&api, "/v1/status").await["indexed"] == head).then_some(())
+        (get(&api, "/v1/status").await["chains"][0]["indexed"] == head).then_some(())
     })
     .await;
     let events = get(&api, "/v1/events?limit=500").await;

@@ -302,18 +302,18 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
     // The API answers as the chain does.
     let app = accord::api::router(accord::api::AppState {
         pool: pool.clone(),
-        chain_id: 31337,
-        manifest: devnet.manifest.clone(),
-        status: run.status.clone(),
+        chains: vec![accord::api::ServedChain::new(
+            devnet.manifest.clone(),
+            run.status.clone(),
+            &devnet.anvil.url,
+        )],
         events: broadcast::channel(16).0,
         config: Default::default(),
         metrics: None,
-        scheduler: tokio::sync::watch::channel(Default::default()).1,
         da: std::sync::Arc::new(
             accord::da::from_config(&Default::default(), pool.clone()).unwrap(),
         ),
         da_config: Default::default(),
-        verifier: accord::chain::offchain_verifier(&devnet.manifest, &devnet.anvil.url),
     });
     for id in 1..=5u64 {
         let on_chain = jm.jobOf(U256::from(id)).call().await.unwrap();
@@ -354,7 +354,7 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
             .len(),
         2
     );
-    let status = api_get(&app, "/v1/status").await;
+    let status = api_get(&app, "/v1/status").await["chains"][0].clone();
     assert_eq!(
         (status["indexed"].as_u64(), status["lag"].as_u64()),
         (Some(head), Some(0))

@@ -89,7 +89,7 @@ async fn heartbeats_are_verified_and_only_live_eligible_workers_get_jobs_within_
     };
     assert_eq!((by(3), by(4), by(5), by(6)), (2, 3, 0, 0), "{listed:#?}");
 
-    let status = get(&api, "/v1/status").await;
+    let status = get(&api, "/v1/status").await["chains"][0].clone();
     assert_eq!(status["scheduler"]["leader"], true, "{status}");
     assert_eq!(status["scheduler"]["assigned"], 5, "{status}");
 
@@ -122,8 +122,8 @@ async fn one_replica_leads_and_another_takes_over_when_it_stops() {
         format!("http://{}", second.api_addr),
     );
     let leaders = || async {
-        let a = get(&api1, "/v1/status").await["scheduler"]["leader"] == true;
-        let b = get(&api2, "/v1/status").await["scheduler"]["leader"] == true;
+        let a = get(&api1, "/v1/status").await["chains"][0]["scheduler"]["leader"] == true;
+        let b = get(&api2, "/v1/status").await["chains"][0]["scheduler"]["leader"] == true;
         (a, b)
     };
     eventually(Duration::from_secs(10), "exactly one leader", || async {
@@ -146,7 +146,8 @@ async fn one_replica_leads_and_another_takes_over_when_it_stops() {
     .await;
     leader.shutdown().await.unwrap();
     eventually(Duration::from_secs(10), "the standby leads", || async {
-        (get(&standby_api, "/v1/status").await["scheduler"]["leader"] == true).then_some(())
+        (get(&standby_api, "/v1/status").await["chains"][0]["scheduler"]["leader"] == true)
+            .then_some(())
     })
     .await;
 
