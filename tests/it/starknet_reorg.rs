@@ -387,3 +387,62 @@ async fn starknet_deep_abort_across_a_job_life_rebuilds_equal() {
     assert_rebuild_equal(&config).await;
     running.shutdown().await.unwrap();
 }
+
+/// Proves that a coordinator started again after the chain lost its indexed tip (starknet-devnet aborted it while
+/// the coordinator was down, so no block has the cursor's number any more) does not give up: it follows the
+/// shorter chain without failing, rolls back once the new branch reaches the cursor's height, indexes the new
+/// branch's job, and a re-index gives equal digests for every table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starknet_restart_after_the_indexed_tip_was_aborted_resumes_on_the_new_branch() {
+    let net = StarknetNet::start().await;
+    let cluster = TempCluster::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = starknet_config(&net, &cluster, dir.path()).await;
+    let mut running = Coordinator::start(config.clone(), None).await.unwrap();
+    running.wait_ready(Duration::from_secs(60)).await.unwrap();
+    post_job(&net, 0, "ipfs://kept").await;
+    let tip = block_of(&post_job(&net, 0, "ipfs://orphaned").await);
+    indexed(&running, tip).await;
+    running.shutdown().await.unwrap();
+
+    // While it is down, the tip is aborted: the chain is one block shorter than the index.
+    let aborted = net.devnet.abort_blocks(tip).await.unwrap();
+    assert_eq!(aborted.len(), 1);
+    assert_eq!(head(&net).await, tip - 1);
+    let running = Coordinator::start(config.clone(), None).await.unwrap();
+    let status = running.status.clone();
+    let following = eventually(
+        Duration::from_secs(30),
+        "the indexer following the shorter chain",
+        || {
+            let status = status.clone();
+            async move {
+                let s = status.borrow().clone();
+                (s.halted.is_some() || s.head == tip - 1).then_some(s)
+            }
+        },
+    )
+    .await;
+    assert_eq!(following.halted, None, "{following:?}");
+    assert_eq!(following.head, tip - 1, "{following:?}");
+
+    // The new branch reaches the old tip's height with a block of its own, then posts another job 2.
+    net.devnet.create_block().await.unwrap();
+    assert_ne!(canonical_hash(&net, tip).await, Some(aborted[0]));
+    let replacement = block_of(&post_job(&net, 0, "ipfs://replacement").await);
+    indexed(&running, replacement).await;
+    let api = format!("http://{}", running.api_addr);
+    assert_eq!(
+        jobs_served(&api).await,
+        [
+            ("1".into(), "ipfs://kept".into(), "open".into()),
+            ("2".into(), "ipfs://replacement".into(), "open".into())
+        ]
+    );
+    let (number, hash) = stored_cursor(&running, &net).await;
+    assert_eq!(number, replacement);
+    assert_eq!(Some(hash), canonical_hash(&net, replacement).await);
+    assert_rebuild_equal(&config).await;
+    assert_eq!(running.status.borrow().halted, None);
+    running.shutdown().await.unwrap();
+}
