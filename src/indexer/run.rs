@@ -114,6 +114,28 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         }
     }
 
+    /// The chain's block `number`, read with [`Indexer::retry`]; `None` when the block is missing because the
+    /// chain is now shorter than `number` (its head is below it). Blocks do go away: a Starknet sequencer (or
+    /// starknet-devnet's `devnet_abortBlocks`) aborts its newest blocks and reuses their numbers later, and a
+    /// node may roll its tip back. Such a block is not an RPC failure to retry until the retries run out.
+    async fn block_unless_shorter(
+        &self,
+        what: &str,
+        number: u64,
+        cancel: &CancellationToken,
+    ) -> Result<Option<BlockRef>> {
+        self.retry(what, cancel, || async {
+            match self.chain.block(number).await {
+                Ok(block) => Ok(Some(block)),
+                Err(e) => match self.chain.head().await {
+                    Ok(head) if head < number => Ok(None),
+                    _ => Err(e.into()),
+                },
+            }
+        })
+        .await
+    }
+
     async fn stored_cursor(&self) -> Result<Option<Cursor>> {
         let stored = cursor::read(&self.pool, self.chain_id()).await?;
         Ok(stored.map(|c| Cursor {
@@ -283,15 +305,20 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
 
     async fn index_loop(&self, cancel: &CancellationToken) -> Result<()> {
         let mut cursor = self.load_cursor(cancel).await?;
-        // A reorg may have happened while the indexer was down: re-check the cursor block's hash.
-        let canonical = self
-            .retry("re-checking the last indexed block", cancel, || async {
-                Ok(self.chain.block(cursor.number).await?)
-            })
-            .await?;
-        if canonical.hash != cursor.hash {
-            warn!(target: "accord::indexer", block = cursor.number, "indexed block is no longer canonical; rolling back");
-            cursor = self.rollback(cancel).await?;
+        // A reorg may have happened while the indexer was down: re-check the cursor block's hash. A chain now
+        // shorter than the index is followed like one that shrank while running (see the loop below).
+        match self
+            .block_unless_shorter("re-checking the last indexed block", cursor.number, cancel)
+            .await?
+        {
+            Some(canonical) if canonical.hash != cursor.hash => {
+                warn!(target: "accord::indexer", block = cursor.number, "indexed block is no longer canonical; rolling back");
+                cursor = self.rollback(cancel).await?;
+            }
+            Some(_) => {}
+            None => {
+                warn!(target: "accord::indexer", block = cursor.number, "the chain is shorter than the index; waiting for a block that reaches past it")
+            }
         }
         // A fresh index with a backlog is bulk-loaded: secondary indexes are built once it has caught up.
         let mut deferred = bulk::any_deferred(&self.pool).await?;
@@ -362,10 +389,12 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                     continue;
                 }
                 let tip = self
-                    .retry("re-checking the indexed tip", cancel, || async {
-                        Ok(self.chain.block(cursor.number).await?)
-                    })
+                    .block_unless_shorter("re-checking the indexed tip", cursor.number, cancel)
                     .await?;
+                let Some(tip) = tip else {
+                    // The tip went away since the head was read: the chain shrank (see above).
+                    continue;
+                };
                 if tip.hash != cursor.hash {
                     warn!(target: "accord::indexer", block = cursor.number, "indexed tip was replaced at the same height; rolling back");
                     cursor = self.rollback(cancel).await?;

@@ -16,6 +16,7 @@ mod solc_adapter;
 mod stack;
 mod starknet_contracts;
 mod starknet_index;
+mod starknet_reorg;
 mod utils;
 mod wallet;
 mod worker;

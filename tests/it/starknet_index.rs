@@ -17,9 +17,9 @@ use crate::stack::{eventually, get};
 use crate::starknet_contracts::send;
 use crate::utils::StarknetNet;
 
-const E18: u128 = 1_000_000_000_000_000_000;
+pub(crate) const E18: u128 = 1_000_000_000_000_000_000;
 
-fn u256(v: u128) -> U256 {
+pub(crate) fn u256(v: u128) -> U256 {
     U256 { low: v, high: 0 }
 }
 
@@ -182,7 +182,7 @@ async fn a_starknet_deployment_is_indexed_and_served_like_an_evm_one() {
 }
 
 /// Writes `net`'s manifest into a fresh deployments folder and returns a coordinator configuration for it.
-async fn starknet_config(
+pub(crate) async fn starknet_config(
     net: &StarknetNet,
     cluster: &TempCluster,
     dir: &std::path::Path,
