@@ -34,6 +34,7 @@ pub mod indexer;
 pub mod offchain;
 pub mod pg;
 pub mod rebuild;
+pub mod remote;
 pub mod scheduler;
 pub mod spec;
 pub mod store;

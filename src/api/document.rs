@@ -23,6 +23,8 @@ pub(crate) struct Bounds {
     pub max_blob_bytes: usize,
     /// The values `chain` accepts: each chain's CAIP-2 name and chain id.
     pub chains: Vec<String>,
+    /// The chain ids served: those a cursor may name.
+    pub chain_ids: Vec<u64>,
     /// Whether a Starknet chain is served: its addresses and signatures have other forms than EVM ones.
     pub starknet: bool,
 }
@@ -113,7 +115,9 @@ fn parameters(path: &str, op: &mut Value, bounds: &Bounds, uint256: &str) {
                 "type": "integer", "minimum": 1, "maximum": bounds.max_page_size,
                 "default": super::input::DEFAULT_LIMIT.min(bounds.max_page_size),
             }),
-            ("query", "cursor") => string(&cursor_pattern(path)),
+            ("query", "cursor") => {
+                string(&cursor_pattern(path, &bounds.chain_ids, bounds.starknet))
+            }
             ("query", "status") => json!({"type": "string", "enum": super::jobs::STATUSES}),
             ("query", "client" | "worker") | ("path", "address") => string(bounds.address_in()),
             ("query", "chain") => json!({"type": "string", "enum": bounds.chains}),
@@ -144,14 +148,14 @@ fn parameters(path: &str, op: &mut Value, bounds: &Bounds, uint256: &str) {
     }
 }
 
-/// The cursor pattern of the list at `path`.
-fn cursor_pattern(path: &str) -> String {
+/// The cursor pattern of the list at `path` over the chains `chains`.
+fn cursor_pattern(path: &str, chains: &[u64], starknet: bool) -> String {
     let kind = path.trim_start_matches("/v1/");
     match kind {
-        "jobs" => patterns::uint_cursor(kind),
-        "workers" => patterns::address_cursor(kind),
-        "proposals" => patterns::block_uint_cursor(kind),
-        _ => patterns::position_cursor(kind),
+        "jobs" => patterns::uint_cursor(kind, chains),
+        "workers" => patterns::address_cursor(kind, chains, starknet),
+        "proposals" => patterns::block_uint_cursor(kind, chains),
+        _ => patterns::position_cursor(kind, chains),
     }
 }
 
@@ -393,13 +397,17 @@ mod tests {
     #[test]
     fn cursor_patterns_spell_the_hex_of_their_list() {
         assert_eq!(
-            patterns::uint_cursor("jobs"),
+            patterns::uint_cursor("jobs", &[]),
             "^6[aA]6[fF]62733[aA](3[0-9]){1,19}3[aA](3[0-9]){1,78}$"
         );
         let c = input::encode_cursor("jobs", "31337:42");
         assert_eq!(c, "6a6f62733a33313333373a3432");
         assert_eq!(
-            patterns::address_cursor("workers"),
+            patterns::uint_cursor("jobs", &[10, 31337]),
+            "^6[aA]6[fF]62733[aA](3130|3331333337)3[aA](3[0-9]){1,78}$"
+        );
+        assert_eq!(
+            patterns::address_cursor("workers", &[], true),
             "^776[fF]726[bB]6572733[aA](3[0-9]){1,19}3[aA]30(78|58)((3[0-9]|4[1-6]|6[1-6])){40}(((3[0-9]|4[1-6]|6[1-6])){24})?$"
         );
     }

@@ -323,45 +323,60 @@ pub mod patterns {
     /// The hex of one ASCII hex digit, either case.
     const HEX_HEXDIGIT: &str = "(3[0-9]|4[1-6]|6[1-6])";
 
-    /// The hex of a cursor's head: `<kind>:<chain id>:`.
-    fn head(kind: &str) -> String {
+    /// The hex of a cursor's head: `<kind>:<chain id>:`, the chain one of `chains` (the ids served), or any
+    /// chain id when `chains` is empty.
+    fn head(kind: &str, chains: &[u64]) -> String {
+        let chain = if chains.is_empty() {
+            format!("({HEX_DIGIT}){{1,{CURSOR_CHAIN_DIGITS}}}")
+        } else {
+            let ids: Vec<String> = chains.iter().map(|id| hex_text(&id.to_string())).collect();
+            format!("({})", ids.join("|"))
+        };
         format!(
-            "^{}({HEX_DIGIT}){{1,{CURSOR_CHAIN_DIGITS}}}{}",
+            "^{}{chain}{}",
             hex_text(&format!("{kind}:")),
             hex_byte(b':')
         )
     }
 
     /// The cursor of a list keyed by uint256 (`jobs`): hex of `jobs:<chain id>:<1 to 78 digits>`.
-    pub fn uint_cursor(kind: &str) -> String {
-        format!("{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$", head(kind))
+    pub fn uint_cursor(kind: &str, chains: &[u64]) -> String {
+        format!(
+            "{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$",
+            head(kind, chains)
+        )
     }
 
     /// The cursor of a list in chain order: hex of `<kind>:<chain id>:<block>:<log index>`.
-    pub fn position_cursor(kind: &str) -> String {
+    pub fn position_cursor(kind: &str, chains: &[u64]) -> String {
         let n = CURSOR_POSITION_DIGITS;
         format!(
             "{}({HEX_DIGIT}){{1,{n}}}{}({HEX_DIGIT}){{1,{n}}}$",
-            head(kind),
+            head(kind, chains),
             hex_byte(b':')
         )
     }
 
     /// The cursor of proposals: hex of `proposals:<chain id>:<block>:<uint256>`.
-    pub fn block_uint_cursor(kind: &str) -> String {
+    pub fn block_uint_cursor(kind: &str, chains: &[u64]) -> String {
         format!(
             "{}({HEX_DIGIT}){{1,{CURSOR_POSITION_DIGITS}}}{}({HEX_DIGIT}){{1,{CURSOR_UINT_DIGITS}}}$",
-            head(kind),
+            head(kind, chains),
             hex_byte(b':')
         )
     }
 
     /// The cursor of workers: hex of `workers:<chain id>:<address>`, an address as served (40 hex digits on EVM
-    /// chains, 64 on Starknet).
-    pub fn address_cursor(kind: &str) -> String {
+    /// chains, 64 on Starknet: allowed when `starknet`).
+    pub fn address_cursor(kind: &str, chains: &[u64], starknet: bool) -> String {
+        let felt = if starknet {
+            format!("(({HEX_HEXDIGIT}){{24}})?")
+        } else {
+            String::new()
+        };
         format!(
-            "{}30(78|58)({HEX_HEXDIGIT}){{40}}(({HEX_HEXDIGIT}){{24}})?$",
-            head(kind)
+            "{}30(78|58)({HEX_HEXDIGIT}){{40}}{felt}$",
+            head(kind, chains)
         )
     }
 }

@@ -220,6 +220,7 @@ fn document(
                 .iter()
                 .flat_map(|c| [c.name.clone(), c.id.to_string()])
                 .collect(),
+            chain_ids: chains.iter().map(|c| c.id as u64).collect(),
             starknet: chains
                 .iter()
                 .any(|c| c.family == crate::domain::Family::Starknet),

@@ -113,7 +113,8 @@ pub fn parse_setting(raw: &str) -> anyhow::Result<(String, Amount)> {
 
 /// The proposal as indexed, rebuilt for queue and execute.
 async fn indexed_proposal(s: &Session, id: ProposalId) -> anyhow::Result<Proposal> {
-    let body = api_get(&s.http, &s.api_url, &format!("/v1/proposals/{id}")).await?;
+    let path = crate::remote::with_chain(&format!("/v1/proposals/{id}"), Some(&s.chain));
+    let body = api_get(&s.http, &s.api_url, &path).await?;
     let p = &body["proposal"];
     let p = if p.is_null() { &body } else { p };
     let strings = |k: &str| -> Vec<String> {
@@ -240,7 +241,8 @@ pub async fn run(cmd: GovCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         GovCommand::Show { id } => {
             let id = proposal_id(&id)?;
             let http = reqwest::Client::new();
-            let body = api_get(&http, &global.api_url, &format!("/v1/proposals/{id}")).await?;
+            let path = global.on_chain(&format!("/v1/proposals/{id}"));
+            let body = api_get(&http, &global.api_url, &path).await?;
             emit(global.output, &body, || {
                 let p = if body["proposal"].is_null() {
                     &body

@@ -94,7 +94,12 @@ pub async fn run(cmd: JobCommand, global: &GlobalArgs) -> anyhow::Result<()> {
         JobCommand::Show { id } => {
             let id = job_id(&id)?;
             let http = reqwest::Client::new();
-            let job = api_get(&http, &global.api_url, &format!("/v1/jobs/{id}")).await?;
+            let job = api_get(
+                &http,
+                &global.api_url,
+                &global.on_chain(&format!("/v1/jobs/{id}")),
+            )
+            .await?;
             emit(global.output, &job, || {
                 let mut flat = job.clone();
                 for k in ["assignments", "result", "payments", "slashes"] {
@@ -125,8 +130,9 @@ pub async fn run(cmd: JobCommand, global: &GlobalArgs) -> anyhow::Result<()> {
             let id = job_id(&id)?;
             let http = reqwest::Client::new();
             let url = format!(
-                "{}/v1/jobs/{id}/result",
-                global.api_url.trim_end_matches('/')
+                "{}{}",
+                global.api_url.trim_end_matches('/'),
+                global.on_chain(&format!("/v1/jobs/{id}/result"))
             );
             let response = http.get(&url).send().await.map_err(|e| {
                 anyhow::anyhow!(

@@ -46,6 +46,18 @@ pub struct GlobalArgs {
     /// Output format: a table for people, JSON for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+    /// The chain, by its CAIP-2 name (`eip155:31337`, `starknet:SN_SEPOLIA`) or chain id, for the commands that
+    /// show one job, worker or proposal: required when the API serves several chains. Signing commands use the
+    /// chain of --rpc-url.
+    #[arg(long, global = true, env = "ACCORD_CHAIN")]
+    pub chain: Option<String>,
+}
+
+impl GlobalArgs {
+    /// `path` with `?chain=` (or `&chain=`) of --chain appended, when it is given.
+    pub fn on_chain(&self, path: &str) -> String {
+        crate::remote::with_chain(path, self.chain.as_deref())
+    }
 }
 
 /// Output formats.

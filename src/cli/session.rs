@@ -15,6 +15,8 @@ pub struct Session {
     pub http: reqwest::Client,
     /// The API's base URL.
     pub api_url: String,
+    /// The CAIP-2 name of the wallet's chain, for the API routes that need it.
+    pub chain: String,
 }
 
 /// The chain id of the node at `rpc_url`.
@@ -34,26 +36,26 @@ impl Session {
             .timeout(std::time::Duration::from_secs(30))
             .build()?;
         let api_url = global.api_url.trim_end_matches('/').to_owned();
-        let status = api_get(&http, &api_url, "/v1/status").await?;
-        // An API from before the family was listed serves an EVM chain.
-        let family = match status["family"].as_str() {
-            None => Family::Evm,
-            Some(name) => name
-                .parse::<Family>()
-                .map_err(|e| anyhow::anyhow!("{api_url}/v1/status: {e}"))?,
-        };
-        let wallet = match family {
-            Family::Evm => {
-                crate::chain::evm::EvmAccount::from_args(&rpc_url, signer, &http, &api_url).await?
-            }
-            Family::Starknet => anyhow::bail!(
-                "the API at {api_url} serves a Starknet deployment, which these commands cannot sign for yet"
-            ),
-        };
+        let served = crate::remote::chains(&http, &api_url).await?;
+        // Signing commands act on the chain of --rpc-url; these commands sign for EVM chains.
+        if !served.iter().any(|c| c.family == Family::Evm) {
+            anyhow::bail!(
+                "the API at {api_url} serves only Starknet deployments, which these commands cannot sign for yet"
+            );
+        }
+        let wallet =
+            crate::chain::evm::EvmAccount::from_args(&rpc_url, signer, &http, &api_url).await?;
+        let chain_id = wallet.chain_id().0;
+        let chain = served
+            .into_iter()
+            .find(|c| c.chain_id == chain_id)
+            .map(|c| c.name)
+            .unwrap_or_else(|| format!("eip155:{chain_id}"));
         Ok(Self {
             wallet,
             http,
             api_url,
+            chain,
         })
     }
 }

@@ -214,7 +214,8 @@ pub async fn run(cmd: WorkerCommand, global: &GlobalArgs) -> anyhow::Result<()> 
         WorkerCommand::Show { address } => {
             let address = super::parse_address(&address)?;
             let http = reqwest::Client::new();
-            let worker = api_get(&http, &global.api_url, &format!("/v1/workers/{address}")).await?;
+            let path = global.on_chain(&format!("/v1/workers/{address}"));
+            let worker = api_get(&http, &global.api_url, &path).await?;
             emit(global.output, &worker, || lines(&worker));
             Ok(())
         }

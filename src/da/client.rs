@@ -24,6 +24,8 @@ pub const HEADER_SHA256: &str = "x-accord-sha256";
 pub struct BlobClient {
     http: reqwest::Client,
     endpoint: String,
+    /// The chain the uploads are for (`chain`), needed when the coordinator serves several.
+    chain: Option<String>,
     account: Arc<dyn Account>,
 }
 
@@ -56,8 +58,16 @@ impl BlobClient {
         Self {
             http: reqwest::Client::new(),
             endpoint,
+            chain: None,
             account,
         }
+    }
+
+    /// The same client, naming the chain (its CAIP-2 name) its uploads are for: required by a coordinator that
+    /// serves several chains.
+    pub fn on_chain(mut self, chain: &str) -> Self {
+        self.chain = Some(chain.to_owned());
+        self
     }
 
     /// The worker address uploads are signed by.
@@ -80,7 +90,10 @@ impl BlobClient {
             .map_err(|e| Error::Sign(e.to_string()))?;
         let response = self
             .http
-            .post(&self.endpoint)
+            .post(crate::remote::with_chain(
+                &self.endpoint,
+                self.chain.as_deref(),
+            ))
             .header(HEADER_WORKER, message.worker.as_str())
             .header(HEADER_TIMESTAMP, timestamp.to_string())
             .header(HEADER_SHA256, message.sha256.to_string())

@@ -156,25 +156,23 @@ pub struct Agent {
     account: Arc<dyn WorkerActions>,
     http: reqwest::Client,
     blobs: BlobClient,
+    /// The CAIP-2 name of the account's chain among those the coordinator serves.
+    chain: String,
     ledger: Mutex<Ledger>,
     running: Mutex<HashSet<String>>,
     slots: Semaphore,
 }
 
 impl Agent {
-    /// An agent acting as `account` for the deployment the coordinator at `config.api_url` serves. Fails when
-    /// the API serves another chain than the account's.
+    /// An agent acting as `account` for the deployment the coordinator at `config.api_url` serves on the
+    /// account's chain. Fails when the API does not serve that chain.
     pub async fn new(config: AgentConfig, account: Arc<dyn WorkerActions>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
-        let api_chain = api_chain_id(&http, &config.api_url).await?;
-        if api_chain != account.chain_id().0 {
-            anyhow::bail!(
-                "the API serves chain {api_chain} but the worker's account is on chain {}",
-                account.chain_id()
-            );
-        }
+        let chain = crate::remote::chain(&http, &config.api_url, account.chain_id().0)
+            .await?
+            .name;
         std::fs::create_dir_all(&config.state_dir)
             .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
         let ledger = Ledger::load(
@@ -182,13 +180,14 @@ impl Agent {
                 .state_dir
                 .join(format!("worker-{}.json", account.address())),
         )?;
-        let blobs = BlobClient::new(&config.api_url, account.clone());
+        let blobs = BlobClient::new(&config.api_url, account.clone()).on_chain(&chain);
         Ok(Self {
             slots: Semaphore::new(config.capacity.max(1) as usize),
             config,
             account,
             http,
             blobs,
+            chain,
             ledger: Mutex::new(ledger),
             running: Mutex::new(HashSet::new()),
         })
@@ -268,6 +267,7 @@ impl Agent {
             let sent = match self.account.sign(Message::Heartbeat(&beat)) {
                 Ok(sig) => {
                     let body = serde_json::json!({
+                        "chain": self.chain,
                         "worker": beat.worker.as_str(),
                         "capacity": beat.capacity,
                         "timestamp": beat.timestamp,
@@ -312,7 +312,7 @@ impl Agent {
         );
         let page: Page<AssignedJob> = self
             .http
-            .get(&url)
+            .get(crate::remote::with_chain(&url, Some(&self.chain)))
             .send()
             .await
             .map_err(|e| anyhow::anyhow!(e.without_url().to_string()))?
@@ -440,24 +440,6 @@ impl Agent {
         let (uri, hash) = self.account.posted_spec(job_id, block).await?;
         Ok(JobSpec::fetch(&uri, hash).await?)
     }
-}
-
-/// The chain id the coordinator at `api_url` serves, from its `/v1/status`.
-async fn api_chain_id(http: &reqwest::Client, api_url: &str) -> anyhow::Result<u64> {
-    let url = format!("{}/v1/status", api_url.trim_end_matches('/'));
-    let status: serde_json::Value = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("no Accord API answers at {api_url}: {}", e.without_url()))?
-        .error_for_status()
-        .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?
-        .json()
-        .await
-        .with_context(|| format!("{url} is not an Accord status document"))?;
-    status["chain_id"]
-        .as_u64()
-        .with_context(|| format!("{url} has no chain_id"))
 }
 
 /// The default state folder: `$ACCORD_HOME/worker` (`~/.accord/worker`).

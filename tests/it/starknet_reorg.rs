@@ -194,7 +194,7 @@ async fn abort_and_refill(net: &StarknetNet, from: u64) {
 
 /// The live index equals a fresh re-index of the chain at the same block, table by table.
 async fn assert_rebuild_equal(config: &accord::config::Config) {
-    let report = accord::rebuild::rebuild(config, false, CancellationToken::new())
+    let report = accord::rebuild::rebuild(config, None, false, CancellationToken::new())
         .await
         .unwrap();
     assert!(!report.tables.is_empty());

@@ -85,7 +85,10 @@ impl EvmAccount {
         http: &reqwest::Client,
         api_url: &str,
     ) -> anyhow::Result<Self> {
-        let deployment = Deployment::from_api(http, api_url).await?;
+        let chain_id = super::chain_id_at(rpc_url, std::time::Duration::from_secs(10))
+            .await
+            .context("cannot read the chain id of the RPC node")?;
+        let deployment = Deployment::from_api(http, api_url, chain_id).await?;
         Self::connect(rpc_url, key, deployment).await
     }
 
@@ -101,13 +104,7 @@ impl EvmAccount {
             .await
             .context("cannot read the chain id of --rpc-url")?;
         let key = signer.load(chain_id)?;
-        let deployment = Deployment::from_api(http, api_url).await?;
-        if deployment.chain_id != chain_id {
-            anyhow::bail!(
-                "the API at {api_url} serves chain {} but the RPC node is chain {chain_id}",
-                deployment.chain_id
-            );
-        }
+        let deployment = Deployment::from_api(http, api_url, chain_id).await?;
         Ok(Arc::new(Self::connect(rpc_url, key, deployment).await?))
     }
 

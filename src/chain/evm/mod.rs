@@ -118,32 +118,23 @@ impl Deployment {
         Self::of(manifest).map_err(anyhow::Error::msg)
     }
 
-    /// Reads the deployment from the `/v1/status` of the coordinator at `api_url`.
-    pub async fn from_api(http: &reqwest::Client, api_url: &str) -> anyhow::Result<Self> {
+    /// Reads the deployment on chain `chain_id` from the `/v1/status` of the coordinator at `api_url`.
+    pub async fn from_api(
+        http: &reqwest::Client,
+        api_url: &str,
+        chain_id: u64,
+    ) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let url = format!("{}/v1/status", api_url.trim_end_matches('/'));
-        let status: serde_json::Value = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("no Accord API answers at {api_url}: {}", e.without_url())
-            })?
-            .error_for_status()
-            .map_err(|e| anyhow::anyhow!("{url}: {}", e.without_url()))?
-            .json()
-            .await
-            .with_context(|| format!("{url} is not an Accord status document"))?;
+        let chain = crate::remote::chain(http, api_url, chain_id).await?;
         let address = |name: &str| -> anyhow::Result<Address> {
-            status["contracts"][name]["address"]
-                .as_str()
+            chain
+                .contracts
+                .get(name)
                 .and_then(|a| a.parse().ok())
-                .with_context(|| format!("{url} lists no {name}"))
+                .with_context(|| format!("{api_url}/v1/status lists no {name} on {}", chain.name))
         };
         Ok(Self {
-            chain_id: status["chain_id"]
-                .as_u64()
-                .with_context(|| format!("{url} has no chain_id"))?,
+            chain_id,
             token: address("AccordToken")?,
             timelock: address("TimelockController")?,
             governor: address("AccordGovernor")?,
