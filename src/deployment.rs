@@ -48,6 +48,36 @@ pub enum Error {
 /// `pub type Result<T, E = Error>` for this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// One check of a live deployment against its manifest (`accord deployment verify`) and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What was checked, e.g. `JobManager.registry`.
+    pub name: String,
+    /// Whether it holds.
+    pub ok: bool,
+    /// Expected and actual values when it does not.
+    pub detail: String,
+}
+
+/// Records the check `name`: `actual` is `expected`, or the reason no value could be read.
+pub(crate) fn expect<T: PartialEq + std::fmt::Display>(
+    checks: &mut Vec<Check>,
+    name: &str,
+    expected: T,
+    actual: std::result::Result<T, String>,
+) {
+    let detail = match &actual {
+        Ok(v) if *v == expected => String::new(),
+        Ok(v) => format!("expected {expected}, found {v}"),
+        Err(why) => why.clone(),
+    };
+    checks.push(Check {
+        name: name.into(),
+        ok: detail.is_empty(),
+        detail,
+    });
+}
+
 /// One deployed contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -60,6 +90,15 @@ pub struct Deployed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_hash: Option<String>,
 }
+
+/// The contracts' names in the manifest, in deployment order.
+pub const CONTRACT_NAMES: [&str; 5] = [
+    "AccordToken",
+    "TimelockController",
+    "AccordGovernor",
+    "WorkerRegistry",
+    "JobManager",
+];
 
 /// The protocol's contracts, keyed by contract name as in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

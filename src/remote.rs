@@ -82,6 +82,96 @@ pub async fn chain(
         })
 }
 
+/// The file where a client keeps the contracts it first trusted for each chain:
+/// `$ACCORD_HOME/known_deployments.json` (`ACCORD_HOME` defaulting to `~/.accord`). `None` without a home.
+pub fn known_deployments_file() -> Option<std::path::PathBuf> {
+    let home = match std::env::var_os("ACCORD_HOME").filter(|v| !v.is_empty()) {
+        Some(home) => std::path::PathBuf::from(home),
+        None => std::path::PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?)
+            .join(".accord"),
+    };
+    Some(home.join("known_deployments.json"))
+}
+
+/// Trust on first use of a chain's contracts as the API at `api_url` lists them, like SSH's known hosts: the
+/// first time a chain is used its contract addresses are recorded in `file`; later, an API that lists other
+/// addresses for that chain (a compromised or mistaken coordinator pointing signers at contracts that would take
+/// their approvals) is refused before anything is signed. On devnets (`devnet`) nothing is recorded: their
+/// keys are public and they are redeployed at will.
+pub fn pin(
+    chain: &RemoteChain,
+    api_url: &str,
+    file: &std::path::Path,
+    devnet: bool,
+) -> anyhow::Result<()> {
+    if devnet {
+        return Ok(());
+    }
+    let mut known: BTreeMap<String, BTreeMap<String, String>> = match std::fs::read_to_string(file)
+    {
+        Ok(text) => serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a known-deployments file", file.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    let listed: BTreeMap<String, String> = chain
+        .contracts
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_ascii_lowercase()))
+        .collect();
+    match known.get(&chain.name) {
+        Some(pinned) if *pinned == listed => Ok(()),
+        Some(pinned) => {
+            let changed: Vec<String> = pinned
+                .keys()
+                .chain(listed.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|name| pinned.get(*name) != listed.get(*name))
+                .map(|name| {
+                    format!(
+                        "{name} {} (first seen {})",
+                        listed.get(name).map_or("missing", String::as_str),
+                        pinned.get(name).map_or("nothing", String::as_str)
+                    )
+                })
+                .collect();
+            anyhow::bail!(
+                "the API at {api_url} lists other contracts for {} than the ones first trusted in {}: {}. Nothing \
+                 was signed. If the protocol was really redeployed, remove the \"{}\" entry from that file",
+                chain.name,
+                file.display(),
+                changed.join(", "),
+                chain.name
+            )
+        }
+        None => {
+            known.insert(chain.name.clone(), listed);
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let text = serde_json::to_string_pretty(&known)?;
+            std::fs::write(file, text + "\n")
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            eprintln!(
+                "accord: first use of {} through {api_url}: its contracts are pinned in {}",
+                chain.name,
+                file.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// [`pin`] in [`known_deployments_file`], when there is a home to keep it in.
+pub fn pin_known(chain: &RemoteChain, api_url: &str, devnet: bool) -> anyhow::Result<()> {
+    match known_deployments_file() {
+        Some(file) => pin(chain, api_url, &file, devnet),
+        None => Ok(()),
+    }
+}
+
 /// `path` (or a URL) with `chain` as a query parameter when given, percent-encoded.
 pub fn with_chain(path: &str, chain: Option<&str>) -> String {
     match chain {
@@ -105,6 +195,42 @@ pub fn with_chain(path: &str, chain: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chain(name: &str, manager: &str) -> RemoteChain {
+        RemoteChain {
+            name: name.into(),
+            chain_id: 1,
+            family: Family::Evm,
+            contracts: [
+                ("AccordToken".to_owned(), "0xAA".to_owned()),
+                ("JobManager".to_owned(), manager.to_owned()),
+            ]
+            .into(),
+        }
+    }
+
+    /// A coordinator that starts listing another job manager for a chain (to take the approvals a client
+    /// signs) is refused once the chain's contracts are pinned; devnets are never pinned.
+    #[test]
+    fn contracts_are_trusted_on_first_use_and_a_swap_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("home/known_deployments.json");
+        let api = "https://coordinator.example";
+        pin(&chain("eip155:1", "0xBB"), api, &file, false).unwrap();
+        pin(&chain("eip155:1", "0xbb"), api, &file, false).unwrap();
+        let err = pin(&chain("eip155:1", "0xEE"), api, &file, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("JobManager 0xee (first seen 0xbb)"), "{err}");
+        assert!(err.contains("Nothing was signed"), "{err}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("0xbb") && !text.contains("0xee"), "{text}");
+        // Another chain is pinned on its own; a devnet is never recorded.
+        pin(&chain("eip155:10", "0xEE"), api, &file, false).unwrap();
+        pin(&chain("eip155:31337", "0x01"), api, &file, true).unwrap();
+        pin(&chain("eip155:31337", "0x02"), api, &file, true).unwrap();
+        assert!(!std::fs::read_to_string(&file).unwrap().contains("31337"));
+    }
 
     #[test]
     fn the_chain_is_appended_and_encoded() {

@@ -73,7 +73,7 @@ fn signed_by(headers: &HeaderMap, family: Family) -> Result<SignedBy> {
     let signature = header(
         headers,
         HEADER_SIGNATURE,
-        "0x-hex of the 65-byte EIP-712 signature of BlobUpload",
+        "0x-hex of the worker's signature of BlobUpload",
     )?;
     let sha256 = header(headers, HEADER_SHA256, "0x-hex sha256 of the body")?;
     let sha256 = sha256
@@ -97,12 +97,20 @@ fn signed_by(headers: &HeaderMap, family: Family) -> Result<SignedBy> {
             "X-Accord-Timestamp must be unix seconds (a non-negative integer)".into(),
         )
     })?;
+    // EVM: one 65-byte EIP-712 signature; Starknet: the account's signature felts, 1 to 8 of 32 bytes each.
+    let (fits, expected): (fn(usize) -> bool, &str) = match family {
+        Family::Evm => (|n| n == 65, "65 bytes"),
+        Family::Starknet => (
+            |n| n > 0 && n % 32 == 0 && n <= 8 * 32,
+            "1 to 8 felts of 32 bytes",
+        ),
+    };
     let signature = signature
         .strip_prefix("0x")
         .and_then(|h| alloy::hex::decode(h).ok())
-        .filter(|b| b.len() == 65)
+        .filter(|b| fits(b.len()))
         .ok_or_else(|| {
-            Error::Unauthorized("X-Accord-Signature must be 0x-hex of 65 bytes".into())
+            Error::Unauthorized(format!("X-Accord-Signature must be 0x-hex of {expected}"))
         })?;
     Ok(SignedBy {
         worker,
@@ -166,7 +174,7 @@ async fn read_exact(body: Body, size: u64) -> Result<Bytes> {
         ("X-Accord-Timestamp" = u64, Header, description = "Unix seconds the upload was signed; at most 300 s ago and 5 s ahead of the coordinator's clock"),
         ("X-Accord-Sha256" = String, Header, description = "0x-hex sha256 of the body, as signed"),
         ("Content-Length" = u64, Header, description = "The body's size, as signed; at most da.max_blob_bytes"),
-        ("X-Accord-Signature" = String, Header, description = "0x-hex of the 65-byte EIP-712 signature of BlobUpload{worker, sha256, size, timestamp} by the worker")
+        ("X-Accord-Signature" = String, Header, description = "0x-hex of the worker's signature of BlobUpload{worker, sha256, size, timestamp}: on EVM chains 65 bytes (EIP-712), on Starknet the account's signature felts, 32 bytes each (SNIP-12)")
     ),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The blob, at most da.max_blob_bytes"),
     responses(
@@ -199,6 +207,15 @@ pub(crate) async fn post_blob(
         size,
         timestamp: signed.timestamp,
     };
+    // A Starknet signature is checked by the worker's account contract, a call to the node: only for a timely
+    // message of a worker that may upload now, so an anonymous caller cannot make the node run arbitrary
+    // contracts. An EVM signature is recovered locally, first.
+    let remote = chain.family == crate::domain::Family::Starknet;
+    if remote {
+        offchain::check_time(signed.timestamp, offchain::unix_now(), MAX_AGE_SECS)
+            .map_err(|e| Error::Unauthorized(format!("X-Accord-Timestamp: {e}")))?;
+        super::workers::may_upload(&s, chain, &worker).await?;
+    }
     offchain::verify(
         chain.chain.verifier.as_ref(),
         offchain::Message::BlobUpload(&message),
@@ -223,7 +240,9 @@ pub(crate) async fn post_blob(
         })
     })?;
     let _worker_slot = s.limits.worker(&worker)?;
-    super::workers::may_upload(&s, chain, &worker).await?;
+    if !remote {
+        super::workers::may_upload(&s, chain, &worker).await?;
+    }
     let _upload_slot = s.limits.upload()?;
     let data = read_exact(body, size).await?;
     if da::sha256(&data) != signed.sha256 {

@@ -16,12 +16,13 @@ use super::workers::PageQuery;
 use crate::store::views::governance::{self as view, ProposalDetailView, ProposalView, VoteView};
 use crate::text;
 
-/// A proposal's state, computed from the index and the indexer's head.
+/// A proposal's state, computed from the index and the governor's clock at the indexer's head (the block number
+/// on EVM, the block's timestamp on Starknet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum ProposalState {
-    /// Voting has not started (`head <= vote_start`, as OpenZeppelin's `state()` reads it at the head).
+    /// Voting has not started (`clock <= vote_start`, as OpenZeppelin's `state()` reads it at the head).
     Pending,
-    /// Voting is open (`head <= vote_end`).
+    /// Voting is open (`clock <= vote_end`).
     Active,
     /// Canceled.
     Canceled,
@@ -141,7 +142,7 @@ pub(crate) async fn list_proposals(
             let (pool, id, head, name) = (
                 s.app.pool.clone(),
                 chain.id,
-                chain.head(),
+                chain.governor_clock(),
                 chain.name.clone(),
             );
             async move {
@@ -176,7 +177,7 @@ pub(crate) async fn get_proposal(
 ) -> Result<Json<ProposalDetail>> {
     let chain = s.one(q.chain.as_deref())?;
     let id = input::uint256("id", &id)?;
-    let proposal = view::proposal(&s.app.pool, chain.id, chain.head(), &id)
+    let proposal = view::proposal(&s.app.pool, chain.id, chain.governor_clock(), &id)
         .await?
         .map(|v| ProposalDetail::from_view(&chain.name, v));
     proposal

@@ -128,9 +128,17 @@ pub(crate) struct Served {
 }
 
 impl Served {
-    /// The indexer's head, for states that depend on it (a proposal's).
-    pub(crate) fn head(&self) -> i64 {
-        i64::try_from(self.chain.status.borrow().head).unwrap_or(i64::MAX)
+    /// The governor's clock at the indexer's head, which a proposal's state is read against: the head block's
+    /// number on EVM, its timestamp on Starknet. A read replica (no chain connection) falls back to the indexed
+    /// head on EVM and to the wall clock on Starknet.
+    pub(crate) fn governor_clock(&self) -> i64 {
+        let status = self.chain.status.borrow();
+        let clock = match (status.governor_clock, self.family) {
+            (Some(clock), _) => clock,
+            (None, crate::domain::Family::Evm) => status.head,
+            (None, crate::domain::Family::Starknet) => crate::offchain::unix_now(),
+        };
+        i64::try_from(clock).unwrap_or(i64::MAX)
     }
 }
 

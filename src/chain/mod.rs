@@ -165,6 +165,12 @@ pub trait Chain: Send + Sync {
     fn events(&self, from: u64, to: u64) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
     /// How this chain's stored records read as protocol events (a reorg replays streams from `raw_events`).
     fn codec(&self) -> &dyn EventCodec;
+    /// The governor's clock at block `head`: the block number where the governor counts blocks (EVM, as
+    /// OpenZeppelin's default), the block's timestamp where it counts seconds (Starknet). A proposal's state is
+    /// read against it.
+    fn governor_clock(&self, head: u64) -> impl Future<Output = Result<u64>> + Send {
+        std::future::ready(Ok(head))
+    }
 }
 
 /// A connected chain of any family: what a deployment manifest names, picked at run time.
@@ -210,6 +216,31 @@ impl Chain for AnyChain {
             AnyChain::Evm(c) => c.codec(),
             AnyChain::Starknet(c) => c.codec(),
         }
+    }
+
+    async fn governor_clock(&self, head: u64) -> Result<u64> {
+        match self {
+            AnyChain::Evm(c) => c.governor_clock(head).await,
+            AnyChain::Starknet(c) => c.governor_clock(head).await,
+        }
+    }
+}
+
+/// The family of the node at `rpc_url` and its chain id as the index keys it: an EVM node answers `eth_chainId`,
+/// a Starknet node `starknet_chainId`. The error, when neither answers, is the EVM one.
+pub async fn identify(
+    rpc_url: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<(crate::domain::Family, u64)> {
+    match evm::chain_id_at(rpc_url, timeout).await {
+        Ok(id) => Ok((crate::domain::Family::Evm, id)),
+        Err(evm_error) => match starknet::network_at(rpc_url, timeout).await {
+            Ok(network) => Ok((
+                crate::domain::Family::Starknet,
+                starknet::chain_key(&network).0,
+            )),
+            Err(_) => Err(evm_error),
+        },
     }
 }
 

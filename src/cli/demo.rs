@@ -1,5 +1,5 @@
-//! `accord devnet --demo`: three worker agents and a client that keeps posting small jobs and accepting their
-//! results, so the API shows jobs paid and rewards within a minute of start.
+//! `accord devnet --demo`: on every chain, three worker agents and a client that keeps posting small jobs and
+//! accepting their results, so the API shows jobs paid and rewards within a minute of start.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,16 @@ use crate::worker::sandbox::{Bubblewrap, Isolation};
 /// Seconds between two jobs of the demo client.
 const POST_EVERY: Duration = Duration::from_secs(2);
 
+/// The demo's accounts on one chain.
+pub struct DemoChain {
+    /// The chain's CAIP-2 name, as the API shows it.
+    pub name: String,
+    /// The worker agents' wallets.
+    pub workers: Vec<Arc<dyn Wallet>>,
+    /// The client's wallet.
+    pub client: Arc<dyn Wallet>,
+}
+
 /// The running demo: worker agents and the client, stopped together.
 pub struct Demo {
     cancel: CancellationToken,
@@ -26,13 +36,9 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// Registers, stakes and starts a worker agent for each of `workers`, and a client posting jobs from
-    /// `client`. `api_url` is the coordinator's API.
-    pub async fn start(
-        api_url: &str,
-        workers: Vec<Arc<dyn Wallet>>,
-        client: Arc<dyn Wallet>,
-    ) -> anyhow::Result<Self> {
+    /// On each chain, registers, stakes and starts a worker agent for each of its `workers`, and a client
+    /// posting jobs from its `client`. `api_url` is the coordinator's API.
+    pub async fn start(api_url: &str, chains: Vec<DemoChain>) -> anyhow::Result<Self> {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let state_dir = std::env::temp_dir().join(format!("accord-demo-{}", std::process::id()));
@@ -41,32 +47,38 @@ impl Demo {
                 .await
                 .context("the demo's worker agents run jobs sandboxed")?,
         );
-        for (i, worker) in workers.into_iter().enumerate() {
-            worker.register(1, "").await?;
-            worker.stake(parse_tokens("500")?).await?;
-            let config = AgentConfig {
-                api_url: api_url.to_owned(),
-                capacity: 2,
-                heartbeat_every: Duration::from_secs(2),
-                poll_every: Duration::from_millis(500),
-                state_dir: state_dir.join(format!("worker-{}", i + 1)),
-                runner: Runner::new(isolation.clone(), Duration::from_secs(30), 64 * 1024),
-            };
-            let agent = Arc::new(
-                Agent::new(config, worker)
+        for (c, chain) in chains.into_iter().enumerate() {
+            for (i, worker) in chain.workers.into_iter().enumerate() {
+                worker.register(1, "").await.with_context(|| {
+                    format!("{}: registering demo worker {}", chain.name, i + 1)
+                })?;
+                worker
+                    .stake(parse_tokens("500")?)
                     .await
-                    .context("cannot start a demo worker agent")?,
-            );
-            let cancel = cancel.clone();
-            tasks.spawn(async move {
-                if let Err(e) = agent.run(cancel).await {
-                    warn!(target: "accord::demo", error = %format!("{e:#}"), "demo worker stopped");
-                }
-            });
+                    .with_context(|| format!("{}: staking demo worker {}", chain.name, i + 1))?;
+                let config = AgentConfig {
+                    api_url: api_url.to_owned(),
+                    capacity: 2,
+                    heartbeat_every: Duration::from_secs(2),
+                    poll_every: Duration::from_millis(500),
+                    state_dir: state_dir.join(format!("chain-{c}-worker-{}", i + 1)),
+                    runner: Runner::new(isolation.clone(), Duration::from_secs(30), 64 * 1024),
+                };
+                let agent = Arc::new(Agent::new(config, worker).await.with_context(|| {
+                    format!("{}: cannot start demo worker agent {}", chain.name, i + 1)
+                })?);
+                let cancel = cancel.clone();
+                tasks.spawn(async move {
+                    if let Err(e) = agent.run(cancel).await {
+                        warn!(target: "accord::demo", error = %format!("{e:#}"), "demo worker stopped");
+                    }
+                });
+            }
+            let api_url = api_url.to_owned();
+            let stop = cancel.clone();
+            let (client, name) = (chain.client, chain.name);
+            tasks.spawn(async move { client_loop(client, name, api_url, stop).await });
         }
-        let api_url = api_url.to_owned();
-        let stop = cancel.clone();
-        tasks.spawn(async move { client_loop(client, api_url, stop).await });
         Ok(Self {
             cancel,
             tasks,
@@ -87,7 +99,12 @@ impl Demo {
 }
 
 /// Posts a small job every [`POST_EVERY`] and accepts every submitted result of its own jobs.
-async fn client_loop(wallet: Arc<dyn Wallet>, api_url: String, cancel: CancellationToken) {
+async fn client_loop(
+    wallet: Arc<dyn Wallet>,
+    chain: String,
+    api_url: String,
+    cancel: CancellationToken,
+) {
     let http = reqwest::Client::new();
     let client = wallet.address();
     let mut n: u64 = 0;
@@ -105,12 +122,16 @@ async fn client_loop(wallet: Arc<dyn Wallet>, api_url: String, cancel: Cancellat
             max_attempts: 3,
         };
         match wallet.post_job(&job).await {
-            Ok((id, _)) => eprintln!("demo: client posted job {id}"),
+            Ok((id, _)) => eprintln!("demo: {chain}: client posted job {id}"),
             Err(e) => {
                 warn!(target: "accord::demo", error = %format!("{e:#}"), "posting a demo job failed")
             }
         }
-        let url = format!("{api_url}/v1/jobs?client={client}&status=submitted&limit=50");
+        let path = format!("/v1/jobs?client={client}&status=submitted&limit=50");
+        let url = format!(
+            "{api_url}{}",
+            crate::remote::with_chain(&path, Some(&chain))
+        );
         let submitted: Vec<String> = match http.get(&url).send().await {
             Ok(r) => r
                 .json::<serde_json::Value>()
@@ -127,7 +148,9 @@ async fn client_loop(wallet: Arc<dyn Wallet>, api_url: String, cancel: Cancellat
             let Ok(job_id) = id.parse() else { continue };
             match wallet.settle(job_id, Settle::Accept).await {
                 Ok(_) => {
-                    eprintln!("demo: client accepted the result of job {id}; the worker is paid")
+                    eprintln!(
+                        "demo: {chain}: client accepted the result of job {id}; the worker is paid"
+                    )
                 }
                 // The index may lag a block behind an accept already sent: the contract refuses the repeat.
                 Err(e) => {

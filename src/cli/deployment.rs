@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use super::{GlobalArgs, Output};
 use crate::chain::evm::deployment::verify;
 use crate::deployment::Manifest;
+use crate::domain::Family;
 
 /// `accord deployment …`
 #[derive(Debug, Subcommand)]
@@ -34,7 +35,6 @@ pub struct ManifestArgs {
 
 pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let rpc_url = global.rpc_url_or_default();
-    let provider = crate::chain::evm::read_provider(&rpc_url).context("--rpc-url")?;
     match cmd {
         DeploymentCommand::Show(args) => {
             let manifest = load(&args, global).await?;
@@ -42,11 +42,19 @@ pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::
                 Output::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),
                 Output::Table => {
                     println!(
-                        "chain {}  deployer {}  deploy block {}",
-                        manifest.chain_id, manifest.deployer, manifest.deploy_block
+                        "chain {} ({})  deployer {}  deploy block {}",
+                        manifest.caip2(),
+                        manifest.chain_id,
+                        manifest.deployer,
+                        manifest.deploy_block
                     );
                     for (name, c) in manifest.contracts.iter() {
-                        println!("{name:<20} {}  block {}", c.address, c.deploy_block);
+                        let class = c
+                            .class_hash
+                            .as_ref()
+                            .map(|h| format!("  class {h}"))
+                            .unwrap_or_default();
+                        println!("{name:<20} {}  block {}{class}", c.address, c.deploy_block);
                     }
                 }
             }
@@ -54,7 +62,18 @@ pub(super) async fn run(cmd: DeploymentCommand, global: &GlobalArgs) -> anyhow::
         }
         DeploymentCommand::Verify(args) => {
             let manifest = load(&args, global).await?;
-            let checks = verify(&provider, &manifest).await?;
+            let checks = match manifest.family() {
+                Family::Evm => {
+                    let provider =
+                        crate::chain::evm::read_provider(&rpc_url).context("--rpc-url")?;
+                    verify(&provider, &manifest).await?
+                }
+                Family::Starknet => {
+                    let provider =
+                        crate::chain::starknet::signer::provider(&rpc_url).context("--rpc-url")?;
+                    crate::chain::starknet::verify::verify(&provider, &manifest).await?
+                }
+            };
             let failed = checks.iter().filter(|c| !c.ok).count();
             match global.output {
                 Output::Json => println!(

@@ -33,6 +33,62 @@ pub struct ServeArgs {
     /// it indexes and serves only.
     #[command(flatten)]
     pub signer: crate::chain::evm::wallet::SignerArgs,
+    /// The coordinator's Starknet account (holder of the coordinator role on the Starknet chain).
+    #[command(flatten)]
+    pub starknet: StarknetSignerArgs,
+}
+
+/// The coordinator's Starknet account: `--starknet-account` with `--starknet-keystore` (or, on a
+/// starknet-devnet only, `--starknet-private-key`). Its `Debug` never shows the key.
+#[derive(Clone, Default, Args)]
+pub struct StarknetSignerArgs {
+    /// Address of the Starknet account contract the coordinator signs with.
+    #[arg(long, env = "ACCORD_STARKNET_ACCOUNT")]
+    pub starknet_account: Option<String>,
+    /// Encrypted JSON keystore holding that account's Stark key.
+    #[arg(long, env = "ACCORD_STARKNET_KEYSTORE")]
+    pub starknet_keystore: Option<PathBuf>,
+    /// File holding that keystore's password (first line); without it the password is prompted for.
+    #[arg(long, env = "ACCORD_STARKNET_PASSWORD_FILE")]
+    pub starknet_password_file: Option<PathBuf>,
+    /// Raw Stark private key (0x-hex); accepted only on a starknet-devnet.
+    #[arg(long, env = "ACCORD_STARKNET_PRIVATE_KEY", hide_env_values = true)]
+    pub starknet_private_key: Option<String>,
+}
+
+impl std::fmt::Debug for StarknetSignerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StarknetSignerArgs")
+            .field("starknet_account", &self.starknet_account)
+            .field("starknet_keystore", &self.starknet_keystore)
+            .field("starknet_password_file", &self.starknet_password_file)
+            .field(
+                "starknet_private_key",
+                &self.starknet_private_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl StarknetSignerArgs {
+    fn given(&self) -> bool {
+        self.starknet_account.is_some()
+            || self.starknet_keystore.is_some()
+            || self.starknet_private_key.is_some()
+    }
+
+    /// The coordinator key they name, read against the Starknet node at `rpc_url`.
+    async fn load(&self, rpc_url: &str) -> anyhow::Result<crate::chain::CoordinatorKey> {
+        let signer = crate::chain::evm::wallet::SignerArgs {
+            keystore: self.starknet_keystore.clone(),
+            password_file: self.starknet_password_file.clone(),
+            private_key: self.starknet_private_key.clone(),
+            account: self.starknet_account.clone(),
+        };
+        let (_, account, key) =
+            crate::chain::starknet::account::load_key(rpc_url, &signer, "starknet-").await?;
+        Ok(crate::chain::CoordinatorKey::Starknet { account, key })
+    }
 }
 
 /// `accord rebuild`
@@ -136,6 +192,25 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
         signal.abort();
         return result.map(|()| ExitCode::SUCCESS);
     }
+    if args.signer.account.is_some() {
+        anyhow::bail!(
+            "--account names a Starknet account: give the coordinator's as --starknet-account with \
+             --starknet-keystore (or --starknet-private-key on a starknet-devnet)"
+        );
+    }
+    let mut keys = Vec::new();
+    if args.starknet.given() {
+        let Some(starknet) = config
+            .served_chains()
+            .iter()
+            .find(|c| c.family == crate::domain::Family::Starknet)
+        else {
+            anyhow::bail!(
+                "--starknet-account is a Starknet key, but no Starknet chain is configured"
+            );
+        };
+        keys.push(args.starknet.load(&starknet.rpc_url).await?);
+    }
     let signer = if args.signer.keystore.is_some() || args.signer.private_key.is_some() {
         // The key of the EVM chains; it is checked against the first one's chain id (raw keys: devnets only).
         let Some(evm) = config
@@ -150,7 +225,8 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
     } else {
         None
     };
-    let coordinator = Coordinator::start(config, signer).await?;
+    keys.extend(signer);
+    let coordinator = Coordinator::start(config, keys).await?;
     eprintln!(
         "accord: API on http://{}  (Ctrl-C stops)",
         coordinator.api_addr

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use super::{GlobalArgs, Output};
 use crate::chain::account::Wallet;
 use crate::chain::evm::wallet::SignerArgs;
@@ -19,38 +21,46 @@ pub struct Session {
     pub chain: String,
 }
 
-/// The chain id of the node at `rpc_url`.
+/// The chain id (as the index keys it) of the node at `rpc_url`, an EVM or a Starknet node.
 pub async fn chain_id(rpc_url: &str) -> anyhow::Result<u64> {
-    use anyhow::Context;
-    crate::chain::evm::chain_id_at(rpc_url, std::time::Duration::from_secs(10))
+    crate::chain::identify(rpc_url, std::time::Duration::from_secs(10))
         .await
+        .map(|(_, id)| id)
         .context("cannot read the chain id of --rpc-url")
 }
 
 impl Session {
-    /// Connects: reads which chain family the API serves, loads the signer for the node's chain and connects it
-    /// to the deployment.
+    /// Connects: reads which chain the node at --rpc-url is (an EVM or a Starknet node), loads the signer for it
+    /// (a key; on Starknet also --account) and connects it to the deployment the API serves on that chain.
     pub async fn open(global: &GlobalArgs, signer: &SignerArgs) -> anyhow::Result<Self> {
         let rpc_url = global.rpc_url_or_default();
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()?;
         let api_url = global.api_url.trim_end_matches('/').to_owned();
-        let served = crate::remote::chains(&http, &api_url).await?;
-        // Signing commands act on the chain of --rpc-url; these commands sign for EVM chains.
-        if !served.iter().any(|c| c.family == Family::Evm) {
-            anyhow::bail!(
-                "the API at {api_url} serves only Starknet deployments, which these commands cannot sign for yet"
-            );
-        }
-        let wallet =
-            crate::chain::evm::EvmAccount::from_args(&rpc_url, signer, &http, &api_url).await?;
-        let chain_id = wallet.chain_id().0;
-        let chain = served
-            .into_iter()
-            .find(|c| c.chain_id == chain_id)
-            .map(|c| c.name)
-            .unwrap_or_else(|| format!("eip155:{chain_id}"));
+        let (family, chain_id) =
+            crate::chain::identify(&rpc_url, std::time::Duration::from_secs(10))
+                .await
+                .context("cannot read the chain id of --rpc-url")?;
+        let wallet = match family {
+            Family::Evm => {
+                if signer.account.is_some() {
+                    anyhow::bail!(
+                        "--account is for Starknet accounts; on the EVM chain {chain_id} the address is derived from the key"
+                    );
+                }
+                crate::chain::evm::EvmAccount::from_args(&rpc_url, signer, &http, &api_url).await?
+            }
+            Family::Starknet => {
+                crate::chain::starknet::account::StarknetAccount::from_args(
+                    &rpc_url, signer, &http, &api_url,
+                )
+                .await?
+            }
+        };
+        let chain = crate::remote::chain(&http, &api_url, wallet.chain_id().0)
+            .await?
+            .name;
         Ok(Self {
             wallet,
             http,

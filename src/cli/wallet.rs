@@ -45,6 +45,10 @@ pub struct NewArgs {
     /// File holding the new password (first line); without it the password is prompted for twice.
     #[arg(long, env = "ACCORD_PASSWORD_FILE")]
     pub password_file: Option<PathBuf>,
+    /// A Stark key, for a Starknet account contract, instead of an EVM (secp256k1) key. The keystore is named
+    /// after the key's public key; the account's address is the contract's, given with --account when signing.
+    #[arg(long)]
+    pub starknet: bool,
 }
 
 /// `accord wallet import`.
@@ -78,6 +82,38 @@ struct Created {
 
 pub(super) async fn run(cmd: WalletCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     match cmd {
+        WalletCommand::New(args) if args.starknet => {
+            let dir = resolve_dir(&args.dir)?;
+            let password = keystore::new_password(args.password_file.as_deref())?;
+            let key = starknet::signers::SigningKey::from_random();
+            create_stark(global, &dir, args.name.as_deref(), &key, &password)
+        }
+        WalletCommand::Import(args) if args.new.starknet => {
+            let dir = resolve_dir(&args.new.dir)?;
+            let (text, source) = match &args.private_key_file {
+                Some(file) => (
+                    keystore::read_secret_file(file)?,
+                    file.display().to_string(),
+                ),
+                None => (
+                    keystore::prompt_secret(
+                        "Stark private key (hidden): ",
+                        "private key",
+                        "--private-key-file",
+                    )?,
+                    "the private key typed".to_owned(),
+                ),
+            };
+            let secret = crate::chain::starknet::account::parse_stark_key(&text).with_context(|| {
+                format!(
+                    "{source} is not a Stark private key (0x and at most 64 hex digits, a non-zero scalar below \
+                     the curve order)"
+                )
+            })?;
+            let key = starknet::signers::SigningKey::from_secret_scalar(secret);
+            let password = keystore::new_password(args.new.password_file.as_deref())?;
+            create_stark(global, &dir, args.new.name.as_deref(), &key, &password)
+        }
         WalletCommand::New(args) => {
             let dir = resolve_dir(&args.dir)?;
             let password = keystore::new_password(args.password_file.as_deref())?;
@@ -126,6 +162,25 @@ pub(super) async fn run(cmd: WalletCommand, global: &GlobalArgs) -> anyhow::Resu
             }
             Ok(ExitCode::SUCCESS)
         }
+        WalletCommand::Address(args) if args.signer.account.is_some() => {
+            let rpc_url = global.rpc_url_or_default();
+            let (network, account, key) =
+                crate::chain::starknet::account::load_key(&rpc_url, &args.signer, "").await?;
+            let address = crate::chain::starknet::address(account);
+            let public_key = format!("{:#066x}", key.verifying_key().scalar());
+            match global.output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "address": address,
+                        "public_key": public_key,
+                        "chain": format!("starknet:{network}"),
+                    })
+                ),
+                Output::Table => println!("{address}  (public key {public_key})"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         WalletCommand::Address(args) => {
             let chain_id = match args.chain_id {
                 Some(id) => id,
@@ -163,6 +218,40 @@ fn print_created(global: &GlobalArgs, key: &Key, path: &Path) -> anyhow::Result<
             // People read the EIP-55 checksummed form.
             println!("address  {}", key.address());
             println!("keystore {}", created.path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a Stark key's keystore (named `starknet-<public key>.json` by default) and prints its public key and
+/// path.
+fn create_stark(
+    global: &GlobalArgs,
+    dir: &Path,
+    name: Option<&str>,
+    key: &starknet::signers::SigningKey,
+    password: &str,
+) -> anyhow::Result<ExitCode> {
+    let public_key = format!("{:#066x}", key.verifying_key().scalar());
+    let name = name.map_or_else(|| format!("starknet-{public_key}.json"), str::to_owned);
+    let secret = zeroize::Zeroizing::new(key.secret_scalar().to_bytes_be());
+    let path = keystore::create_secret(
+        dir,
+        &name,
+        &secret,
+        password,
+        &[(keystore::STARKNET_PUBLIC_KEY, public_key.clone())],
+    )?;
+    match global.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({ "public_key": public_key, "path": path })
+        ),
+        Output::Table => {
+            println!(
+                "public key {public_key}  (deploy an account contract for it; sign with --account ADDRESS)"
+            );
+            println!("keystore   {}", path.display());
         }
     }
     Ok(ExitCode::SUCCESS)

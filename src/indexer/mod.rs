@@ -72,6 +72,10 @@ pub struct Status {
     pub chain_id: u64,
     /// Latest head seen on the chain.
     pub head: u64,
+    /// The governor's clock at that head ([`crate::chain::Chain::governor_clock`]); `None` until read (and on
+    /// a read replica, which has no chain connection).
+    #[serde(skip)]
+    pub governor_clock: Option<u64>,
     /// Last block whose events are all applied.
     pub indexed: u64,
     /// Blocks behind the head before an event counts as final.

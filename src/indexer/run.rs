@@ -363,6 +363,10 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                 target = target.min(stop);
             }
             self.status.send_modify(|s| s.head = head);
+            // A proposal's state is read against the governor's clock; a failed read keeps the last one.
+            if let Ok(clock) = self.chain.governor_clock(head).await {
+                self.status.send_modify(|s| s.governor_clock = Some(clock));
+            }
             metrics::gauge!("accord_chain_head").set(head as f64);
             if cursor.number >= target {
                 if deferred {

@@ -76,7 +76,8 @@ pub async fn read_only_snapshot(conn: &mut PgConnection) -> sqlx::Result<()> {
 /// Creates database `name` (a plain identifier) on the server `conn` is connected to.
 pub async fn create_database(conn: &mut PgConnection, name: &str) -> sqlx::Result<()> {
     let name = identifier(name)?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+    // Quoted: a plain name may still be a reserved word (`both`, `user`), and the URL names it as given.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(conn)
         .await?;
     Ok(())

@@ -177,6 +177,7 @@ fn status() -> Status {
         caught_up: true,
         halted: None,
         indexed_at: None,
+        governor_clock: None,
     }
 }
 

@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 
 use crate::utils::{FORGE, free_port, repo, run};
 
-/// `accord devnet --demo`: everything comes up, the API is ready, the demo's jobs are paid and its rewards show
-/// in the API within a minute, and SIGINT stops it all with nothing left behind.
+/// `accord devnet --demo`: both chains come up behind one API, the API is ready, on each chain the demo's jobs
+/// are paid and its rewards show in the API, and SIGINT stops it all with nothing left behind.
 #[tokio::test(flavor = "multi_thread")]
 async fn devnet_starts_serves_and_stops_cleanly() {
     // Ports picked here can be taken by another connection before the devnet binds them: retry on exactly that.
     let mut attempt = 0;
-    let (mut child, api_port, chain_port) = loop {
+    let (mut child, api_port, chain_port, starknet_port) = loop {
         attempt += 1;
-        let (chain_port, api_port) = (free_port(), free_port());
+        let (chain_port, api_port, starknet_port) = (free_port(), free_port(), free_port());
         let stderr_file = tempfile::NamedTempFile::new().unwrap();
         // The devnet deploys with forge; keep other forge runs of this test binary out of the way meanwhile.
         let _guard = FORGE.lock().unwrap_or_else(|e| e.into_inner());
@@ -26,6 +26,8 @@ async fn devnet_starts_serves_and_stops_cleanly() {
                 &chain_port.to_string(),
                 "--api-port",
                 &api_port.to_string(),
+                "--starknet-port",
+                &starknet_port.to_string(),
                 "--demo",
             ])
             .arg("--repo")
@@ -51,17 +53,21 @@ async fn devnet_starts_serves_and_stops_cleanly() {
         }
         if printed.contains(&format!("http://127.0.0.1:{api_port}")) {
             assert!(
-                printed.contains("JobManager") && printed.contains("demo 3"),
+                printed.contains("JobManager")
+                    && printed.contains("demo 3")
+                    && printed.contains("starknet:SN_SEPOLIA"),
                 "{printed}"
             );
             // Keep draining stdout so the child never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
-            break (child, api_port, chain_port);
+            break (child, api_port, chain_port, starknet_port);
         }
         let _ = child.wait();
         let err = std::fs::read_to_string(stderr_file.path()).unwrap_or_default();
-        let port_race =
-            err.contains("is taken") || err.contains("cannot listen") || err.contains("in use");
+        let port_race = err.contains("is taken")
+            || err.contains("cannot listen")
+            || err.contains("in use")
+            || err.contains("before it answered");
         assert!(
             port_race && attempt < 3,
             "devnet did not come up.\nstdout:\n{printed}\nstderr:\n{err}"
@@ -79,31 +85,37 @@ async fn devnet_starts_serves_and_stops_cleanly() {
         .unwrap();
     assert_eq!(status["chains"][0]["chain_id"], 31337);
     assert_eq!(status["chains"][0]["chain"], "eip155:31337");
+    assert_eq!(status["chains"][1]["chain"], "starknet:SN_SEPOLIA");
+    assert_eq!(status["chains"][1]["family"], "starknet");
 
     let demo_started = Instant::now();
     let api = format!("http://127.0.0.1:{api_port}");
-    loop {
-        let paid: serde_json::Value = reqwest::get(format!("{api}/v1/jobs?status=paid"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let rewards: serde_json::Value = reqwest::get(format!("{api}/v1/rewards"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let n = |v: &serde_json::Value| v["items"].as_array().map_or(0, Vec::len);
-        if n(&paid) > 0 && n(&rewards) > 0 {
-            break;
+    for chain in ["eip155:31337", "starknet:SN_SEPOLIA"] {
+        loop {
+            let get = |path: &str| {
+                let url = format!("{api}{path}&chain={chain}");
+                async move {
+                    reqwest::get(url)
+                        .await
+                        .unwrap()
+                        .json::<serde_json::Value>()
+                        .await
+                        .unwrap()
+                }
+            };
+            let paid = get("/v1/jobs?status=paid").await;
+            let rewards = get("/v1/rewards?limit=5").await;
+            let items = |v: &serde_json::Value| v["items"].as_array().cloned().unwrap_or_default();
+            if !items(&paid).is_empty() && !items(&rewards).is_empty() {
+                assert!(items(&paid).iter().all(|j| j["chain"] == chain), "{paid}");
+                break;
+            }
+            assert!(
+                demo_started.elapsed() < Duration::from_secs(90),
+                "no paid job on {chain} within 90 s of the demo's start: {paid} {rewards}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        assert!(
-            demo_started.elapsed() < Duration::from_secs(60),
-            "no paid job within a minute of the demo's start: {paid} {rewards}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
     let pid = child.id().to_string();
@@ -124,7 +136,7 @@ async fn devnet_starts_serves_and_stops_cleanly() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(code.success(), "devnet exited with {code}");
-    for port in [chain_port, api_port] {
+    for port in [chain_port, api_port, starknet_port] {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
             "port {port} still answers"

@@ -314,6 +314,43 @@ async fn on_starknet_wallets_post_and_work_and_the_scheduler_assigns_to_a_heartb
     let (status, body) = post(worker.sign(Message::Heartbeat(&beat)).unwrap()).await;
     assert_eq!(status, 202, "{body}");
 
+    // An upload is checked against the index (registered, staked, holding an assignment) before the account
+    // contract is asked about its signature: a forged signature for an address that may not upload now is
+    // refused 403 without a call to the node (it would be 401 after one).
+    let upload = |who: String, signature: Vec<u8>| {
+        let api = api.clone();
+        async move {
+            let data = b"abc".to_vec();
+            let r = reqwest::Client::new()
+                .post(format!("{api}/v1/blobs"))
+                .header("X-Accord-Worker", who)
+                .header(
+                    "X-Accord-Timestamp",
+                    accord::offchain::unix_now().to_string(),
+                )
+                .header("X-Accord-Sha256", accord::da::sha256(&data).to_string())
+                .header("X-Accord-Signature", alloy::hex::encode_prefixed(signature))
+                .body(data)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let forged_sig = accord::chain::starknet::offchain::sign(
+        &starknet::signers::SigningKey::from_secret_scalar(net.keys[4]),
+        Message::Heartbeat(&beat),
+        "SN_SEPOLIA",
+        net.address("WorkerRegistry"),
+    )
+    .unwrap();
+    let (status, body) = upload(stranger.address().to_string(), forged_sig.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("is not registered"), "{body}");
+    let (status, body) = upload(worker.address().to_string(), forged_sig).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("holds no assignment"), "{body}");
+
     // The client posts through its wallet (approve + post in one multicall); the scheduler assigns it.
     let job = NewJob {
         spec: accord::spec::JobSpec::new(vec!["echo".into(), "hi".into()]),

@@ -258,7 +258,7 @@ pub async fn rewriting_proxy(
 }
 
 pub use accord::chain::starknet::devnet::StarknetDevnet;
-use accord::chain::starknet::signer::{self as sn_signer, Signer};
+use accord::chain::starknet::signer::Signer;
 use starknet::core::types::Felt;
 
 /// starknet-devnet with the protocol deployed: predeployed account 0 deployed it (and holds the token supply),
@@ -280,26 +280,12 @@ impl StarknetNet {
         let devnet = StarknetDevnet::spawn(&tool("starknet-devnet"), free_port(), None)
             .await
             .expect("start starknet-devnet");
-        let provider = sn_signer::provider(&devnet.url).unwrap();
-        let mut signers = Vec::new();
-        let mut keys = Vec::new();
-        for a in devnet.accounts().await.expect("predeployed accounts") {
-            keys.push(a.private_key);
-            signers.push(
-                sn_signer::signer(provider.clone(), a.address, a.private_key)
-                    .await
-                    .unwrap(),
-            );
-        }
-        use starknet::accounts::Account;
-        let config = accord::chain::starknet::deploy::Config::devnet(
-            signers[0].address(),
-            signers[1].address(),
-            signers[2].address(),
-        );
-        let manifest = accord::chain::starknet::deploy::deploy(&signers[0], &config)
+        let protocol = devnet
+            .deploy_protocol()
             .await
             .expect("deploy the protocol on starknet-devnet");
+        let keys = protocol.accounts.iter().map(|a| a.private_key).collect();
+        let (signers, manifest) = (protocol.signers, protocol.manifest);
         Self {
             devnet,
             signers,

@@ -118,6 +118,7 @@ fn keystores_made_by_the_cli_sign_and_mistakes_are_refused() {
         keystore: Some(keystore.clone()),
         password_file: Some(password.clone()),
         private_key: None,
+        account: None,
     };
     assert_eq!(args.load(1).unwrap().address(), address);
     let shown = ok_json(

@@ -4,23 +4,14 @@
 
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
-use serde::Serialize;
 
 use super::bindings::{AccordGovernor, JobManager, TimelockController, WorkerRegistry};
 use std::path::Path;
 
 use crate::deployment::{Error, Manifest, Result};
 
-/// One wiring check and its outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    /// What was checked, e.g. `JobManager.registry`.
-    pub name: String,
-    /// Whether it holds.
-    pub ok: bool,
-    /// Expected and actual values when it does not.
-    pub detail: String,
-}
+pub use crate::deployment::Check;
+use crate::deployment::expect;
 
 fn rpc<E: std::error::Error + Send + Sync + 'static>(
     call: &'static str,
@@ -50,24 +41,6 @@ fn answer<T>(
             source: Box::new(e),
         }),
     }
-}
-
-fn expect<T: PartialEq + std::fmt::Display>(
-    checks: &mut Vec<Check>,
-    name: &str,
-    expected: T,
-    actual: std::result::Result<T, String>,
-) {
-    let detail = match &actual {
-        Ok(v) if *v == expected => String::new(),
-        Ok(v) => format!("expected {expected}, found {v}"),
-        Err(why) => why.clone(),
-    };
-    checks.push(Check {
-        name: name.into(),
-        ok: detail.is_empty(),
-        detail,
-    });
 }
 
 /// Checks a live chain against `manifest`: the chain id, code at every address, every cross-contract link, and

@@ -118,7 +118,8 @@ impl Deployment {
         Self::of(manifest).map_err(anyhow::Error::msg)
     }
 
-    /// Reads the deployment on chain `chain_id` from the `/v1/status` of the coordinator at `api_url`.
+    /// Reads the deployment on chain `chain_id` from the `/v1/status` of the coordinator at `api_url`, pinned on
+    /// first use ([`crate::remote::pin`]): an API that later lists other contracts for a public chain is refused.
     pub async fn from_api(
         http: &reqwest::Client,
         api_url: &str,
@@ -126,6 +127,7 @@ impl Deployment {
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
         let chain = crate::remote::chain(http, api_url, chain_id).await?;
+        crate::remote::pin_known(&chain, api_url, wallet::is_devnet(chain_id))?;
         let address = |name: &str| -> anyhow::Result<Address> {
             chain
                 .contracts

@@ -20,11 +20,12 @@ use starknet::signers::SigningKey;
 
 use super::Deployment;
 use super::bindings::{governor, jobs, registry, token};
-use super::signer::{Signer, account_error, wait_for};
+use super::signer::{Signer, wait_for};
 use crate::chain::account::{
     Account, ClientActions, GovernanceActions, Included, JobOnChain, NewJob, Pending, Proposal,
     ProposalCall, Settle, Support, WorkerActions,
 };
+use crate::chain::evm::wallet::SignerArgs;
 use crate::domain::{Address, Amount, BlobRef, ChainId, Family, JobId, ProposalId, U256};
 use crate::offchain::Message;
 
@@ -36,6 +37,8 @@ pub struct StarknetAccount {
     signer: Arc<Signer>,
     key: SigningKey,
     deployment: Deployment,
+    /// Its nonces, handed out locally: a worker agent sends for two jobs at once.
+    nonces: super::signer::Nonces,
 }
 
 fn included(receipt: &TransactionReceiptWithBlockInfo) -> Included {
@@ -103,6 +106,107 @@ pub fn proposal_id(calls: &[governor::Call], description: &str) -> anyhow::Resul
     Ok(starknet_crypto::poseidon_hash_many(&felts))
 }
 
+/// The Starknet account of the signer flags, on the chain of `rpc_url`: its network (the chain id's short
+/// string), the account contract (`--account`) and its key, from `--keystore` (a Web3 Secret Storage file holding
+/// the Stark key, the format starkli writes) or, on a starknet-devnet only, from a raw `--private-key`. Errors
+/// name the flags with `prefix` (`--<prefix>account`, …) and never quote the key or the password.
+pub async fn load_key(
+    rpc_url: &str,
+    signer: &SignerArgs,
+    prefix: &str,
+) -> anyhow::Result<(String, Felt, SigningKey)> {
+    use crate::chain::evm::wallet::{Error as SignerError, keystore};
+    let timeout = Duration::from_secs(10);
+    let network = super::network_at(rpc_url, timeout)
+        .await
+        .context("cannot read the chain id of the Starknet node")?;
+    let account = signer.account.as_deref().with_context(|| {
+        format!(
+            "--{prefix}account ADDRESS is required on Starknet ({network}): the address of the account contract \
+             the key signs for"
+        )
+    })?;
+    let account = Address::parse(Family::Starknet, account)
+        .map_err(|e| anyhow::anyhow!("--{prefix}account: {e}"))
+        .and_then(|a| super::offchain::felt_of(&a).map_err(anyhow::Error::msg))?;
+    let secret: Felt = match (&signer.keystore, &signer.private_key) {
+        (None, None) => anyhow::bail!(
+            "no signer: pass --{prefix}keystore FILE (with --{prefix}password-file or a password prompt), or \
+             --{prefix}private-key on a starknet-devnet"
+        ),
+        (Some(_), Some(_)) => anyhow::bail!(
+            "--{prefix}keystore and --{prefix}private-key are mutually exclusive: give one of them"
+        ),
+        (None, Some(raw)) => {
+            if !super::is_devnet(rpc_url, timeout).await {
+                anyhow::bail!(
+                    "--{prefix}private-key is accepted only on a starknet-devnet, and the node at {} ({network}) \
+                     is not one: sign with --{prefix}keystore",
+                    crate::chain::redact_rpc_url(rpc_url)
+                );
+            }
+            parse_stark_key(raw).with_context(|| {
+                format!(
+                    "--{prefix}private-key is not a Stark private key (0x and at most 64 hex digits, a non-zero \
+                     scalar below the curve order)"
+                )
+            })?
+        }
+        (Some(path), None) => {
+            let password = signer.password(path)?;
+            // scrypt is CPU work: keep it off the async workers.
+            let file = path.clone();
+            let bytes =
+                tokio::task::spawn_blocking(move || keystore::decrypt_secret(&file, &password))
+                    .await??;
+            let not_stark = |message: &str| SignerError::NotAKeystore {
+                path: path.clone(),
+                message: message.into(),
+            };
+            let exact: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| not_stark("the decrypted key is not 32 bytes"))?;
+            let key = Felt::from_bytes_be(&exact);
+            if key.to_bytes_be() != exact || !valid_stark_key(&key) {
+                return Err(not_stark("the decrypted key is not a Stark private key").into());
+            }
+            if let Some(public) = keystore::plain_field(path, keystore::STARKNET_PUBLIC_KEY)? {
+                let derived = SigningKey::from_secret_scalar(key).verifying_key().scalar();
+                if Felt::from_hex(&public).ok() != Some(derived) {
+                    return Err(not_stark(
+                        "its starknet_public_key field names another key than the one inside",
+                    )
+                    .into());
+                }
+            }
+            key
+        }
+    };
+    Ok((network, account, SigningKey::from_secret_scalar(secret)))
+}
+
+/// The order of the Stark curve: a private key is a scalar in `1..ORDER`.
+const STARK_ORDER: Felt =
+    Felt::from_hex_unchecked("0x800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f");
+
+fn valid_stark_key(key: &Felt) -> bool {
+    *key != Felt::ZERO && *key < STARK_ORDER
+}
+
+/// A raw Stark private key: 0x and at most 64 hex digits, a scalar in `1..ORDER`. `None` when it is not one (the
+/// text is never quoted).
+pub fn parse_stark_key(text: &str) -> Option<Felt> {
+    let text = text.trim();
+    let hex = text.strip_prefix("0x").unwrap_or(text);
+    if hex.is_empty() || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Felt::from_hex(&format!("0x{hex}"))
+        .ok()
+        .filter(valid_stark_key)
+}
+
 impl StarknetAccount {
     /// The account of `signer` (which signs with `key`) on `deployment`; fails when the node's chain is not the
     /// deployment's.
@@ -119,6 +223,7 @@ impl StarknetAccount {
             signer: Arc::new(signer),
             key,
             deployment,
+            nonces: Default::default(),
         })
     }
 
@@ -134,6 +239,24 @@ impl StarknetAccount {
         Self::new(signer, key, deployment)
     }
 
+    /// The account of the signer flags on the chain of `rpc_url`, for the deployment the API at `api_url` serves
+    /// on that chain, pinned on first use ([`crate::remote::pin`]; [`load_key`] reads the flags).
+    pub async fn from_args(
+        rpc_url: &str,
+        signer: &SignerArgs,
+        http: &reqwest::Client,
+        api_url: &str,
+    ) -> anyhow::Result<Arc<dyn crate::chain::account::Wallet>> {
+        let (network, account, key) = load_key(rpc_url, signer, "").await?;
+        let chain = crate::remote::chain(http, api_url, super::chain_key(&network).0).await?;
+        let devnet = super::is_devnet(rpc_url, Duration::from_secs(10)).await;
+        crate::remote::pin_known(&chain, api_url, devnet)?;
+        let deployment = Deployment::from_remote(&chain)?;
+        Ok(Arc::new(
+            Self::connect(rpc_url, account, key, deployment).await?,
+        ))
+    }
+
     fn at(&self, name: &str) -> Felt {
         self.deployment.address(name)
     }
@@ -144,13 +267,12 @@ impl StarknetAccount {
         calls: Vec<Call>,
         what: &str,
     ) -> anyhow::Result<TransactionReceiptWithBlockInfo> {
-        let sent = self
-            .signer
-            .execute_v3(calls)
-            .send()
+        let hash = self
+            .nonces
+            .send(&self.signer, calls)
             .await
-            .map_err(|e| anyhow::anyhow!("{what} failed: {}", account_error(&e)))?;
-        wait_for(self.signer.provider(), sent.transaction_hash, TX_TIMEOUT)
+            .map_err(|e| anyhow::anyhow!("{what} failed: {e}"))?;
+        wait_for(self.signer.provider(), hash, TX_TIMEOUT)
             .await
             .with_context(|| format!("{what} failed"))
     }
@@ -213,8 +335,7 @@ impl Account for StarknetAccount {
     }
 
     fn address(&self) -> Address {
-        Address::parse(Family::Starknet, &format!("{:#x}", self.signer.address()))
-            .expect("a felt is a Starknet address")
+        super::address(self.signer.address())
     }
 
     fn sign(&self, message: Message<'_>) -> anyhow::Result<Vec<u8>> {
@@ -262,8 +383,7 @@ impl Account for StarknetAccount {
                 .and_then(|f| u8::try_from(f.to_biguint()).ok())
                 .unwrap_or_default();
             Ok(JobOnChain {
-                worker: Address::parse(Family::Starknet, &format!("{:#x}", job.worker.0))
-                    .expect("a felt is a Starknet address"),
+                worker: super::address(job.worker.0),
                 status,
             })
         })
@@ -510,8 +630,7 @@ impl GovernanceActions for StarknetAccount {
             calldata.extend_from_slice(&f.to_bytes_be());
         }
         Ok(ProposalCall {
-            target: Address::parse(Family::Starknet, &format!("{:#x}", self.at(contract)))
-                .expect("a felt is a Starknet address"),
+            target: super::address(self.at(contract)),
             calldata,
         })
     }
@@ -556,5 +675,32 @@ impl GovernanceActions for StarknetAccount {
             let call = self.governor().execute_getcall(&calls, &hash);
             Ok(included(&self.send(vec![call], "execute").await?))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stark_keys_are_scalars_below_the_curve_order() {
+        assert_eq!(parse_stark_key("0x1"), Some(Felt::ONE));
+        assert_eq!(
+            parse_stark_key(" 0x71d7bb07b9a64f6f78ac4c816aff4da9 "),
+            Some(Felt::from_hex_unchecked(
+                "0x71d7bb07b9a64f6f78ac4c816aff4da9"
+            ))
+        );
+        for bad in [
+            "",
+            "0x",
+            "0x0",
+            "0xzz",
+            "0x800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f",
+            "0x800000000000011000000000000000000000000000000000000000000000000",
+            &format!("0x1{}", "0".repeat(64)),
+        ] {
+            assert_eq!(parse_stark_key(bad), None, "{bad}");
+        }
     }
 }

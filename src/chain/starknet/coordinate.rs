@@ -14,11 +14,10 @@ use starknet::core::types::{
     TransactionReceiptWithBlockInfo,
 };
 use starknet::providers::Provider;
-use tokio::sync::Mutex;
 
 use super::abi::ContractAbi;
 use super::bindings::jobs;
-use super::signer::{Signer, wait_for};
+use super::signer::{Nonces, Signer, wait_for};
 use crate::chain::actions::{BatchOutcome, Chore, CoordinatorChain, Included, SendError, SendStep};
 use crate::domain::{Address, Family, JobId};
 
@@ -30,8 +29,8 @@ pub struct StarknetCoordinator {
     account: Arc<Signer>,
     job_manager: Felt,
     abi: ContractAbi,
-    /// The next nonce to use; `None` until read from the chain, and again after a failed send.
-    nonce: Mutex<Option<Felt>>,
+    /// The account's nonces, handed out locally.
+    nonces: Nonces,
 }
 
 fn send_error(message: impl std::fmt::Display, may_still_land: bool) -> SendError {
@@ -55,7 +54,7 @@ impl StarknetCoordinator {
             account: Arc::new(account),
             job_manager: deployment.address("JobManager"),
             abi: super::classes::abi("JobManager").map_err(anyhow::Error::msg)?,
-            nonce: Mutex::new(None),
+            nonces: Nonces::default(),
         })
     }
 
@@ -65,35 +64,12 @@ impl StarknetCoordinator {
         calls: Vec<Call>,
         mut observe: impl FnMut(SendStep) + Send,
     ) -> Result<TransactionReceiptWithBlockInfo, SendError> {
-        let hash = {
-            let mut next = self.nonce.lock().await;
-            let nonce = match *next {
-                Some(n) => n,
-                None => self
-                    .account
-                    .get_nonce()
-                    .await
-                    .map_err(|e| send_error(format!("starknet_getNonce: {e}"), false))?,
-            };
-            observe(SendStep::Broadcasting);
-            match self.account.execute_v3(calls).nonce(nonce).send().await {
-                Ok(sent) => {
-                    *next = Some(nonce + Felt::ONE);
-                    sent.transaction_hash
-                }
-                Err(e) => {
-                    // The nonce may have moved under us (another sender, a dropped transaction): read it again.
-                    *next = None;
-                    return Err(send_error(
-                        format!(
-                            "the node refused the transaction: {}",
-                            super::signer::account_error(&e)
-                        ),
-                        false,
-                    ));
-                }
-            }
-        };
+        observe(SendStep::Broadcasting);
+        let hash = self
+            .nonces
+            .send(&self.account, calls)
+            .await
+            .map_err(|e| send_error(format!("the node refused the transaction: {e}"), false))?;
         observe(SendStep::Accepted(format!("{hash:#066x}")));
         wait_for(self.account.provider(), hash, RECEIPT_TIMEOUT)
             .await

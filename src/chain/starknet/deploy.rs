@@ -17,7 +17,7 @@ use super::bindings::{jobs, registry, timelock};
 use super::classes;
 use super::signer::{Signer, wait_for};
 use crate::deployment::{Contracts, Deployed, Manifest};
-use crate::domain::{Address, Family};
+use crate::domain::Family;
 
 /// How long one transaction may take to be accepted.
 const TX_TIMEOUT: Duration = Duration::from_secs(120);
@@ -254,11 +254,8 @@ pub async fn deploy(account: &Signer, config: &Config) -> anyhow::Result<Manifes
         .await
         .context("wiring the contracts")?;
 
-    let felt_address = |a: Felt| {
-        Address::parse(Family::Starknet, &format!("{a:#x}")).expect("a felt is a Starknet address")
-    };
     let deployed = |a: Felt, block: u64, class: Felt| Deployed {
-        address: felt_address(a),
+        address: super::address(a),
         deploy_block: block,
         class_hash: Some(format!("{class:#066x}")),
     };
@@ -266,7 +263,7 @@ pub async fn deploy(account: &Signer, config: &Config) -> anyhow::Result<Manifes
         family: Family::Starknet,
         chain_id: super::chain_key(&network).0,
         network: Some(network),
-        deployer: felt_address(deployer),
+        deployer: super::address(deployer),
         deploy_block: token_block,
         contracts: Contracts {
             token: deployed(token, token_block, token_class),

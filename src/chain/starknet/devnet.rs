@@ -1,6 +1,7 @@
 //! The Starknet side of a local devnet, shared by `accord devnet` and the tests: starknet-devnet on a loopback
 //! port, its predeployed accounts (public keys of a fixed seed, for devnets only), and the devnet-only methods
-//! the tests drive (minting fee tokens, moving the clock, creating, aborting and L1-accepting blocks).
+//! the tests drive (minting fee tokens, moving the clock, creating, aborting and L1-accepting blocks), and the
+//! protocol deployed with the devnet settings, its token handed out to demo accounts.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -9,7 +10,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use starknet::accounts::{Account as _, ConnectedAccount as _};
 use starknet::core::types::Felt;
+use starknet::signers::SigningKey;
+
+use super::bindings::token;
+use super::signer::{Signer, wait_for};
+use crate::chain::CoordinatorKey;
+use crate::chain::account::Wallet;
+use crate::deployment::Manifest;
 
 /// The seed of the devnet's predeployed accounts: their keys are public, for devnets only.
 pub const SEED: u32 = 0;
@@ -23,6 +32,90 @@ pub struct PredeployedAccount {
     pub private_key: Felt,
     /// Its Stark public key.
     pub public_key: Felt,
+}
+
+impl PredeployedAccount {
+    /// Its signing key.
+    pub fn signing_key(&self) -> SigningKey {
+        SigningKey::from_secret_scalar(self.private_key)
+    }
+
+    /// The account as the coordinator's key.
+    pub fn coordinator_key(&self) -> CoordinatorKey {
+        CoordinatorKey::Starknet {
+            account: self.address,
+            key: self.signing_key(),
+        }
+    }
+
+    /// The account as a protocol wallet on `manifest`'s deployment, through the node at `rpc_url`.
+    pub async fn wallet(
+        &self,
+        rpc_url: &str,
+        manifest: &Manifest,
+    ) -> anyhow::Result<std::sync::Arc<dyn Wallet>> {
+        let deployment = super::Deployment::of(manifest).map_err(anyhow::Error::msg)?;
+        Ok(std::sync::Arc::new(
+            super::account::StarknetAccount::connect(
+                rpc_url,
+                self.address,
+                self.signing_key(),
+                deployment,
+            )
+            .await?,
+        ))
+    }
+}
+
+/// The protocol deployed on a devnet by its predeployed accounts: 0 deployed it and holds the token supply, 1 is
+/// the coordinator, 2 the arbiter; the others are free.
+pub struct DevnetProtocol {
+    /// The predeployed accounts, in the devnet's order.
+    pub accounts: Vec<PredeployedAccount>,
+    /// Their signers, in the same order.
+    pub signers: Vec<Signer>,
+    /// The deployment.
+    pub manifest: Manifest,
+}
+
+impl DevnetProtocol {
+    /// Sends `amount` tokens (base units) from the holder (account 0) to each of `to`, in one multicall.
+    pub async fn fund(&self, to: &[Felt], amount: u128) -> anyhow::Result<()> {
+        fund(&self.signers[0], &self.manifest, to, amount).await
+    }
+}
+
+/// Sends `amount` of `manifest`'s token (base units) from `holder` to each of `to`, in one multicall.
+pub async fn fund(
+    holder: &Signer,
+    manifest: &Manifest,
+    to: &[Felt],
+    amount: u128,
+) -> anyhow::Result<()> {
+    let token_at = super::Deployment::of(manifest)
+        .map_err(anyhow::Error::msg)?
+        .address("AccordToken");
+    let tok = token::AccordToken::new(token_at, holder);
+    let amount = cainome::cairo_serde::U256 {
+        low: amount,
+        high: 0,
+    };
+    let calls = to
+        .iter()
+        .map(|a| tok.transfer_getcall(&cainome::cairo_serde::ContractAddress(*a), &amount))
+        .collect();
+    let sent = holder
+        .execute_v3(calls)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("funding failed: {}", super::signer::account_error(&e)))?;
+    wait_for(
+        holder.provider(),
+        sent.transaction_hash,
+        Duration::from_secs(120),
+    )
+    .await?;
+    Ok(())
 }
 
 /// starknet-devnet on 127.0.0.1, killed on drop.
@@ -99,21 +192,14 @@ impl StarknetDevnet {
 
     /// Calls the devnet's JSON-RPC `method` with `params`; errors quote the node's message.
     pub async fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let reply: Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("{method}: no answer from starknet-devnet"))?
-            .json()
-            .await
-            .with_context(|| format!("{method}: starknet-devnet's answer is not JSON"))?;
-        if let Some(error) = reply.get("error") {
-            anyhow::bail!("{method} failed: {error}");
-        }
-        Ok(reply.get("result").cloned().unwrap_or(Value::Null))
+        super::call(
+            &self.http,
+            &self.url,
+            method,
+            params,
+            Duration::from_secs(60),
+        )
+        .await
     }
 
     /// The predeployed accounts, in the devnet's order.
@@ -122,6 +208,42 @@ impl StarknetDevnet {
             .call("devnet_getPredeployedAccounts", json!({}))
             .await?;
         serde_json::from_value(accounts).context("devnet_getPredeployedAccounts: unexpected shape")
+    }
+
+    /// The predeployed accounts with their signers.
+    pub async fn signers(&self) -> anyhow::Result<(Vec<PredeployedAccount>, Vec<Signer>)> {
+        let provider = super::signer::provider(&self.url)?;
+        let accounts = self.accounts().await?;
+        let mut signers = Vec::with_capacity(accounts.len());
+        for a in &accounts {
+            signers.push(super::signer::signer(provider.clone(), a.address, a.private_key).await?);
+        }
+        Ok((accounts, signers))
+    }
+
+    /// Deploys the protocol with the devnet settings ([`super::deploy::Config::devnet`]): account 0 deploys it
+    /// and holds the supply, 1 is the coordinator, 2 the arbiter.
+    pub async fn deploy_protocol(&self) -> anyhow::Result<DevnetProtocol> {
+        let (accounts, signers) = self.signers().await?;
+        if signers.len() < 3 {
+            anyhow::bail!(
+                "starknet-devnet has {} predeployed accounts; 3 are needed",
+                signers.len()
+            );
+        }
+        let config = super::deploy::Config::devnet(
+            signers[0].address(),
+            signers[1].address(),
+            signers[2].address(),
+        );
+        let manifest = super::deploy::deploy(&signers[0], &config)
+            .await
+            .context("cannot deploy the protocol on starknet-devnet")?;
+        Ok(DevnetProtocol {
+            accounts,
+            signers,
+            manifest,
+        })
     }
 
     /// Mints `amount` fri (STRK's smallest unit, the fee token) to `address`.

@@ -17,11 +17,13 @@ pub mod devnet;
 pub mod offchain;
 pub mod protocol;
 pub mod signer;
+pub mod verify;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use starknet::core::types::Felt;
@@ -35,41 +37,88 @@ pub fn chain_key(network: &str) -> ChainId {
     ChainId::of_starknet(network)
 }
 
-/// The chain id (its short string, `SN_SEPOLIA`) of the Starknet node at `rpc_url`, asked within `timeout`.
-/// Errors name the node by its redacted URL.
-pub async fn network_at(rpc_url: &str, timeout: Duration) -> anyhow::Result<String> {
+/// A felt as an address in Starknet's normal form.
+pub fn address(felt: Felt) -> crate::domain::Address {
+    crate::domain::Address::parse(Family::Starknet, &format!("{felt:#x}"))
+        .expect("a felt is a Starknet address")
+}
+
+/// Calls `method` with `params` on the JSON-RPC node at `rpc_url` within `timeout` and returns its `result`.
+/// Errors name the node by its redacted URL and quote the node's error.
+pub async fn call(
+    http: &reqwest::Client,
+    rpc_url: &str,
+    method: &str,
+    params: Value,
+    timeout: Duration,
+) -> anyhow::Result<Value> {
     let redacted = super::redact_rpc_url(rpc_url);
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "starknet_chainId", "params": []});
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let ask = async {
-        let reply: Value = reqwest::Client::new()
+        let mut reply: Value = http
             .post(rpc_url)
             .json(&body)
             .send()
             .await
             .map_err(|e| {
                 anyhow::anyhow!(
-                    "no Starknet node answers at {redacted}: {}",
+                    "{method}: no node answers at {redacted}: {}",
                     e.without_url()
                 )
             })?
             .json()
             .await
-            .map_err(|_| anyhow::anyhow!("the node at {redacted} does not answer JSON-RPC"))?;
-        let id: Felt = reply
-            .get("result")
-            .and_then(|r| serde_json::from_value(r.clone()).ok())
-            .ok_or_else(|| {
-                anyhow::anyhow!("the node at {redacted} gives no Starknet chain id: {reply}")
+            .map_err(|_| {
+                anyhow::anyhow!("{method}: the node at {redacted} does not answer JSON-RPC")
             })?;
-        starknet::core::utils::parse_cairo_short_string(&id)
-            .map_err(|_| anyhow::anyhow!("chain id {id:#x} at {redacted} is not a short string"))
+        if let Some(error) = reply.get("error") {
+            anyhow::bail!("{method} failed at {redacted}: {error}");
+        }
+        Ok(reply
+            .get_mut("result")
+            .map(Value::take)
+            .unwrap_or(Value::Null))
     };
     tokio::time::timeout(timeout, ask).await.map_err(|_| {
         anyhow::anyhow!(
-            "no answer from the Starknet node at {redacted} within {:.1} s",
+            "{method}: no answer from the node at {redacted} within {:.1} s",
             timeout.as_secs_f64()
         )
     })?
+}
+
+/// The chain id (its short string, `SN_SEPOLIA`) of the Starknet node at `rpc_url`, asked within `timeout`.
+/// Errors name the node by its redacted URL.
+pub async fn network_at(rpc_url: &str, timeout: Duration) -> anyhow::Result<String> {
+    let redacted = super::redact_rpc_url(rpc_url);
+    let reply = call(
+        &reqwest::Client::new(),
+        rpc_url,
+        "starknet_chainId",
+        json!([]),
+        timeout,
+    )
+    .await?;
+    let id: Felt = serde_json::from_value(reply.clone()).map_err(|_| {
+        anyhow::anyhow!("the node at {redacted} gives no Starknet chain id: {reply}")
+    })?;
+    starknet::core::utils::parse_cairo_short_string(&id)
+        .map_err(|_| anyhow::anyhow!("chain id {id:#x} at {redacted} is not a short string"))
+}
+
+/// Whether the node at `rpc_url` is a starknet-devnet (it answers the devnet-only `devnet_getConfig`): the only
+/// nodes where raw private keys are accepted. A Starknet chain id says nothing here: a devnet runs as
+/// `SN_SEPOLIA` by default.
+pub async fn is_devnet(rpc_url: &str, timeout: Duration) -> bool {
+    call(
+        &reqwest::Client::new(),
+        rpc_url,
+        "devnet_getConfig",
+        json!({}),
+        timeout,
+    )
+    .await
+    .is_ok_and(|r| r.is_object())
 }
 
 /// One Starknet deployment: its chain and each contract's address.
@@ -100,6 +149,47 @@ impl Deployment {
         let mut contracts = [("", Felt::ZERO); 5];
         for (slot, (name, deployed)) in contracts.iter_mut().zip(manifest.contracts.iter()) {
             *slot = (name, offchain::felt_of(&deployed.address)?);
+        }
+        Ok(Self {
+            chain_id: chain_key(&network),
+            network,
+            contracts,
+        })
+    }
+
+    /// The deployment of a chain as a coordinator's `/v1/status` lists it; an error when it is not a Starknet
+    /// chain or lacks a contract.
+    pub fn from_remote(chain: &crate::remote::RemoteChain) -> anyhow::Result<Self> {
+        if chain.family != Family::Starknet {
+            anyhow::bail!(
+                "{} is a {} chain, not a Starknet one",
+                chain.name,
+                chain.family
+            );
+        }
+        let network = chain
+            .name
+            .strip_prefix("starknet:")
+            .with_context(|| format!("{} is not a Starknet chain name", chain.name))?
+            .to_owned();
+        if chain_key(&network).0 != chain.chain_id {
+            anyhow::bail!(
+                "{} is listed with chain id {}, not its key {}",
+                chain.name,
+                chain.chain_id,
+                chain_key(&network).0
+            );
+        }
+        let mut contracts = [("", Felt::ZERO); 5];
+        for (slot, name) in contracts.iter_mut().zip(crate::deployment::CONTRACT_NAMES) {
+            let address = chain
+                .contracts
+                .get(name)
+                .with_context(|| format!("/v1/status lists no {name} on {}", chain.name))?;
+            let felt = Felt::from_hex(address).map_err(|_| {
+                anyhow::anyhow!("{name} on {} is not an address: {address}", chain.name)
+            })?;
+            *slot = (name, felt);
         }
         Ok(Self {
             chain_id: chain_key(&network),
@@ -142,6 +232,11 @@ struct BlockHeader {
     block_hash: Felt,
     parent_hash: Felt,
     block_number: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockTime {
+    timestamp: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -444,6 +539,17 @@ impl Chain for StarknetChain {
 
     fn codec(&self) -> &dyn crate::domain::EventCodec {
         &protocol::StarknetCodec
+    }
+
+    /// The Cairo governor counts seconds: its clock is the block's timestamp.
+    async fn governor_clock(&self, head: u64) -> Result<u64> {
+        let block: BlockTime = self
+            .request(
+                "starknet_getBlockWithTxHashes",
+                json!([{"block_number": head}]),
+            )
+            .await?;
+        Ok(block.timestamp)
     }
 }
 

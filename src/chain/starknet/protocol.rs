@@ -68,6 +68,61 @@ fn bytes32_of_decimal(value: &Value, name: &str) -> Result<Value, String> {
     Ok(json!(format!("{n:#066x}")))
 }
 
+/// A felt (0x-hex) as the decimal uint256 Solidity would hold (a proposal id).
+fn decimal_of_felt(value: &Value, name: &str) -> Result<Value, String> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| format!("argument {name} missing"))?;
+    let felt = starknet::core::types::Felt::from_hex(text)
+        .map_err(|_| format!("argument {name}={text} is not a felt"))?;
+    Ok(json!(
+        crate::domain::U256::from_be_bytes(felt.to_bytes_be()).to_string()
+    ))
+}
+
+/// A felt (0x-hex) as its 32 big-endian bytes.
+fn felt_bytes(value: &Value, name: &str) -> Result<[u8; 32], String> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| format!("argument {name} holds a non-felt"))?;
+    starknet::core::types::Felt::from_hex(text)
+        .map(|f| f.to_bytes_be())
+        .map_err(|_| format!("argument {name}={text} is not a felt"))
+}
+
+/// A Cairo proposal's `selectors` and `calldatas` (felts per call) as the protocol's opaque calldata of each
+/// call: the selector and then each calldata felt, 32 big-endian bytes each, 0x-hex (what
+/// [`crate::chain::account::ProposalCall`] holds on Starknet).
+fn proposal_calldatas(fields: &Map<String, Value>) -> Result<Value, String> {
+    let selectors = fields
+        .get("selectors")
+        .and_then(Value::as_array)
+        .ok_or("argument selectors missing")?;
+    let calldatas = fields
+        .get("calldatas")
+        .and_then(Value::as_array)
+        .ok_or("argument calldatas missing")?;
+    if selectors.len() != calldatas.len() {
+        return Err(format!(
+            "{} selectors but {} calldatas",
+            selectors.len(),
+            calldatas.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(calldatas.len());
+    for (selector, felts) in selectors.iter().zip(calldatas) {
+        let felts = felts
+            .as_array()
+            .ok_or("argument calldatas holds a non-list")?;
+        let mut bytes = felt_bytes(selector, "selectors")?.to_vec();
+        for f in felts {
+            bytes.extend_from_slice(&felt_bytes(f, "calldatas")?);
+        }
+        out.push(json!(alloy::primitives::hex::encode_prefixed(bytes)));
+    }
+    Ok(Value::Array(out))
+}
+
 /// A felt short string (0x-hex) as the `bytes32` Solidity would hold: its bytes, right-padded with zeros.
 fn bytes32_of_short_string(value: &Value, name: &str) -> Result<Value, String> {
     let text = value
@@ -91,6 +146,9 @@ pub fn canonical(contract: &str, event: &str, args: &Value) -> Result<Value, Str
     for (name, value) in fields {
         let value = match (event, name.as_str()) {
             (_, "spec_hash" | "commitment") => bytes32_of_decimal(value, name)?,
+            (_, "proposal_id") => decimal_of_felt(value, name)?,
+            ("ProposalCreated", "calldatas") => proposal_calldatas(fields)?,
+            ("ProposalCreated", "selectors") => continue,
             ("ParameterUpdated", "key") => bytes32_of_short_string(value, name)?,
             _ => value.clone(),
         };
@@ -106,6 +164,43 @@ mod tests {
     use crate::domain::{Address, JobId, U256};
 
     const WORKER: &str = "0x00000000000000000000000000000000000000000000000000000000000000ab";
+
+    /// A proposal id is a felt in Cairo (0x-hex in the decoded event) and a uint256 in the protocol: the
+    /// governor's id is the same number either way.
+    #[test]
+    fn proposal_ids_read_as_their_number() {
+        let id = "0x140ce06a3a0d6db4002d721a334806aeee27ffbfb3990f785a5d8b533a4fb69";
+        let args = json!({"proposal_id": id, "voter": WORKER, "support": "1", "weight": "5", "reason": "ok"});
+        let read = canonical("AccordGovernor", "VoteCast", &args).unwrap();
+        let expected = U256::from_str_radix(&id[2..], 16).unwrap().to_string();
+        assert_eq!(read["proposalId"], expected.as_str());
+        assert!(
+            canonical(
+                "AccordGovernor",
+                "VoteCast",
+                &json!({"proposal_id": "0xzz"})
+            )
+            .is_err()
+        );
+    }
+
+    /// A Cairo proposal's calls read as the opaque calldata the wallet builds: selector, then the felts.
+    #[test]
+    fn proposal_calls_read_as_selector_and_felts() {
+        let args = json!({
+            "selectors": ["0x5", "0x6"],
+            "calldatas": [["0x1", "0x2"], []],
+        });
+        let read = proposal_calldatas(args.as_object().unwrap()).unwrap();
+        let felt = |n: u8| format!("{}{n:02x}", "00".repeat(31));
+        assert_eq!(
+            read[0],
+            format!("0x{}{}{}", felt(5), felt(1), felt(2)).as_str()
+        );
+        assert_eq!(read[1], format!("0x{}", felt(6)).as_str());
+        let mismatched = json!({"selectors": ["0x5"], "calldatas": []});
+        assert!(proposal_calldatas(mismatched.as_object().unwrap()).is_err());
+    }
 
     #[test]
     fn names_become_the_solidity_ones() {

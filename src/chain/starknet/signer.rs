@@ -101,3 +101,39 @@ pub fn account_error<S: std::error::Error>(e: &starknet::accounts::AccountError<
         other => other.to_string(),
     }
 }
+
+/// The nonces of one account handed out locally, so that concurrent sends (a worker agent running two jobs, a
+/// scheduler with transactions in flight) get consecutive nonces instead of the same one read from the node.
+/// Read from the chain at first and again after a failed send (another sender, a dropped transaction).
+#[derive(Debug, Default)]
+pub struct Nonces(tokio::sync::Mutex<Option<Felt>>);
+
+impl Nonces {
+    /// Sends `calls` from `account` with the next nonce and returns the transaction's hash; an error is the
+    /// node's refusal in words (the contract's panic when it quotes one).
+    pub async fn send(
+        &self,
+        account: &Signer,
+        calls: Vec<starknet::core::types::Call>,
+    ) -> Result<Felt, String> {
+        use starknet::accounts::{Account as _, ConnectedAccount as _};
+        let mut next = self.0.lock().await;
+        let nonce = match *next {
+            Some(n) => n,
+            None => account
+                .get_nonce()
+                .await
+                .map_err(|e| format!("starknet_getNonce: {e}"))?,
+        };
+        match account.execute_v3(calls).nonce(nonce).send().await {
+            Ok(sent) => {
+                *next = Some(nonce + Felt::ONE);
+                Ok(sent.transaction_hash)
+            }
+            Err(e) => {
+                *next = None;
+                Err(account_error(&e))
+            }
+        }
+    }
+}

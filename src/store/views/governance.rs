@@ -2,7 +2,8 @@
 //! and the governed `params`.
 //!
 //! A proposal's quorum is `AccordToken.totalSupply * AccordGovernor.quorumNumerator / 100` from `params` (rounded
-//! down, like the governor); its state is read at `head`, the indexer's head. An unknown quorum (params not
+//! down, like the governor); its state is read at `head`, the governor's clock at the indexer's head (a block
+//! number or a timestamp, as the chain's governor counts). An unknown quorum (params not
 //! indexed yet) counts as not reached. The three proposal statements share that computation word for word.
 
 use serde::Deserialize;

@@ -53,10 +53,29 @@ pub fn create(
     signer: &PrivateKeySigner,
     password: &str,
 ) -> Result<PathBuf, Error> {
+    let name = name.map_or_else(|| default_name(signer.address()), str::to_owned);
+    let key = Zeroizing::new(signer.to_bytes().0);
+    // geth's plain address field (lowercase hex without 0x) lets the file be listed without a password.
+    let address = alloy::primitives::hex::encode(signer.address());
+    create_secret(dir, &name, &key, password, &[("address", address)])
+}
+
+/// The plain field that marks a keystore holding a Stark key, with that key's public key (0x-hex).
+pub const STARKNET_PUBLIC_KEY: &str = "starknet_public_key";
+
+/// Encrypts the 32 bytes `secret` (a key of any curve) with `password` into `dir/name`, with the plain `fields`
+/// beside the encrypted part (an `address`, a [`STARKNET_PUBLIC_KEY`]), as [`create`] does.
+pub fn create_secret(
+    dir: &Path,
+    name: &str,
+    secret: &[u8; 32],
+    password: &str,
+    fields: &[(&str, String)],
+) -> Result<PathBuf, Error> {
     if password.is_empty() {
         return Err(Error::EmptyPassword);
     }
-    let name = name.map_or_else(|| default_name(signer.address()), str::to_owned);
+    let name = name.to_owned();
     if name.is_empty()
         || name.starts_with('.')
         || name.contains(['/', '\\'])
@@ -84,7 +103,7 @@ pub fn create(
             });
         }
     }
-    let written = write_keystore(dir, &name, &path, signer, password);
+    let written = write_keystore(dir, &name, &path, secret, password, fields);
     if written.is_err() {
         let _ = std::fs::remove_file(&path);
     }
@@ -107,8 +126,9 @@ fn write_keystore(
     dir: &Path,
     name: &str,
     path: &Path,
-    signer: &PrivateKeySigner,
+    secret: &[u8; 32],
     password: &str,
+    fields: &[(&str, String)],
 ) -> Result<(), Error> {
     let io = |action: &'static str| {
         move |source: std::io::Error| Error::Io {
@@ -117,21 +137,30 @@ fn write_keystore(
             source,
         }
     };
-    let key = Zeroizing::new(signer.to_bytes().0);
     eth_keystore::encrypt_key(
         dir,
         &mut rand08::thread_rng(),
-        key.as_slice(),
+        secret.as_slice(),
         password,
         Some(name),
     )
     .map_err(|e| io("write")(std::io::Error::other(e.to_string())))?;
-    // Add geth's plain address field (lowercase hex without 0x) so the file can be listed without a password.
+    if fields.is_empty() {
+        return Ok(());
+    }
     let text = std::fs::read_to_string(path).map_err(io("read"))?;
     let mut json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| io("read")(std::io::Error::other(e)))?;
-    json["address"] = alloy::primitives::hex::encode(signer.address()).into();
+    for (name, value) in fields {
+        json[*name] = value.as_str().into();
+    }
     std::fs::write(path, json.to_string()).map_err(io("write"))
+}
+
+/// The plain (unencrypted) field `name` of the keystore at `path`, when it has one.
+pub fn plain_field(path: &Path, name: &str) -> Result<Option<String>, Error> {
+    let json = read_keystore_json(path)?;
+    Ok(json.get(name).and_then(|v| v.as_str()).map(str::to_owned))
 }
 
 /// Decrypts the keystore at `path` with `password`. Errors: [`Error::WrongPassword`], [`Error::Io`] when the
@@ -143,19 +172,13 @@ pub fn decrypt(path: &Path, password: &str) -> Result<PrivateKeySigner, Error> {
         path: path.to_owned(),
         message,
     };
-    let key = Zeroizing::new(
-        eth_keystore::decrypt_key(path, password).map_err(|e| match e {
-            eth_keystore::KeystoreError::MacMismatch => Error::WrongPassword {
-                path: path.to_owned(),
-            },
-            eth_keystore::KeystoreError::StdIo(message) => Error::Io {
-                action: "read",
-                path: path.to_owned(),
-                source: std::io::Error::other(message),
-            },
-            other => not_a_keystore(other.to_string()),
-        })?,
-    );
+    if json.get(STARKNET_PUBLIC_KEY).is_some() {
+        return Err(not_a_keystore(
+            "it holds a Stark key (a Starknet account's): sign with it against a Starknet node, with --account"
+                .into(),
+        ));
+    }
+    let key = decrypt_secret(path, password)?;
     let signer = PrivateKeySigner::from_slice(&key)
         .map_err(|_| not_a_keystore("the decrypted key is not a secp256k1 private key".into()))?;
     if let Some(claimed) = address_field(&json)
@@ -167,6 +190,28 @@ pub fn decrypt(path: &Path, password: &str) -> Result<PrivateKeySigner, Error> {
         )));
     }
     Ok(signer)
+}
+
+/// The secret bytes inside the keystore at `path`, whatever key they are: a secp256k1 key, or a Stark key as
+/// Starknet tools (starkli) write it in the same format. Errors as [`decrypt`]'s, without the address check.
+pub fn decrypt_secret(path: &Path, password: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    read_keystore_json(path)?;
+    eth_keystore::decrypt_key(path, password)
+        .map(Zeroizing::new)
+        .map_err(|e| match e {
+            eth_keystore::KeystoreError::MacMismatch => Error::WrongPassword {
+                path: path.to_owned(),
+            },
+            eth_keystore::KeystoreError::StdIo(message) => Error::Io {
+                action: "read",
+                path: path.to_owned(),
+                source: std::io::Error::other(message),
+            },
+            other => Error::NotAKeystore {
+                path: path.to_owned(),
+                message: other.to_string(),
+            },
+        })
 }
 
 fn read_keystore_json(path: &Path) -> Result<serde_json::Value, Error> {

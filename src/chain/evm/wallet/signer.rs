@@ -25,9 +25,13 @@ pub struct SignerArgs {
     /// File holding the keystore's password (first line); without it the password is prompted for.
     #[arg(long, env = "ACCORD_PASSWORD_FILE")]
     pub password_file: Option<PathBuf>,
-    /// Raw private key (0x-hex); accepted only on a devnet chain id (31337 or 1337).
+    /// Raw private key (0x-hex); accepted only on a devnet chain id (31337 or 1337), or on a starknet-devnet.
     #[arg(long, env = "ACCORD_PRIVATE_KEY", hide_env_values = true)]
     pub private_key: Option<String>,
+    /// Starknet only: the address of the account contract the key signs for (an EVM address is derived from
+    /// its key).
+    #[arg(long, env = "ACCORD_ACCOUNT")]
+    pub account: Option<String>,
 }
 
 impl std::fmt::Debug for SignerArgs {
@@ -35,6 +39,7 @@ impl std::fmt::Debug for SignerArgs {
         f.debug_struct("SignerArgs")
             .field("keystore", &self.keystore)
             .field("password_file", &self.password_file)
+            .field("account", &self.account)
             .field(
                 "private_key",
                 &self.private_key.as_ref().map(|_| "<redacted>"),
@@ -59,17 +64,20 @@ impl SignerArgs {
                 }
                 keystore::parse_private_key(key, "--private-key")
             }
-            (Some(path), None) => {
-                let password = match &self.password_file {
-                    Some(file) => keystore::read_secret_file(file)?,
-                    None => keystore::prompt_secret(
-                        &format!("Password for {}: ", path.display()),
-                        "password",
-                        "--password-file",
-                    )?,
-                };
-                keystore::decrypt(path, &password)
-            }
+            (Some(path), None) => keystore::decrypt(path, &self.password(path)?),
+        }
+    }
+
+    /// The password of the keystore at `path`: the password file's first line, or a hidden prompt when stdin
+    /// is a terminal.
+    pub fn password(&self, path: &std::path::Path) -> Result<zeroize::Zeroizing<String>, Error> {
+        match &self.password_file {
+            Some(file) => keystore::read_secret_file(file),
+            None => keystore::prompt_secret(
+                &format!("Password for {}: ", path.display()),
+                "password",
+                "--password-file",
+            ),
         }
     }
 }
