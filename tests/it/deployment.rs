@@ -269,13 +269,7 @@ async fn deploy_settings_follow_the_network_and_verify_names_each_shortfall() {
     );
     assert_eq!(verify.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
-    let failed: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let failed = crate::utils::failed_checks(&report);
     assert_eq!(
         failed,
         [

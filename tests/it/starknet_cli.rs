@@ -249,13 +249,7 @@ async fn deployment_verify_checks_a_starknet_deployment_and_serve_schedules_with
     );
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let failed: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let failed = crate::utils::failed_checks(&report);
     assert!(
         failed.contains(&"JobManager is this build's class"),
         "{report:#}"

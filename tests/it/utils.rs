@@ -210,6 +210,17 @@ pub fn json_output(args: &[&str], out: &Output) -> serde_json::Value {
     })
 }
 
+/// The names of the failed checks in an `accord deployment verify --output json` report.
+pub fn failed_checks(report: &serde_json::Value) -> Vec<&str> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect()
+}
+
 /// A loopback JSON-RPC proxy in front of `upstream` that passes each answer through `rewrite(request, answer)`
 /// (a batch element by element) and returns the proxy's URL. For tests that need a node to misbehave in a way
 /// anvil cannot be made to: it speaks JSON-RPC over HTTP like a node or a load balancer in front of several.

@@ -70,13 +70,8 @@ fn bytes32_of_decimal(value: &Value, name: &str) -> Result<Value, String> {
 
 /// A felt (0x-hex) as the decimal uint256 Solidity would hold (a proposal id).
 fn decimal_of_felt(value: &Value, name: &str) -> Result<Value, String> {
-    let text = value
-        .as_str()
-        .ok_or_else(|| format!("argument {name} missing"))?;
-    let felt = starknet::core::types::Felt::from_hex(text)
-        .map_err(|_| format!("argument {name}={text} is not a felt"))?;
     Ok(json!(
-        crate::domain::U256::from_be_bytes(felt.to_bytes_be()).to_string()
+        crate::domain::U256::from_be_bytes(felt_bytes(value, name)?).to_string()
     ))
 }
 
@@ -84,7 +79,7 @@ fn decimal_of_felt(value: &Value, name: &str) -> Result<Value, String> {
 fn felt_bytes(value: &Value, name: &str) -> Result<[u8; 32], String> {
     let text = value
         .as_str()
-        .ok_or_else(|| format!("argument {name} holds a non-felt"))?;
+        .ok_or_else(|| format!("argument {name} missing"))?;
     starknet::core::types::Felt::from_hex(text)
         .map(|f| f.to_bytes_be())
         .map_err(|_| format!("argument {name}={text} is not a felt"))
@@ -125,12 +120,7 @@ fn proposal_calldatas(fields: &Map<String, Value>) -> Result<Value, String> {
 
 /// A felt short string (0x-hex) as the `bytes32` Solidity would hold: its bytes, right-padded with zeros.
 fn bytes32_of_short_string(value: &Value, name: &str) -> Result<Value, String> {
-    let text = value
-        .as_str()
-        .ok_or_else(|| format!("argument {name} missing"))?;
-    let felt = starknet::core::types::Felt::from_hex(text)
-        .map_err(|_| format!("argument {name}={text} is not a felt"))?;
-    let bytes = felt.to_bytes_be();
+    let bytes = felt_bytes(value, name)?;
     let used: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
     let mut padded = used;
     padded.resize(32, 0);
