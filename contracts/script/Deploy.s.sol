@@ -52,6 +52,8 @@ contract Deploy {
         q.compensationBps = uint16(_fit("ACCORD_COMPENSATION_BPS", type(uint16).max));
         q.declineFeeBps = uint16(_fit("ACCORD_DECLINE_FEE_BPS", type(uint16).max));
         q.disputeBondBps = uint16(_fit("ACCORD_DISPUTE_BOND_BPS", type(uint16).max));
+        q.consensusBps = uint16(_fit("ACCORD_CONSENSUS_BPS", type(uint16).max));
+        q.revealWindow = uint32(_fit("ACCORD_REVEAL_WINDOW", type(uint32).max));
     }
 
     error SettingTooLarge(string name, uint256 value, uint256 max);

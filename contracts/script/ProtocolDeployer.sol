@@ -43,7 +43,7 @@ library ProtocolDeployer {
     /// 1-minute timelock, 100-token minimum stake, 2.5% fee, 10% slash share, 1-hour assignment timeout,
     /// 1-hour challenge window, 1-day dispute period, 10-minute minimum submit window, minimum unbonding period;
     /// fault slash capped at 2x the reward, client compensation up to 5% of the reward, 1% decline fee, 10%
-    /// dispute bond.
+    /// dispute bond; redundant jobs agree by a simple majority and reveal within 10 minutes.
     function devnetConfig(address deployer, address holder, address coordinator, address arbiter)
         internal
         pure
@@ -59,7 +59,7 @@ library ProtocolDeployer {
             quorumPercent: 4,
             timelockDelay: 60,
             minStake: 100e18,
-            unbondingPeriod: 9 days,
+            unbondingPeriod: 10 days,
             params: JobManager.Params({
                 protocolFeeBps: 250,
                 slashShareBps: 1000,
@@ -70,7 +70,12 @@ library ProtocolDeployer {
                 accruedFees: 0
             }),
             penalties: JobManager.Penalties({
-                slashRewardMultipleBps: 20_000, compensationBps: 500, declineFeeBps: 100, disputeBondBps: 1000
+                slashRewardMultipleBps: 20_000,
+                compensationBps: 500,
+                declineFeeBps: 100,
+                disputeBondBps: 1000,
+                consensusBps: 5001,
+                revealWindow: 10 minutes
             }),
             coordinator: coordinator,
             arbiter: arbiter

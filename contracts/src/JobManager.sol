@@ -59,12 +59,20 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     bytes32 public constant COMPENSATION_BPS = "compensationBps";
     bytes32 public constant DECLINE_FEE_BPS = "declineFeeBps";
     bytes32 public constant DISPUTE_BOND_BPS = "disputeBondBps";
+    bytes32 public constant REVEAL_WINDOW = "revealWindow";
+    bytes32 public constant CONSENSUS_BPS = "consensusBps";
 
     /// @notice Decline reasons of {declineJob}.
     uint8 public constant DECLINE_SPEC_UNREACHABLE = 1;
     uint8 public constant DECLINE_SPEC_HASH_MISMATCH = 2;
     uint8 public constant DECLINE_LIMITS_EXCEEDED = 3;
     uint8 public constant DECLINE_CANNOT_START = 4;
+
+    /// @notice Replica faults of {ReplicaFaulted}.
+    uint8 public constant FAULT_NO_COMMIT = 1;
+    uint8 public constant FAULT_NO_REVEAL = 2;
+    uint8 public constant FAULT_DISSENT = 3;
+    uint8 public constant FAULT_DISPUTE_LOST = 4;
 
     /// @notice Governed parameters of the hot paths and accrued fees, packed into one slot
     /// (16 + 16 + 32 + 32 + 32 + 32 + 96 bits).
@@ -85,17 +93,30 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         uint96 accruedFees;
     }
 
-    /// @notice Governed fault parameters, in a second slot read only on the fault, decline and dispute paths
-    /// (4 x 16 bits), each in basis points of the job's reward.
-    /// @param slashRewardMultipleBps Cap of a fault slash (20_000 = twice the reward).
-    /// @param compensationBps The most of one fault slash the client receives; the rest goes to the treasury.
-    /// @param declineFeeBps Fee of {declineJob}, to the treasury.
-    /// @param disputeBondBps Bond the client escrows to dispute.
+    /// @notice Governed fault and redundancy parameters, in a second slot read only on the fault, decline, dispute
+    /// and redundant-job paths (5 x 16 + 32 bits).
+    /// @param slashRewardMultipleBps Cap of a fault slash, in basis points of the reward (20_000 = twice the reward).
+    /// @param compensationBps The most of one fault slash the client receives, in basis points of the reward; the
+    /// rest goes to the treasury.
+    /// @param declineFeeBps Fee of {declineJob}, in basis points of the reward, to the treasury.
+    /// @param disputeBondBps Bond the client escrows to dispute, in basis points of the reward.
+    /// @param consensusBps Least share of a redundant job's replicas that must agree (basis points, rounded up).
+    /// @param revealWindow Seconds the replicas have to reveal once the commit phase closes.
     struct Penalties {
         uint16 slashRewardMultipleBps;
         uint16 compensationBps;
         uint16 declineFeeBps;
         uint16 disputeBondBps;
+        uint16 consensusBps;
+        uint32 revealWindow;
+    }
+
+    /// @dev Where a worker sits in a redundant job: its replica number (from 1), phase, sealed and revealed result.
+    struct Seat {
+        uint8 index;
+        ReplicaPhase phase;
+        bytes32 sealedResult;
+        bytes32 commitment;
     }
 
     /// @notice The reward token.
@@ -111,6 +132,11 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     mapping(uint256 jobId => Job) private _jobs;
     /// @dev Written only on dispute, cleared when the bond is released.
     mapping(uint256 jobId => uint256) private _disputeBonds;
+    /// @dev Redundant jobs only: counters, the agreed commitment, replica workers by number, and their seats.
+    mapping(uint256 jobId => Redundancy) private _redundancy;
+    mapping(uint256 jobId => bytes32) private _consensus;
+    mapping(uint256 jobId => mapping(uint256 replica => address)) private _replicaWorkers;
+    mapping(uint256 jobId => mapping(address worker => Seat)) private _seats;
 
     /// @notice Creates the job manager.
     /// @param token_ The reward token (the registry's staking token).
@@ -145,6 +171,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         _setCompensation(initialPenalties.compensationBps);
         _setDeclineFee(initialPenalties.declineFeeBps);
         _setDisputeBond(initialPenalties.disputeBondBps);
+        _setConsensusShare(initialPenalties.consensusBps);
+        _setRevealWindow(initialPenalties.revealWindow);
     }
 
     // ----------------------------------------------------------------- client
@@ -158,7 +186,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         uint32 deadline,
         uint8 maxAttempts
     ) external nonReentrant returns (uint256 jobId) {
-        jobId = _post(specHash, specURI, requiredCapabilities, reward, deadline, maxAttempts);
+        jobId = _post(specHash, specURI, requiredCapabilities, reward, deadline, maxAttempts, JobStatus.Open);
         token.safeTransferFrom(msg.sender, address(this), reward);
     }
 
@@ -189,14 +217,44 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     ) external nonReentrant returns (uint256 jobId) {
         // A front-runner may have spent the permit already; the allowance it left is then used as is.
         try IERC20Permit(address(token)).permit(msg.sender, address(this), reward, permitDeadline, v, r, s) {} catch {}
-        jobId = _post(specHash, specURI, requiredCapabilities, reward, deadline, maxAttempts);
+        jobId = _post(specHash, specURI, requiredCapabilities, reward, deadline, maxAttempts, JobStatus.Open);
+        token.safeTransferFrom(msg.sender, address(this), reward);
+    }
+
+    /// @inheritdoc IJobManager
+    function postRedundantJob(
+        bytes32 specHash,
+        string calldata specURI,
+        uint16 requiredCapabilities,
+        uint96 reward,
+        uint32 deadline,
+        uint8 redundancy,
+        uint8 threshold
+    ) external nonReentrant returns (uint256 jobId) {
+        uint256 least = (uint256(redundancy) * _penalties.consensusBps + ProtocolBounds.BPS - 1) / ProtocolBounds.BPS;
+        // Safe cast: least <= redundancy (consensusBps <= 10_000), checked against MAX_REDUNDANCY below.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (threshold == 0) threshold = uint8(least);
+        if (redundancy < 2 || redundancy > ProtocolBounds.MAX_REDUNDANCY || threshold < least || threshold > redundancy)
+        {
+            revert InvalidRedundancy(redundancy, threshold, least, ProtocolBounds.MAX_REDUNDANCY);
+        }
+        jobId = _post(specHash, specURI, requiredCapabilities, reward, deadline, 1, JobStatus.Gathering);
+        _redundancy[jobId] = Redundancy({
+            redundancy: redundancy, threshold: threshold, assigned: 0, committed: 0, revealed: 0, agreeing: 0
+        });
+        emit RedundancyRequested(jobId, redundancy, threshold);
         token.safeTransferFrom(msg.sender, address(this), reward);
     }
 
     /// @inheritdoc IJobManager
     function cancelJob(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
-        _expectStatus(jobId, job.status, JobStatus.Open);
+        JobStatus status = job.status;
+        // A redundant job may be cancelled until its first replica is assigned.
+        if (status != JobStatus.Gathering || _redundancy[jobId].assigned != 0) {
+            _expectStatus(jobId, status, JobStatus.Open);
+        }
         address client = job.client;
         if (msg.sender != client) revert NotClient(jobId, msg.sender);
         uint256 reward = job.reward;
@@ -279,6 +337,52 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobManager
+    function commitResult(uint256 jobId, bytes32 sealedResult) external {
+        Job storage job = _jobs[jobId];
+        JobStatus status = job.status;
+        if (status != JobStatus.Gathering) _expectStatus(jobId, status, JobStatus.Committing);
+        Seat storage seat = _seats[jobId][msg.sender];
+        if (seat.phase != ReplicaPhase.Assigned) revert NotReplica(jobId, msg.sender, ReplicaPhase.Assigned);
+        uint256 due = job.due;
+        if (block.timestamp > due) revert CommitOverdue(jobId, due);
+        seat.phase = ReplicaPhase.Committed;
+        seat.sealedResult = sealedResult;
+        Redundancy storage red = _redundancy[jobId];
+        uint8 committed = red.committed + 1;
+        red.committed = committed;
+        emit ResultCommitted(jobId, msg.sender, sealedResult);
+        if (committed == red.redundancy) _openReveal(jobId, job, committed);
+    }
+
+    /// @inheritdoc IJobManager
+    function revealResult(
+        uint256 jobId,
+        uint8 daKind,
+        bytes32 commitment,
+        uint64 size,
+        bytes32 salt,
+        string calldata locator
+    ) external nonReentrant {
+        ProtocolBounds.checkUri(locator);
+        Job storage job = _jobs[jobId];
+        _expectStatus(jobId, job.status, JobStatus.Revealing);
+        Seat storage seat = _seats[jobId][msg.sender];
+        if (seat.phase != ReplicaPhase.Committed) revert NotReplica(jobId, msg.sender, ReplicaPhase.Committed);
+        uint256 due = job.due;
+        if (block.timestamp > due) revert SubmissionOverdue(jobId, due);
+        if (sealResult(jobId, commitment, salt, msg.sender) != seat.sealedResult) {
+            revert RevealMismatch(jobId, msg.sender);
+        }
+        seat.phase = ReplicaPhase.Revealed;
+        seat.commitment = commitment;
+        Redundancy storage red = _redundancy[jobId];
+        uint8 revealed = red.revealed + 1;
+        red.revealed = revealed;
+        emit ResultRevealed(jobId, msg.sender, daKind, commitment, size, locator);
+        if (revealed == red.committed) _settle(jobId, job);
+    }
+
+    /// @inheritdoc IJobManager
     function declineJob(uint256 jobId, uint8 reason) external nonReentrant {
         if (reason == 0 || reason > DECLINE_CANNOT_START) revert InvalidDeclineReason(reason);
         Job storage job = _jobs[jobId];
@@ -310,16 +414,29 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         uint256 resolveBy = job.due;
         if (block.timestamp > resolveBy) revert DisputePeriodOver(jobId, resolveBy);
         emit DisputeResolved(jobId, msg.sender, workerAtFault);
+        address worker = job.worker;
         if (workerAtFault) {
-            address worker = job.worker;
             address client = job.client;
+            uint256 reward = job.reward;
             _refund(jobId, job);
             _releaseBond(jobId, client);
-            _slash(jobId, worker, client, job.reward);
-            if (!registry.workerOf(worker).jailed) registry.jail(worker);
-        } else {
+            if (worker != address(0)) {
+                _slash(jobId, worker, client, reward);
+                _jail(worker);
+            } else {
+                address[] memory agreeing = _agreeing(jobId);
+                for (uint256 i; i < agreeing.length; ++i) {
+                    emit ReplicaFaulted(
+                        jobId, agreeing[i], FAULT_DISPUTE_LOST, _slash(jobId, agreeing[i], client, reward)
+                    );
+                    _jail(agreeing[i]);
+                }
+            }
+        } else if (worker != address(0)) {
             _pay(jobId, job);
-            _releaseBond(jobId, job.worker);
+            _releaseBond(jobId, worker);
+        } else {
+            _payReplicas(jobId, job, true);
         }
     }
 
@@ -356,11 +473,25 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             // The arbiter stayed silent: the result stands, and the client gets its bond back.
             _pay(jobId, job);
             _releaseBond(jobId, job.client);
+        } else if (status >= JobStatus.Gathering && block.timestamp >= _phaseEnd(job)) {
+            if (status == JobStatus.Gathering) {
+                // Too few replicas by the commit due (or the deadline): nobody's fault, the client is refunded.
+                emit ConsensusFailed(jobId, 0);
+                _refund(jobId, job);
+            } else if (status == JobStatus.Committing) {
+                Redundancy storage red = _redundancy[jobId];
+                uint8 committed = red.committed;
+                if (committed >= red.threshold) _openReveal(jobId, job, committed);
+                else _settle(jobId, job);
+            } else {
+                _settle(jobId, job);
+            }
         } else {
             if (status == JobStatus.None) revert UnknownJob(jobId);
             uint256 at;
             if (status == JobStatus.Open) at = job.deadline;
             else if (status == JobStatus.Assigned || status == JobStatus.Disputed) at = uint256(job.due) + 1;
+            else if (status >= JobStatus.Gathering) at = _phaseEnd(job);
             revert NotExpired(jobId, status, at);
         }
     }
@@ -434,6 +565,22 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         _setCompensation(bps);
     }
 
+    /// @notice Sets the least share of a redundant job's replicas that must agree (timelock only), 5_001..10_000 bps
+    /// (always more than half); applies to jobs posted from now on.
+    /// @param bps Basis points of the redundancy, rounded up.
+    /// Emits {ParameterUpdated}.
+    function setConsensusShare(uint256 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setConsensusShare(bps);
+    }
+
+    /// @notice Sets the reveal window of redundant jobs (timelock only), 1 minute..1 day; applies to commit phases
+    /// closing from now on.
+    /// @param secs Seconds.
+    /// Emits {ParameterUpdated}.
+    function setRevealWindow(uint256 secs) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setRevealWindow(secs);
+    }
+
     /// @notice Sets the decline fee (timelock only), 0..1_000 bps of the reward.
     /// @param bps Basis points of the reward.
     /// Emits {ParameterUpdated}.
@@ -477,6 +624,27 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         return _disputeBonds[jobId];
     }
 
+    /// @inheritdoc IJobManager
+    function replicasOf(uint256 jobId)
+        external
+        view
+        returns (Redundancy memory redundancy, bytes32 consensus, Replica[] memory replicas)
+    {
+        redundancy = _redundancy[jobId];
+        consensus = _consensus[jobId];
+        replicas = new Replica[](redundancy.assigned);
+        for (uint256 i; i < replicas.length; ++i) {
+            address worker = _replicaWorkers[jobId][i + 1];
+            Seat storage seat = _seats[jobId][worker];
+            replicas[i] = Replica(worker, seat.phase, seat.sealedResult, seat.commitment);
+        }
+    }
+
+    /// @inheritdoc IJobManager
+    function sealResult(uint256 jobId, bytes32 commitment, bytes32 salt, address worker) public pure returns (bytes32) {
+        return keccak256(abi.encode(jobId, commitment, salt, worker));
+    }
+
     // --------------------------------------------------------------- internal
 
     function _post(
@@ -485,7 +653,8 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         uint16 requiredCapabilities,
         uint96 reward,
         uint32 deadline,
-        uint8 maxAttempts
+        uint8 maxAttempts,
+        JobStatus status
     ) private returns (uint256 jobId) {
         if (reward == 0) revert ZeroReward();
         if (deadline <= block.timestamp) revert DeadlineNotInFuture(deadline, block.timestamp);
@@ -500,7 +669,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             worker: address(0),
             deadline: deadline,
             due: 0,
-            status: JobStatus.Open,
+            status: status,
             attemptsLeft: maxAttempts,
             requiredCapabilities: requiredCapabilities
         });
@@ -512,6 +681,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         Job storage job = _jobs[jobId];
         JobStatus status = job.status;
         if (status != JobStatus.Open) {
+            if (status == JobStatus.Gathering) return _tryAssignReplica(jobId, job, worker, timeout, window);
             if (status == JobStatus.None) return abi.encodeWithSelector(UnknownJob.selector, jobId);
             return abi.encodeWithSelector(JobStatusMismatch.selector, jobId, JobStatus.Open, status);
         }
@@ -533,9 +703,191 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         return "";
     }
 
-    function _pay(uint256 jobId, Job storage job) private {
+    /// @dev Assigns one replica of a gathering job or returns why not; changes nothing when it returns a reason. The
+    /// first replica sets the commit due; each later one must still have the minimum submit window before it.
+    function _tryAssignReplica(uint256 jobId, Job storage job, address worker, uint256 timeout, uint256 window)
+        private
+        returns (bytes memory)
+    {
+        uint256 due = job.due;
+        uint256 earliest = block.timestamp + window;
+        if (due == 0) {
+            uint256 deadline = job.deadline;
+            if (block.timestamp >= deadline) {
+                return abi.encodeWithSelector(JobDeadlinePassed.selector, jobId, deadline);
+            }
+            if (deadline < earliest) {
+                return abi.encodeWithSelector(DeadlineTooSoon.selector, jobId, deadline, earliest);
+            }
+            due = block.timestamp + timeout;
+            if (due > deadline) due = deadline;
+        } else if (due < earliest) {
+            return abi.encodeWithSelector(DeadlineTooSoon.selector, jobId, due, earliest);
+        }
+        Seat storage seat = _seats[jobId][worker];
+        if (worker == job.client || seat.index != 0) {
+            return abi.encodeWithSelector(ReplicaNotIndependent.selector, jobId, worker);
+        }
+        bytes memory reason = registry.assignable(worker, job.requiredCapabilities);
+        if (reason.length != 0) return reason;
+        Redundancy storage red = _redundancy[jobId];
+        uint8 index = red.assigned + 1;
+        red.assigned = index;
+        _replicaWorkers[jobId][index] = worker;
+        seat.index = index;
+        seat.phase = ReplicaPhase.Assigned;
+        job.due = SafeCast.toUint32(due);
+        if (index == red.redundancy) job.status = JobStatus.Committing;
+        emit ReplicaAssigned(jobId, worker, index, due);
+        return "";
+    }
+
+    /// @dev Closes the commit phase: reveals are due within the reveal window.
+    function _openReveal(uint256 jobId, Job storage job, uint256 committed) private {
+        uint256 due = block.timestamp + _penalties.revealWindow;
+        job.status = JobStatus.Revealing;
+        job.due = SafeCast.toUint32(due);
+        emit RevealOpened(jobId, committed, due);
+    }
+
+    /// @dev When a redundant job's current phase may be closed by {expire}: the deadline while no replica is
+    /// assigned, else just after the phase's due time.
+    function _phaseEnd(Job storage job) private view returns (uint256) {
+        uint256 due = job.due;
+        return due == 0 ? job.deadline : due + 1;
+    }
+
+    /// @dev Settles a redundant job's reveals (loops only over its replicas, at most MAX_REDUNDANCY). The commitment
+    /// most replicas revealed is the result when at least the threshold agree (more than half: at most one can);
+    /// then every replica that did not commit, did not reveal or revealed something else is slashed, and the job
+    /// waits out the challenge window. Otherwise the job is refunded, and only the replicas that did not commit or
+    /// reveal are slashed: without a consensus no revealed result can be called wrong.
+    function _settle(uint256 jobId, Job storage job) private {
+        Redundancy storage red = _redundancy[jobId];
+        uint256 n = red.assigned;
+        address[] memory workers = new address[](n);
+        ReplicaPhase[] memory phases = new ReplicaPhase[](n);
+        bytes32[] memory revealed = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            address worker = _replicaWorkers[jobId][i + 1];
+            Seat storage seat = _seats[jobId][worker];
+            workers[i] = worker;
+            phases[i] = seat.phase;
+            if (phases[i] == ReplicaPhase.Revealed) revealed[i] = seat.commitment;
+        }
+        // A replica that committed is at fault for not revealing only once the reveal window was open.
+        bool revealing = job.status == JobStatus.Revealing;
+        (bytes32 best, uint256 agreeing) = _mostRevealed(phases, revealed);
+        bool reached = agreeing >= red.threshold;
+        if (reached) {
+            uint256 endsAt = block.timestamp + _params.challengeWindow;
+            _consensus[jobId] = best;
+            // Safe cast: at most the replicas assigned, a uint8.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            red.agreeing = uint8(agreeing);
+            job.status = JobStatus.Submitted;
+            job.due = SafeCast.toUint32(endsAt);
+            emit ConsensusReached(jobId, best, agreeing, endsAt);
+        } else {
+            emit ConsensusFailed(jobId, agreeing);
+            _refund(jobId, job);
+        }
+        _slashFaulty(jobId, job, workers, phases, revealed, revealing, reached ? best : bytes32(0));
+    }
+
+    /// @dev The commitment most revealed replicas agree on, and how many.
+    function _mostRevealed(ReplicaPhase[] memory phases, bytes32[] memory revealed)
+        private
+        pure
+        returns (bytes32 best, uint256 count)
+    {
+        for (uint256 i; i < phases.length; ++i) {
+            if (phases[i] != ReplicaPhase.Revealed) continue;
+            uint256 same;
+            for (uint256 j; j < phases.length; ++j) {
+                if (phases[j] == ReplicaPhase.Revealed && revealed[j] == revealed[i]) ++same;
+            }
+            if (same > count) (best, count) = (revealed[i], same);
+        }
+    }
+
+    /// @dev Slashes every replica that did not commit, did not reveal in an open reveal window, and, with a
+    /// consensus (non-zero), every one that revealed something else.
+    function _slashFaulty(
+        uint256 jobId,
+        Job storage job,
+        address[] memory workers,
+        ReplicaPhase[] memory phases,
+        bytes32[] memory revealed,
+        bool revealing,
+        bytes32 consensus
+    ) private {
+        address client = job.client;
         uint256 reward = job.reward;
+        for (uint256 i; i < workers.length; ++i) {
+            uint8 fault;
+            if (phases[i] == ReplicaPhase.Assigned) {
+                fault = FAULT_NO_COMMIT;
+            } else if (phases[i] == ReplicaPhase.Committed && revealing) {
+                fault = FAULT_NO_REVEAL;
+            } else if (phases[i] == ReplicaPhase.Revealed && consensus != 0 && revealed[i] != consensus) {
+                fault = FAULT_DISSENT;
+            } else {
+                continue;
+            }
+            emit ReplicaFaulted(jobId, workers[i], fault, _slash(jobId, workers[i], client, reward));
+        }
+    }
+
+    /// @dev The replicas whose reveal matched the consensus, in replica order.
+    function _agreeing(uint256 jobId) private view returns (address[] memory agreeing) {
+        Redundancy storage red = _redundancy[jobId];
+        bytes32 consensus = _consensus[jobId];
+        agreeing = new address[](red.agreeing);
+        uint256 found;
+        for (uint256 i = 1; found < agreeing.length; ++i) {
+            address worker = _replicaWorkers[jobId][i];
+            Seat storage seat = _seats[jobId][worker];
+            if (seat.phase == ReplicaPhase.Revealed && seat.commitment == consensus) agreeing[found++] = worker;
+        }
+    }
+
+    /// @dev Pays a redundant job: the agreeing replicas share the reward less the fee equally; what does not divide
+    /// evenly accrues with the fee (reported on the first replica's {JobPaid}). With `withBond`, they also share
+    /// the held dispute bond (the first takes what does not divide evenly), in the same transfer.
+    function _payReplicas(uint256 jobId, Job storage job, bool withBond) private {
+        address[] memory agreeing = _agreeing(jobId);
+        uint256 m = agreeing.length;
+        uint256 reward = job.reward;
+        uint256 fee = reward * _params.protocolFeeBps / ProtocolBounds.BPS;
+        uint256 share = (reward - fee) / m;
+        uint256 feeShare = fee / m;
+        uint256 kept = reward - share * m;
+        uint256 bond;
+        if (withBond) {
+            bond = _disputeBonds[jobId];
+            if (bond != 0) delete _disputeBonds[jobId];
+        }
+        uint256 part = bond / m;
+        job.status = JobStatus.Paid;
+        _params.accruedFees += SafeCast.toUint96(kept);
+        for (uint256 i; i < m; ++i) {
+            address worker = agreeing[i];
+            uint256 bondPart = i == 0 ? bond - part * (m - 1) : part;
+            emit JobPaid(jobId, worker, share, i == 0 ? kept - feeShare * (m - 1) : feeShare);
+            if (bondPart != 0) emit DisputeBondReleased(jobId, worker, bondPart);
+            token.safeTransfer(worker, share + bondPart);
+        }
+    }
+
+    function _jail(address worker) private {
+        if (!registry.workerOf(worker).jailed) registry.jail(worker);
+    }
+
+    function _pay(uint256 jobId, Job storage job) private {
         address worker = job.worker;
+        if (worker == address(0)) return _payReplicas(jobId, job, false);
+        uint256 reward = job.reward;
         uint256 fee = reward * _params.protocolFeeBps / ProtocolBounds.BPS;
         job.status = JobStatus.Paid;
         _params.accruedFees += SafeCast.toUint96(fee);
@@ -644,6 +996,22 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         ProtocolBounds.checkBounds(DECLINE_FEE_BPS, bps, 0, ProtocolBounds.MAX_DECLINE_FEE_BPS);
         emit ParameterUpdated(DECLINE_FEE_BPS, _penalties.declineFeeBps, bps);
         _penalties.declineFeeBps = SafeCast.toUint16(bps);
+    }
+
+    function _setConsensusShare(uint256 bps) private {
+        ProtocolBounds.checkBounds(
+            CONSENSUS_BPS, bps, ProtocolBounds.MIN_CONSENSUS_BPS, ProtocolBounds.MAX_CONSENSUS_BPS
+        );
+        emit ParameterUpdated(CONSENSUS_BPS, _penalties.consensusBps, bps);
+        _penalties.consensusBps = SafeCast.toUint16(bps);
+    }
+
+    function _setRevealWindow(uint256 secs) private {
+        ProtocolBounds.checkBounds(
+            REVEAL_WINDOW, secs, ProtocolBounds.MIN_REVEAL_WINDOW, ProtocolBounds.MAX_REVEAL_WINDOW
+        );
+        emit ParameterUpdated(REVEAL_WINDOW, _penalties.revealWindow, secs);
+        _penalties.revealWindow = SafeCast.toUint32(secs);
     }
 
     function _setDisputeBond(uint256 bps) private {

@@ -4,8 +4,8 @@ pragma solidity ^0.8.28;
 /// @title ProtocolBounds
 /// @notice Hard on-chain bounds of every governable parameter. No proposal can move a parameter outside them.
 /// @dev The bounds are tied together: a worker's stake stays slashable while it unbonds, and the shortest unbonding
-/// period is the longest a worker can stay liable for one assignment (submission due, then the challenge window,
-/// then the dispute period). So stake never leaves the registry before every fault it backs can be punished,
+/// period is the longest a worker can stay liable for one assignment (submission or commit due, then for a replica
+/// the reveal window, then the challenge window, then the dispute period). So stake never leaves the registry before every fault it backs can be punished,
 /// without the registry having to count open assignments.
 library ProtocolBounds {
     /// @notice A governed parameter outside its hard bounds.
@@ -48,8 +48,21 @@ library ProtocolBounds {
     uint256 internal constant MIN_MIN_SUBMIT_WINDOW = 1 minutes;
     uint256 internal constant MAX_MIN_SUBMIT_WINDOW = 1 days;
 
-    /// @notice Unbonding period: at least the longest liability of one assignment, at most a year (seconds).
-    uint256 internal constant MIN_UNBONDING_PERIOD = MAX_ASSIGNMENT_TIMEOUT + MAX_CHALLENGE_WINDOW + MAX_DISPUTE_PERIOD;
+    /// @notice Time the replicas of a redundant job have to reveal once the commit phase closes: 1 minute to 1 day
+    /// (seconds).
+    uint256 internal constant MIN_REVEAL_WINDOW = 1 minutes;
+    uint256 internal constant MAX_REVEAL_WINDOW = 1 days;
+    /// @notice Least share of a redundant job's replicas that must agree, when the client asks for no more: always
+    /// more than half, so at most one result can reach it (basis points of the redundancy, rounded up).
+    uint256 internal constant MIN_CONSENSUS_BPS = 5001;
+    uint256 internal constant MAX_CONSENSUS_BPS = 10_000;
+    /// @notice Most replicas one redundant job may ask for.
+    uint256 internal constant MAX_REDUNDANCY = 7;
+
+    /// @notice Unbonding period: at least the longest liability of one assignment, at most a year (seconds). A
+    /// replica's liability is the longest: commit (assignment timeout), reveal, challenge window, dispute period.
+    uint256 internal constant MIN_UNBONDING_PERIOD =
+        MAX_ASSIGNMENT_TIMEOUT + MAX_REVEAL_WINDOW + MAX_CHALLENGE_WINDOW + MAX_DISPUTE_PERIOD;
     uint256 internal constant MAX_UNBONDING_PERIOD = 365 days;
 
     /// @notice Minimum worker stake: 1 to 100,000,000 tokens (18 decimals).

@@ -17,7 +17,7 @@ contract WorkerRegistryTest is Fixture {
     bytes32 internal constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
     uint256 internal constant MIN_STAKE_INITIAL = 100e18; // devnet config
-    uint256 internal constant UNBONDING_INITIAL = 9 days; // devnet config
+    uint256 internal constant UNBONDING_INITIAL = 10 days; // devnet config
     uint256 internal constant MAX_U96 = type(uint96).max;
 
     string internal constant URI = "ipfs://worker";
@@ -110,7 +110,7 @@ contract WorkerRegistryTest is Fixture {
         vm.assertEq(r.unbondingPeriod(), UNBONDING_INITIAL);
         vm.assertEq(r.jobManager(), address(0));
 
-        // RoleGranted, then ParameterUpdated(minStake, 0, 100e18), then ParameterUpdated(unbondingPeriod, 0, 9 days).
+        // RoleGranted, then ParameterUpdated(minStake, 0, 100e18), then ParameterUpdated(unbondingPeriod, 0, 10 days).
         vm.assertEq(logs.length, 3);
         bytes32 sig = keccak256("ParameterUpdated(bytes32,uint256,uint256)");
         vm.assertEq(logs[1].emitter, address(r));
@@ -145,7 +145,11 @@ contract WorkerRegistryTest is Fixture {
     function test_constructor_RevertWhen_UnbondingPeriodOutOfBounds() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                ProtocolBounds.ParameterOutOfBounds.selector, bytes32("unbondingPeriod"), 365 days + 1, 9 days, 365 days
+                ProtocolBounds.ParameterOutOfBounds.selector,
+                bytes32("unbondingPeriod"),
+                365 days + 1,
+                10 days,
+                365 days
             )
         );
         new WorkerRegistry(token, address(this), MIN_STAKE_INITIAL, 365 days + 1);
@@ -980,25 +984,29 @@ contract WorkerRegistryTest is Fixture {
         registry.setUnbondingPeriod(ProtocolBounds.MAX_UNBONDING_PERIOD);
         vm.assertEq(registry.unbondingPeriod(), 365 days);
         registry.setUnbondingPeriod(ProtocolBounds.MIN_UNBONDING_PERIOD);
-        vm.assertEq(registry.unbondingPeriod(), 9 days);
+        vm.assertEq(registry.unbondingPeriod(), 10 days);
         vm.stopPrank();
     }
 
     function test_setUnbondingPeriod_RevertWhen_BelowMin() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                ProtocolBounds.ParameterOutOfBounds.selector, bytes32("unbondingPeriod"), 9 days - 1, 9 days, 365 days
+                ProtocolBounds.ParameterOutOfBounds.selector, bytes32("unbondingPeriod"), 10 days - 1, 10 days, 365 days
             )
         );
         vm.prank(address(timelock));
-        registry.setUnbondingPeriod(9 days - 1);
+        registry.setUnbondingPeriod(10 days - 1);
         vm.assertEq(registry.unbondingPeriod(), UNBONDING_INITIAL);
     }
 
     function test_setUnbondingPeriod_RevertWhen_AboveMax() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                ProtocolBounds.ParameterOutOfBounds.selector, bytes32("unbondingPeriod"), 365 days + 1, 9 days, 365 days
+                ProtocolBounds.ParameterOutOfBounds.selector,
+                bytes32("unbondingPeriod"),
+                365 days + 1,
+                10 days,
+                365 days
             )
         );
         vm.prank(address(timelock));

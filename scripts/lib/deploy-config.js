@@ -39,6 +39,8 @@ const SCHEMA = {
     compensationBps: ['ACCORD_COMPENSATION_BPS', 'int'],
     declineFeeBps: ['ACCORD_DECLINE_FEE_BPS', 'int'],
     disputeBondBps: ['ACCORD_DISPUTE_BOND_BPS', 'int'],
+    consensusBps: ['ACCORD_CONSENSUS_BPS', 'int'],
+    revealWindowSecs: ['ACCORD_REVEAL_WINDOW', 'int'],
   },
 };
 // The documented minimums of a public deployment (also in src/deployment.rs, checked by `deployment verify`).

@@ -24,8 +24,8 @@ pub enum GovCommand {
     /// Propose parameter changes, e.g. `--set minStake=150`.
     Propose {
         /// `key=value` (repeatable): minStake (tokens), unbondingPeriod, assignmentTimeout, challengeWindow,
-        /// disputePeriod, minSubmitWindow (durations: 90s, 2h, 9d), protocolFeeBps, slashShareBps,
-        /// slashRewardMultipleBps, compensationBps, declineFeeBps, disputeBondBps (basis points).
+        /// disputePeriod, minSubmitWindow, revealWindow (durations: 90s, 2h, 9d), protocolFeeBps, slashShareBps,
+        /// slashRewardMultipleBps, compensationBps, declineFeeBps, disputeBondBps, consensusBps (basis points).
         #[arg(long = "set", required = true)]
         set: Vec<String>,
         /// The proposal's description (part of its id).
@@ -102,7 +102,9 @@ pub fn parse_setting(raw: &str) -> anyhow::Result<(String, Amount)> {
     let value = match key {
         "minStake" => parse_tokens(value)?,
         "unbondingPeriod" | "assignmentTimeout" | "challengeWindow" | "disputePeriod"
-        | "minSubmitWindow" => Amount(U256::from(parse_duration(value)?.as_secs())),
+        | "minSubmitWindow" | "revealWindow" => {
+            Amount(U256::from(parse_duration(value)?.as_secs()))
+        }
         _ => value
             .parse::<U256>()
             .map(Amount)

@@ -521,6 +521,8 @@ async fn cli_dispute_escrows_the_bond() {
         "compensationBps",
         "declineFeeBps",
         "disputeBondBps",
+        "consensusBps",
+        "revealWindow",
     ] {
         let (target, _) =
             ops::param_call(&stack.deployment, key, alloy::primitives::U256::from(1)).unwrap();

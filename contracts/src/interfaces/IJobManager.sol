@@ -15,6 +15,19 @@ pragma solidity ^0.8.28;
 ///      ├──cancel──► Cancelled                                              └──resolve(worker at fault, slash)──► Refunded
 ///      └──expire (deadline passed)──► Refunded ◄──expire (slash) / decline (fee)      (bond back to the client)
 ///                                                 (no attempt left, or too close to the deadline)
+///
+/// A redundant job ({postRedundantJob}: `n` replicas, consensus at `k` of `n`) takes another road to Submitted:
+///
+///     Gathering ──assign (n-th replica)──► Committing ──all committed / expire──► Revealing ──all revealed / expire──┐
+///      │  (replicas may commit as soon as                (reveal window)                                         │
+///      │   they are assigned; commit due set                                        k agree: Submitted ◄──────────┤
+///      │   by the first assignment)                                                          (dissenters and     │
+///      ├──cancel (no replica yet)──► Cancelled                                               silent replicas     │
+///      └──expire (commit due or deadline passed before n replicas)──► Refunded               slashed)            │
+///                                                          fewer than k agree: Refunded ◄────────────────────────┘
+///                                                          (replicas that did not commit or reveal slashed)
+/// From Submitted on, accept, finalize, dispute and resolve work as for a single-worker job, over the agreeing
+/// replicas: they share the reward (less the fee), a dispute bond they win, or the slash of a dispute they lose.
 interface IJobManager {
     /// @notice Where a job is in its life.
     enum JobStatus {
@@ -25,7 +38,46 @@ interface IJobManager {
         Disputed,
         Paid,
         Cancelled,
-        Refunded
+        Refunded,
+        Gathering,
+        Committing,
+        Revealing
+    }
+
+    /// @notice Where one replica of a redundant job is.
+    enum ReplicaPhase {
+        None,
+        Assigned,
+        Committed,
+        Revealed
+    }
+
+    /// @notice The redundancy of a job, one storage slot (written only for redundant jobs).
+    /// @param redundancy Replicas the job runs on (`n`, 2..MAX_REDUNDANCY).
+    /// @param threshold Agreeing reveals needed for consensus (`k`, more than half of `n`).
+    /// @param assigned Replicas assigned so far.
+    /// @param committed Replicas that committed.
+    /// @param revealed Replicas that revealed.
+    /// @param agreeing Replicas whose reveal matched the consensus (zero until it is reached).
+    struct Redundancy {
+        uint8 redundancy;
+        uint8 threshold;
+        uint8 assigned;
+        uint8 committed;
+        uint8 revealed;
+        uint8 agreeing;
+    }
+
+    /// @notice One replica of a redundant job.
+    /// @param worker The replica's worker.
+    /// @param phase Where the replica is.
+    /// @param sealedResult keccak256(abi.encode(jobId, commitment, salt, worker)), once committed.
+    /// @param commitment The revealed DA commitment, once revealed.
+    struct Replica {
+        address worker;
+        ReplicaPhase phase;
+        bytes32 sealedResult;
+        bytes32 commitment;
     }
 
     /// @notice One job, packed into two storage slots. Spec, URI and results live in events only.
@@ -101,6 +153,25 @@ interface IJobManager {
     event JobPaid(uint256 indexed jobId, address indexed worker, uint256 amount, uint256 fee);
     /// @notice The reward went back to the client.
     event JobRefunded(uint256 indexed jobId, address indexed client, uint256 amount);
+    /// @notice A redundant job was posted: it runs on `redundancy` replicas and needs `threshold` agreeing reveals.
+    event RedundancyRequested(uint256 indexed jobId, uint256 redundancy, uint256 threshold);
+    /// @notice A replica of a redundant job was assigned (`replica` counts from 1); commits are due by `commitDue`.
+    event ReplicaAssigned(uint256 indexed jobId, address indexed worker, uint256 replica, uint256 commitDue);
+    /// @notice A replica committed to its result without showing it.
+    event ResultCommitted(uint256 indexed jobId, address indexed worker, bytes32 sealedResult);
+    /// @notice The commit phase closed; reveals are due by `revealDue`.
+    event RevealOpened(uint256 indexed jobId, uint256 committed, uint256 revealDue);
+    /// @notice A replica revealed the DA commitment it had sealed.
+    event ResultRevealed(
+        uint256 indexed jobId, address indexed worker, uint8 daKind, bytes32 commitment, uint256 size, string locator
+    );
+    /// @notice `agreeing` replicas revealed the same commitment, at least the threshold: it is the job's result.
+    event ConsensusReached(uint256 indexed jobId, bytes32 commitment, uint256 agreeing, uint256 challengeEndsAt);
+    /// @notice No commitment reached the threshold (`best` replicas agreed at most); the job is refunded.
+    event ConsensusFailed(uint256 indexed jobId, uint256 best);
+    /// @notice A replica was at fault (1 no commit, 2 no reveal, 3 dissent from the consensus, 4 a dispute lost) and
+    /// slashed `slashed` (see {SlashDistributed}).
+    event ReplicaFaulted(uint256 indexed jobId, address indexed worker, uint8 fault, uint256 slashed);
     /// @notice Accrued protocol fees went to the treasury.
     event FeesSwept(address indexed treasury, uint256 amount);
     /// @notice A governed parameter changed (also emitted once per parameter at deployment).
@@ -142,6 +213,16 @@ interface IJobManager {
     error NoFees();
     /// @notice A zero address was given.
     error ZeroAddress();
+    /// @notice Redundancy outside 2..max, or a threshold outside minThreshold..redundancy.
+    error InvalidRedundancy(uint256 redundancy, uint256 threshold, uint256 minThreshold, uint256 maxRedundancy);
+    /// @notice The worker already holds a replica of this job, or is its client.
+    error ReplicaNotIndependent(uint256 jobId, address worker);
+    /// @notice Only a replica in the needed phase may do this.
+    error NotReplica(uint256 jobId, address caller, ReplicaPhase phase);
+    /// @notice The commit phase is over.
+    error CommitOverdue(uint256 jobId, uint256 due);
+    /// @notice The revealed commitment and salt do not match the sealed result.
+    error RevealMismatch(uint256 jobId, address worker);
 
     /// @notice Posts a job and escrows `reward` from the caller (needs an allowance).
     /// @param specHash Hash of the job specification.
@@ -160,6 +241,72 @@ interface IJobManager {
         uint32 deadline,
         uint8 maxAttempts
     ) external returns (uint256 jobId);
+
+    /// @notice Posts a job that runs on `redundancy` independent replicas (needs an allowance for `reward`). Each
+    /// replica commits to its result, then reveals it; the result that `threshold` replicas agree on is the job's,
+    /// and those replicas share the reward. One round only: a job that does not gather its replicas by the commit
+    /// due, or whose reveals do not reach the threshold, is refunded.
+    /// @param specHash Hash of the job specification.
+    /// @param specURI Where the specification lives; emitted, not stored.
+    /// @param requiredCapabilities Capability bits every replica's worker must have.
+    /// @param reward Tokens escrowed, shared by the agreeing replicas less the protocol fee.
+    /// @param deadline The replicas must be assigned before this moment, and commit by it (unix seconds).
+    /// @param redundancy Replicas, 2..MAX_REDUNDANCY.
+    /// @param threshold Agreeing reveals needed, at least the governed minimum share of `redundancy` (always more
+    /// than half) and at most `redundancy`; zero takes that minimum.
+    /// @return jobId The new job's id.
+    /// Emits {JobPosted} and {RedundancyRequested}.
+    function postRedundantJob(
+        bytes32 specHash,
+        string calldata specURI,
+        uint16 requiredCapabilities,
+        uint96 reward,
+        uint32 deadline,
+        uint8 redundancy,
+        uint8 threshold
+    ) external returns (uint256 jobId);
+
+    /// @notice Commits a replica's result without showing it (the replica's worker, by the commit due).
+    /// @param jobId The job.
+    /// @param sealedResult keccak256(abi.encode(jobId, commitment, salt, worker)) (see {sealResult}).
+    /// Emits {ResultCommitted}, and {RevealOpened} when it is the last commit.
+    function commitResult(uint256 jobId, bytes32 sealedResult) external;
+
+    /// @notice Reveals a committed result once the commit phase has closed (the replica's worker, by the reveal
+    /// due). The last reveal settles the consensus.
+    /// @param jobId The job.
+    /// @param daKind Which DA layer holds the blob.
+    /// @param commitment The DA commitment that was sealed.
+    /// @param size Result size in bytes.
+    /// @param salt The salt that was sealed.
+    /// @param locator How to fetch the blob; emitted, not stored.
+    /// Emits {ResultRevealed}; the last reveal also {ConsensusReached} or {ConsensusFailed}.
+    function revealResult(
+        uint256 jobId,
+        uint8 daKind,
+        bytes32 commitment,
+        uint64 size,
+        bytes32 salt,
+        string calldata locator
+    ) external;
+
+    /// @notice The sealed result a replica commits: keccak256(abi.encode(jobId, commitment, salt, worker)).
+    /// @param jobId The job.
+    /// @param commitment The DA commitment of the result.
+    /// @param salt A secret random value, revealed with the commitment.
+    /// @param worker The replica's worker: a sealed result cannot be copied by another worker.
+    /// @return The sealed result.
+    function sealResult(uint256 jobId, bytes32 commitment, bytes32 salt, address worker) external pure returns (bytes32);
+
+    /// @notice A redundant job's redundancy, consensus commitment (zero until reached) and replicas.
+    /// @param jobId The job.
+    /// @return redundancy The counters.
+    /// @return consensus The agreed commitment.
+    /// @return replicas Every assigned replica, in assignment order.
+    function replicasOf(uint256 jobId)
+        external
+        view
+        returns (Redundancy memory redundancy, bytes32 consensus, Replica[] memory replicas);
 
     /// @notice Cancels an open job and refunds the client (client only).
     /// @param jobId The job.
@@ -182,7 +329,7 @@ interface IJobManager {
 
     /// @notice Submits the DA commitment of the result (assigned worker only, by the due time).
     /// @param jobId The job.
-    /// @param daKind Which DA layer holds the blob (0 local store, 1 Celestia, 2 EIP-4844; others reserved).
+    /// @param daKind Which DA layer holds the blob (1 local archive, 2 Celestia, 3 EIP-4844; others reserved).
     /// @param commitment The DA layer's commitment to the result bytes.
     /// @param size Result size in bytes.
     /// @param locator How to fetch the blob from that layer; emitted, not stored.

@@ -27,7 +27,8 @@ contract Handler is Test {
     uint256 public currentTime;
 
     // ghosts
-    mapping(uint256 jobId => uint256) public paidCount;
+    /// @dev Payments per (job, worker): a redundant job pays each agreeing replica once.
+    mapping(bytes32 jobWorker => uint256) public paidCount;
     uint256 public maxPaidCount;
     uint256 public badTransitions;
     uint256 public slashViolations;
@@ -36,11 +37,20 @@ contract Handler is Test {
     uint256 public windowViolations;
     uint256 public arbiterSlashes;
     uint256 public totalSwept;
+    /// @dev Payments of a redundant job to a replica whose reveal is not the consensus, or without a consensus.
+    uint256 public unagreedPayments;
+    /// @dev Reveals accepted without a matching commit (a wrong salt, a wrong commitment, or no commit at all).
+    uint256 public unmatchedReveals;
+    /// @dev Replica faults that were not faults (an agreeing replica slashed for dissent, a committer for no commit).
+    uint256 public wrongFaults;
     /// @dev What each job's client has received minus what it has paid in, over the job's whole life.
     mapping(uint256 jobId => int256) public clientNet;
     mapping(bytes32 action => uint256) public successes;
 
     bytes32 internal constant JOB_PAID = keccak256("JobPaid(uint256,address,uint256,uint256)");
+    bytes32 internal constant REPLICA_FAULTED = keccak256("ReplicaFaulted(uint256,address,uint8,uint256)");
+    bytes32 internal constant RIGHT = keccak256("right");
+    bytes32 internal constant WRONG = keccak256("wrong");
 
     constructor(
         JobManager jm_,
@@ -184,6 +194,113 @@ contract Handler is Test {
         } catch {
             vm.stopPrank();
         }
+    }
+
+    /// @dev A whole redundant life in one step: post 2 or 3 replicas (threshold default or unanimous), assign the
+    /// handler's workers (a jailed or unstaked one is refused, and the job gathers too few and is refunded), each
+    /// replica commits the right result, a wrong one or nothing, then reveals or stays silent (a reveal with the
+    /// wrong salt is tried first and must fail); the phases are closed by {JobManager.expire}, and the client
+    /// accepts, disputes or leaves the result to later random actions. Every step is checked by {_act}.
+    function redundantLife(uint256 actor, uint256 reward, uint256 n, uint256 behaviour, uint256 ending)
+        external
+        atCurrentTime
+    {
+        address c = actor.pick(_clients);
+        reward = bound(reward, 1, reward % 2 == 0 ? 100e18 : 1e24);
+        uint8 replicas = uint8(bound(n, 2, 3));
+        uint8 threshold = ending % 5 == 4 ? replicas : 0;
+        vm.startPrank(c);
+        token.approve(address(jm), reward);
+        // Safe casts: the fuzzed clock stays far below 2^32 and reward is bounded by 1e24 < 2^96.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        try jm.postRedundantJob(
+            bytes32(actor), "ipfs://spec", 0, uint96(reward), uint32(currentTime + 2 days), replicas, threshold
+        ) returns (
+            uint256 id
+        ) {
+            vm.stopPrank();
+            _edge(id, IJobManager.JobStatus.None, IJobManager.JobStatus.Gathering);
+            clientNet[id] -= int256(reward);
+            successes["postRedundant"]++;
+            _redundantSteps(id, c, replicas, behaviour, ending);
+        } catch {
+            vm.stopPrank();
+        }
+    }
+
+    function _redundantSteps(uint256 id, address c, uint256 replicas, uint256 behaviour, uint256 ending) private {
+        for (uint256 i; i < replicas; ++i) {
+            _act(id, coordinator, abi.encodeCall(jm.assign, (id, _workers[i])), "assignReplica");
+        }
+        // Behaviour per replica: 0..4 right, 5 wrong, 6 commits but never reveals, 7 never commits.
+        for (uint256 i; i < replicas; ++i) {
+            uint256 b = (behaviour >> (4 * i)) % 8;
+            if (b == 7) continue;
+            bytes32 seal = jm.sealResult(id, b == 5 ? WRONG : RIGHT, bytes32(i), _workers[i]);
+            _act(id, _workers[i], abi.encodeCall(jm.commitResult, (id, seal)), "commit");
+        }
+        _closePhase(id, IJobManager.JobStatus.Gathering);
+        _closePhase(id, IJobManager.JobStatus.Committing);
+        if (jm.jobOf(id).status == IJobManager.JobStatus.Revealing) {
+            // The wrong salt first: it must be refused, whoever tries it.
+            _act(
+                id,
+                _workers[0],
+                abi.encodeCall(jm.revealResult, (id, 1, RIGHT, 64, bytes32(uint256(99)), "")),
+                "badReveal"
+            );
+            for (uint256 i; i < replicas; ++i) {
+                uint256 b = (behaviour >> (4 * i)) % 8;
+                if (b >= 6) continue;
+                bytes32 result = b == 5 ? WRONG : RIGHT;
+                _act(
+                    id,
+                    _workers[i],
+                    abi.encodeCall(jm.revealResult, (id, 1, result, 64, bytes32(i), "accord://blob")),
+                    "reveal"
+                );
+            }
+        }
+        _closePhase(id, IJobManager.JobStatus.Revealing);
+        if (jm.jobOf(id).status != IJobManager.JobStatus.Submitted) return;
+        uint256 e = ending % 4;
+        if (e == 0) {
+            _act(id, c, abi.encodeCall(jm.acceptResult, (id)), "accept");
+        } else if (e == 1) {
+            currentTime = jm.jobOf(id).due;
+            vm.warp(currentTime);
+            _act(id, c, abi.encodeCall(jm.finalize, (id)), "finalize");
+        } else if (e == 2) {
+            uint256 bond = uint256(jm.jobOf(id).reward) * jm.penalties().disputeBondBps / 10_000;
+            vm.prank(c);
+            token.approve(address(jm), bond);
+            _act(id, c, abi.encodeCall(jm.disputeResult, (id)), "dispute");
+            bool atFault = ending % 8 < 4;
+            _act(
+                id,
+                arbiter,
+                abi.encodeCall(jm.resolveDispute, (id, atFault)),
+                atFault ? bytes32("resolveFault") : bytes32("resolveRight")
+            );
+            for (uint256 i; i < replicas; ++i) {
+                if (registry.workerOf(_workers[i]).jailed) {
+                    vm.prank(arbiter);
+                    registry.unjail(_workers[i]);
+                }
+            }
+        }
+    }
+
+    /// @dev When the job is still in `phase`, runs time past its end and expires it.
+    function _closePhase(uint256 id, IJobManager.JobStatus phase) private {
+        IJobManager.Job memory j = jm.jobOf(id);
+        if (j.status != phase) return;
+        uint256 end = j.due == 0 ? j.deadline : uint256(j.due) + 1;
+        if (end > currentTime) {
+            currentTime = end;
+            vm.warp(end);
+        }
+        _act(id, _clients[0], abi.encodeCall(jm.expire, (id)), "expireReplicas");
     }
 
     // ----------------------------------------------------------- coordinator
@@ -382,6 +499,8 @@ contract Handler is Test {
     /// @dev Runs one job action as `who` and checks the status edge, payouts, slashes and the client's receipts it
     /// caused against amounts computed here, independently of the contract.
     function _act(uint256 id, address who, bytes memory data, bytes32 name) private {
+        (IJobManager.Redundancy memory r,,) = jm.replicasOf(id);
+        if (r.redundancy != 0) return _actRedundant(id, who, data, name);
         Snap memory b;
         b.j = jm.jobOf(id);
         b.p = jm.parameters();
@@ -411,6 +530,119 @@ contract Handler is Test {
             _checkWindow(after_);
         }
         if (name == "assign") _checkWindow(after_);
+    }
+
+    /// @dev One action on a redundant job: the status edge; every payment goes to a replica that revealed the
+    /// consensus and is the agreeing replicas' equal share; every replica fault is a real fault and slashes exactly
+    /// min(share of the stake, multiple of the reward), and no other replica loses stake; the client's receipts go
+    /// into {clientNet}; a reveal that does not match its commit never succeeds.
+    function _actRedundant(uint256 id, address who, bytes memory data, bytes32 name) private {
+        RSnap memory b;
+        b.j = jm.jobOf(id);
+        (,, b.reps) = jm.replicasOf(id);
+        b.slashable = new uint256[](b.reps.length);
+        for (uint256 i; i < b.reps.length; ++i) {
+            b.slashable[i] = registry.slashableOf(b.reps[i].worker);
+        }
+        b.p = jm.parameters();
+        b.pen = jm.penalties();
+        b.clientBalance = token.balanceOf(b.j.client);
+        vm.recordLogs();
+        vm.prank(who);
+        (bool ok,) = address(jm).call(data);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        IJobManager.JobStatus to = jm.jobOf(id).status;
+        if (!ok) {
+            if (to != b.j.status) badTransitions++;
+            return;
+        }
+        if (name == "badReveal") unmatchedReveals++;
+        successes[name]++;
+        _edge(id, b.j.status, to);
+        _countPayouts(logs);
+        _checkReplicaPayments(id, b, logs);
+        _checkReplicaFaults(id, b, logs, name);
+        // Reveals only ever open a matching seal.
+        if (name == "reveal") {
+            (,, IJobManager.Replica[] memory now_) = jm.replicasOf(id);
+            for (uint256 i; i < now_.length; ++i) {
+                if (now_[i].worker != who) continue;
+                if (jm.sealResult(id, now_[i].commitment, bytes32(i), who) != now_[i].sealedResult) {
+                    unmatchedReveals++;
+                }
+            }
+        }
+        clientNet[id] += int256(token.balanceOf(b.j.client)) - int256(b.clientBalance);
+    }
+
+    /// @dev State of a redundant job before an action.
+    struct RSnap {
+        IJobManager.Job j;
+        IJobManager.Replica[] reps;
+        uint256[] slashable;
+        JobManager.Params p;
+        JobManager.Penalties pen;
+        uint256 clientBalance;
+    }
+
+    function _checkReplicaPayments(uint256 id, RSnap memory b, Vm.Log[] memory logs) private {
+        (IJobManager.Redundancy memory r, bytes32 consensus, IJobManager.Replica[] memory now_) = jm.replicasOf(id);
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(jm) || logs[i].topics[0] != JOB_PAID) continue;
+            address w = address(uint160(uint256(logs[i].topics[2])));
+            (uint256 amount,) = abi.decode(logs[i].data, (uint256, uint256));
+            if (!_revealed(now_, w, consensus) || r.agreeing < r.threshold || consensus == 0) unagreedPayments++;
+            uint256 reward = b.j.reward;
+            if (r.agreeing == 0 || amount != (reward - reward * b.p.protocolFeeBps / 10_000) / r.agreeing) {
+                payoutViolations++;
+            }
+        }
+    }
+
+    function _checkReplicaFaults(uint256 id, RSnap memory b, Vm.Log[] memory logs, bytes32 name) private {
+        (, bytes32 consensus, IJobManager.Replica[] memory now_) = jm.replicasOf(id);
+        for (uint256 i; i < b.reps.length; ++i) {
+            uint256 taken = b.slashable[i] - registry.slashableOf(b.reps[i].worker);
+            (bool faulted, uint8 fault) = _faultOf(logs, b.reps[i].worker);
+            if (!faulted) {
+                if (taken != 0) slashViolations++;
+                continue;
+            }
+            uint256 expected = b.slashable[i] * b.p.slashShareBps / 10_000;
+            uint256 cap = uint256(b.j.reward) * b.pen.slashRewardMultipleBps / 10_000;
+            if (expected > cap) expected = cap;
+            if (taken != expected) slashViolations++;
+            IJobManager.ReplicaPhase phase = now_[i].phase;
+            bool real = (fault == 1 && phase == IJobManager.ReplicaPhase.Assigned)
+                || (fault == 2
+                    && phase == IJobManager.ReplicaPhase.Committed
+                    && b.j.status == IJobManager.JobStatus.Revealing)
+                || (fault == 3 && phase == IJobManager.ReplicaPhase.Revealed && now_[i].commitment != consensus)
+                || (fault == 4 && name == "resolveFault" && _revealed(now_, b.reps[i].worker, consensus));
+            if (!real) wrongFaults++;
+        }
+    }
+
+    function _revealed(IJobManager.Replica[] memory reps, address w, bytes32 consensus) private pure returns (bool) {
+        for (uint256 i; i < reps.length; ++i) {
+            if (reps[i].worker == w) {
+                return reps[i].phase == IJobManager.ReplicaPhase.Revealed && reps[i].commitment == consensus;
+            }
+        }
+        return false;
+    }
+
+    function _faultOf(Vm.Log[] memory logs, address w) private view returns (bool, uint8) {
+        for (uint256 i; i < logs.length; ++i) {
+            if (
+                logs[i].emitter == address(jm) && logs[i].topics[0] == REPLICA_FAULTED
+                    && address(uint160(uint256(logs[i].topics[2]))) == w
+            ) {
+                (uint8 fault,) = abi.decode(logs[i].data, (uint8, uint256));
+                return (true, fault);
+            }
+        }
+        return (false, 0);
     }
 
     /// @dev A fault slash takes min(share of the stake, multiple of the reward); a decline its fee, capped at the
@@ -467,8 +699,7 @@ contract Handler is Test {
     function _countPayouts(Vm.Log[] memory logs) private returns (uint256 paid) {
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter == address(jm) && logs[i].topics[0] == JOB_PAID) {
-                uint256 id = uint256(logs[i].topics[1]);
-                uint256 n = ++paidCount[id];
+                uint256 n = ++paidCount[keccak256(abi.encode(logs[i].topics[1], logs[i].topics[2]))];
                 if (n > maxPaidCount) maxPaidCount = n;
                 paid++;
             }
@@ -486,12 +717,16 @@ contract Handler is Test {
     function allowed(IJobManager.JobStatus from, IJobManager.JobStatus to) public pure returns (bool) {
         uint8 f = uint8(from);
         uint8 t = uint8(to);
-        // None 0, Open 1, Assigned 2, Submitted 3, Disputed 4, Paid 5, Cancelled 6, Refunded 7
-        if (f == 0) return t == 1;
+        // None 0, Open 1, Assigned 2, Submitted 3, Disputed 4, Paid 5, Cancelled 6, Refunded 7, Gathering 8,
+        // Committing 9, Revealing 10
+        if (f == 0) return t == 1 || t == 8;
         if (f == 1) return t == 2 || t == 6 || t == 7;
         if (f == 2) return t == 3 || t == 1 || t == 7;
         if (f == 3) return t == 5 || t == 4;
         if (f == 4) return t == 5 || t == 7;
+        if (f == 8) return t == 9 || t == 6 || t == 7;
+        if (f == 9) return t == 10 || t == 7;
+        if (f == 10) return t == 3 || t == 7;
         return false; // Paid, Cancelled and Refunded are terminal
     }
 

@@ -7,7 +7,7 @@ import {Handler} from "./Handler.sol";
 
 /// @notice Protocol-wide invariants over random sequences of post / cancel / assign / assignBatch / submit /
 /// decline / accept / dispute (with bond) / resolve / finalize / expire / lapse / stake / unstake / withdraw /
-/// arbiter slash attempts / sweep / parameter changes.
+/// arbiter slash attempts / sweep / parameter changes, and whole redundant lives (commit, reveal, consensus).
 contract ProtocolInvariantTest is Fixture {
     Handler internal handler;
     address[] internal clientSet;
@@ -40,7 +40,10 @@ contract ProtocolInvariantTest is Fixture {
         uint256 n = jm.jobCount();
         for (uint256 id = 1; id <= n; ++id) {
             IJobManager.Job memory j = jm.jobOf(id);
-            if (j.status >= IJobManager.JobStatus.Open && j.status <= IJobManager.JobStatus.Disputed) {
+            if (
+                (j.status >= IJobManager.JobStatus.Open && j.status <= IJobManager.JobStatus.Disputed)
+                    || j.status >= IJobManager.JobStatus.Gathering
+            ) {
                 escrow += j.reward;
             }
             if (j.status == IJobManager.JobStatus.Disputed) bonds += jm.disputeBondOf(id);
@@ -63,10 +66,19 @@ contract ProtocolInvariantTest is Fixture {
         vm.assertEq(held, token.totalSupply(), "supply");
     }
 
-    /// @notice No job is ever paid twice, and every payment pays exactly reward minus the fee.
+    /// @notice No job pays a worker twice, and every payment pays exactly reward minus the fee (a redundant job:
+    /// an equal share of it to each agreeing replica).
     function invariant_NoJobPaidTwice() public view {
         vm.assertLe(handler.maxPaidCount(), 1, "a job was paid twice");
         vm.assertEq(handler.payoutViolations(), 0, "a payout differed from reward minus fee");
+    }
+
+    /// @notice A redundant job pays only replicas whose reveal is the consensus, and only once a consensus was
+    /// reached; a reveal never succeeds without a matching commit; every replica fault is a real one.
+    function invariant_OnlyConsensusPaid() public view {
+        vm.assertEq(handler.unagreedPayments(), 0, "a replica was paid without agreeing with a consensus");
+        vm.assertEq(handler.unmatchedReveals(), 0, "a reveal succeeded without a matching commit");
+        vm.assertEq(handler.wrongFaults(), 0, "a replica was slashed for a fault it did not commit");
     }
 
     /// @notice A fault slash takes exactly min(share of the stake, multiple of the reward), a decline exactly its

@@ -291,10 +291,18 @@ pub fn param_call(d: &Deployment, key: &str, value: U256) -> anyhow::Result<(Add
             d.job_manager,
             JobManager::setDisputeBondCall { bps: value }.abi_encode(),
         ),
+        "consensusBps" => (
+            d.job_manager,
+            JobManager::setConsensusShareCall { bps: value }.abi_encode(),
+        ),
+        "revealWindow" => (
+            d.job_manager,
+            JobManager::setRevealWindowCall { secs: value }.abi_encode(),
+        ),
         other => anyhow::bail!(
             "unknown parameter '{other}' (minStake, unbondingPeriod, protocolFeeBps, slashShareBps, \
              assignmentTimeout, challengeWindow, disputePeriod, minSubmitWindow, slashRewardMultipleBps, \
-             compensationBps, declineFeeBps, disputeBondBps)"
+             compensationBps, declineFeeBps, disputeBondBps, consensusBps, revealWindow)"
         ),
     };
     Ok((target, data.into()))
