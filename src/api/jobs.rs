@@ -28,6 +28,9 @@ pub(crate) const STATUSES: &[&str] = &[
     "paid",
     "cancelled",
     "refunded",
+    "gathering",
+    "committing",
+    "revealing",
 ];
 
 /// The job columns, uint256 values cast to text.
@@ -57,16 +60,23 @@ pub struct Job {
     pub max_attempts: i32,
     /// Assignments still allowed.
     pub attempts_left: i32,
-    /// `open`, `assigned`, `submitted`, `disputed`, `paid`, `cancelled` or `refunded`.
+    /// `open`, `assigned`, `submitted`, `disputed`, `paid`, `cancelled` or `refunded`; a redundant job is
+    /// `gathering` (replicas being assigned), `committing`, then `revealing` before `submitted`.
     pub status: String,
-    /// The assigned worker, while there is one.
+    /// The assigned worker, while there is one (never for a redundant job: see its assignments).
     pub worker: Option<String>,
-    /// Unix time the current assignment is due.
+    /// Unix time the current assignment is due; for a redundant job, the commit or reveal due.
     pub due: Option<i64>,
     /// Block of `JobPosted`.
     pub posted_block: i64,
     /// Block of the last change.
     pub updated_block: i64,
+    /// Replicas the job runs on: 1 for a single worker, else a redundant job.
+    pub redundancy: i32,
+    /// Replicas that must reveal the same result for it to stand (1 for a single worker).
+    pub threshold: i32,
+    /// A redundant job's agreed commitment (0x-hex), once the threshold of replicas revealed it.
+    pub consensus: Option<String>,
 }
 
 impl Job {
@@ -76,16 +86,18 @@ impl Job {
     }
 }
 
-/// One assignment of a job to a worker.
+/// One assignment of a job to a worker, or one replica of a redundant job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Assignment {
-    /// 1-based attempt number.
+    /// 1-based attempt number; for a redundant job, the replica's number.
     pub attempt: i32,
     /// The worker.
     pub worker: String,
-    /// Unix time the result is due.
+    /// Unix time the result is due; for a replica, the commit due.
     pub due: i64,
-    /// `active`, `submitted`, `disputed`, `paid`, `expired`, `declined` or `refunded`.
+    /// `active`, `submitted`, `disputed`, `paid`, `expired`, `declined` or `refunded`. A replica is `active`,
+    /// `committed`, `revealed`, then `agreed` (paid, disputed, or `dispute_lost`), or at fault: `no_commit`,
+    /// `no_reveal`, `dissented`; `refunded` when the job was refunded without its fault.
     pub outcome: String,
     /// Stake slashed for this attempt: the fault slash, or the decline fee (uint256, decimal).
     pub slashed: String,
@@ -93,6 +105,10 @@ pub struct Assignment {
     pub assigned_block: i64,
     /// The bond the client escrowed to dispute this attempt, 0 if never disputed (uint256, decimal).
     pub dispute_bond: String,
+    /// A replica's sealed result (0x-hex), once committed.
+    pub sealed_result: Option<String>,
+    /// A replica's revealed commitment (0x-hex), once revealed.
+    pub commitment: Option<String>,
 }
 
 /// A result's DA commitment, as submitted on chain.
@@ -384,6 +400,9 @@ impl Job {
             due: v.due,
             posted_block: v.posted_block,
             updated_block: v.updated_block,
+            redundancy: v.redundancy,
+            threshold: v.threshold,
+            consensus: v.consensus,
         }
     }
 }
@@ -398,6 +417,8 @@ impl From<AssignmentView> for Assignment {
             slashed: v.slashed,
             assigned_block: v.assigned_block,
             dispute_bond: v.dispute_bond,
+            sealed_result: v.sealed_result,
+            commitment: v.commitment,
         }
     }
 }

@@ -160,6 +160,51 @@ pub fn protocol_event(
             client: a.address("client")?,
             amount: a.amount("amount")?,
         },
+        (Contract::JobManager, "RedundancyRequested") => RedundancyRequested {
+            job: a.job("jobId")?,
+            redundancy: a.u32("redundancy")?,
+            threshold: a.u32("threshold")?,
+        },
+        (Contract::JobManager, "ReplicaAssigned") => ReplicaAssigned {
+            job: a.job("jobId")?,
+            worker: a.address("worker")?,
+            replica: a.u32("replica")?,
+            commit_due: a.u64("commitDue")?,
+        },
+        (Contract::JobManager, "ResultCommitted") => ResultCommitted {
+            job: a.job("jobId")?,
+            worker: a.address("worker")?,
+            sealed_result: a.str("sealedResult")?.to_owned(),
+        },
+        (Contract::JobManager, "RevealOpened") => RevealOpened {
+            job: a.job("jobId")?,
+            committed: a.u32("committed")?,
+            reveal_due: a.u64("revealDue")?,
+        },
+        (Contract::JobManager, "ResultRevealed") => ResultRevealed {
+            job: a.job("jobId")?,
+            worker: a.address("worker")?,
+            da_kind: a.u32("daKind")?,
+            commitment: a.str("commitment")?.to_owned(),
+            size: a.u256("size")?,
+            locator: a.text("locator")?,
+        },
+        (Contract::JobManager, "ConsensusReached") => ConsensusReached {
+            job: a.job("jobId")?,
+            commitment: a.str("commitment")?.to_owned(),
+            agreeing: a.u32("agreeing")?,
+            challenge_ends_at: a.u64("challengeEndsAt")?,
+        },
+        (Contract::JobManager, "ConsensusFailed") => ConsensusFailed {
+            job: a.job("jobId")?,
+            best: a.u32("best")?,
+        },
+        (Contract::JobManager, "ReplicaFaulted") => ReplicaFaulted {
+            job: a.job("jobId")?,
+            worker: a.address("worker")?,
+            fault: a.u32("fault")?,
+            slashed: a.amount("slashed")?,
+        },
         (Contract::JobManager, "FeesSwept") => FeesSwept {
             treasury: a.address("treasury")?,
             amount: a.amount("amount")?,

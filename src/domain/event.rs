@@ -243,6 +243,88 @@ pub enum ProtocolEvent {
         /// Amount.
         amount: Amount,
     },
+    /// A job asked to run on several independent replicas (posted just before, in the same transaction).
+    RedundancyRequested {
+        /// The job.
+        job: JobId,
+        /// Replicas (`n`).
+        redundancy: u32,
+        /// Agreeing reveals needed (`k`).
+        threshold: u32,
+    },
+    /// The coordinator assigned one replica of a redundant job.
+    ReplicaAssigned {
+        /// The job.
+        job: JobId,
+        /// The replica's worker.
+        worker: Address,
+        /// The replica's number, from 1.
+        replica: u32,
+        /// Unix seconds by which every replica must commit.
+        commit_due: u64,
+    },
+    /// A replica committed to its result without showing it.
+    ResultCommitted {
+        /// The job.
+        job: JobId,
+        /// The replica's worker.
+        worker: Address,
+        /// The sealed result (0x-hex; hash of the job, commitment, salt and worker).
+        sealed_result: String,
+    },
+    /// The commit phase closed: the replicas that committed reveal.
+    RevealOpened {
+        /// The job.
+        job: JobId,
+        /// Replicas that committed.
+        committed: u32,
+        /// Unix seconds by which reveals are due.
+        reveal_due: u64,
+    },
+    /// A replica revealed the result commitment it had sealed.
+    ResultRevealed {
+        /// The job.
+        job: JobId,
+        /// The replica's worker.
+        worker: Address,
+        /// Data-availability layer kind.
+        da_kind: u32,
+        /// Commitment to the result's bytes (0x-hex).
+        commitment: String,
+        /// Result size in bytes.
+        size: U256,
+        /// Where the bytes can be fetched.
+        locator: ChainText,
+    },
+    /// At least the threshold of replicas revealed the same commitment: it is the job's result.
+    ConsensusReached {
+        /// The job.
+        job: JobId,
+        /// The agreed commitment (0x-hex).
+        commitment: String,
+        /// Replicas that agree.
+        agreeing: u32,
+        /// Unix seconds when the challenge window ends.
+        challenge_ends_at: u64,
+    },
+    /// No commitment reached the threshold; the job is refunded (the refund follows).
+    ConsensusFailed {
+        /// The job.
+        job: JobId,
+        /// The most replicas that agreed on one commitment.
+        best: u32,
+    },
+    /// A replica was at fault and slashed.
+    ReplicaFaulted {
+        /// The job.
+        job: JobId,
+        /// The replica's worker.
+        worker: Address,
+        /// 1 no commit, 2 no reveal, 3 dissent from the consensus, 4 a dispute lost.
+        fault: u32,
+        /// Slashed from the worker.
+        slashed: Amount,
+    },
     /// Protocol fees went to the treasury.
     FeesSwept {
         /// The treasury.
@@ -411,7 +493,15 @@ impl ProtocolEvent {
             | SlashDistributed { job, .. }
             | AssignmentExpired { job, .. }
             | JobPaid { job, .. }
-            | JobRefunded { job, .. } => Stream::Job(*job),
+            | JobRefunded { job, .. }
+            | RedundancyRequested { job, .. }
+            | ReplicaAssigned { job, .. }
+            | ResultCommitted { job, .. }
+            | RevealOpened { job, .. }
+            | ResultRevealed { job, .. }
+            | ConsensusReached { job, .. }
+            | ConsensusFailed { job, .. }
+            | ReplicaFaulted { job, .. } => Stream::Job(*job),
             FeesSwept { .. } => Stream::Fees,
             ParameterUpdated { contract, key, .. } => Stream::Param {
                 contract: *contract,

@@ -445,7 +445,8 @@ async fn jobs_filter_and_paginate_without_gaps() {
         json!({
             "chain": "eip155:31337", "job_id": "3", "client": CLIENT2, "spec_hash": "0x5p3", "spec_uri": "ipfs://spec3", "spec_uri_hex": null,
             "required_capabilities": 0, "reward": "3000", "deadline": 1700000200, "max_attempts": 1,
-            "attempts_left": 1, "status": "open", "worker": null, "due": null, "posted_block": 13, "updated_block": 13
+            "attempts_left": 1, "status": "open", "worker": null, "due": null, "posted_block": 13, "updated_block": 13,
+            "redundancy": 1, "threshold": 1, "consensus": null
         })
     );
 
@@ -505,12 +506,13 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
             "chain": "eip155:31337", "job_id": "1", "client": CLIENT, "spec_hash": "0x5p1", "spec_uri": "ipfs://spec1", "spec_uri_hex": null,
             "required_capabilities": 3, "reward": "1000000000000000000000000", "deadline": 1700000000,
             "max_attempts": 3, "attempts_left": 1, "status": "paid", "worker": W1, "due": 1700003600,
-            "posted_block": 10, "updated_block": 25,
+            "posted_block": 10, "updated_block": 25, "redundancy": 1, "threshold": 1, "consensus": null,
             "assignments": [
                 {"attempt": 1, "worker": W2, "due": 1700001000, "outcome": "expired",
-                 "slashed": "500000000000000000", "assigned_block": 11, "dispute_bond": "0"},
+                 "slashed": "500000000000000000", "assigned_block": 11, "dispute_bond": "0",
+                 "sealed_result": null, "commitment": null},
                 {"attempt": 2, "worker": W1, "due": 1700003600, "outcome": "paid", "slashed": "0",
-                 "assigned_block": 21, "dispute_bond": "0"}
+                 "assigned_block": 21, "dispute_bond": "0", "sealed_result": null, "commitment": null}
             ],
             "results": [
                 {"attempt": 2, "worker": W1, "da_kind": 1, "commitment": "0xc0de01", "size": "1024",
@@ -1321,7 +1323,10 @@ async fn openapi_states_the_rules_the_server_enforces() {
             "disputed",
             "paid",
             "cancelled",
-            "refunded"
+            "refunded",
+            "gathering",
+            "committing",
+            "revealing"
         ])
     );
     assert!(

@@ -883,3 +883,193 @@ async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
 
     stop_and_compare_with_fresh(run, &pool, &devnet, &cluster, "fresh", head).await;
 }
+
+/// Redundant jobs through the real contracts: a 2-of-3 job where two replicas agree and the third dissents
+/// (slashed), then is accepted (the agreeing two paid); a 2-of-2 job whose reveals differ (refunded, nobody
+/// slashed). Indexed into replica rows, reveal rows and the consensus, equal to a fresh index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redundant_jobs_are_indexed_and_rebuild_equal() {
+    use accord::chain::account::parse_tokens;
+    use accord::chain::evm::ops;
+    use accord::chain::evm::wallet::{SenderConfig, TxSender};
+    use alloy::primitives::{B256, keccak256};
+    use alloy::sol_types::SolValue;
+
+    let devnet = Devnet::start();
+    let cluster = TempCluster::start().await.unwrap();
+    let pool = accord::store::connect(&cluster.create_database("live").await.unwrap(), 4)
+        .await
+        .unwrap();
+    let d = ops::Deployment::from_manifest(&devnet.manifest).unwrap();
+    let sender = |i: u32| {
+        let url = devnet.anvil.url.clone();
+        async move {
+            TxSender::connect(
+                &url,
+                devnet_key(i).parse().unwrap(),
+                SenderConfig::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let tokens = |n: &str| parse_tokens(n).unwrap().0;
+    let deployer = sender(0).await;
+    let coordinator = sender(1).await;
+    let client = sender(4).await;
+    let mut workers = Vec::new();
+    for i in [3, 5, 6] {
+        workers.push(sender(i).await);
+    }
+    for who in workers.iter().chain([&client]) {
+        let call = accord::chain::evm::bindings::AccordToken::transferCall {
+            to: who.address(),
+            value: tokens("1000"),
+        };
+        deployer.call(d.token, &call).await.unwrap();
+    }
+    for w in &workers {
+        ops::register(w, &d, 1, "").await.unwrap();
+        ops::stake(w, &d, tokens("500")).await.unwrap();
+    }
+    ops::approve_if_needed(&client, d.token, d.job_manager, tokens("200"))
+        .await
+        .unwrap();
+    // anvil's clock starts at the wall clock: a deadline 30 days out leaves every window room.
+    let deadline = u32::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 30 * 86_400,
+    )
+    .unwrap();
+    let post = |n: u8, k: u8| JobManager::postRedundantJobCall {
+        specHash: B256::repeat_byte(1),
+        specURI: "ipfs://spec".into(),
+        requiredCapabilities: 1,
+        reward: alloy::primitives::aliases::U96::from(100_000_000_000_000_000_000u128),
+        deadline,
+        redundancy: n,
+        threshold: k,
+    };
+    let right = B256::repeat_byte(0x11);
+    let wrong = B256::repeat_byte(0x22);
+    // The seal, computed here as the contract documents it, and checked against the contract's own.
+    let seal = |id: U256, c: B256, w: Address| {
+        let salt = keccak256(w.as_slice());
+        (keccak256((id, c, salt, w).abi_encode()), salt)
+    };
+    // Job 1: 2 of 3; the third replica reveals something else.
+    client.call(d.job_manager, &post(3, 0)).await.unwrap();
+    // Job 2: 2 of 2; the reveals differ.
+    client.call(d.job_manager, &post(2, 2)).await.unwrap();
+    let (j1, j2) = (U256::from(1), U256::from(2));
+    let batch = JobManager::assignBatchCall {
+        jobIds: vec![j1, j1, j1, j2, j2],
+        workers: vec![
+            workers[0].address(),
+            workers[1].address(),
+            workers[2].address(),
+            workers[0].address(),
+            workers[1].address(),
+        ],
+    };
+    coordinator.call(d.job_manager, &batch).await.unwrap();
+    let plan = [
+        (j1, 0, right),
+        (j1, 1, right),
+        (j1, 2, wrong),
+        (j2, 0, right),
+        (j2, 1, wrong),
+    ];
+    for (id, w, c) in plan {
+        let (sealed, _) = seal(id, c, workers[w].address());
+        let reader = ProviderBuilder::new().connect_http(devnet.anvil.url.parse().unwrap());
+        let jm = JobManager::new(d.job_manager, &reader);
+        let on_chain = jm
+            .sealResult(
+                id,
+                c,
+                keccak256(workers[w].address().as_slice()),
+                workers[w].address(),
+            )
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(on_chain, sealed, "the documented seal is the contract's");
+        let commit = JobManager::commitResultCall {
+            jobId: id,
+            sealedResult: sealed,
+        };
+        workers[w].call(d.job_manager, &commit).await.unwrap();
+    }
+    for (id, w, c) in plan {
+        let (_, salt) = seal(id, c, workers[w].address());
+        let reveal = JobManager::revealResultCall {
+            jobId: id,
+            daKind: 1,
+            commitment: c,
+            size: 64,
+            salt,
+            locator: format!("accord:sha256:{c:x}"),
+        };
+        workers[w].call(d.job_manager, &reveal).await.unwrap();
+    }
+    client
+        .call(d.job_manager, &JobManager::acceptResultCall { jobId: j1 })
+        .await
+        .unwrap();
+
+    let head = devnet.head().await;
+    let mut run = start(&devnet, pool.clone(), config(), None).await;
+    wait_indexed(&mut run.status, head).await;
+
+    let jobs: Vec<(String, String, i32, i32, Option<String>)> = sqlx::query_as(
+        "SELECT job_id::text, status, redundancy, threshold, consensus FROM jobs ORDER BY job_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        jobs,
+        vec![
+            ("1".into(), "paid".into(), 3, 2, Some(format!("{right:#x}"))),
+            ("2".into(), "refunded".into(), 2, 2, None),
+        ]
+    );
+    let replicas: Vec<(String, i32, String, String, bool, Option<String>)> = sqlx::query_as(
+        "SELECT job_id::text, attempt, worker, outcome, slashed > 0, commitment FROM assignments \
+         ORDER BY job_id, attempt",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let addr = |w: usize| format!("{:#x}", workers[w].address());
+    let (r, x) = (Some(format!("{right:#x}")), Some(format!("{wrong:#x}")));
+    assert_eq!(
+        replicas,
+        vec![
+            ("1".into(), 1, addr(0), "paid".into(), false, r.clone()),
+            ("1".into(), 2, addr(1), "paid".into(), false, r.clone()),
+            ("1".into(), 3, addr(2), "dissented".into(), true, x.clone()),
+            ("2".into(), 1, addr(0), "refunded".into(), false, r.clone()),
+            ("2".into(), 2, addr(1), "refunded".into(), false, x.clone()),
+        ]
+    );
+    let rewards: Vec<(String, String)> = sqlx::query_as(
+        "SELECT recipient, amount::text FROM payments WHERE kind = 'reward' ORDER BY log_index",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let share = ((tokens("100") - tokens("2.5")) / U256::from(2)).to_string();
+    assert_eq!(rewards, vec![(addr(0), share.clone()), (addr(1), share)]);
+    let reveals: i64 = sqlx::query_scalar("SELECT count(*) FROM results")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(reveals, 5, "each reveal is a result row");
+
+    stop_and_compare_with_fresh(run, &pool, &devnet, &cluster, "fresh", head).await;
+}

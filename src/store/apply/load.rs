@@ -52,7 +52,7 @@ impl Projection {
             let rows = sqlx::query!(
                 r#"SELECT job_id::text AS "job_id!", stream, client, spec_hash, spec_uri, spec_uri_raw,
                           required_capabilities, reward::text AS "reward!", deadline, max_attempts, attempts_left,
-                          status, worker, due, posted_block, updated_block
+                          status, worker, due, posted_block, updated_block, redundancy, threshold, consensus
                    FROM jobs WHERE chain_id = $1 AND job_id = ANY($2::text[]::numeric[])"#,
                 chain_id,
                 &ids
@@ -81,12 +81,16 @@ impl Projection {
                         due: r.due,
                         posted_block: r.posted_block,
                         updated_block: r.updated_block,
+                        redundancy: r.redundancy,
+                        threshold: r.threshold,
+                        consensus: r.consensus,
                     },
                 );
             }
             let rows = sqlx::query!(
                 r#"SELECT job_id::text AS "job_id!", attempt, stream, worker, due, outcome,
-                          slashed::text AS "slashed!", assigned_block, dispute_bond::text AS "dispute_bond!"
+                          slashed::text AS "slashed!", assigned_block, dispute_bond::text AS "dispute_bond!",
+                          sealed_result, commitment
                    FROM assignments WHERE chain_id = $1 AND job_id = ANY($2::text[]::numeric[])"#,
                 chain_id,
                 &ids
@@ -106,6 +110,8 @@ impl Projection {
                         slashed: parse_u256(&r.slashed)?,
                         assigned_block: r.assigned_block,
                         dispute_bond: parse_u256(&r.dispute_bond)?,
+                        sealed_result: r.sealed_result,
+                        commitment: r.commitment,
                     },
                 );
             }

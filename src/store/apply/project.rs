@@ -12,6 +12,9 @@ use super::rows::{
 use crate::domain::{Address, Amount, Contract, EventRecord, JobId, ProtocolEvent};
 use crate::store::{Error, Result};
 
+/// Replica outcomes that record a fault (kept when the job is refunded).
+const FAULTS: [&str; 4] = ["no_commit", "no_reveal", "dissented", "dispute_lost"];
+
 /// The error of an event that contradicts the stored rows.
 pub(super) fn inconsistent(e: &EventRecord, what: &str) -> Error {
     Error::Inconsistent(format!(
@@ -34,6 +37,37 @@ impl Projection {
         self.assignments
             .get_mut(&(id.to_owned(), attempt))
             .ok_or_else(|| inconsistent(e, &format!("job {id} has no assignment {attempt}")))
+    }
+
+    /// Every replica row of a redundant job.
+    fn replicas<'a>(&'a mut self, id: &str) -> impl Iterator<Item = &'a mut AssignmentRow> + 'a {
+        self.assignments
+            .range_mut((id.to_owned(), i32::MIN)..=(id.to_owned(), i32::MAX))
+            .map(|(_, r)| r)
+    }
+
+    /// The replica row of `worker` in a redundant job, with its number.
+    fn replica_numbered(
+        &mut self,
+        e: &EventRecord,
+        id: &str,
+        worker: &Address,
+    ) -> Result<(i32, &mut AssignmentRow)> {
+        let worker = worker.to_string();
+        self.assignments
+            .range_mut((id.to_owned(), i32::MIN)..=(id.to_owned(), i32::MAX))
+            .find(|(_, r)| r.worker == worker)
+            .map(|((_, replica), r)| (*replica, r))
+            .ok_or_else(|| inconsistent(e, &format!("{worker} holds no replica of job {id}")))
+    }
+
+    fn replica(
+        &mut self,
+        e: &EventRecord,
+        id: &str,
+        worker: &Address,
+    ) -> Result<&mut AssignmentRow> {
+        Ok(self.replica_numbered(e, id, worker)?.1)
     }
 
     fn worker(&mut self, e: &EventRecord, address: &str) -> Result<&mut WorkerRow> {
@@ -114,6 +148,9 @@ impl Projection {
                         due: None,
                         posted_block: block,
                         updated_block: block,
+                        redundancy: 1,
+                        threshold: 1,
+                        consensus: None,
                     },
                 );
             }
@@ -155,6 +192,8 @@ impl Projection {
                         slashed: U256::ZERO,
                         assigned_block: block,
                         dispute_bond: U256::ZERO,
+                        sealed_result: None,
+                        commitment: None,
                     },
                 );
             }
@@ -201,9 +240,17 @@ impl Projection {
                 row.status = "disputed".into();
                 row.due = Some(resolve_by);
                 row.updated_block = block;
-                let assignment = self.current_assignment(e, &id)?;
-                assignment.outcome = "disputed".into();
-                assignment.dispute_bond = bond.0;
+                if row.redundancy > 1 {
+                    // The dispute is against the consensus: every agreeing replica shows it.
+                    for r in self.replicas(&id).filter(|r| r.outcome == "agreed") {
+                        r.outcome = "disputed".into();
+                        r.dispute_bond = bond.0;
+                    }
+                } else {
+                    let assignment = self.current_assignment(e, &id)?;
+                    assignment.outcome = "disputed".into();
+                    assignment.dispute_bond = bond.0;
+                }
             }
             JobDeclined { job, fee, reopened } => {
                 let id = job.to_string();
@@ -261,7 +308,11 @@ impl Projection {
                 let row = self.job(e, &id)?;
                 row.status = "paid".into();
                 row.updated_block = block;
-                self.current_assignment(e, &id)?.outcome = "paid".into();
+                if row.redundancy > 1 {
+                    self.replica(e, &id, worker)?.outcome = "paid".into();
+                } else {
+                    self.current_assignment(e, &id)?.outcome = "paid".into();
+                }
                 self.payments
                     .push(payment("reward", Some(job), worker, amount, fee.0));
             }
@@ -275,7 +326,14 @@ impl Projection {
                 row.status = "refunded".into();
                 row.updated_block = block;
                 let attempted = row.max_attempts > row.attempts_left;
-                if attempted {
+                if row.redundancy > 1 {
+                    // Replicas not at fault are released; the faulted keep their fault.
+                    for r in self.replicas(&id) {
+                        if !FAULTS.contains(&r.outcome.as_str()) {
+                            r.outcome = "refunded".into();
+                        }
+                    }
+                } else if attempted {
                     let assignment = self.current_assignment(e, &id)?;
                     if assignment.outcome != "expired" && assignment.outcome != "declined" {
                         assignment.outcome = "refunded".into();
@@ -283,6 +341,143 @@ impl Projection {
                 }
                 self.payments
                     .push(payment("refund", Some(job), client, amount, U256::ZERO));
+            }
+            RedundancyRequested {
+                job,
+                redundancy,
+                threshold,
+            } => {
+                let redundancy = small("redundancy", *redundancy)?;
+                let threshold = small("threshold", *threshold)?;
+                let row = self.job(e, &job.to_string())?;
+                row.redundancy = redundancy;
+                row.threshold = threshold;
+                row.status = "gathering".into();
+                row.updated_block = block;
+            }
+            ReplicaAssigned {
+                job,
+                worker,
+                replica,
+                commit_due,
+            } => {
+                let id = job.to_string();
+                let due = time("commitDue", *commit_due)?;
+                let replica = small("replica", *replica)?;
+                let row = self.job(e, &id)?;
+                if replica == row.redundancy {
+                    row.status = "committing".into();
+                }
+                row.due = Some(due);
+                row.updated_block = block;
+                self.assignments.insert(
+                    (id, replica),
+                    AssignmentRow {
+                        stream: e.stream.clone(),
+                        worker: worker.to_string(),
+                        due,
+                        outcome: "active".into(),
+                        slashed: U256::ZERO,
+                        assigned_block: block,
+                        dispute_bond: U256::ZERO,
+                        sealed_result: None,
+                        commitment: None,
+                    },
+                );
+            }
+            ResultCommitted {
+                job,
+                worker,
+                sealed_result,
+            } => {
+                let id = job.to_string();
+                self.job(e, &id)?.updated_block = block;
+                let r = self.replica(e, &id, worker)?;
+                r.outcome = "committed".into();
+                r.sealed_result = Some(sealed_result.clone());
+            }
+            RevealOpened {
+                job, reveal_due, ..
+            } => {
+                let due = time("revealDue", *reveal_due)?;
+                let row = self.job(e, &job.to_string())?;
+                row.status = "revealing".into();
+                row.due = Some(due);
+                row.updated_block = block;
+            }
+            ResultRevealed {
+                job,
+                worker,
+                da_kind,
+                commitment,
+                size,
+                locator,
+            } => {
+                let id = job.to_string();
+                let row = self.job(e, &id)?;
+                row.updated_block = block;
+                // A reveal's row in `results` carries the reveal due where a submission has its challenge end.
+                let reveal_due = row.due.unwrap_or_default();
+                let (replica, r) = self.replica_numbered(e, &id, worker)?;
+                r.outcome = "revealed".into();
+                r.commitment = Some(commitment.clone());
+                self.results.insert(
+                    (id, replica),
+                    ResultRow {
+                        stream: e.stream.clone(),
+                        worker: worker.to_string(),
+                        da_kind: small("daKind", *da_kind)?,
+                        commitment: commitment.clone(),
+                        size: *size,
+                        locator: locator.clone(),
+                        challenge_ends_at: reveal_due,
+                        block_number: block,
+                        tx_hash: e.tx_hash.clone(),
+                    },
+                );
+            }
+            ConsensusReached {
+                job,
+                commitment,
+                challenge_ends_at,
+                ..
+            } => {
+                let id = job.to_string();
+                let ends = time("challengeEndsAt", *challenge_ends_at)?;
+                let row = self.job(e, &id)?;
+                row.status = "submitted".into();
+                row.due = Some(ends);
+                row.consensus = Some(commitment.clone());
+                row.updated_block = block;
+                for r in self.replicas(&id) {
+                    if r.commitment.as_deref() == Some(commitment.as_str()) {
+                        r.outcome = "agreed".into();
+                    }
+                }
+            }
+            ConsensusFailed { job, .. } => {
+                self.job(e, &job.to_string())?.updated_block = block;
+            }
+            ReplicaFaulted {
+                job,
+                worker,
+                fault,
+                slashed,
+            } => {
+                let id = job.to_string();
+                let outcome = match fault {
+                    1 => "no_commit",
+                    2 => "no_reveal",
+                    3 => "dissented",
+                    4 => "dispute_lost",
+                    other => {
+                        return Err(inconsistent(e, &format!("unknown replica fault {other}")));
+                    }
+                };
+                self.job(e, &id)?.updated_block = block;
+                let r = self.replica(e, &id, worker)?;
+                r.outcome = outcome.into();
+                r.slashed = slashed.0;
             }
             FeesSwept { treasury, amount } => {
                 self.payments
@@ -953,8 +1148,195 @@ mod tests {
                 due: None,
                 posted_block: 10,
                 updated_block: 10,
+                redundancy: 1,
+                threshold: 1,
+                consensus: None,
             }
         );
+    }
+
+    /// A 2-of-3 job: replicas gather, commit, reveal; two agree, the third dissents and is slashed; the
+    /// agreeing two are paid. Then one where the reveals disagree and a silent replica is slashed.
+    #[test]
+    fn a_redundant_job_records_each_replica() {
+        const THIRD: u8 = 0xa3;
+        let right = "0x11".to_owned();
+        let wrong = "0x22".to_owned();
+        let assigned = |w: u8, n: u32| ProtocolEvent::ReplicaAssigned {
+            job: job(1),
+            worker: addr(w),
+            replica: n,
+            commit_due: 100,
+        };
+        let committed = |w: u8| ProtocolEvent::ResultCommitted {
+            job: job(1),
+            worker: addr(w),
+            sealed_result: format!("0x5e{w:02x}"),
+        };
+        let revealed = |w: u8, c: &str| ProtocolEvent::ResultRevealed {
+            job: job(1),
+            worker: addr(w),
+            da_kind: 1,
+            commitment: c.to_owned(),
+            size: u(64),
+            locator: text("accord:sha256:11"),
+        };
+        let mut events = vec![
+            posted(1, 1),
+            ProtocolEvent::RedundancyRequested {
+                job: job(1),
+                redundancy: 3,
+                threshold: 2,
+            },
+            assigned(WORKER, 1),
+            assigned(OTHER, 2),
+        ];
+        let p = project(events.clone());
+        assert_eq!(p.jobs["1"].status, "gathering");
+        events.push(assigned(THIRD, 3));
+        let p = project(events.clone());
+        assert_eq!(
+            (
+                p.jobs["1"].status.as_str(),
+                p.jobs["1"].due,
+                p.jobs["1"].redundancy,
+                p.jobs["1"].threshold
+            ),
+            ("committing", Some(100), 3, 2)
+        );
+        events.extend([
+            committed(WORKER),
+            committed(OTHER),
+            committed(THIRD),
+            ProtocolEvent::RevealOpened {
+                job: job(1),
+                committed: 3,
+                reveal_due: 150,
+            },
+            revealed(WORKER, &right),
+            revealed(OTHER, &right),
+            revealed(THIRD, &wrong),
+            ProtocolEvent::ConsensusReached {
+                job: job(1),
+                commitment: right.clone(),
+                agreeing: 2,
+                challenge_ends_at: 300,
+            },
+            ProtocolEvent::ReplicaFaulted {
+                job: job(1),
+                worker: addr(THIRD),
+                fault: 3,
+                slashed: amount(40),
+            },
+        ]);
+        let p = project(events.clone());
+        let job_row = &p.jobs["1"];
+        assert_eq!(
+            (
+                job_row.status.as_str(),
+                job_row.due,
+                job_row.consensus.as_deref()
+            ),
+            ("submitted", Some(300), Some(right.as_str()))
+        );
+        let outcomes = |p: &Projection| -> Vec<(i32, String, String, u64)> {
+            p.assignments
+                .iter()
+                .map(|((_, n), r)| {
+                    (
+                        *n,
+                        r.worker.clone(),
+                        r.outcome.clone(),
+                        r.slashed.to::<u64>(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            outcomes(&p),
+            vec![
+                (1, a(WORKER), "agreed".into(), 0),
+                (2, a(OTHER), "agreed".into(), 0),
+                (3, a(THIRD), "dissented".into(), 40),
+            ]
+        );
+        assert_eq!(
+            p.assignments[&("1".into(), 3)].commitment.as_deref(),
+            Some(wrong.as_str())
+        );
+        assert_eq!(
+            p.assignments[&("1".into(), 1)].sealed_result.as_deref(),
+            Some("0x5ea1")
+        );
+        // Each reveal is a result row under its replica's number.
+        assert_eq!(p.results.len(), 3);
+        assert_eq!(p.results[&("1".into(), 3)].commitment, wrong);
+        events.extend([
+            ProtocolEvent::JobPaid {
+                job: job(1),
+                worker: addr(WORKER),
+                amount: amount(487),
+                fee: amount(26),
+            },
+            ProtocolEvent::JobPaid {
+                job: job(1),
+                worker: addr(OTHER),
+                amount: amount(487),
+                fee: amount(0),
+            },
+        ]);
+        let p = project(events);
+        assert_eq!(p.jobs["1"].status, "paid");
+        assert_eq!(
+            outcomes(&p).into_iter().map(|o| o.2).collect::<Vec<_>>(),
+            ["paid", "paid", "dissented"]
+        );
+        assert_eq!(p.payments.iter().filter(|p| p.kind == "reward").count(), 2);
+
+        // No consensus: the silent replica keeps its fault through the refund, the others are released.
+        let p = project(vec![
+            posted(1, 1),
+            ProtocolEvent::RedundancyRequested {
+                job: job(1),
+                redundancy: 2,
+                threshold: 2,
+            },
+            assigned(WORKER, 1),
+            assigned(OTHER, 2),
+            committed(WORKER),
+            ProtocolEvent::ReplicaFaulted {
+                job: job(1),
+                worker: addr(OTHER),
+                fault: 1,
+                slashed: amount(5),
+            },
+            ProtocolEvent::JobRefunded {
+                job: job(1),
+                client: addr(CLIENT),
+                amount: amount(1_000),
+            },
+        ]);
+        assert_eq!(
+            outcomes(&p),
+            vec![
+                (1, a(WORKER), "refunded".into(), 0),
+                (2, a(OTHER), "no_commit".into(), 5)
+            ]
+        );
+        // A replica event for a worker that holds no replica is refused.
+        let why = refusal(
+            "stranger",
+            vec![
+                posted(1, 1),
+                ProtocolEvent::RedundancyRequested {
+                    job: job(1),
+                    redundancy: 2,
+                    threshold: 2,
+                },
+                committed(THIRD),
+            ],
+        );
+        assert!(why.contains("holds no replica of job 1"), "{why}");
     }
 
     #[test]

@@ -24,9 +24,16 @@ pub(super) struct JobRow {
     pub(super) due: Option<i64>,
     pub(super) posted_block: i64,
     pub(super) updated_block: i64,
+    /// Replicas the job runs on (1: a single worker).
+    pub(super) redundancy: i32,
+    /// Agreeing reveals needed (1 for a single worker).
+    pub(super) threshold: i32,
+    /// The agreed commitment of a redundant job, once reached.
+    pub(super) consensus: Option<String>,
 }
 
-/// A row of `assignments` (one attempt of a job).
+/// A row of `assignments`: one attempt of a job, or one replica of a redundant job (numbered from 1 like
+/// attempts: a redundant job has a single attempt).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct AssignmentRow {
     pub(super) stream: String,
@@ -36,6 +43,10 @@ pub(super) struct AssignmentRow {
     pub(super) slashed: U256,
     pub(super) assigned_block: i64,
     pub(super) dispute_bond: U256,
+    /// A replica's sealed result, once committed.
+    pub(super) sealed_result: Option<String>,
+    /// A replica's revealed commitment, once revealed.
+    pub(super) commitment: Option<String>,
 }
 
 /// A row of `results`.

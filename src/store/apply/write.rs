@@ -26,8 +26,8 @@ impl Projection {
             let mut copy = CopyIn::start(
                 conn,
                 "COPY jobs (chain_id, job_id, stream, client, spec_hash, spec_uri, required_capabilities, reward, \
-                 deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block, spec_uri_raw) \
-                 FROM STDIN",
+                 deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block, spec_uri_raw, \
+                 redundancy, threshold, consensus) FROM STDIN",
             )
             .await?;
             for (id, r) in new {
@@ -47,7 +47,10 @@ impl Projection {
                     .opt_plain(r.due)
                     .plain(r.posted_block)
                     .plain(r.updated_block)
-                    .opt_bytes(r.spec_uri.raw.as_deref());
+                    .opt_bytes(r.spec_uri.raw.as_deref())
+                    .plain(r.redundancy)
+                    .plain(r.threshold)
+                    .opt_text(r.consensus.as_deref());
                 copy.end_row().await?;
             }
             copy.finish().await?;
@@ -60,11 +63,17 @@ impl Projection {
                 stored.iter().map(|(_, r)| r.worker.clone()).collect();
             let due: Vec<Option<i64>> = stored.iter().map(|(_, r)| r.due).collect();
             let updated: Vec<i64> = stored.iter().map(|(_, r)| r.updated_block).collect();
+            let redundancy: Vec<i32> = stored.iter().map(|(_, r)| r.redundancy).collect();
+            let threshold: Vec<i32> = stored.iter().map(|(_, r)| r.threshold).collect();
+            let consensus: Vec<Option<String>> =
+                stored.iter().map(|(_, r)| r.consensus.clone()).collect();
             sqlx::query!(
                 "UPDATE jobs j SET attempts_left = u.attempts_left, status = u.status, worker = u.worker, due = u.due, \
-                 updated_block = u.updated_block \
-                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) \
-                 AS u(job_id, attempts_left, status, worker, due, updated_block) \
+                 updated_block = u.updated_block, redundancy = u.redundancy, threshold = u.threshold, \
+                 consensus = u.consensus \
+                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::int[], \
+                 $9::int[], $10::text[]) \
+                 AS u(job_id, attempts_left, status, worker, due, updated_block, redundancy, threshold, consensus) \
                  WHERE j.chain_id = $1 AND j.job_id = u.job_id::numeric",
                 chain_id,
                 &ids,
@@ -72,7 +81,10 @@ impl Projection {
                 &status,
                 &workers as &[Option<String>],
                 &due as &[Option<i64>],
-                &updated
+                &updated,
+                &redundancy,
+                &threshold,
+                &consensus as &[Option<String>]
             )
             .execute(&mut *conn)
             .await?;
@@ -85,7 +97,7 @@ impl Projection {
             let mut copy = CopyIn::start(
                 conn,
                 "COPY assignments (chain_id, job_id, attempt, stream, worker, due, outcome, slashed, assigned_block, \
-                 dispute_bond) FROM STDIN",
+                 dispute_bond, sealed_result, commitment) FROM STDIN",
             )
             .await?;
             for ((id, attempt), r) in new {
@@ -98,7 +110,9 @@ impl Projection {
                     .text(&r.outcome)
                     .plain(r.slashed)
                     .plain(r.assigned_block)
-                    .plain(r.dispute_bond);
+                    .plain(r.dispute_bond)
+                    .opt_text(r.sealed_result.as_deref())
+                    .opt_text(r.commitment.as_deref());
                 copy.end_row().await?;
             }
             copy.finish().await?;
@@ -109,18 +123,26 @@ impl Projection {
             let outcomes: Vec<String> = stored.iter().map(|(_, r)| r.outcome.clone()).collect();
             let slashed: Vec<String> = stored.iter().map(|(_, r)| n(&r.slashed)).collect();
             let bonds: Vec<String> = stored.iter().map(|(_, r)| n(&r.dispute_bond)).collect();
+            let sealed: Vec<Option<String>> = stored
+                .iter()
+                .map(|(_, r)| r.sealed_result.clone())
+                .collect();
+            let commitments: Vec<Option<String>> =
+                stored.iter().map(|(_, r)| r.commitment.clone()).collect();
             sqlx::query!(
                 "UPDATE assignments a SET outcome = u.outcome, slashed = u.slashed::numeric, \
-                 dispute_bond = u.bond::numeric \
-                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) \
-                 AS u(job_id, attempt, outcome, slashed, bond) \
+                 dispute_bond = u.bond::numeric, sealed_result = u.sealed, commitment = u.commitment \
+                 FROM UNNEST($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) \
+                 AS u(job_id, attempt, outcome, slashed, bond, sealed, commitment) \
                  WHERE a.chain_id = $1 AND a.job_id = u.job_id::numeric AND a.attempt = u.attempt",
                 chain_id,
                 &ids,
                 &attempts,
                 &outcomes,
                 &slashed,
-                &bonds
+                &bonds,
+                &sealed as &[Option<String>],
+                &commitments as &[Option<String>]
             )
             .execute(&mut *conn)
             .await?;

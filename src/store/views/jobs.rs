@@ -39,6 +39,12 @@ pub struct JobView {
     pub posted_block: i64,
     /// Block of the last change.
     pub updated_block: i64,
+    /// Replicas the job runs on (1: a single worker).
+    pub redundancy: i32,
+    /// Agreeing reveals needed.
+    pub threshold: i32,
+    /// The agreed commitment of a redundant job, once reached.
+    pub consensus: Option<String>,
 }
 
 /// One assignment of a job.
@@ -58,6 +64,10 @@ pub struct AssignmentView {
     pub assigned_block: i64,
     /// The client's dispute bond (uint256, decimal).
     pub dispute_bond: String,
+    /// A replica's sealed result, once committed.
+    pub sealed_result: Option<String>,
+    /// A replica's revealed commitment, once revealed.
+    pub commitment: Option<String>,
 }
 
 /// One result of a job.
@@ -145,7 +155,7 @@ pub async fn list(
         "SELECT j.job_id::text AS job_id, j.client, j.spec_hash, j.spec_uri, \
          '0x' || encode(j.spec_uri_raw, 'hex') AS spec_uri_hex, j.required_capabilities, \
          j.reward::text AS reward, j.deadline, j.max_attempts, j.attempts_left, j.status, j.worker, j.due, \
-         j.posted_block, j.updated_block FROM jobs j WHERE j.chain_id = ",
+         j.posted_block, j.updated_block, j.redundancy, j.threshold, j.consensus FROM jobs j WHERE j.chain_id = ",
     );
     sql.push_bind(chain_id);
     if let Some(status) = filter.status {
@@ -176,10 +186,11 @@ pub async fn detail(
         r#"SELECT j.job_id::text AS "job_id!", j.client, j.spec_hash, j.spec_uri,
                   '0x' || encode(j.spec_uri_raw, 'hex') AS "spec_uri_hex?", j.required_capabilities,
                   j.reward::text AS "reward!", j.deadline, j.max_attempts, j.attempts_left, j.status, j.worker, j.due,
-                  j.posted_block, j.updated_block,
+                  j.posted_block, j.updated_block, j.redundancy, j.threshold, j.consensus,
            (SELECT coalesce(json_agg(json_build_object(
                'attempt', a.attempt, 'worker', a.worker, 'due', a.due, 'outcome', a.outcome,
-               'slashed', a.slashed::text, 'assigned_block', a.assigned_block, 'dispute_bond', a.dispute_bond::text)
+               'slashed', a.slashed::text, 'assigned_block', a.assigned_block, 'dispute_bond', a.dispute_bond::text,
+               'sealed_result', a.sealed_result, 'commitment', a.commitment)
                ORDER BY a.attempt), '[]')
             FROM assignments a WHERE a.chain_id = j.chain_id AND a.job_id = j.job_id)
                AS "assignments!: Json<Vec<AssignmentView>>",
@@ -226,6 +237,9 @@ pub async fn detail(
             due: r.due,
             posted_block: r.posted_block,
             updated_block: r.updated_block,
+            redundancy: r.redundancy,
+            threshold: r.threshold,
+            consensus: r.consensus,
         },
         assignments: r.assignments.0,
         results: r.results.0,
@@ -249,7 +263,8 @@ pub struct LatestResult {
     pub locator: String,
 }
 
-/// The result of job `job_id`'s latest attempt that has one.
+/// The result of job `job_id`'s latest attempt that has one; for a redundant job, the agreed result (a
+/// replica's reveal of the consensus commitment), and none before the consensus.
 pub async fn latest_result(
     pool: &PgPool,
     chain_id: i64,
@@ -257,8 +272,11 @@ pub async fn latest_result(
 ) -> sqlx::Result<Option<LatestResult>> {
     sqlx::query_as!(
         LatestResult,
-        r#"SELECT attempt, da_kind, commitment, size::text AS "size!", locator FROM results
-           WHERE chain_id = $1 AND job_id = $2::text::numeric ORDER BY attempt DESC LIMIT 1"#,
+        r#"SELECT r.attempt, r.da_kind, r.commitment, r.size::text AS "size!", r.locator FROM results r
+           JOIN jobs j ON j.chain_id = r.chain_id AND j.job_id = r.job_id
+           WHERE r.chain_id = $1 AND r.job_id = $2::text::numeric
+             AND (j.redundancy = 1 OR r.commitment = j.consensus)
+           ORDER BY r.attempt DESC LIMIT 1"#,
         chain_id,
         job_id
     )
