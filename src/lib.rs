@@ -33,6 +33,7 @@ pub mod domain;
 pub mod indexer;
 pub mod offchain;
 pub mod pg;
+pub mod placement;
 pub mod rebuild;
 pub mod remote;
 pub mod scheduler;

@@ -6,7 +6,9 @@ import {Vm} from "../test/utils/Vm.sol";
 import {ProtocolDeployer} from "./ProtocolDeployer.sol";
 
 /// @notice Broadcasts the gas benchmark's transactions to a devnet: deploy, then three whole job lives
-/// (post, assign, submit, accept), then 50 jobs assigned in one `assignBatch` to 50 distinct workers.
+/// (post, assign, submit, accept), then 50 jobs assigned in one `assignBatch` to 50 distinct workers, then two
+/// whole redundant lives at n = 3, k = 2 (post, one assignBatch of the three replicas, three commits, three
+/// reveals, accept), all three replicas agreeing.
 /// `scripts/bench-gas` reads the receipts. Devnet only: the keys are derived from a public label.
 contract GasBench {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
@@ -98,6 +100,60 @@ contract GasBench {
         vm.stopBroadcast();
         vm.startBroadcast(coordinatorKey);
         require(jm.assignBatch(ids, workers) == BATCH, "batch assigned partly");
+        vm.stopBroadcast();
+
+        for (uint256 n; n < 2; ++n) {
+            _redundantLife(jm, clientKey, coordinatorKey, workerKeys, n);
+        }
+    }
+
+    function _redundantLife(
+        JobManager jm,
+        uint256 clientKey,
+        uint256 coordinatorKey,
+        uint256[] memory workerKeys,
+        uint256 n
+    ) internal {
+        vm.startBroadcast(clientKey);
+        uint256 id = jm.postRedundantJob(
+            keccak256(abi.encode("redundant spec", n)),
+            "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+            1,
+            100e18,
+            uint32(block.timestamp + 1 days),
+            3,
+            2
+        );
+        vm.stopBroadcast();
+        uint256[] memory ids = new uint256[](3);
+        address[] memory replicas = new address[](3);
+        for (uint256 i; i < 3; ++i) {
+            ids[i] = id;
+            replicas[i] = vm.addr(workerKeys[i]);
+        }
+        vm.startBroadcast(coordinatorKey);
+        require(jm.assignBatch(ids, replicas) == 3, "replicas assigned partly");
+        vm.stopBroadcast();
+        bytes32 commitment = keccak256(abi.encode("redundant result", n));
+        for (uint256 i; i < 3; ++i) {
+            vm.startBroadcast(workerKeys[i]);
+            jm.commitResult(id, jm.sealResult(id, commitment, bytes32(i + 1), replicas[i]));
+            vm.stopBroadcast();
+        }
+        for (uint256 i; i < 3; ++i) {
+            vm.startBroadcast(workerKeys[i]);
+            jm.revealResult(
+                id,
+                1,
+                commitment,
+                4096,
+                bytes32(i + 1),
+                "accord:sha256:9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658"
+            );
+            vm.stopBroadcast();
+        }
+        vm.startBroadcast(clientKey);
+        jm.acceptResult(id);
         vm.stopBroadcast();
     }
 

@@ -22,7 +22,10 @@ import {ProtocolBounds} from "./ProtocolBounds.sol";
 ///   min(slashable stake x slashShareBps, reward x slashRewardMultipleBps) / 10_000: proportional to the job.
 /// - Bounded compensation: of each fault slash the client receives at most reward x compensationBps / 10_000; the
 ///   rest accrues to the treasury. So a client's receipts from one job never exceed the reward it escrowed plus
-///   attempts x reward x compensationBps / 10_000 (at most 16 x 10% of the reward), however the job fails.
+///   attempts x reward x compensationBps / 10_000 (at most 16 x 10% of the reward), however the job fails. A
+///   redundant job compensates only a dispute its agreeing replicas lose: at most redundancy x reward x
+///   compensationBps / 10_000 (at most 7 x 10%); a replica that does not commit, does not reveal or dissents is
+///   slashed to the treasury alone.
 /// - Minimum time to submit: a job is assigned, or reopened after an expiry or a decline, only while its deadline
 ///   is at least minSubmitWindow away; otherwise it is not assigned ({DeadlineTooSoon}) or it is refunded.
 /// - Decline: the assigned worker may hand a job back before its due time ({declineJob}) for a fee of
@@ -37,8 +40,9 @@ import {ProtocolBounds} from "./ProtocolBounds.sol";
 /// - fees accrue in that slot and reach the treasury by a permissionless {sweepFees}, instead of a second token
 ///   transfer on every payment;
 /// - no loop over jobs or workers anywhere; {assignBatch} loops only over its own calldata.
-/// Token conservation: this contract's balance equals the rewards of jobs in Open, Assigned, Submitted or
-/// Disputed status plus the accrued fees plus the dispute bonds held (jobs in Disputed status). Slashed stake
+/// Token conservation: this contract's balance equals the rewards of jobs in Open, Assigned, Submitted, Disputed,
+/// Gathering, Committing or Revealing status plus the accrued fees plus the dispute bonds held (jobs in Disputed
+/// status). Slashed stake
 /// passes through: the registry sends it here, and it leaves at once as compensation or stays as accrued fees.
 contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -351,7 +355,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         uint8 committed = red.committed + 1;
         red.committed = committed;
         emit ResultCommitted(jobId, msg.sender, sealedResult);
-        if (committed == red.redundancy) _openReveal(jobId, job, committed);
+        if (committed == red.redundancy) _openReveal(jobId, job, committed, block.timestamp);
     }
 
     /// @inheritdoc IJobManager
@@ -365,12 +369,14 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     ) external nonReentrant {
         ProtocolBounds.checkUri(locator);
         Job storage job = _jobs[jobId];
+        // Past the commit due, the commit phase closes with the first reveal (nobody need call expire first).
+        if (job.status == JobStatus.Committing && block.timestamp > job.due && !_closeCommits(jobId, job)) return;
         _expectStatus(jobId, job.status, JobStatus.Revealing);
         Seat storage seat = _seats[jobId][msg.sender];
         if (seat.phase != ReplicaPhase.Committed) revert NotReplica(jobId, msg.sender, ReplicaPhase.Committed);
         uint256 due = job.due;
         if (block.timestamp > due) revert SubmissionOverdue(jobId, due);
-        if (sealResult(jobId, commitment, salt, msg.sender) != seat.sealedResult) {
+        if (commitment == 0 || sealResult(jobId, commitment, salt, msg.sender) != seat.sealedResult) {
             revert RevealMismatch(jobId, msg.sender);
         }
         seat.phase = ReplicaPhase.Revealed;
@@ -379,14 +385,18 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         uint8 revealed = red.revealed + 1;
         red.revealed = revealed;
         emit ResultRevealed(jobId, msg.sender, daKind, commitment, size, locator);
-        if (revealed == red.committed) _settle(jobId, job);
+        if (revealed == red.committed) _settle(jobId, job, true, block.timestamp);
     }
 
     /// @inheritdoc IJobManager
     function declineJob(uint256 jobId, uint8 reason) external nonReentrant {
         if (reason == 0 || reason > DECLINE_CANNOT_START) revert InvalidDeclineReason(reason);
         Job storage job = _jobs[jobId];
-        _expectStatus(jobId, job.status, JobStatus.Assigned);
+        JobStatus status = job.status;
+        if (status == JobStatus.Gathering || status == JobStatus.Committing) {
+            return _declineReplica(jobId, job, reason);
+        }
+        _expectStatus(jobId, status, JobStatus.Assigned);
         if (msg.sender != job.worker) revert NotAssignedWorker(jobId, msg.sender);
         uint256 due = job.due;
         if (block.timestamp > due) revert SubmissionOverdue(jobId, due);
@@ -421,13 +431,13 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             _refund(jobId, job);
             _releaseBond(jobId, client);
             if (worker != address(0)) {
-                _slash(jobId, worker, client, reward);
+                _slash(jobId, worker, client, reward, true);
                 _jail(worker);
             } else {
                 address[] memory agreeing = _agreeing(jobId);
                 for (uint256 i; i < agreeing.length; ++i) {
                     emit ReplicaFaulted(
-                        jobId, agreeing[i], FAULT_DISPUTE_LOST, _slash(jobId, agreeing[i], client, reward)
+                        jobId, agreeing[i], FAULT_DISPUTE_LOST, _slash(jobId, agreeing[i], client, reward, true)
                     );
                     _jail(agreeing[i]);
                 }
@@ -465,7 +475,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             } else {
                 _refund(jobId, job);
             }
-            uint256 slashed = _slash(jobId, worker, job.client, job.reward);
+            uint256 slashed = _slash(jobId, worker, job.client, job.reward, true);
             emit AssignmentExpired(jobId, worker, slashed, reopen);
         } else if (status == JobStatus.Open && block.timestamp >= job.deadline) {
             _refund(jobId, job);
@@ -479,12 +489,10 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
                 emit ConsensusFailed(jobId, 0);
                 _refund(jobId, job);
             } else if (status == JobStatus.Committing) {
-                Redundancy storage red = _redundancy[jobId];
-                uint8 committed = red.committed;
-                if (committed >= red.threshold) _openReveal(jobId, job, committed);
-                else _settle(jobId, job);
+                _closeCommits(jobId, job);
             } else {
-                _settle(jobId, job);
+                // The reveal window has passed: the challenge window runs from its end.
+                _settle(jobId, job, true, job.due);
             }
         } else {
             if (status == JobStatus.None) revert UnknownJob(jobId);
@@ -625,19 +633,15 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobManager
-    function replicasOf(uint256 jobId)
-        external
-        view
-        returns (Redundancy memory redundancy, bytes32 consensus, Replica[] memory replicas)
-    {
-        redundancy = _redundancy[jobId];
-        consensus = _consensus[jobId];
-        replicas = new Replica[](redundancy.assigned);
-        for (uint256 i; i < replicas.length; ++i) {
-            address worker = _replicaWorkers[jobId][i + 1];
-            Seat storage seat = _seats[jobId][worker];
-            replicas[i] = Replica(worker, seat.phase, seat.sealedResult, seat.commitment);
-        }
+    function redundancyOf(uint256 jobId) external view returns (Redundancy memory, bytes32) {
+        return (_redundancy[jobId], _consensus[jobId]);
+    }
+
+    /// @inheritdoc IJobManager
+    function replicaOf(uint256 jobId, uint256 replica) external view returns (Replica memory) {
+        address worker = _replicaWorkers[jobId][replica];
+        Seat storage seat = _seats[jobId][worker];
+        return Replica(worker, seat.phase, seat.sealedResult, seat.commitment);
     }
 
     /// @inheritdoc IJobManager
@@ -742,12 +746,44 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         return "";
     }
 
-    /// @dev Closes the commit phase: reveals are due within the reveal window.
-    function _openReveal(uint256 jobId, Job storage job, uint256 committed) private {
-        uint256 due = block.timestamp + _penalties.revealWindow;
+    /// @dev Opens the reveal window from `start`: reveals are due within the reveal window.
+    function _openReveal(uint256 jobId, Job storage job, uint256 committed, uint256 start) private {
+        uint256 due = start + _penalties.revealWindow;
         job.status = JobStatus.Revealing;
         job.due = SafeCast.toUint32(due);
         emit RevealOpened(jobId, committed, due);
+    }
+
+    /// @dev Closes a commit phase whose due time has passed; whether reveals may go on. Too few commits for the
+    /// threshold: settled at once (refunded; the replicas that did not commit slashed). Otherwise the reveal
+    /// window runs from the commit due, not from this call, so no one stays liable longer than the bounds allow;
+    /// a window already over is settled at once.
+    function _closeCommits(uint256 jobId, Job storage job) private returns (bool) {
+        Redundancy storage red = _redundancy[jobId];
+        uint8 committed = red.committed;
+        if (committed < red.threshold) {
+            _settle(jobId, job, false, block.timestamp);
+            return false;
+        }
+        _openReveal(jobId, job, committed, job.due);
+        uint256 revealDue = job.due;
+        if (block.timestamp <= revealDue) return true;
+        _settle(jobId, job, true, revealDue);
+        return false;
+    }
+
+    /// @dev A replica hands its assignment back before committing (by the commit due) for the decline fee, to the
+    /// treasury; it is not at fault when the job settles. The job goes on with the other replicas.
+    function _declineReplica(uint256 jobId, Job storage job, uint8 reason) private {
+        Seat storage seat = _seats[jobId][msg.sender];
+        if (seat.phase != ReplicaPhase.Assigned) revert NotReplica(jobId, msg.sender, ReplicaPhase.Assigned);
+        uint256 due = job.due;
+        if (block.timestamp > due) revert SubmissionOverdue(jobId, due);
+        seat.phase = ReplicaPhase.Declined;
+        uint256 fee = uint256(job.reward) * _penalties.declineFeeBps / ProtocolBounds.BPS;
+        if (fee != 0) fee = registry.slash(msg.sender, fee, address(this), jobId);
+        if (fee != 0) _params.accruedFees += SafeCast.toUint96(fee);
+        emit JobDeclined(jobId, msg.sender, reason, fee, false);
     }
 
     /// @dev When a redundant job's current phase may be closed by {expire}: the deadline while no replica is
@@ -762,7 +798,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     /// then every replica that did not commit, did not reveal or revealed something else is slashed, and the job
     /// waits out the challenge window. Otherwise the job is refunded, and only the replicas that did not commit or
     /// reveal are slashed: without a consensus no revealed result can be called wrong.
-    function _settle(uint256 jobId, Job storage job) private {
+    function _settle(uint256 jobId, Job storage job, bool revealsWereDue, uint256 start) private {
         Redundancy storage red = _redundancy[jobId];
         uint256 n = red.assigned;
         address[] memory workers = new address[](n);
@@ -775,12 +811,10 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             phases[i] = seat.phase;
             if (phases[i] == ReplicaPhase.Revealed) revealed[i] = seat.commitment;
         }
-        // A replica that committed is at fault for not revealing only once the reveal window was open.
-        bool revealing = job.status == JobStatus.Revealing;
         (bytes32 best, uint256 agreeing) = _mostRevealed(phases, revealed);
         bool reached = agreeing >= red.threshold;
         if (reached) {
-            uint256 endsAt = block.timestamp + _params.challengeWindow;
+            uint256 endsAt = start + _params.challengeWindow;
             _consensus[jobId] = best;
             // Safe cast: at most the replicas assigned, a uint8.
             // forge-lint: disable-next-line(unsafe-typecast)
@@ -792,7 +826,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             emit ConsensusFailed(jobId, agreeing);
             _refund(jobId, job);
         }
-        _slashFaulty(jobId, job, workers, phases, revealed, revealing, reached ? best : bytes32(0));
+        _slashSilent(jobId, job, workers, phases, revealsWereDue);
     }
 
     /// @dev The commitment most revealed replicas agree on, and how many.
@@ -811,31 +845,25 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Slashes every replica that did not commit, did not reveal in an open reveal window, and, with a
-    /// consensus (non-zero), every one that revealed something else.
-    function _slashFaulty(
+    /// @dev Slashes every replica that did not commit, and, once reveals were due, every one that did not reveal.
+    /// These faults cost the replica whatever the result is; their slash goes to the treasury, not the client,
+    /// so a client gains nothing from a job its replicas cannot run. Dissent is slashed only once the result
+    /// stands (see {_payReplicas}).
+    function _slashSilent(
         uint256 jobId,
         Job storage job,
         address[] memory workers,
         ReplicaPhase[] memory phases,
-        bytes32[] memory revealed,
-        bool revealing,
-        bytes32 consensus
+        bool revealsWereDue
     ) private {
         address client = job.client;
         uint256 reward = job.reward;
         for (uint256 i; i < workers.length; ++i) {
             uint8 fault;
-            if (phases[i] == ReplicaPhase.Assigned) {
-                fault = FAULT_NO_COMMIT;
-            } else if (phases[i] == ReplicaPhase.Committed && revealing) {
-                fault = FAULT_NO_REVEAL;
-            } else if (phases[i] == ReplicaPhase.Revealed && consensus != 0 && revealed[i] != consensus) {
-                fault = FAULT_DISSENT;
-            } else {
-                continue;
-            }
-            emit ReplicaFaulted(jobId, workers[i], fault, _slash(jobId, workers[i], client, reward));
+            if (phases[i] == ReplicaPhase.Assigned) fault = FAULT_NO_COMMIT;
+            else if (phases[i] == ReplicaPhase.Committed && revealsWereDue) fault = FAULT_NO_REVEAL;
+            else continue;
+            emit ReplicaFaulted(jobId, workers[i], fault, _slash(jobId, workers[i], client, reward, false));
         }
     }
 
@@ -878,6 +906,21 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
             if (bondPart != 0) emit DisputeBondReleased(jobId, worker, bondPart);
             token.safeTransfer(worker, share + bondPart);
         }
+        _slashDissent(jobId, job.client, reward);
+    }
+
+    /// @dev The result stands: the replicas that revealed something else were wrong. Their slash goes to the
+    /// treasury (the client got the result it paid for).
+    function _slashDissent(uint256 jobId, address client, uint256 reward) private {
+        bytes32 consensus = _consensus[jobId];
+        uint256 n = _redundancy[jobId].assigned;
+        for (uint256 i = 1; i <= n; ++i) {
+            address worker = _replicaWorkers[jobId][i];
+            Seat storage seat = _seats[jobId][worker];
+            if (seat.phase == ReplicaPhase.Revealed && seat.commitment != consensus) {
+                emit ReplicaFaulted(jobId, worker, FAULT_DISSENT, _slash(jobId, worker, client, reward, false));
+            }
+        }
     }
 
     function _jail(address worker) private {
@@ -914,14 +957,17 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
 
     /// @dev A fault slash: min(slashable x share, reward x multiple), taken here from the registry; the client gets
     /// at most reward x compensation and the rest accrues to the treasury. Returns what was taken.
-    function _slash(uint256 jobId, address worker, address client, uint256 reward) private returns (uint256 slashed) {
+    function _slash(uint256 jobId, address worker, address client, uint256 reward, bool compensate)
+        private
+        returns (uint256 slashed)
+    {
         Penalties memory pen = _penalties;
         uint256 amount = registry.slashableOf(worker) * _params.slashShareBps / ProtocolBounds.BPS;
         uint256 cap = reward * pen.slashRewardMultipleBps / ProtocolBounds.BPS;
         if (amount > cap) amount = cap;
         if (amount == 0) return 0;
         slashed = registry.slash(worker, amount, address(this), jobId);
-        uint256 maxCompensation = reward * pen.compensationBps / ProtocolBounds.BPS;
+        uint256 maxCompensation = compensate ? reward * pen.compensationBps / ProtocolBounds.BPS : 0;
         uint256 compensation = slashed < maxCompensation ? slashed : maxCompensation;
         uint256 fee = slashed - compensation;
         if (fee != 0) _params.accruedFees += SafeCast.toUint96(fee);

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IJobManager} from "../src/interfaces/IJobManager.sol";
+import {ReplicaViews} from "./utils/ReplicaViews.sol";
 import {IWorkerRegistry} from "../src/interfaces/IWorkerRegistry.sol";
 import {JobManager} from "../src/JobManager.sol";
 import {ProtocolBounds} from "../src/ProtocolBounds.sol";
@@ -71,7 +72,7 @@ contract RedundancyTest is JobManagerBase {
     }
 
     function redundancyOf(uint256 id) internal view returns (IJobManager.Redundancy memory r) {
-        (r,,) = jm.replicasOf(id);
+        (r,,) = ReplicaViews.all(jm, id);
     }
 
     /// @dev Events of the job manager only (the test's own expected events are recorded too).
@@ -176,7 +177,7 @@ contract RedundancyTest is JobManagerBase {
         assertStatus(id, IJobManager.JobStatus.Committing);
         vm.assertEq(uint256(jm.jobOf(id).due), due, "the commit due is set by the first replica");
         vm.assertEq(jm.jobOf(id).worker, address(0), "no single worker");
-        (IJobManager.Redundancy memory r,, IJobManager.Replica[] memory reps) = jm.replicasOf(id);
+        (IJobManager.Redundancy memory r,, IJobManager.Replica[] memory reps) = ReplicaViews.all(jm, id);
         vm.assertEq(uint256(r.assigned), 3);
         vm.assertEq(reps[0].worker, worker);
         vm.assertEq(reps[2].worker, worker3);
@@ -322,31 +323,35 @@ contract RedundancyTest is JobManagerBase {
         reveal(id, worker, RIGHT);
         reveal(id, worker2, RIGHT);
         uint256 stake3 = stakeOf(worker3);
-        uint256 slashed = faultSlash(stake3, reward);
         vm.recordLogs();
         vm.expectEmit();
         emit IJobManager.ConsensusReached(id, RIGHT, 2, block.timestamp + WINDOW);
-        vm.expectEmit();
-        emit IJobManager.ReplicaFaulted(id, worker3, jm.FAULT_DISSENT(), slashed);
         reveal(id, worker3, WRONG);
-        vm.assertEq(countEvents(vm.getRecordedLogs(), IJobManager.ReplicaFaulted.selector), 1, "one fault");
+        vm.assertEq(countEvents(vm.getRecordedLogs(), IJobManager.ReplicaFaulted.selector), 0, "no fault yet");
         assertStatus(id, IJobManager.JobStatus.Submitted);
-        vm.assertEq(stakeOf(worker3), stake3 - slashed, "dissenter slashed");
-        vm.assertEq(stakeOf(worker), STAKE, "agreeing replicas untouched");
-        (, bytes32 consensus,) = jm.replicasOf(id);
+        vm.assertEq(stakeOf(worker3), stake3, "the dissenter is slashed only once the result stands");
+        (, bytes32 consensus,) = ReplicaViews.all(jm, id);
         vm.assertEq(consensus, RIGHT);
 
         uint256 b1 = token.balanceOf(worker);
         uint256 b2 = token.balanceOf(worker2);
         uint256 b3 = token.balanceOf(worker3);
+        uint256 clientBefore = token.balanceOf(client);
         uint256 feesBefore = jm.parameters().accruedFees;
+        uint256 slashed = faultSlash(stake3, reward);
         vm.warp(uint256(jm.jobOf(id).due));
+        vm.expectEmit();
+        emit IJobManager.ReplicaFaulted(id, worker3, jm.FAULT_DISSENT(), slashed);
         jm.finalize(id);
         uint256 share = (reward - fee(reward)) / 2;
         vm.assertEq(token.balanceOf(worker) - b1, share, "agreeing replica paid its share");
         vm.assertEq(token.balanceOf(worker2) - b2, share, "agreeing replica paid its share");
         vm.assertEq(token.balanceOf(worker3), b3, "dissenter paid nothing");
-        vm.assertEq(jm.parameters().accruedFees - feesBefore, reward - 2 * share, "fee and remainder accrue");
+        vm.assertEq(stakeOf(worker3), stake3 - slashed, "dissenter slashed");
+        vm.assertEq(token.balanceOf(client), clientBefore, "a dissent compensates nobody");
+        vm.assertEq(
+            jm.parameters().accruedFees - feesBefore, reward - 2 * share + slashed, "fee, remainder and slash accrue"
+        );
         assertStatus(id, IJobManager.JobStatus.Paid);
         vm.assertEq(token.balanceOf(address(jm)), jm.parameters().accruedFees, "nothing else held");
     }
@@ -399,17 +404,17 @@ contract RedundancyTest is JobManagerBase {
         vm.assertEq(countEvents(logs, IJobManager.ReplicaFaulted.selector), 2, "two replicas never committed");
         vm.assertEq(stakeOf(worker), STAKE, "the one that committed is not slashed");
         vm.assertTrue(stakeOf(worker2) < STAKE && stakeOf(worker3) < STAKE, "silent replicas slashed");
-        uint256 comp = 2 * compensation(faultSlash(STAKE, REWARD), REWARD);
-        vm.assertEq(token.balanceOf(client) - before, REWARD + comp, "refund and bounded compensation");
+        vm.assertEq(token.balanceOf(client) - before, REWARD, "the refund only: silent replicas pay the treasury");
     }
 
     function test_expire_CommitPhaseAtThresholdOpensReveal() public {
         uint256 id = gathered(REWARD);
         commit(id, worker, RIGHT);
         commit(id, worker2, RIGHT);
-        vm.warp(uint256(jm.jobOf(id).due) + 1);
+        uint256 commitDue = jm.jobOf(id).due;
+        vm.warp(commitDue + 1);
         vm.expectEmit();
-        emit IJobManager.RevealOpened(id, 2, block.timestamp + REVEAL);
+        emit IJobManager.RevealOpened(id, 2, commitDue + REVEAL);
         jm.expire(id);
         reveal(id, worker, RIGHT);
         vm.expectEmit();
@@ -461,6 +466,7 @@ contract RedundancyTest is JobManagerBase {
         assertStatus(id, IJobManager.JobStatus.Refunded);
         vm.assertTrue(registry.workerOf(worker).jailed && registry.workerOf(worker2).jailed, "jailed");
         vm.assertFalse(registry.workerOf(worker3).jailed, "the dissenter was right");
+        vm.assertEq(stakeOf(worker3), STAKE, "and is not slashed");
         uint256 comp = 2 * compensation(faultSlash(STAKE, REWARD), REWARD);
         vm.assertEq(token.balanceOf(client) - before, REWARD + bondOf(REWARD) + comp, "refund, bond, compensation");
     }
@@ -492,6 +498,95 @@ contract RedundancyTest is JobManagerBase {
         jm.expire(id);
         assertStatus(id, IJobManager.JobStatus.Paid);
         vm.assertEq(token.balanceOf(client) - before, bondOf(REWARD));
+    }
+
+    // ============================================================ phases by time
+
+    /// @dev Nobody calls expire: past the commit due, the first reveal closes the commit phase, and the reveal
+    /// window runs from the commit due, not from that call.
+    function test_reveal_AfterTheCommitDueClosesCommits() public {
+        uint256 id = gathered(REWARD);
+        commit(id, worker, RIGHT);
+        commit(id, worker2, RIGHT);
+        uint256 commitDue = jm.jobOf(id).due;
+        vm.warp(commitDue + 5 minutes);
+        vm.expectEmit();
+        emit IJobManager.RevealOpened(id, 2, commitDue + REVEAL);
+        reveal(id, worker, RIGHT);
+        assertStatus(id, IJobManager.JobStatus.Revealing);
+        reveal(id, worker2, RIGHT);
+        assertStatus(id, IJobManager.JobStatus.Submitted);
+    }
+
+    /// @dev The attack on the unbonding bound: nobody closes the phases for days. The reveal window still ends at
+    /// commit due + reveal window and the challenge window at its end, so a replica's liability stays inside
+    /// commit, reveal, challenge and dispute, which the unbonding minimum covers.
+    function test_attack_LateExpireDoesNotStretchLiability() public {
+        uint256 id = gathered(REWARD);
+        commit(id, worker, RIGHT);
+        commit(id, worker2, RIGHT);
+        commit(id, worker3, RIGHT);
+        uint256 revealDue = jm.jobOf(id).due;
+        reveal(id, worker, RIGHT);
+        reveal(id, worker2, RIGHT);
+        vm.warp(revealDue + 3 days);
+        jm.expire(id);
+        assertStatus(id, IJobManager.JobStatus.Submitted);
+        vm.assertEq(uint256(jm.jobOf(id).due), revealDue + WINDOW, "the challenge window ran from the reveal due");
+        jm.finalize(id);
+        assertStatus(id, IJobManager.JobStatus.Paid);
+
+        // The commit phase left open for days: the reveal window had passed too, so it settles at once.
+        uint256 other = postRedundant(REWARD, 2, 0);
+        assignTo(other, worker);
+        assignTo(other, worker2);
+        commit(other, worker, RIGHT);
+        commit(other, worker2, RIGHT);
+        vm.warp(block.timestamp + 5 days);
+        // Both committed, so the reveal window opened at once; neither revealed in it.
+        jm.expire(other);
+        assertStatus(other, IJobManager.JobStatus.Refunded);
+    }
+
+    function test_reveal_ZeroCommitmentRefused() public {
+        uint256 id = gathered(REWARD);
+        bytes32 seal = jm.sealResult(id, bytes32(0), salt(worker), worker);
+        vm.prank(worker);
+        jm.commitResult(id, seal);
+        commit(id, worker2, RIGHT);
+        commit(id, worker3, RIGHT);
+        vm.prank(worker);
+        vm.expectRevert(abi.encodeWithSelector(IJobManager.RevealMismatch.selector, id, worker));
+        jm.revealResult(id, KIND, bytes32(0), 4096, salt(worker), LOCATOR);
+    }
+
+    /// @dev A replica that cannot run the job declines for the decline fee, to the treasury, and is not at fault
+    /// when the job settles with the others.
+    function test_decline_AReplicaDeclinesForTheFeeOnly() public {
+        uint256 id = gathered(REWARD);
+        uint256 before = token.balanceOf(client);
+        uint256 feesBefore = jm.parameters().accruedFees;
+        vm.expectEmit();
+        emit IJobManager.JobDeclined(id, worker3, 1, REWARD * DECLINE_BPS / BPS, false);
+        vm.prank(worker3);
+        jm.declineJob(id, 1);
+        vm.assertEq(stakeOf(worker3), STAKE - REWARD * DECLINE_BPS / BPS);
+        vm.prank(worker3);
+        vm.expectRevert(
+            abi.encodeWithSelector(IJobManager.NotReplica.selector, id, worker3, IJobManager.ReplicaPhase.Assigned)
+        );
+        jm.declineJob(id, 1);
+        commit(id, worker, RIGHT);
+        commit(id, worker2, RIGHT);
+        vm.warp(uint256(jm.jobOf(id).due) + 1);
+        jm.expire(id);
+        reveal(id, worker, RIGHT);
+        vm.recordLogs();
+        reveal(id, worker2, RIGHT);
+        vm.assertEq(countEvents(vm.getRecordedLogs(), IJobManager.ReplicaFaulted.selector), 0, "no fault");
+        assertStatus(id, IJobManager.JobStatus.Submitted);
+        vm.assertEq(token.balanceOf(client), before, "the client gains nothing from the decline");
+        vm.assertEq(jm.parameters().accruedFees - feesBefore, REWARD * DECLINE_BPS / BPS, "the fee accrued");
     }
 
     // ============================================================ size and liability

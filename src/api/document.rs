@@ -119,7 +119,16 @@ fn parameters(path: &str, op: &mut Value, bounds: &Bounds, uint256: &str) {
                 string(&cursor_pattern(path, &bounds.chain_ids, bounds.starknet))
             }
             ("query", "status") => json!({"type": "string", "enum": super::jobs::STATUSES}),
-            ("query", "client" | "worker") | ("path", "address") => string(bounds.address_in()),
+            ("query", "client" | "worker" | "replica") | ("path", "address") => {
+                string(bounds.address_in())
+            }
+            ("path", "key") => string(super::placement::KEY_PATTERN),
+            ("query", "rf") => {
+                json!({"type": "integer", "minimum": 1, "maximum": super::placement::MAX_RF})
+            }
+            ("query", "capabilities") => {
+                json!({"type": "integer", "minimum": 0, "maximum": u16::MAX})
+            }
             ("query", "chain") => json!({"type": "string", "enum": bounds.chains}),
             ("query", "job") | ("path", "id") => string(uint256),
             ("query", "contract") => json!({"type": "string", "enum": CONTRACTS}),

@@ -179,12 +179,15 @@ pub struct JobDetail {
 pub struct JobsQuery {
     /// Only jobs of this chain: its CAIP-2 name or chain id, as `/v1/status` lists them.
     chain: Option<String>,
-    /// Only jobs in this status: open, assigned, submitted, disputed, paid, cancelled, refunded.
+    /// Only jobs in this status: open, assigned, submitted, disputed, paid, cancelled, refunded, gathering,
+    /// committing, revealing.
     status: Option<String>,
     /// Only jobs posted by this address.
     client: Option<String>,
     /// Only jobs currently assigned to this address.
     worker: Option<String>,
+    /// Only redundant jobs, not yet settled, in which this address holds a replica that has not revealed yet.
+    replica: Option<String>,
     /// Page size, 1 to the configured maximum (default 50).
     #[param(value_type = Option<u32>)]
     limit: Option<String>,
@@ -222,6 +225,11 @@ pub(crate) async fn list_jobs(
         .as_deref()
         .map(|v| AddressFilter::parse(chains, "worker", v))
         .transpose()?;
+    let replica = q
+        .replica
+        .as_deref()
+        .map(|v| AddressFilter::parse(chains, "replica", v))
+        .transpose()?;
     let start = chains::start(chains, "jobs", q.cursor.as_deref(), input::uint_key)?;
     let page = chains::page(
         chains,
@@ -232,11 +240,16 @@ pub(crate) async fn list_jobs(
         |i, after, want| {
             let chain = &chains[i];
             let (pool, id, name) = (s.app.pool.clone(), chain.id, chain.name.clone());
-            let filter = match (address_on(&client, i), address_on(&worker, i)) {
-                (Some(client), Some(worker)) => Some(JobFilter {
+            let filter = match (
+                address_on(&client, i),
+                address_on(&worker, i),
+                address_on(&replica, i),
+            ) {
+                (Some(client), Some(worker), Some(replica)) => Some(JobFilter {
                     status: status.map(str::to_owned),
                     client,
                     worker,
+                    replica,
                     after,
                 }),
                 _ => None,

@@ -25,6 +25,7 @@ mod input;
 mod jobs;
 mod limits;
 mod metrics;
+mod placement;
 mod system;
 mod workers;
 
@@ -193,6 +194,7 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(workers::get_worker))
         .routes(routes!(workers::list_slashes))
         .routes(routes!(workers::list_rewards))
+        .routes(routes!(placement::get_placement))
         .routes(routes!(governance::list_proposals))
         .routes(routes!(governance::get_proposal))
         .routes(routes!(governance::get_params))

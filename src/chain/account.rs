@@ -136,6 +136,15 @@ pub trait ClientActions: Account {
     /// Posts `job` (approving the escrow first when needed); the new job's id and where the post landed.
     fn post_job<'a>(&'a self, job: &'a NewJob) -> Pending<'a, (JobId, Included)>;
 
+    /// Posts `job` to run on `redundancy` independent replicas, `threshold` of which must reveal the same result
+    /// (0: the governed least, a majority by default). One round: `job.max_attempts` does not apply.
+    fn post_redundant_job<'a>(
+        &'a self,
+        job: &'a NewJob,
+        redundancy: u8,
+        threshold: u8,
+    ) -> Pending<'a, (JobId, Included)>;
+
     /// Cancels, accepts or disputes (approving the bond first) job `id`.
     fn settle(&self, id: JobId, action: Settle) -> Pending<'_, Included>;
 }
@@ -167,6 +176,21 @@ pub trait WorkerActions: Account {
 
     /// Declines an assignment with a reason code.
     fn decline(&self, id: JobId, reason: u8) -> Pending<'_, Included>;
+
+    /// The sealed result this account commits as a replica of job `id`: binds the job, the result's DA
+    /// commitment, a secret `salt` and the account itself (so a copied seal cannot be opened by another worker).
+    fn seal_result(&self, id: JobId, commitment: B256, salt: B256) -> anyhow::Result<B256>;
+
+    /// Commits a replica's sealed result (see [`Self::seal_result`]).
+    fn commit_result(&self, id: JobId, sealed: B256) -> Pending<'_, Included>;
+
+    /// Reveals a replica's result once the commit phase has closed: the DA reference and salt it sealed.
+    fn reveal_result<'a>(
+        &'a self,
+        id: JobId,
+        blob: &'a BlobRef,
+        salt: B256,
+    ) -> Pending<'a, Included>;
 }
 
 /// What a token holder does in governance.

@@ -52,10 +52,10 @@ pub struct Included {
 pub struct BatchOutcome {
     /// The transaction.
     pub included: Included,
-    /// The jobs assigned.
-    pub assigned: HashSet<JobId>,
-    /// The jobs the contract skipped, with its reason in words.
-    pub skipped: HashMap<JobId, String>,
+    /// The entries assigned (a job with its worker: a redundant job takes several in one batch).
+    pub assigned: HashSet<(JobId, Address)>,
+    /// The entries the contract skipped, with its reason in words.
+    pub skipped: HashMap<(JobId, Address), String>,
 }
 
 /// Why a transaction was not sent or did not succeed. The message never contains a key or an RPC URL's secrets.

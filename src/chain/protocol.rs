@@ -130,6 +130,7 @@ pub fn protocol_event(
         },
         (Contract::JobManager, "JobDeclined") => JobDeclined {
             job: a.job("jobId")?,
+            worker: a.address("worker")?,
             fee: a.amount("fee")?,
             reopened: a.bool("reopened")?,
         },

@@ -63,6 +63,7 @@ impl Demo {
                     poll_every: Duration::from_millis(500),
                     state_dir: state_dir.join(format!("chain-{c}-worker-{}", i + 1)),
                     runner: Runner::new(isolation.clone(), Duration::from_secs(30), 64 * 1024),
+                    corrupt_results: false,
                 };
                 let agent = Arc::new(Agent::new(config, worker).await.with_context(|| {
                     format!("{}: cannot start demo worker agent {}", chain.name, i + 1)

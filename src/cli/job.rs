@@ -70,6 +70,14 @@ pub struct PostArgs {
     /// Post this many identical jobs.
     #[arg(long, default_value_t = 1)]
     pub count: u32,
+    /// Run the job on this many independent replicas (2..=7, EVM only) that commit, then reveal; the result
+    /// `--threshold` of them agree on is the job's, and they share the reward. 1: a single worker.
+    #[arg(long, default_value_t = 1)]
+    pub redundancy: u8,
+    /// Replicas that must reveal the same result (0: the governed least, a majority by default). With
+    /// `--redundancy` only.
+    #[arg(long, default_value_t = 0)]
+    pub threshold: u8,
 }
 
 /// A job id and a signer.
@@ -183,6 +191,12 @@ async fn post(args: PostArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     if args.count == 0 {
         anyhow::bail!("--count must be at least 1");
     }
+    if args.redundancy == 0 {
+        anyhow::bail!("--redundancy must be at least 1");
+    }
+    if args.redundancy == 1 && args.threshold != 0 {
+        anyhow::bail!("--threshold needs --redundancy 2 or more");
+    }
     let job = NewJob {
         spec,
         reward: parse_tokens(&args.reward)?,
@@ -194,7 +208,14 @@ async fn post(args: PostArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let session = Session::open(global, &args.signer).await?;
     let mut posted = Vec::new();
     for i in 0..args.count {
-        let (id, included) = session.wallet.post_job(&job).await?;
+        let (id, included) = if args.redundancy > 1 {
+            session
+                .wallet
+                .post_redundant_job(&job, args.redundancy, args.threshold)
+                .await?
+        } else {
+            session.wallet.post_job(&job).await?
+        };
         if args.count > 1 && global.output == super::Output::Table {
             eprintln!("posted job {id} ({}/{})", i + 1, args.count);
         }

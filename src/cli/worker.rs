@@ -257,6 +257,7 @@ async fn run_agent(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         poll_every: Duration::from_millis(args.poll_ms.max(50)),
         state_dir: args.state_dir.unwrap_or_else(default_state_dir),
         runner,
+        corrupt_results: false,
     };
     let agent = Arc::new(Agent::new(config, s.wallet.clone()).await?);
     let cancel = CancellationToken::new();

@@ -185,10 +185,12 @@ pub enum ProtocolEvent {
         /// Bond the client posted.
         bond: Amount,
     },
-    /// The assigned worker declined the job.
+    /// The assigned worker (or a replica) declined the job.
     JobDeclined {
         /// The job.
         job: JobId,
+        /// Who declined.
+        worker: Address,
         /// Fee taken from the worker.
         fee: Amount,
         /// Whether the job is open again.

@@ -10,7 +10,7 @@ use super::strategy::{StrategyKind, Weights};
 pub struct SchedulerConfig {
     /// Run the scheduler (it also needs a signer with the coordinator role).
     pub enabled: bool,
-    /// `weighted` (default), `round-robin` or `least-loaded`.
+    /// `weighted` (default), `round-robin`, `least-loaded` or `placement`.
     pub strategy: StrategyKind,
     /// Weights of the `weighted` strategy.
     pub weights: Weights,

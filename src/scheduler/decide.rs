@@ -139,9 +139,21 @@ impl<C: CoordinatorChain> Scheduler<C> {
             .await?;
             Ok::<_, Error>((jobs, started.elapsed()))
         };
+        let gathering = async {
+            Ok::<_, Error>(
+                book::gathering_jobs(
+                    &self.pool,
+                    self.chain_id,
+                    floor.min(i64::MAX as u64) as i64,
+                    self.config.refusal_backoff_secs as f64,
+                    self.config.max_batch as i64,
+                )
+                .await?,
+            )
+        };
         let workers = async { Ok::<_, Error>((self.worker_changes().await?, started.elapsed())) };
-        let ((now, fees, clock), (jobs, selected), (workers, ranked)) =
-            tokio::try_join!(clock, open_jobs, workers)?;
+        let ((now, fees, clock), (jobs, selected), gathering, (workers, ranked)) =
+            tokio::try_join!(clock, open_jobs, gathering, workers)?;
         // Stored, not ratcheted: a node that once answered a time far ahead would otherwise hide every open job
         // from the next rounds' query for good.
         self.clock_floor.store(now, Ordering::Relaxed);
@@ -149,6 +161,7 @@ impl<C: CoordinatorChain> Scheduler<C> {
         let min_stake: U256 = jobs
             .first()
             .and_then(|j| j.min_stake.as_deref())
+            .or_else(|| gathering.first().and_then(|j| j.min_stake.as_deref()))
             .and_then(|v| v.parse().ok())
             .unwrap_or_default();
         // A full page means more may wait, even when the clock dropped some of it.
@@ -158,7 +171,7 @@ impl<C: CoordinatorChain> Scheduler<C> {
             .into_iter()
             .filter(|j| j.deadline > now && j.deadline >= now.saturating_add(j.submit_window))
             .collect();
-        if jobs.is_empty() {
+        if jobs.is_empty() && gathering.is_empty() {
             // The worker rows read are applied by the next round that has jobs (they are re-read until then).
             return Ok((Vec::new(), full, None));
         }
@@ -167,7 +180,9 @@ impl<C: CoordinatorChain> Scheduler<C> {
         let built = started.elapsed();
         let mut picked: Vec<intents::NewAssignment> = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let Some(i) = strategy.pick(job.required_capabilities as u16, &candidates) else {
+            let Some(i) =
+                strategy.pick_for(&job.job_id, job.required_capabilities as u16, &candidates)
+            else {
                 continue;
             };
             candidates[i].load += 1;
@@ -176,6 +191,13 @@ impl<C: CoordinatorChain> Scheduler<C> {
                 attempt: job.attempt,
                 worker: candidates[i].address.to_string(),
             });
+        }
+        // The exact time check with this round's clock (the query used the previous round's).
+        for job in gathering
+            .into_iter()
+            .filter(|j| j.commit_by > now && j.commit_by >= now.saturating_add(j.submit_window))
+        {
+            pick_replicas(strategy, &mut candidates, job, &mut picked);
         }
         if picked.is_empty() {
             return Ok((Vec::new(), false, None));
@@ -359,5 +381,55 @@ pub(super) async fn watch_chain<C: CoordinatorChain>(
                 debug!(target: "accord::scheduler", error = %e, "cannot read the chain clock")
             }
         }
+    }
+}
+
+/// Picks workers for the replicas `job` still needs, each a distinct worker that holds no replica of it yet and is
+/// not its client; appends them to `picked` under fresh intent numbers, all of them or none (a job assigned only
+/// in part starts its commit clock and may never gather). Candidates out of the question are hidden from the
+/// strategy for the pick (as if full) and restored after.
+fn pick_replicas(
+    strategy: &mut dyn Strategy,
+    candidates: &mut [Candidate],
+    job: book::GatheringJob,
+    picked: &mut Vec<intents::NewAssignment>,
+) {
+    let needed = i64::from(job.redundancy) - job.assigned - job.in_flight;
+    if needed <= 0 {
+        return;
+    }
+    let mut excluded: std::collections::HashSet<String> = job.taken.into_iter().collect();
+    excluded.insert(job.client);
+    let mut attempt = job.last_attempt;
+    let mut chosen: Vec<usize> = Vec::new();
+    for _ in 0..needed {
+        let mut hidden = Vec::new();
+        for (i, c) in candidates.iter_mut().enumerate() {
+            if excluded.contains(c.address.as_ref()) {
+                hidden.push((i, c.load));
+                c.load = c.capacity;
+            }
+        }
+        let choice = strategy.pick_for(&job.job_id, job.required_capabilities as u16, candidates);
+        for (i, load) in hidden {
+            candidates[i].load = load;
+        }
+        let Some(i) = choice else {
+            for i in chosen {
+                candidates[i].load -= 1;
+            }
+            return;
+        };
+        candidates[i].load += 1;
+        excluded.insert(candidates[i].address.to_string());
+        chosen.push(i);
+    }
+    for i in chosen {
+        attempt += 1;
+        picked.push(intents::NewAssignment {
+            job_id: job.job_id.clone(),
+            attempt,
+            worker: candidates[i].address.to_string(),
+        });
     }
 }

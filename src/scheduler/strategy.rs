@@ -51,6 +51,11 @@ pub trait Strategy: Send {
     /// The index in `candidates` of the worker for a job needing `required`, or `None` when nobody fits.
     /// Called once per job; the scheduler raises the winner's load before the next call.
     fn pick(&mut self, required: u16, candidates: &[Candidate]) -> Option<usize>;
+
+    /// [`Self::pick`] for job `key` (its id): the same unless the strategy places by key.
+    fn pick_for(&mut self, _key: &str, required: u16, candidates: &[Candidate]) -> Option<usize> {
+        self.pick(required, candidates)
+    }
 }
 
 /// Weights of the default strategy; each is a non-negative factor.
@@ -86,6 +91,8 @@ pub enum StrategyKind {
     RoundRobin,
     /// [`LeastLoaded`].
     LeastLoaded,
+    /// [`Placement`].
+    Placement,
 }
 
 impl StrategyKind {
@@ -95,6 +102,7 @@ impl StrategyKind {
             Self::Weighted => Box::new(Weighted { weights }),
             Self::RoundRobin => Box::new(RoundRobin::default()),
             Self::LeastLoaded => Box::new(LeastLoaded),
+            Self::Placement => Box::new(Placement),
         }
     }
 }
@@ -165,6 +173,35 @@ impl Strategy for LeastLoaded {
 
     fn pick(&mut self, required: u16, candidates: &[Candidate]) -> Option<usize> {
         best_by(candidates, required, |c| -c.load_share())
+    }
+}
+
+/// Rendezvous placement: of the fitting candidates, the one with the highest weight for the job's id
+/// ([`crate::placement`]), so a job's replicas land on the workers `GET /v1/placement/{job id}` names (as far as
+/// they fit: a full or excluded worker gives its place to the next). Without a key, the lowest address.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placement;
+
+impl Strategy for Placement {
+    fn name(&self) -> &'static str {
+        "placement"
+    }
+
+    fn pick(&mut self, required: u16, candidates: &[Candidate]) -> Option<usize> {
+        best_by(candidates, required, |_| 0.0)
+    }
+
+    fn pick_for(&mut self, key: &str, required: u16, candidates: &[Candidate]) -> Option<usize> {
+        candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.fits(required))
+            .max_by(|(_, a), (_, b)| {
+                crate::placement::weight(key.as_bytes(), &a.address)
+                    .cmp(&crate::placement::weight(key.as_bytes(), &b.address))
+                    .then_with(|| b.address.cmp(&a.address))
+            })
+            .map(|(i, _)| i)
     }
 }
 
@@ -290,5 +327,21 @@ mod tests {
         assert_eq!(pool[1].load, 6);
         // A full pool gets nothing more.
         assert_eq!(LeastLoaded.pick(0b01, &pool), None);
+    }
+
+    #[test]
+    fn placement_follows_the_rendezvous_order_among_fitting_workers() {
+        let mut cs: Vec<Candidate> = (0..20)
+            .map(|i| candidate(&format!("0x{i:040x}"), 100.0, 1, 0))
+            .collect();
+        let addresses: Vec<String> = cs.iter().map(|c| c.address.to_string()).collect();
+        let order = crate::placement::place(b"42", addresses.iter().map(String::as_str), 20);
+        let mut s = Placement;
+        let first = s.pick_for("42", 0, &cs).unwrap();
+        assert_eq!(*cs[first].address, *order[0].0);
+        // The first is full: the next in rendezvous order takes the job.
+        cs[first].load = 1;
+        let second = s.pick_for("42", 0, &cs).unwrap();
+        assert_eq!(*cs[second].address, *order[1].0);
     }
 }

@@ -121,12 +121,13 @@ impl<C: CoordinatorChain> TaskCtx<C> {
         let mut done = Vec::new();
         let mut refused: HashMap<String, Vec<i64>> = HashMap::new();
         for d in decisions {
-            if outcome.assigned.contains(&d.job_id) {
+            let entry = (d.job_id, d.worker.clone());
+            if outcome.assigned.contains(&entry) {
                 done.push(d.id);
             } else {
                 let why = outcome
                     .skipped
-                    .get(&d.job_id)
+                    .get(&entry)
                     .cloned()
                     .unwrap_or_else(|| "not assigned by the transaction".into());
                 refused.entry(why).or_default().push(d.id);

@@ -75,15 +75,20 @@ pub async fn record_chores(
 ) -> sqlx::Result<Vec<Chore>> {
     sqlx::query_as!(
         Chore,
+        // A redundant job's phases close by `expire` too, each under its own number (-1 gathering, -2 commit,
+        // -3 reveal) so that closing one phase does not block closing the next.
         r#"WITH due AS (
-               SELECT j.job_id, j.max_attempts - j.attempts_left AS attempt,
-                      CASE WHEN j.status = 'assigned' THEN 'expire'
+               SELECT j.job_id,
+                      CASE j.status WHEN 'gathering' THEN -1 WHEN 'committing' THEN -2 WHEN 'revealing' THEN -3
+                           ELSE j.max_attempts - j.attempts_left END AS attempt,
+                      CASE WHEN j.status IN ('assigned', 'gathering', 'committing', 'revealing') THEN 'expire'
                            WHEN j.status = 'submitted' THEN 'finalize' ELSE 'refund' END AS kind
                FROM jobs j
                WHERE j.chain_id = $1 AND (
-                     (j.status IN ('assigned', 'disputed') AND j.due < $2)
+                     (j.status IN ('assigned', 'disputed', 'committing', 'revealing') AND j.due < $2)
                   OR (j.status = 'submitted' AND j.due <= $2)
-                  OR (j.status = 'open' AND j.deadline <= $2))
+                  OR (j.status = 'open' AND j.deadline <= $2)
+                  OR (j.status = 'gathering' AND COALESCE(j.due, j.deadline - 1) < $2))
                ORDER BY j.job_id LIMIT 64)
            INSERT INTO scheduler_intents (chain_id, kind, job_id, attempt, state)
            SELECT $1, d.kind, d.job_id, d.attempt, 'pending' FROM due d

@@ -5,6 +5,13 @@
 //! job again, and before every submission reads the job on chain: a job it already submitted (or that is no
 //! longer assigned to it) is not submitted again.
 //!
+//! A replica of a redundant job runs the same way, then commits a sealed result (its DA commitment hashed with
+//! a fresh random salt, the job and the worker) and, once the commit phase has closed, reveals the commitment and
+//! the salt. The salt is written to the state file before the commit is sent, so a restarted agent can still
+//! reveal. Replicas agree only when they publish the same bytes: a job's command must be deterministic (no clock,
+//! no randomness, no host details in its output); the sandbox gives every run the same cleared environment and
+//! scratch folder, but cannot make a command itself deterministic.
+//!
 //! A job the worker cannot run is declined on chain (`declineJob`) rather than left to expire: its spec is
 //! unreachable (reason 1), its bytes do not match the on-chain hash (2), the run hit a limit (3), or the program
 //! cannot start (4). A decline costs the small governed decline fee instead of a fault slash, and the job goes to
@@ -44,6 +51,9 @@ pub struct AgentConfig {
     pub state_dir: PathBuf,
     /// How jobs run: containment, limits, scratch folders.
     pub runner: Runner,
+    /// Fault drill: append one byte to every result before publishing it, so a replica dissents from the
+    /// others and must be caught and slashed. For tests of the consensus; never set it on a real worker.
+    pub corrupt_results: bool,
 }
 
 /// Where one assignment stands, as persisted.
@@ -58,6 +68,15 @@ pub struct Entry {
     /// The decline sent on chain, if the agent declined the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declined: Option<Declined>,
+    /// A replica's salt (0x-hex), chosen and saved before its commit is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<alloy::primitives::B256>,
+    /// A replica's commit transaction, once mined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed: Option<String>,
+    /// A replica's reveal transaction, once mined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revealed: Option<String>,
 }
 
 /// A job the agent declined on chain.
@@ -143,6 +162,8 @@ struct AssignedJob {
     posted_block: u64,
     max_attempts: i32,
     attempts_left: i32,
+    #[serde(default)]
+    status: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +251,30 @@ impl Agent {
                     warn!(target: "accord::worker", error = %format!("{e:#}"), "cannot list assignments")
                 }
             }
+            match self.replicas().await {
+                Ok(jobs) => {
+                    for job in jobs {
+                        // One key per job: a worker holds at most one replica of it.
+                        let key = format!("{}:replica", job.job_id);
+                        if self.replica_done(&key, &job.status)
+                            || !self.running.lock().unwrap().insert(key.clone())
+                        {
+                            continue;
+                        }
+                        let this = self.clone();
+                        tasks.spawn(async move {
+                            let _slot = this.slots.acquire().await;
+                            if let Err(e) = this.replicate(&key, &job).await {
+                                warn!(target: "accord::worker", job = %job.job_id, error = %format!("{e:#}"), "replica failed");
+                            }
+                            this.running.lock().unwrap().remove(&key);
+                        });
+                    }
+                }
+                Err(e) => {
+                    warn!(target: "accord::worker", error = %format!("{e:#}"), "cannot list replicas")
+                }
+            }
             while tasks.try_join_next().is_some() {}
             tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -305,10 +350,32 @@ impl Agent {
     }
 
     async fn assigned(&self) -> anyhow::Result<Vec<AssignedJob>> {
+        self.list(&format!("worker={}&status=assigned", self.address()))
+            .await
+    }
+
+    /// Redundant jobs in which this worker holds a replica still at work (not yet revealed).
+    async fn replicas(&self) -> anyhow::Result<Vec<AssignedJob>> {
+        self.list(&format!("replica={}", self.address())).await
+    }
+
+    /// Whether the replica needs nothing from the agent now: failed, revealed, or committed while the commit
+    /// phase is still open (it waits for the reveal window).
+    fn replica_done(&self, key: &str, status: &str) -> bool {
+        let ledger = self.ledger.lock().unwrap();
+        let Some(e) = ledger.entries.get(key) else {
+            return false;
+        };
+        e.failed.is_some()
+            || e.declined.is_some()
+            || e.revealed.is_some()
+            || (e.committed.is_some() && status != "revealing")
+    }
+
+    async fn list(&self, filter: &str) -> anyhow::Result<Vec<AssignedJob>> {
         let url = format!(
-            "{}/v1/jobs?worker={}&status=assigned&limit=200",
+            "{}/v1/jobs?{filter}&limit=200",
             self.config.api_url.trim_end_matches('/'),
-            self.address()
         );
         let page: Page<AssignedJob> = self
             .http
@@ -376,7 +443,7 @@ impl Agent {
             if output.exit_code != Some(0) {
                 warn!(target: "accord::worker", job = %job.job_id, exit_code = ?output.exit_code, "command failed; its output is submitted as the result");
             }
-            let blob = self.blobs.upload(output.stdout.into()).await?;
+            let blob = self.publish(output.stdout).await?;
             self.record(key, |en| en.blob = Some(blob.clone()))?;
             entry.blob = Some(blob);
         }
@@ -399,6 +466,107 @@ impl Agent {
 }
 
 impl Agent {
+    /// Publishes a result's bytes (corrupted first in a fault drill).
+    async fn publish(&self, mut bytes: Vec<u8>) -> anyhow::Result<BlobRef> {
+        if self.config.corrupt_results {
+            bytes.push(b'!');
+        }
+        Ok(self.blobs.upload(bytes.into()).await?)
+    }
+
+    /// Runs (or resumes) one replica: run and publish, seal and commit while the commit phase is open, reveal
+    /// once it has closed. The chain refuses any step out of its phase; the ledger keeps the salt for the reveal.
+    async fn replicate(&self, key: &str, job: &AssignedJob) -> anyhow::Result<()> {
+        let job_id: JobId = job
+            .job_id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("job id: {e}"))?;
+        let entry = self.entry(key);
+        // A commit sent before a crash may have landed without being recorded: with the salt and the result
+        // kept, the reveal is tried anyway (the chain refuses it if there was no commit).
+        let may_have_committed = entry.salt.is_some() && entry.blob.is_some();
+        if entry.committed.is_none() && !(job.status == "revealing" && may_have_committed) {
+            if job.status == "revealing" {
+                // Too late to commit: the replica is slashed for it; nothing more to do.
+                self.record(key, |en| {
+                    en.failed = Some("the commit phase closed before this replica committed".into())
+                })?;
+                return Ok(());
+            }
+            let blob = match entry.blob {
+                Some(blob) => blob,
+                None => {
+                    let spec = match self.spec(job_id, job.posted_block).await {
+                        Ok(spec) => spec,
+                        Err(e) => {
+                            if let Some(reason) = e
+                                .downcast_ref::<crate::spec::Error>()
+                                .map(spec_decline_reason)
+                            {
+                                return self
+                                    .decline_replica(key, job_id, reason, format!("{e:#}"))
+                                    .await;
+                            }
+                            return Err(e);
+                        }
+                    };
+                    info!(target: "accord::worker", job = %job.job_id, command = ?spec.command, "running a replica");
+                    let output = match self.config.runner.run(&spec, key).await {
+                        Ok(output) => output,
+                        Err(e) => {
+                            if let Some(reason) = run_decline_reason(&e) {
+                                return self
+                                    .decline_replica(key, job_id, reason, e.to_string())
+                                    .await;
+                            }
+                            return Err(e.into());
+                        }
+                    };
+                    let blob = self.publish(output.stdout).await?;
+                    self.record(key, |en| en.blob = Some(blob.clone()))?;
+                    blob
+                }
+            };
+            let salt = match entry.salt {
+                Some(salt) => salt,
+                None => {
+                    let salt = alloy::primitives::B256::from(rand08::random::<[u8; 32]>());
+                    self.record(key, |en| en.salt = Some(salt))?;
+                    salt
+                }
+            };
+            let sealed = self.account.seal_result(job_id, blob.commitment, salt)?;
+            let tx = self.account.commit_result(job_id, sealed).await?.tx;
+            info!(target: "accord::worker", job = %job.job_id, %tx, "replica committed");
+            return self.record(key, |en| en.committed = Some(tx));
+        }
+        if job.status != "revealing" {
+            return Ok(());
+        }
+        let (Some(blob), Some(salt)) = (entry.blob, entry.salt) else {
+            anyhow::bail!("the state file lost this replica's result or salt: it cannot reveal");
+        };
+        let tx = self.account.reveal_result(job_id, &blob, salt).await?.tx;
+        info!(target: "accord::worker", job = %job.job_id, %tx, "replica revealed");
+        self.record(key, |en| en.revealed = Some(tx))
+    }
+
+    /// Declines a replica on chain with `reason` (the decline fee, to the treasury; no fault at settlement) and
+    /// records it.
+    async fn decline_replica(
+        &self,
+        key: &str,
+        job_id: JobId,
+        reason: u8,
+        why: String,
+    ) -> anyhow::Result<()> {
+        warn!(target: "accord::worker", job = %job_id, reason, why = %why, "declining the replica");
+        let tx = self.account.decline(job_id, reason).await?.tx;
+        self.record(key, |en| {
+            en.declined = Some(Declined { reason, why, tx });
+        })
+    }
+
     /// Declines an assignment on chain with `reason`, unless the job is no longer assigned to this worker, and
     /// records the outcome in the state file.
     async fn decline(

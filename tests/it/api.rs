@@ -1061,7 +1061,9 @@ async fn openapi_describes_every_route() {
         .collect();
     assert_eq!(
         params,
-        ["chain", "status", "client", "worker", "limit", "cursor"]
+        [
+            "chain", "status", "client", "worker", "replica", "limit", "cursor"
+        ]
     );
 
     // The documented schema is the served shape.

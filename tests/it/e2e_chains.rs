@@ -146,6 +146,7 @@ async fn scenario(api: &str, side: Side<'_>, dir: &std::path::Path) -> Answers {
             poll_every: Duration::from_millis(200),
             state_dir: dir.join(format!("{}-agent-{i}", side.chain.replace(':', "-"))),
             runner: Runner::new(isolation.clone(), Duration::from_secs(30), 64 * 1024),
+            corrupt_results: false,
         };
         let agent = Arc::new(Agent::new(config, wallet.clone()).await.unwrap());
         let cancel = cancel.clone();

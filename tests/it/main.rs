@@ -11,6 +11,7 @@ mod e2e_chains;
 mod faults;
 mod heartbeats;
 mod indexer;
+mod redundancy;
 mod sandbox;
 mod scheduler;
 mod solc_adapter;

@@ -26,6 +26,7 @@ fn agent_config(api: &str, dir: &std::path::Path) -> AgentConfig {
         poll_every: Duration::from_millis(200),
         state_dir: dir.to_path_buf(),
         runner: Runner::new(Isolation::Unconfined, Duration::from_secs(10), 4096),
+        corrupt_results: false,
     }
 }
 

@@ -49,7 +49,8 @@ interface IJobManager {
         None,
         Assigned,
         Committed,
-        Revealed
+        Revealed,
+        Declined
     }
 
     /// @notice The redundancy of a job, one storage slot (written only for redundant jobs).
@@ -298,15 +299,18 @@ interface IJobManager {
     /// @return The sealed result.
     function sealResult(uint256 jobId, bytes32 commitment, bytes32 salt, address worker) external pure returns (bytes32);
 
-    /// @notice A redundant job's redundancy, consensus commitment (zero until reached) and replicas.
+    /// @notice A redundant job's counters and its agreed commitment (zero until reached); all zero for a
+    /// single-worker job.
     /// @param jobId The job.
     /// @return redundancy The counters.
     /// @return consensus The agreed commitment.
-    /// @return replicas Every assigned replica, in assignment order.
-    function replicasOf(uint256 jobId)
-        external
-        view
-        returns (Redundancy memory redundancy, bytes32 consensus, Replica[] memory replicas);
+    function redundancyOf(uint256 jobId) external view returns (Redundancy memory redundancy, bytes32 consensus);
+
+    /// @notice One replica of a redundant job, by its number (1 to the replicas assigned).
+    /// @param jobId The job.
+    /// @param replica The replica's number.
+    /// @return The replica (a zero worker beyond the replicas assigned).
+    function replicaOf(uint256 jobId, uint256 replica) external view returns (Replica memory);
 
     /// @notice Cancels an open job and refunds the client (client only).
     /// @param jobId The job.

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccordToken} from "../../src/AccordToken.sol";
 import {IJobManager} from "../../src/interfaces/IJobManager.sol";
+import {ReplicaViews} from "../utils/ReplicaViews.sol";
 import {JobManager} from "../../src/JobManager.sol";
 import {WorkerRegistry} from "../../src/WorkerRegistry.sol";
 import {Test} from "../utils/Test.sol";
@@ -49,6 +50,7 @@ contract Handler is Test {
 
     bytes32 internal constant JOB_PAID = keccak256("JobPaid(uint256,address,uint256,uint256)");
     bytes32 internal constant REPLICA_FAULTED = keccak256("ReplicaFaulted(uint256,address,uint8,uint256)");
+    bytes32 internal constant REVEAL_OPENED = keccak256("RevealOpened(uint256,uint256,uint256)");
     bytes32 internal constant RIGHT = keccak256("right");
     bytes32 internal constant WRONG = keccak256("wrong");
 
@@ -232,10 +234,14 @@ contract Handler is Test {
         for (uint256 i; i < replicas; ++i) {
             _act(id, coordinator, abi.encodeCall(jm.assign, (id, _workers[i])), "assignReplica");
         }
-        // Behaviour per replica: 0..4 right, 5 wrong, 6 commits but never reveals, 7 never commits.
+        // Behaviour per replica: 0..3 right, 4 declines, 5 wrong, 6 commits but never reveals, 7 never commits.
         for (uint256 i; i < replicas; ++i) {
             uint256 b = (behaviour >> (4 * i)) % 8;
             if (b == 7) continue;
+            if (b == 4) {
+                _act(id, _workers[i], abi.encodeCall(jm.declineJob, (id, 1)), "declineReplica");
+                continue;
+            }
             bytes32 seal = jm.sealResult(id, b == 5 ? WRONG : RIGHT, bytes32(i), _workers[i]);
             _act(id, _workers[i], abi.encodeCall(jm.commitResult, (id, seal)), "commit");
         }
@@ -251,7 +257,7 @@ contract Handler is Test {
             );
             for (uint256 i; i < replicas; ++i) {
                 uint256 b = (behaviour >> (4 * i)) % 8;
-                if (b >= 6) continue;
+                if (b >= 6 || b == 4) continue;
                 bytes32 result = b == 5 ? WRONG : RIGHT;
                 _act(
                     id,
@@ -499,7 +505,7 @@ contract Handler is Test {
     /// @dev Runs one job action as `who` and checks the status edge, payouts, slashes and the client's receipts it
     /// caused against amounts computed here, independently of the contract.
     function _act(uint256 id, address who, bytes memory data, bytes32 name) private {
-        (IJobManager.Redundancy memory r,,) = jm.replicasOf(id);
+        (IJobManager.Redundancy memory r,,) = ReplicaViews.all(jm, id);
         if (r.redundancy != 0) return _actRedundant(id, who, data, name);
         Snap memory b;
         b.j = jm.jobOf(id);
@@ -539,7 +545,7 @@ contract Handler is Test {
     function _actRedundant(uint256 id, address who, bytes memory data, bytes32 name) private {
         RSnap memory b;
         b.j = jm.jobOf(id);
-        (,, b.reps) = jm.replicasOf(id);
+        (,, b.reps) = ReplicaViews.all(jm, id);
         b.slashable = new uint256[](b.reps.length);
         for (uint256 i; i < b.reps.length; ++i) {
             b.slashable[i] = registry.slashableOf(b.reps[i].worker);
@@ -547,6 +553,7 @@ contract Handler is Test {
         b.p = jm.parameters();
         b.pen = jm.penalties();
         b.clientBalance = token.balanceOf(b.j.client);
+        b.bond = jm.disputeBondOf(id);
         vm.recordLogs();
         vm.prank(who);
         (bool ok,) = address(jm).call(data);
@@ -561,10 +568,10 @@ contract Handler is Test {
         _edge(id, b.j.status, to);
         _countPayouts(logs);
         _checkReplicaPayments(id, b, logs);
-        _checkReplicaFaults(id, b, logs, name);
+        _checkReplicaFaults(id, b, logs, name, who);
         // Reveals only ever open a matching seal.
         if (name == "reveal") {
-            (,, IJobManager.Replica[] memory now_) = jm.replicasOf(id);
+            (,, IJobManager.Replica[] memory now_) = ReplicaViews.all(jm, id);
             for (uint256 i; i < now_.length; ++i) {
                 if (now_[i].worker != who) continue;
                 if (jm.sealResult(id, now_[i].commitment, bytes32(i), who) != now_[i].sealedResult) {
@@ -572,7 +579,37 @@ contract Handler is Test {
                 }
             }
         }
-        clientNet[id] += int256(token.balanceOf(b.j.client)) - int256(b.clientBalance);
+        _checkRedundantClient(id, b, logs, name, to);
+    }
+
+    /// @dev The client of a redundant job receives exactly: its escrow back on a refund or cancel, its bond back
+    /// when the agreeing replicas lose the dispute or the arbiter is silent, and compensation only from a dispute
+    /// lost (at most reward x compensation per agreeing replica); it pays the bond to dispute. Never anything from
+    /// a replica that did not commit, did not reveal or dissented.
+    function _checkRedundantClient(
+        uint256 id,
+        RSnap memory b,
+        Vm.Log[] memory logs,
+        bytes32 name,
+        IJobManager.JobStatus to
+    ) private {
+        uint256 reward = b.j.reward;
+        int256 expected;
+        bool ended = to == IJobManager.JobStatus.Refunded || to == IJobManager.JobStatus.Cancelled;
+        if (ended && to != b.j.status) expected += int256(reward);
+        if (name == "resolveFault" || name == "lapse") {
+            expected += int256(b.bond);
+        }
+        if (name == "dispute") expected -= int256(reward * b.pen.disputeBondBps / 10_000);
+        uint256 maxComp = reward * b.pen.compensationBps / 10_000;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(jm) || logs[i].topics[0] != REPLICA_FAULTED) continue;
+            (uint8 fault, uint256 slashed) = abi.decode(logs[i].data, (uint8, uint256));
+            if (fault == 4) expected += int256(slashed < maxComp ? slashed : maxComp);
+        }
+        int256 delta = int256(token.balanceOf(b.j.client)) - int256(b.clientBalance);
+        if (delta != expected) clientViolations++;
+        clientNet[id] += delta;
     }
 
     /// @dev State of a redundant job before an action.
@@ -583,10 +620,12 @@ contract Handler is Test {
         JobManager.Params p;
         JobManager.Penalties pen;
         uint256 clientBalance;
+        uint256 bond;
     }
 
     function _checkReplicaPayments(uint256 id, RSnap memory b, Vm.Log[] memory logs) private {
-        (IJobManager.Redundancy memory r, bytes32 consensus, IJobManager.Replica[] memory now_) = jm.replicasOf(id);
+        (IJobManager.Redundancy memory r, bytes32 consensus, IJobManager.Replica[] memory now_) =
+            ReplicaViews.all(jm, id);
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter != address(jm) || logs[i].topics[0] != JOB_PAID) continue;
             address w = address(uint160(uint256(logs[i].topics[2])));
@@ -599,13 +638,19 @@ contract Handler is Test {
         }
     }
 
-    function _checkReplicaFaults(uint256 id, RSnap memory b, Vm.Log[] memory logs, bytes32 name) private {
-        (, bytes32 consensus, IJobManager.Replica[] memory now_) = jm.replicasOf(id);
+    function _checkReplicaFaults(uint256 id, RSnap memory b, Vm.Log[] memory logs, bytes32 name, address who) private {
+        (, bytes32 consensus, IJobManager.Replica[] memory now_) = ReplicaViews.all(jm, id);
         for (uint256 i; i < b.reps.length; ++i) {
             uint256 taken = b.slashable[i] - registry.slashableOf(b.reps[i].worker);
             (bool faulted, uint8 fault) = _faultOf(logs, b.reps[i].worker);
             if (!faulted) {
-                if (taken != 0) slashViolations++;
+                // A replica's decline costs it the decline fee (capped at its stake), nothing else.
+                uint256 fee;
+                if (name == "declineReplica" && b.reps[i].worker == who) {
+                    fee = uint256(b.j.reward) * b.pen.declineFeeBps / 10_000;
+                    if (fee > b.slashable[i]) fee = b.slashable[i];
+                }
+                if (taken != fee) slashViolations++;
                 continue;
             }
             uint256 expected = b.slashable[i] * b.p.slashShareBps / 10_000;
@@ -616,7 +661,7 @@ contract Handler is Test {
             bool real = (fault == 1 && phase == IJobManager.ReplicaPhase.Assigned)
                 || (fault == 2
                     && phase == IJobManager.ReplicaPhase.Committed
-                    && b.j.status == IJobManager.JobStatus.Revealing)
+                    && (b.j.status == IJobManager.JobStatus.Revealing || _has(logs, REVEAL_OPENED)))
                 || (fault == 3 && phase == IJobManager.ReplicaPhase.Revealed && now_[i].commitment != consensus)
                 || (fault == 4 && name == "resolveFault" && _revealed(now_, b.reps[i].worker, consensus));
             if (!real) wrongFaults++;
@@ -628,6 +673,13 @@ contract Handler is Test {
             if (reps[i].worker == w) {
                 return reps[i].phase == IJobManager.ReplicaPhase.Revealed && reps[i].commitment == consensus;
             }
+        }
+        return false;
+    }
+
+    function _has(Vm.Log[] memory logs, bytes32 topic) private view returns (bool) {
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(jm) && logs[i].topics[0] == topic) return true;
         }
         return false;
     }

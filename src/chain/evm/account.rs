@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{Address as EvmAddress, Bytes};
+use alloy::primitives::{Address as EvmAddress, B256, Bytes};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::Eip712Domain;
 use anyhow::Context;
@@ -175,6 +175,20 @@ impl ClientActions for EvmAccount {
         })
     }
 
+    fn post_redundant_job<'a>(
+        &'a self,
+        job: &'a NewJob,
+        redundancy: u8,
+        threshold: u8,
+    ) -> Pending<'a, (JobId, Included)> {
+        Box::pin(async move {
+            let (id, receipt) =
+                ops::post_redundant_job(&self.sender, &self.deployment, job, redundancy, threshold)
+                    .await?;
+            Ok((JobId(id), included(&receipt)))
+        })
+    }
+
     fn settle(&self, id: JobId, action: Settle) -> Pending<'_, Included> {
         Box::pin(async move {
             let (s, to, id) = (&self.sender, self.deployment.job_manager, id.0);
@@ -265,6 +279,35 @@ impl WorkerActions for EvmAccount {
     fn decline(&self, id: JobId, reason: u8) -> Pending<'_, Included> {
         Box::pin(async move {
             let receipt = ops::decline_job(&self.sender, &self.deployment, id.0, reason).await?;
+            Ok(included(&receipt))
+        })
+    }
+
+    fn seal_result(&self, id: JobId, commitment: B256, salt: B256) -> anyhow::Result<B256> {
+        Ok(ops::seal_result(
+            id.0,
+            commitment,
+            salt,
+            self.sender.address(),
+        ))
+    }
+
+    fn commit_result(&self, id: JobId, sealed: B256) -> Pending<'_, Included> {
+        Box::pin(async move {
+            let receipt = ops::commit_result(&self.sender, &self.deployment, id.0, sealed).await?;
+            Ok(included(&receipt))
+        })
+    }
+
+    fn reveal_result<'a>(
+        &'a self,
+        id: JobId,
+        blob: &'a BlobRef,
+        salt: B256,
+    ) -> Pending<'a, Included> {
+        Box::pin(async move {
+            let receipt =
+                ops::reveal_result(&self.sender, &self.deployment, id.0, blob, salt).await?;
             Ok(included(&receipt))
         })
     }

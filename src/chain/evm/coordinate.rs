@@ -68,7 +68,7 @@ impl EvmCoordinator {
         ))
     }
 
-    /// The job manager's `JobAssigned` and `AssignmentSkipped` events in `receipt`.
+    /// The job manager's `JobAssigned`, `ReplicaAssigned` and `AssignmentSkipped` events in `receipt`.
     fn batch_outcome(&self, receipt: &TransactionReceipt) -> BatchOutcome {
         let mut assigned = HashSet::new();
         let mut skipped = HashMap::new();
@@ -77,9 +77,14 @@ impl EvmCoordinator {
                 continue;
             }
             if let Ok(e) = JobManager::JobAssigned::decode_log(&log.inner) {
-                assigned.insert(JobId(e.jobId));
+                assigned.insert((JobId(e.jobId), super::domain_address(e.worker)));
+            } else if let Ok(e) = JobManager::ReplicaAssigned::decode_log(&log.inner) {
+                assigned.insert((JobId(e.jobId), super::domain_address(e.worker)));
             } else if let Ok(e) = JobManager::AssignmentSkipped::decode_log(&log.inner) {
-                skipped.insert(JobId(e.jobId), decode_revert(&e.reason).to_string());
+                skipped.insert(
+                    (JobId(e.jobId), super::domain_address(e.worker)),
+                    decode_revert(&e.reason).to_string(),
+                );
             }
         }
         BatchOutcome {

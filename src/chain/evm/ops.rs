@@ -6,7 +6,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionReceipt;
-use alloy::sol_types::{SolCall, SolEvent};
+use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use anyhow::Context;
 
 use crate::chain::account::NewJob;
@@ -158,6 +158,27 @@ pub async fn post_job(
     d: &Deployment,
     job: &NewJob,
 ) -> anyhow::Result<(U256, TransactionReceipt)> {
+    post(sender, d, job, None).await
+}
+
+/// Posts `job` to run on `redundancy` replicas, `threshold` of which must agree (0: the governed least); the
+/// new job's id (`postRedundantJob`, approving the escrow first when needed). `max_attempts` does not apply.
+pub async fn post_redundant_job(
+    sender: &TxSender,
+    d: &Deployment,
+    job: &NewJob,
+    redundancy: u8,
+    threshold: u8,
+) -> anyhow::Result<(U256, TransactionReceipt)> {
+    post(sender, d, job, Some((redundancy, threshold))).await
+}
+
+async fn post(
+    sender: &TxSender,
+    d: &Deployment,
+    job: &NewJob,
+    redundant: Option<(u8, u8)>,
+) -> anyhow::Result<(U256, TransactionReceipt)> {
     let (uri, hash) = job.spec.to_data_uri()?;
     let reward =
         alloy::primitives::Uint::<96, 2>::checked_from_limbs_slice(job.reward.0.as_limbs())
@@ -165,20 +186,41 @@ pub async fn post_job(
     let deadline = chain_time(sender).await? + job.deadline_in.as_secs();
     let deadline = u32::try_from(deadline).context("deadline past 2106")?;
     approve_if_needed(sender, d.token, d.job_manager, job.reward.0).await?;
-    let receipt = sender
-        .call(
-            d.job_manager,
-            &JobManager::postJobCall {
-                specHash: hash,
-                specURI: uri,
-                requiredCapabilities: job.capabilities,
-                reward,
-                deadline,
-                maxAttempts: job.max_attempts,
-            },
-        )
-        .await
-        .context("postJob failed")?;
+    let receipt = match redundant {
+        None => {
+            send(
+                sender,
+                d.job_manager,
+                &JobManager::postJobCall {
+                    specHash: hash,
+                    specURI: uri,
+                    requiredCapabilities: job.capabilities,
+                    reward,
+                    deadline,
+                    maxAttempts: job.max_attempts,
+                },
+                "postJob",
+            )
+            .await?
+        }
+        Some((redundancy, threshold)) => {
+            send(
+                sender,
+                d.job_manager,
+                &JobManager::postRedundantJobCall {
+                    specHash: hash,
+                    specURI: uri,
+                    requiredCapabilities: job.capabilities,
+                    reward,
+                    deadline,
+                    redundancy,
+                    threshold,
+                },
+                "postRedundantJob",
+            )
+            .await?
+        }
+    };
     let id = receipt
         .inner
         .logs()
@@ -187,6 +229,45 @@ pub async fn post_job(
         .map(|e| e.jobId)
         .context("the receipt has no JobPosted event")?;
     Ok((id, receipt))
+}
+
+/// The sealed result a replica of `job_id` commits: keccak256(abi.encode(jobId, commitment, salt, worker)), as
+/// the job manager's `sealResult` computes it.
+pub fn seal_result(job_id: U256, commitment: B256, salt: B256, worker: Address) -> B256 {
+    keccak256((job_id, commitment, salt, worker).abi_encode())
+}
+
+/// Commits a replica's sealed result (`commitResult`).
+pub async fn commit_result(
+    sender: &TxSender,
+    d: &Deployment,
+    job_id: U256,
+    sealed: B256,
+) -> anyhow::Result<TransactionReceipt> {
+    let call = JobManager::commitResultCall {
+        jobId: job_id,
+        sealedResult: sealed,
+    };
+    send(sender, d.job_manager, &call, "commitResult").await
+}
+
+/// Reveals a replica's result: the DA reference it sealed and the salt (`revealResult`).
+pub async fn reveal_result(
+    sender: &TxSender,
+    d: &Deployment,
+    job_id: U256,
+    blob: &BlobRef,
+    salt: B256,
+) -> anyhow::Result<TransactionReceipt> {
+    let call = JobManager::revealResultCall {
+        jobId: job_id,
+        daKind: blob.kind,
+        commitment: blob.commitment,
+        size: blob.size,
+        salt,
+        locator: blob.locator.clone(),
+    };
+    send(sender, d.job_manager, &call, "revealResult").await
 }
 
 /// Sends one call to a contract, with a label for errors.

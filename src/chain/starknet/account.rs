@@ -391,6 +391,15 @@ impl Account for StarknetAccount {
 }
 
 impl ClientActions for StarknetAccount {
+    fn post_redundant_job<'a>(
+        &'a self,
+        _job: &'a NewJob,
+        _redundancy: u8,
+        _threshold: u8,
+    ) -> Pending<'a, (JobId, Included)> {
+        Box::pin(async move { anyhow::bail!(NO_REDUNDANCY) })
+    }
+
     fn post_job<'a>(&'a self, job: &'a NewJob) -> Pending<'a, (JobId, Included)> {
         Box::pin(async move {
             let (uri, hash) = job.spec.to_data_uri()?;
@@ -571,7 +580,28 @@ impl WorkerActions for StarknetAccount {
             Ok(included(&self.send(vec![call], "decline_job").await?))
         })
     }
+
+    fn seal_result(&self, _id: JobId, _commitment: B256, _salt: B256) -> anyhow::Result<B256> {
+        anyhow::bail!(NO_REDUNDANCY)
+    }
+
+    fn commit_result(&self, _id: JobId, _sealed: B256) -> Pending<'_, Included> {
+        Box::pin(async move { anyhow::bail!(NO_REDUNDANCY) })
+    }
+
+    fn reveal_result<'a>(
+        &'a self,
+        _id: JobId,
+        _blob: &'a BlobRef,
+        _salt: B256,
+    ) -> Pending<'a, Included> {
+        Box::pin(async move { anyhow::bail!(NO_REDUNDANCY) })
+    }
 }
+
+/// Why a redundant-job call is refused on Starknet.
+const NO_REDUNDANCY: &str =
+    "redundant jobs are not on the Starknet contracts yet: post them on an EVM chain";
 
 /// The setter of each governed parameter: its contract and entry point, by the key its update event names.
 const PARAMETERS: [(&str, &str, &str); 12] = [

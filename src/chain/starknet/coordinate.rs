@@ -95,6 +95,13 @@ impl StarknetCoordinator {
             else {
                 continue;
             };
+            let Some(worker) = decoded.args["worker"]
+                .as_str()
+                .and_then(|w| Address::parse(Family::Starknet, w).ok())
+            else {
+                continue;
+            };
+            let job = (job, worker);
             match decoded.name.as_str() {
                 "JobAssigned" => {
                     assigned.insert(job);

@@ -252,17 +252,30 @@ impl Projection {
                     assignment.dispute_bond = bond.0;
                 }
             }
-            JobDeclined { job, fee, reopened } => {
+            JobDeclined {
+                job,
+                worker,
+                fee,
+                reopened,
+            } => {
                 let id = job.to_string();
-                let assignment = self.current_assignment(e, &id)?;
-                assignment.outcome = "declined".into();
-                assignment.slashed = fee.0;
-                let row = self.job(e, &id)?;
-                row.updated_block = block;
-                if *reopened {
-                    row.status = "open".into();
-                    row.worker = None;
-                    row.due = None;
+                if self.job(e, &id)?.redundancy > 1 {
+                    // A replica declined: the job goes on with the others.
+                    self.job(e, &id)?.updated_block = block;
+                    let r = self.replica(e, &id, worker)?;
+                    r.outcome = "declined".into();
+                    r.slashed = fee.0;
+                } else {
+                    let assignment = self.current_assignment(e, &id)?;
+                    assignment.outcome = "declined".into();
+                    assignment.slashed = fee.0;
+                    let row = self.job(e, &id)?;
+                    row.updated_block = block;
+                    if *reopened {
+                        row.status = "open".into();
+                        row.worker = None;
+                        row.due = None;
+                    }
                 }
             }
             DisputeBondReleased { job, to, amount } => {
@@ -328,8 +341,11 @@ impl Projection {
                 let attempted = row.max_attempts > row.attempts_left;
                 if row.redundancy > 1 {
                     // Replicas not at fault are released; the faulted keep their fault.
+                    // A dissenter not slashed was right after all (the agreeing replicas lost the dispute).
                     for r in self.replicas(&id) {
-                        if !FAULTS.contains(&r.outcome.as_str()) {
+                        let faulted = FAULTS.contains(&r.outcome.as_str())
+                            && !(r.outcome == "dissented" && r.slashed.is_zero());
+                        if !faulted && r.outcome != "declined" {
                             r.outcome = "refunded".into();
                         }
                     }
@@ -449,10 +465,13 @@ impl Projection {
                 row.due = Some(ends);
                 row.consensus = Some(commitment.clone());
                 row.updated_block = block;
-                for r in self.replicas(&id) {
-                    if r.commitment.as_deref() == Some(commitment.as_str()) {
-                        r.outcome = "agreed".into();
-                    }
+                // Agreeing replicas, and those that revealed something else (slashed once the result stands).
+                for r in self.replicas(&id).filter(|r| r.outcome == "revealed") {
+                    r.outcome = if r.commitment.as_deref() == Some(commitment.as_str()) {
+                        "agreed".into()
+                    } else {
+                        "dissented".into()
+                    };
                 }
             }
             ConsensusFailed { job, .. } => {
@@ -867,6 +886,7 @@ mod tests {
     fn declined(id: u64, fee: u64, reopened: bool) -> ProtocolEvent {
         ProtocolEvent::JobDeclined {
             job: job(id),
+            worker: addr(WORKER),
             fee: amount(fee),
             reopened,
         }
@@ -1222,12 +1242,6 @@ mod tests {
                 agreeing: 2,
                 challenge_ends_at: 300,
             },
-            ProtocolEvent::ReplicaFaulted {
-                job: job(1),
-                worker: addr(THIRD),
-                fault: 3,
-                slashed: amount(40),
-            },
         ]);
         let p = project(events.clone());
         let job_row = &p.jobs["1"];
@@ -1257,7 +1271,7 @@ mod tests {
             vec![
                 (1, a(WORKER), "agreed".into(), 0),
                 (2, a(OTHER), "agreed".into(), 0),
-                (3, a(THIRD), "dissented".into(), 40),
+                (3, a(THIRD), "dissented".into(), 0),
             ]
         );
         assert_eq!(
@@ -1284,12 +1298,26 @@ mod tests {
                 amount: amount(487),
                 fee: amount(0),
             },
+            // The dissent is slashed once the result stands, after the payments.
+            ProtocolEvent::ReplicaFaulted {
+                job: job(1),
+                worker: addr(THIRD),
+                fault: 3,
+                slashed: amount(40),
+            },
         ]);
         let p = project(events);
         assert_eq!(p.jobs["1"].status, "paid");
         assert_eq!(
-            outcomes(&p).into_iter().map(|o| o.2).collect::<Vec<_>>(),
-            ["paid", "paid", "dissented"]
+            outcomes(&p)
+                .into_iter()
+                .map(|o| (o.2, o.3))
+                .collect::<Vec<_>>(),
+            [
+                ("paid".to_owned(), 0),
+                ("paid".to_owned(), 0),
+                ("dissented".to_owned(), 40)
+            ]
         );
         assert_eq!(p.payments.iter().filter(|p| p.kind == "reward").count(), 2);
 
@@ -1304,16 +1332,21 @@ mod tests {
             assigned(WORKER, 1),
             assigned(OTHER, 2),
             committed(WORKER),
-            ProtocolEvent::ReplicaFaulted {
+            // The chain's order: the refund, then the faults.
+            ProtocolEvent::ConsensusFailed {
                 job: job(1),
-                worker: addr(OTHER),
-                fault: 1,
-                slashed: amount(5),
+                best: 0,
             },
             ProtocolEvent::JobRefunded {
                 job: job(1),
                 client: addr(CLIENT),
                 amount: amount(1_000),
+            },
+            ProtocolEvent::ReplicaFaulted {
+                job: job(1),
+                worker: addr(OTHER),
+                fault: 1,
+                slashed: amount(5),
             },
         ]);
         assert_eq!(

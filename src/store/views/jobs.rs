@@ -138,6 +138,8 @@ pub struct JobFilter {
     pub client: Option<String>,
     /// Worker address.
     pub worker: Option<String>,
+    /// A worker holding a replica still at work (assigned or committed) in a redundant job not yet settled.
+    pub replica: Option<String>,
     /// Jobs after this id (uint256, decimal).
     pub after: Option<String>,
 }
@@ -166,6 +168,15 @@ pub async fn list(
     }
     if let Some(worker) = filter.worker {
         sql.push(" AND j.worker = ").push_bind(worker);
+    }
+    if let Some(replica) = filter.replica {
+        sql.push(
+            " AND j.status IN ('gathering', 'committing', 'revealing') AND EXISTS (SELECT 1 FROM assignments a \
+             WHERE a.chain_id = j.chain_id AND a.job_id = j.job_id AND a.outcome IN ('active', 'committed') \
+             AND a.worker = ",
+        )
+        .push_bind(replica)
+        .push(")");
     }
     if let Some(after) = filter.after {
         sql.push(" AND j.job_id > ")

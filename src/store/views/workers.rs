@@ -266,12 +266,38 @@ pub async fn upload_standing(
         r#"SELECT w.jailed,
                   w.stake >= COALESCE((SELECT value FROM params WHERE chain_id = $1
                       AND contract = 'WorkerRegistry' AND key = 'minStake'), 0) AS "staked!",
-                  EXISTS (SELECT 1 FROM jobs j WHERE j.chain_id = $1 AND j.worker = $2 AND j.status = 'assigned')
-                      AS "assigned!"
+                  (EXISTS (SELECT 1 FROM jobs j WHERE j.chain_id = $1 AND j.worker = $2 AND j.status = 'assigned')
+                   OR EXISTS (SELECT 1 FROM assignments a JOIN jobs j ON j.chain_id = a.chain_id AND j.job_id = a.job_id
+                       WHERE a.chain_id = $1 AND a.worker = $2 AND a.outcome = 'active'
+                         AND j.status IN ('gathering', 'committing'))) AS "assigned!"
            FROM workers w WHERE w.chain_id = $1 AND w.address = $2"#,
         chain_id,
         address
     )
     .fetch_optional(pool)
+    .await
+}
+
+/// The live, eligible workers of a chain: registered, not jailed, staked at least the governed minimum, with a
+/// heartbeat signed at or after `alive_since`, holding every bit of `capabilities`; by address.
+pub async fn placeable(
+    pool: &PgPool,
+    chain_id: i64,
+    alive_since: i64,
+    capabilities: i32,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"SELECT w.address FROM workers w
+           JOIN heartbeats h ON h.chain_id = w.chain_id AND h.worker = w.address
+           WHERE w.chain_id = $1 AND NOT w.jailed AND h.signed_at >= $2
+             AND w.capabilities & $3 = $3
+             AND w.stake >= COALESCE((SELECT value FROM params WHERE chain_id = $1
+                 AND contract = 'WorkerRegistry' AND key = 'minStake'), 0)
+           ORDER BY w.address"#,
+        chain_id,
+        alive_since,
+        capabilities
+    )
+    .fetch_all(pool)
     .await
 }
