@@ -229,51 +229,43 @@ impl Agent {
         };
         let mut tasks = tokio::task::JoinSet::new();
         loop {
+            // Assignments, then replicas of redundant jobs (one key per job: a worker holds at most one).
+            let mut due: Vec<(String, AssignedJob, bool)> = Vec::new();
             match self.assigned().await {
-                Ok(jobs) => {
-                    for job in jobs {
-                        let key =
-                            format!("{}:{}", job.job_id, job.max_attempts - job.attempts_left);
-                        if self.settled(&key) || !self.running.lock().unwrap().insert(key.clone()) {
-                            continue;
-                        }
-                        let this = self.clone();
-                        tasks.spawn(async move {
-                            let _slot = this.slots.acquire().await;
-                            if let Err(e) = this.work(&key, &job).await {
-                                warn!(target: "accord::worker", job = %job.job_id, error = %format!("{e:#}"), "job failed");
-                            }
-                            this.running.lock().unwrap().remove(&key);
-                        });
-                    }
-                }
+                Ok(jobs) => due.extend(jobs.into_iter().filter_map(|job| {
+                    let key = format!("{}:{}", job.job_id, job.max_attempts - job.attempts_left);
+                    (!self.settled(&key)).then_some((key, job, false))
+                })),
                 Err(e) => {
                     warn!(target: "accord::worker", error = %format!("{e:#}"), "cannot list assignments")
                 }
             }
             match self.replicas().await {
-                Ok(jobs) => {
-                    for job in jobs {
-                        // One key per job: a worker holds at most one replica of it.
-                        let key = format!("{}:replica", job.job_id);
-                        if self.replica_done(&key, &job.status)
-                            || !self.running.lock().unwrap().insert(key.clone())
-                        {
-                            continue;
-                        }
-                        let this = self.clone();
-                        tasks.spawn(async move {
-                            let _slot = this.slots.acquire().await;
-                            if let Err(e) = this.replicate(&key, &job).await {
-                                warn!(target: "accord::worker", job = %job.job_id, error = %format!("{e:#}"), "replica failed");
-                            }
-                            this.running.lock().unwrap().remove(&key);
-                        });
-                    }
-                }
+                Ok(jobs) => due.extend(jobs.into_iter().filter_map(|job| {
+                    let key = format!("{}:replica", job.job_id);
+                    (!self.replica_done(&key, &job.status)).then_some((key, job, true))
+                })),
                 Err(e) => {
                     warn!(target: "accord::worker", error = %format!("{e:#}"), "cannot list replicas")
                 }
+            }
+            for (key, job, replica) in due {
+                if !self.running.lock().unwrap().insert(key.clone()) {
+                    continue;
+                }
+                let this = self.clone();
+                tasks.spawn(async move {
+                    let _slot = this.slots.acquire().await;
+                    let done = if replica {
+                        this.replicate(&key, &job).await
+                    } else {
+                        this.work(&key, &job).await
+                    };
+                    if let Err(e) = done {
+                        warn!(target: "accord::worker", job = %job.job_id, replica, error = %format!("{e:#}"), "job failed");
+                    }
+                    this.running.lock().unwrap().remove(&key);
+                });
             }
             while tasks.try_join_next().is_some() {}
             tokio::select! {
