@@ -79,8 +79,8 @@ contract Scenario {
         vm.stopBroadcast();
 
         vm.startBroadcast(_key(4));
-        jm.submitResult(ids[0], 0, keccak256("r1"), 11, "accord://blob/r1");
-        jm.submitResult(ids[1], 0, keccak256("r2"), 22, "accord://blob/r2");
+        jm.submitResult(ids[0], 1, keccak256("r1"), 11, "accord://blob/r1");
+        jm.submitResult(ids[1], 1, keccak256("r2"), 22, "accord://blob/r2");
         vm.stopBroadcast();
 
         vm.startBroadcast(_key(3));
@@ -94,7 +94,7 @@ contract Scenario {
         vm.stopBroadcast();
 
         vm.startBroadcast(_key(5));
-        jm.submitResult(ids[2], 1, keccak256("r3"), 33, "celestia://r3");
+        jm.submitResult(ids[2], 2, keccak256("r3"), 33, "celestia://r3");
         vm.stopBroadcast();
 
         (address[] memory t, uint256[] memory v, bytes[] memory c,) = _proposal(registry);

@@ -72,6 +72,10 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     uint8 public constant DECLINE_LIMITS_EXCEEDED = 3;
     uint8 public constant DECLINE_CANNOT_START = 4;
 
+    /// @notice The last DA kind of a result reference (1 the coordinator's archive, 2 Celestia), EIP-4844: its
+    /// commitment is the versioned hash of blob 0 of the submitting transaction.
+    uint8 internal constant DA_KIND_EIP4844 = 3;
+
     /// @notice Replica faults of {ReplicaFaulted}.
     uint8 public constant FAULT_NO_COMMIT = 1;
     uint8 public constant FAULT_NO_REVEAL = 2;
@@ -328,7 +332,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
     function submitResult(uint256 jobId, uint8 daKind, bytes32 commitment, uint64 size, string calldata locator)
         external
     {
-        ProtocolBounds.checkUri(locator);
+        _checkResult(daKind, commitment, locator);
         Job storage job = _jobs[jobId];
         _expectStatus(jobId, job.status, JobStatus.Assigned);
         if (msg.sender != job.worker) revert NotAssignedWorker(jobId, msg.sender);
@@ -367,7 +371,7 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         bytes32 salt,
         string calldata locator
     ) external nonReentrant {
-        ProtocolBounds.checkUri(locator);
+        _checkResult(daKind, commitment, locator);
         Job storage job = _jobs[jobId];
         // Past the commit due, the commit phase closes with the first reveal (nobody need call expire first).
         if (job.status == JobStatus.Committing && block.timestamp > job.due && !_closeCommits(jobId, job)) return;
@@ -1064,6 +1068,16 @@ contract JobManager is IJobManager, AccessControl, ReentrancyGuardTransient {
         ProtocolBounds.checkBounds(DISPUTE_BOND_BPS, bps, 0, ProtocolBounds.MAX_DISPUTE_BOND_BPS);
         emit ParameterUpdated(DISPUTE_BOND_BPS, _penalties.disputeBondBps, bps);
         _penalties.disputeBondBps = SafeCast.toUint16(bps);
+    }
+
+    /// @dev A result's DA reference: a known kind, a locator of bounded length, and for an EIP-4844 result the
+    /// versioned hash of the blob this very transaction carries, so the chain itself binds the bytes to the job.
+    function _checkResult(uint8 daKind, bytes32 commitment, string calldata locator) private view {
+        ProtocolBounds.checkUri(locator);
+        if (daKind == 0 || daKind > DA_KIND_EIP4844) revert UnknownDaKind(daKind);
+        if (daKind == DA_KIND_EIP4844 && (commitment == 0 || commitment != blobhash(0))) {
+            revert BlobNotCarried(commitment, blobhash(0));
+        }
     }
 
     function _expectStatus(uint256 jobId, JobStatus actual, JobStatus expected) private pure {

@@ -108,7 +108,7 @@ contract FuzzTest is Fixture {
         } else {
             vm.expectRevert(abi.encodeWithSelector(IJobManager.SubmissionOverdue.selector, id, due));
             vm.prank(worker);
-            jm.submitResult(id, 0, COMMITMENT, 1, "x");
+            jm.submitResult(id, 1, COMMITMENT, 1, "x");
             jm.expire(id);
             bool reopened = block.timestamp + 10 minutes <= deadline;
             vm.assertEq(

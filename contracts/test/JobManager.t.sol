@@ -951,7 +951,7 @@ contract JobManagerTest is JobManagerBase {
         uint256 due = jm.jobOf(id).due;
         vm.warp(due);
         vm.expectEmit(address(jm));
-        emit IJobManager.ResultSubmitted(id, worker, 0, COMMITMENT, 1024, due + WINDOW, LOCATOR);
+        emit IJobManager.ResultSubmitted(id, worker, 1, COMMITMENT, 1024, due + WINDOW, LOCATOR);
         submit(id, worker);
         assertStatus(id, IJobManager.JobStatus.Submitted);
     }
@@ -1008,7 +1008,65 @@ contract JobManagerTest is JobManagerBase {
         string memory loc = longString(1025);
         vm.expectRevert(abi.encodeWithSelector(ProtocolBounds.UriTooLong.selector, 1025, 1024));
         vm.prank(worker);
-        jm.submitResult(id, 0, COMMITMENT, 1, loc);
+        jm.submitResult(id, 1, COMMITMENT, 1, loc);
+        assertStatus(id, IJobManager.JobStatus.Assigned);
+    }
+
+    // ------------------------------------------------------------ DA kinds and EIP-4844 blobs
+
+    /// @dev The versioned hash of a blob (0x01 ‖ sha256(KZG commitment)[1:]); any such value serves here.
+    bytes32 internal constant BLOB = 0x01c0ffee00000000000000000000000000000000000000000000000000000001;
+
+    function carry(bytes32 h) internal {
+        bytes32[] memory hashes = new bytes32[](1);
+        hashes[0] = h;
+        vm.blobhashes(hashes);
+    }
+
+    function test_submitResult_BlobBoundByTheChain() public {
+        uint256 id = post(REWARD);
+        assignTo(id, worker);
+        carry(BLOB);
+        vm.expectEmit(address(jm));
+        emit IJobManager.ResultSubmitted(id, worker, 3, BLOB, 131_072, block.timestamp + WINDOW, "");
+        vm.prank(worker);
+        jm.submitResult(id, 3, BLOB, 131_072, "");
+        assertStatus(id, IJobManager.JobStatus.Submitted);
+    }
+
+    /// @dev Attack: claim a blob the transaction does not carry (none at all, or another one).
+    function test_submitResult_RevertWhen_BlobNotCarried() public {
+        uint256 id = post(REWARD);
+        assignTo(id, worker);
+        vm.expectRevert(abi.encodeWithSelector(IJobManager.BlobNotCarried.selector, BLOB, bytes32(0)));
+        vm.prank(worker);
+        jm.submitResult(id, 3, BLOB, 1, "");
+        bytes32 other = bytes32(uint256(BLOB) + 1);
+        carry(other);
+        vm.expectRevert(abi.encodeWithSelector(IJobManager.BlobNotCarried.selector, BLOB, other));
+        vm.prank(worker);
+        jm.submitResult(id, 3, BLOB, 1, "");
+        assertStatus(id, IJobManager.JobStatus.Assigned);
+    }
+
+    /// @dev Attack: a zero commitment matches blobhash(0) of a transaction without a blob.
+    function test_submitResult_RevertWhen_ZeroBlobCommitment() public {
+        uint256 id = post(REWARD);
+        assignTo(id, worker);
+        vm.expectRevert(abi.encodeWithSelector(IJobManager.BlobNotCarried.selector, bytes32(0), bytes32(0)));
+        vm.prank(worker);
+        jm.submitResult(id, 3, bytes32(0), 1, "");
+        assertStatus(id, IJobManager.JobStatus.Assigned);
+    }
+
+    function test_submitResult_RevertWhen_UnknownDaKind() public {
+        uint256 id = post(REWARD);
+        assignTo(id, worker);
+        for (uint8 kind = 0; kind < 6; kind += 4) {
+            vm.expectRevert(abi.encodeWithSelector(IJobManager.UnknownDaKind.selector, kind));
+            vm.prank(worker);
+            jm.submitResult(id, kind, COMMITMENT, 1, LOCATOR);
+        }
         assertStatus(id, IJobManager.JobStatus.Assigned);
     }
 

@@ -392,7 +392,7 @@ contract PenaltiesTest is JobManagerBase {
             abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 32, block.timestamp + WINDOW)
         );
         vm.prank(worker);
-        jm.submitResult(id, 0, COMMITMENT, 1, "x");
+        jm.submitResult(id, 1, COMMITMENT, 1, "x");
     }
 
     function test_disputeResult_RevertWhen_ResolveByOverflowsUint32() public {

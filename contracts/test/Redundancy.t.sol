@@ -560,6 +560,31 @@ contract RedundancyTest is JobManagerBase {
         jm.revealResult(id, KIND, bytes32(0), 4096, salt(worker), LOCATOR);
     }
 
+    /// @dev Replicas may reveal EIP-4844 results: each reveal is bound to the blob its transaction carries, and
+    /// the same bytes (the same versioned hash) reach the consensus. Attack: reveal a blob result without the blob.
+    function test_reveal_BlobResultsBoundAndAgreed() public {
+        bytes32 blob = 0x01aaaa0000000000000000000000000000000000000000000000000000000002;
+        uint256 id = gathered(REWARD);
+        commit(id, worker, blob);
+        commit(id, worker2, blob);
+        commit(id, worker3, blob);
+        vm.prank(worker);
+        vm.expectRevert(abi.encodeWithSelector(IJobManager.BlobNotCarried.selector, blob, bytes32(0)));
+        jm.revealResult(id, 3, blob, 131_072, salt(worker), "");
+        bytes32[] memory hashes = new bytes32[](1);
+        hashes[0] = blob;
+        vm.blobhashes(hashes);
+        vm.prank(worker);
+        jm.revealResult(id, 3, blob, 131_072, salt(worker), "");
+        vm.prank(worker2);
+        jm.revealResult(id, 3, blob, 131_072, salt(worker2), "");
+        vm.prank(worker3);
+        jm.revealResult(id, 3, blob, 131_072, salt(worker3), "");
+        vm.assertEq(uint256(jm.jobOf(id).status), uint256(IJobManager.JobStatus.Submitted));
+        (, bytes32 consensus) = jm.redundancyOf(id);
+        vm.assertEq(consensus, blob);
+    }
+
     /// @dev A replica that cannot run the job declines for the decline fee, to the treasury, and is not at fault
     /// when the job settles with the others.
     function test_decline_AReplicaDeclinesForTheFeeOnly() public {

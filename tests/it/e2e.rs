@@ -485,7 +485,7 @@ async fn cli_dispute_escrows_the_bond() {
     .await;
     let submit = accord::chain::evm::bindings::JobManager::submitResultCall {
         jobId: id,
-        daKind: 0,
+        daKind: 1,
         commitment: alloy::primitives::B256::repeat_byte(1),
         size: 2,
         locator: "accord://blob/x".into(),

@@ -765,7 +765,7 @@ async fn declines_bonds_and_lapses_are_indexed_and_rebuild_equal() {
     };
     let submit = |id: U256| JobManager::submitResultCall {
         jobId: id,
-        daKind: 0,
+        daKind: 1,
         commitment: alloy::primitives::B256::repeat_byte(7),
         size: 2,
         locator: "accord://blob/x".into(),

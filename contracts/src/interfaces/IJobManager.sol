@@ -224,6 +224,11 @@ interface IJobManager {
     error CommitOverdue(uint256 jobId, uint256 due);
     /// @notice The revealed commitment and salt do not match the sealed result.
     error RevealMismatch(uint256 jobId, address worker);
+    /// @notice A result's DA kind is not 1 (local archive), 2 (Celestia) or 3 (EIP-4844).
+    error UnknownDaKind(uint8 daKind);
+    /// @notice An EIP-4844 result whose commitment is not the versioned hash of the blob the transaction carries
+    /// (`carried` is blobhash(0): zero when the transaction carries no blob).
+    error BlobNotCarried(bytes32 commitment, bytes32 carried);
 
     /// @notice Posts a job and escrows `reward` from the caller (needs an allowance).
     /// @param specHash Hash of the job specification.
@@ -276,7 +281,7 @@ interface IJobManager {
     /// @notice Reveals a committed result once the commit phase has closed (the replica's worker, by the reveal
     /// due). The last reveal settles the consensus.
     /// @param jobId The job.
-    /// @param daKind Which DA layer holds the blob.
+    /// @param daKind Which DA layer holds the blob, as for {submitResult}.
     /// @param commitment The DA commitment that was sealed.
     /// @param size Result size in bytes.
     /// @param salt The salt that was sealed.
@@ -333,7 +338,9 @@ interface IJobManager {
 
     /// @notice Submits the DA commitment of the result (assigned worker only, by the due time).
     /// @param jobId The job.
-    /// @param daKind Which DA layer holds the blob (1 local archive, 2 Celestia, 3 EIP-4844; others reserved).
+    /// @param daKind Which DA layer holds the blob: 1 local archive, 2 Celestia, 3 EIP-4844 (any other reverts with
+    /// {UnknownDaKind}). With 3 the transaction carries the blob and `commitment` must be its versioned hash,
+    /// blobhash(0), else {BlobNotCarried}: the chain binds the bytes to the job, nobody has to assert it.
     /// @param commitment The DA layer's commitment to the result bytes.
     /// @param size Result size in bytes.
     /// @param locator How to fetch the blob from that layer; emitted, not stored.

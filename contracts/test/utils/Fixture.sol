@@ -87,7 +87,7 @@ abstract contract Fixture is Test {
 
     function submit(uint256 id, address w) internal {
         vm.prank(w);
-        jm.submitResult(id, 0, COMMITMENT, 1024, "accord://blob/1");
+        jm.submitResult(id, 1, COMMITMENT, 1024, "accord://blob/1");
     }
 
     function status(uint256 id) internal view returns (IJobManager.JobStatus) {

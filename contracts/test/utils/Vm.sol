@@ -29,6 +29,7 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function getBlockTimestamp() external view returns (uint256);
     function getBlockNumber() external view returns (uint256);
+    function blobhashes(bytes32[] calldata hashes) external;
 
     // expectations
     function expectRevert() external;
