@@ -357,6 +357,7 @@ impl Config {
         if da.put_timeout_ms == 0 {
             return invalid("da.put_timeout_ms", "must be positive".into());
         }
+        self.validate_eip4844()?;
         if da.primary != DaBackend::Celestia && da.secondary != Some(DaBackend::Celestia) {
             return Ok(());
         }
@@ -383,6 +384,54 @@ impl Config {
         }
         if c.timeout_ms == 0 {
             return invalid("da.celestia.timeout_ms", "must be positive".into());
+        }
+        Ok(())
+    }
+
+    fn validate_eip4844(&self) -> Result<()> {
+        let invalid = |key, reason: String| Err(Error::Invalid { key, reason });
+        let da = &self.da;
+        if da.secondary == Some(DaBackend::Eip4844) {
+            return invalid(
+                "da.secondary",
+                "cannot be eip4844: a blob is published by the worker's own transaction, never as a fallback"
+                    .into(),
+            );
+        }
+        if da.primary != DaBackend::Eip4844 {
+            return Ok(());
+        }
+        if let Some(chain) = self
+            .served_chains()
+            .iter()
+            .find(|c| c.family != crate::domain::Family::Evm)
+        {
+            return invalid(
+                "da.primary",
+                format!(
+                    "eip4844 needs EVM chains; the coordinator also serves a {} chain",
+                    chain.family
+                ),
+            );
+        }
+        let e = &da.eip4844;
+        // alloy's reqwest is built without TLS: remote nodes go behind a local TLS-terminating proxy.
+        if !e.beacon_url.starts_with("http://") {
+            return invalid("da.eip4844.beacon_url", "must be an http:// URL".into());
+        }
+        if e.block_id == crate::da::eip4844::BlockIdMode::Slot {
+            if !e.rpc_url.starts_with("http://") {
+                return invalid(
+                    "da.eip4844.rpc_url",
+                    "must be an http:// URL (slot mode reads block timestamps from it)".into(),
+                );
+            }
+            if e.seconds_per_slot == 0 {
+                return invalid("da.eip4844.seconds_per_slot", "must be positive".into());
+            }
+        }
+        if e.timeout_ms == 0 {
+            return invalid("da.eip4844.timeout_ms", "must be positive".into());
         }
         Ok(())
     }
@@ -469,6 +518,30 @@ mod tests {
         assert!(error(&|c| c.da.celestia.url = "https://x".into()).contains("da.celestia.url"));
         assert!(error(&|c| c.da.max_blob_bytes = 0).contains("da.max_blob_bytes"));
         assert!(toml::from_str::<Config>("[da]\nprimary = \"s3\"\n").is_err());
+        assert!(error(&|c| c.da.secondary = Some(DaBackend::Eip4844)).contains("da.secondary"));
+        let blobs = |c: &mut Config| c.da.primary = DaBackend::Eip4844;
+        let mut ok = Config::default();
+        blobs(&mut ok);
+        ok.validate().unwrap();
+        assert!(
+            error(&|c| {
+                blobs(c);
+                c.da.eip4844.beacon_url = "https://beacon".into();
+            })
+            .contains("da.eip4844.beacon_url")
+        );
+        assert!(
+            error(&|c| {
+                blobs(c);
+                c.chain.family = crate::domain::Family::Starknet;
+            })
+            .contains("EVM chains")
+        );
+        let anvil: Config = toml::from_str(
+            "[da]\nprimary = \"eip4844\"\n[da.eip4844]\nbeacon_url = \"http://127.0.0.1:8545\"\nblock_id = \"number\"\n",
+        )
+        .unwrap();
+        anvil.validate().unwrap();
         // Without Celestia in use, its settings are not checked.
         let local: Config = toml::from_str("[da.celestia]\nnamespace = \"zz\"\n").unwrap();
         local.validate().unwrap();

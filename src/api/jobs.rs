@@ -346,6 +346,7 @@ pub(crate) async fn get_job_result(
         commitment,
         size,
         locator,
+        block_number,
     }) = result
     {
         let unavailable = |why: String| {
@@ -362,18 +363,18 @@ pub(crate) async fn get_job_result(
                 .map_err(|_| unavailable(format!("has an impossible size {size}")))?,
             locator,
         };
-        let fetched =
-            s.app
-                .da
-                .fetch_verified(&blob)
-                .await
-                .map_err(|e| match blobs::da_error(e) {
-                    Error::ResultMismatch(m) => Error::ResultMismatch(format!(
-                        "result of job {id} (attempt {attempt}): {m}"
-                    )),
-                    Error::ResultUnavailable(m) => unavailable(format!("cannot be fetched: {m}")),
-                    other => other,
-                })?;
+        let fetched = s
+            .app
+            .da
+            .fetch_verified(&blob, u64::try_from(block_number).ok())
+            .await
+            .map_err(|e| match blobs::da_error(e) {
+                Error::ResultMismatch(m) => {
+                    Error::ResultMismatch(format!("result of job {id} (attempt {attempt}): {m}"))
+                }
+                Error::ResultUnavailable(m) => unavailable(format!("cannot be fetched: {m}")),
+                other => other,
+            })?;
         let source = match fetched.source {
             Source::Archive => "archive",
             Source::Layer => "layer",

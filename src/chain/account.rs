@@ -171,8 +171,14 @@ pub trait WorkerActions: Account {
     /// account's own node (never from an API). A wrong block finds no event: an error.
     fn posted_spec(&self, id: JobId, block: u64) -> Pending<'_, (String, B256)>;
 
-    /// Submits a result's DA reference for job `id`.
-    fn submit_result<'a>(&'a self, id: JobId, blob: &'a BlobRef) -> Pending<'a, Included>;
+    /// Submits a result's DA reference for job `id`. `data`, the result's bytes, is needed for an EIP-4844
+    /// reference (kind 3): the transaction carries them as its blob.
+    fn submit_result<'a>(
+        &'a self,
+        id: JobId,
+        blob: &'a BlobRef,
+        data: Option<&'a [u8]>,
+    ) -> Pending<'a, Included>;
 
     /// Declines an assignment with a reason code.
     fn decline(&self, id: JobId, reason: u8) -> Pending<'_, Included>;
@@ -184,12 +190,14 @@ pub trait WorkerActions: Account {
     /// Commits a replica's sealed result (see [`Self::seal_result`]).
     fn commit_result(&self, id: JobId, sealed: B256) -> Pending<'_, Included>;
 
-    /// Reveals a replica's result once the commit phase has closed: the DA reference and salt it sealed.
+    /// Reveals a replica's result once the commit phase has closed: the DA reference and salt it sealed
+    /// (`data` as for [`Self::submit_result`]).
     fn reveal_result<'a>(
         &'a self,
         id: JobId,
         blob: &'a BlobRef,
         salt: B256,
+        data: Option<&'a [u8]>,
     ) -> Pending<'a, Included>;
 }
 

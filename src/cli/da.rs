@@ -248,6 +248,7 @@ async fn fetch(
         commitment,
         size,
         locator,
+        block_number,
     } = row.with_context(|| format!("job {id} has no result on chain {chain_id}"))?;
     let blob = BlobRef {
         kind: u8::try_from(kind).with_context(|| format!("unknown DA kind {kind}"))?,
@@ -260,7 +261,7 @@ async fn fetch(
         locator,
     };
     let fetched = router
-        .fetch_verified(&blob)
+        .fetch_verified(&blob, u64::try_from(block_number).ok())
         .await
         .with_context(|| format!("result of job {id} (attempt {attempt})"))?;
     Ok((fetched.data, blob, fetched.source))

@@ -10,6 +10,8 @@ pub enum DaBackend {
     Local,
     /// Celestia through a celestia-node's JSON-RPC blob API (`daKind` 2).
     Celestia,
+    /// EIP-4844 blobs carried by the worker's result transaction (`daKind` 3); EVM chains only, primary only.
+    Eip4844,
 }
 
 impl DaBackend {
@@ -18,6 +20,7 @@ impl DaBackend {
         match self {
             DaBackend::Local => "local",
             DaBackend::Celestia => "celestia",
+            DaBackend::Eip4844 => "eip4844",
         }
     }
 }
@@ -39,6 +42,8 @@ pub struct DaConfig {
     pub reconcile_interval_secs: u64,
     /// `[da.celestia]`, used when `primary` or `secondary` is `celestia`.
     pub celestia: CelestiaConfig,
+    /// `[da.eip4844]`, used when `primary` is `eip4844`.
+    pub eip4844: super::Eip4844Config,
 }
 
 /// `[da.celestia]`
@@ -87,6 +92,7 @@ impl Default for DaConfig {
             put_timeout_ms: 120_000,
             reconcile_interval_secs: 300,
             celestia: CelestiaConfig::default(),
+            eip4844: super::Eip4844Config::default(),
         }
     }
 }

@@ -14,7 +14,10 @@
 //! - [`KIND_LOCAL`] ([`LocalStore`]): commitment = sha256 of the bytes, locator `accord:sha256:<hex>`, bytes in
 //!   PostgreSQL (the archive table);
 //! - [`KIND_CELESTIA`] ([`CelestiaLayer`]): commitment = Celestia's share commitment of the bytes as a
-//!   share-version-0 blob in the namespace of the locator `celestia:<height>:<namespace hex>`.
+//!   share-version-0 blob in the namespace of the locator `celestia:<height>:<namespace hex>`;
+//! - [`KIND_EIP4844`] ([`Eip4844Layer`]): commitment = the versioned hash of the KZG commitment of the bytes'
+//!   canonical blob, locator `eip4844`; the worker's own type-3 transaction carries the blob and the contract
+//!   checks the commitment against `blobhash(0)` (see [`eip4844`]).
 //!
 //! [`DaRouter`] puts through a primary layer and falls back to a secondary one, archiving every blob in
 //! PostgreSQL (DA layers prune: EIP-4844 blobs after ~18 days, Celestia's sampling window is 30) and recording
@@ -24,6 +27,7 @@
 mod celestia;
 pub mod client;
 mod config;
+pub mod eip4844;
 mod local;
 mod router;
 
@@ -39,6 +43,7 @@ pub use crate::domain::BlobRef;
 pub use celestia::{CelestiaLayer, CelestiaLocator, parse_namespace, share_commitment};
 pub use client::BlobClient;
 pub use config::{CelestiaConfig, DaBackend, DaConfig, Secret};
+pub use eip4844::{Eip4844Config, Eip4844Layer, KIND_EIP4844};
 pub use local::LocalStore;
 pub use router::{
     DaRouter, Fetched, PendingBlob, ReconcileOutcome, ReconcileReport, RouterState, Source,
@@ -72,6 +77,10 @@ pub enum Error {
     /// No configured layer serves this kind.
     #[error("no DA layer of kind {0} is configured")]
     NoLayer(u8),
+    /// The layer cannot take these bytes at all (an EIP-4844 result is 1 to 126,945 bytes): the router puts
+    /// them on its secondary layer, for good.
+    #[error("{0}")]
+    Unfit(String),
     /// The blob is larger than the configured limit.
     #[error("blob is {size} bytes, larger than the limit of {limit} bytes")]
     TooLarge {
@@ -114,6 +123,12 @@ pub trait DaLayer: Send + Sync {
     fn put(&self, data: Bytes) -> BoxFuture<'_, Result<BlobRef>>;
     /// The bytes `r` names, already checked with [`verify`] against `r` (a layer is not trusted).
     fn get<'a>(&'a self, r: &'a BlobRef) -> BoxFuture<'a, Result<Bytes>>;
+    /// [`get`](Self::get), knowing the block that recorded the reference on chain (an EIP-4844 blob is found
+    /// by it); the other layers ignore it.
+    fn get_at<'a>(&'a self, r: &'a BlobRef, block: Option<u64>) -> BoxFuture<'a, Result<Bytes>> {
+        let _ = block;
+        self.get(r)
+    }
 }
 
 /// sha256 of `data`.
@@ -126,8 +141,9 @@ pub fn local_locator(sha256: &B256) -> String {
     format!("accord:sha256:{}", alloy::hex::encode(sha256))
 }
 
-/// Checks that `data` is what `r` commits to: its size, then its sha256 (local) or its Celestia share
-/// commitment in the namespace of the locator. Never trusts where the bytes came from.
+/// Checks that `data` is what `r` commits to: its size, then its sha256 (local), its Celestia share
+/// commitment in the namespace of the locator, or the versioned hash of its canonical blob's KZG commitment
+/// (EIP-4844). Never trusts where the bytes came from.
 pub fn verify(r: &BlobRef, data: &[u8]) -> Result<(), Error> {
     if data.len() as u64 != r.size {
         return Err(Error::Mismatch(format!(
@@ -142,6 +158,10 @@ pub fn verify(r: &BlobRef, data: &[u8]) -> Result<(), Error> {
             let locator = CelestiaLocator::parse(&r.locator)?;
             share_commitment(&locator.namespace, data)?
         }
+        KIND_EIP4844 => eip4844::commitment(data).map_err(|e| match e {
+            Error::Unfit(m) => Error::Mismatch(m),
+            other => other,
+        })?,
         other => return Err(Error::InvalidRef(format!("unknown DA kind {other}"))),
     };
     if computed != r.commitment {
@@ -159,6 +179,7 @@ pub fn from_config(config: &DaConfig, pool: sqlx::PgPool) -> Result<DaRouter, Er
         Ok(match backend {
             DaBackend::Local => Arc::new(LocalStore::new(pool.clone())),
             DaBackend::Celestia => Arc::new(CelestiaLayer::from_config(&config.celestia)?),
+            DaBackend::Eip4844 => Arc::new(Eip4844Layer::new(config.eip4844.clone())),
         })
     };
     let primary = layer(config.primary)?;

@@ -165,10 +165,13 @@ impl DaRouter {
             error = %primary_error,
             "primary DA layer failed; putting the blob on the secondary"
         );
+        // Bytes the primary can never take (too large for one EIP-4844 blob) stay on the secondary: nothing to
+        // reconcile.
+        let pending =
+            (!matches!(primary_error, Error::Unfit(_))).then(|| primary_error.to_string());
         match secondary.put(data.clone()).await {
             Ok(r) => {
-                self.archive(&sha, &data, &r, Some(&primary_error.to_string()))
-                    .await?;
+                self.archive(&sha, &data, &r, pending.as_deref()).await?;
                 Ok(r)
             }
             Err(secondary_error) => Err(Error::Unavailable {
@@ -229,12 +232,19 @@ impl DaRouter {
     }
 
     /// The bytes `r` names, checked against it: the archived copy when it verifies, else the layer of
-    /// `r.kind`. A corrupt archive copy is logged and skipped; bytes that never verify are
-    /// [`Error::Mismatch`] and are not returned.
-    pub async fn fetch_verified(&self, r: &BlobRef) -> Result<Fetched> {
+    /// `r.kind` (`block`, the block that recorded `r` on chain, locates an EIP-4844 blob). A corrupt archive copy
+    /// is logged and skipped; bytes that never verify are [`Error::Mismatch`] and are not returned.
+    pub async fn fetch_verified(&self, r: &BlobRef, block: Option<u64>) -> Result<Fetched> {
         let mut archive_mismatch = None;
         if let Some(data) = self.archived_for(r).await? {
-            match verify(r, &data) {
+            let checked = {
+                let (r, data) = (r.clone(), data.clone());
+                // KZG work for EIP-4844 (tens of milliseconds) stays off the async workers.
+                tokio::task::spawn_blocking(move || verify(&r, &data))
+                    .await
+                    .map_err(|e| Error::Mismatch(format!("the check failed: {e}")))?
+            };
+            match checked {
                 Ok(()) => {
                     return Ok(Fetched {
                         data,
@@ -254,7 +264,7 @@ impl DaRouter {
         }
         let layer = self.layer(r.kind).ok_or(Error::NoLayer(r.kind));
         let fetched = match layer {
-            Ok(layer) => layer.get(r).await,
+            Ok(layer) => layer.get_at(r, block).await,
             Err(e) => Err(e),
         };
         match (fetched, archive_mismatch) {
@@ -393,6 +403,10 @@ impl DaLayer for DaRouter {
     }
 
     fn get<'a>(&'a self, r: &'a BlobRef) -> BoxFuture<'a, Result<Bytes>> {
-        Box::pin(async move { self.fetch_verified(r).await.map(|f| f.data) })
+        Box::pin(async move { self.fetch_verified(r, None).await.map(|f| f.data) })
+    }
+
+    fn get_at<'a>(&'a self, r: &'a BlobRef, block: Option<u64>) -> BoxFuture<'a, Result<Bytes>> {
+        Box::pin(async move { self.fetch_verified(r, block).await.map(|f| f.data) })
     }
 }

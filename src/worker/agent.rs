@@ -77,6 +77,10 @@ pub struct Entry {
     /// A replica's reveal transaction, once mined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revealed: Option<String>,
+    /// sha256 of an EIP-4844 result's bytes, kept in the state folder (`blobs/<sha256>`) until the transaction
+    /// that carries them is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried: Option<alloy::primitives::B256>,
 }
 
 /// A job the agent declined on chain.
@@ -435,11 +439,16 @@ impl Agent {
             if output.exit_code != Some(0) {
                 warn!(target: "accord::worker", job = %job.job_id, exit_code = ?output.exit_code, "command failed; its output is submitted as the result");
             }
-            let blob = self.publish(output.stdout).await?;
-            self.record(key, |en| en.blob = Some(blob.clone()))?;
+            let (blob, carried) = self.publish(output.stdout).await?;
+            self.record(key, |en| {
+                en.blob = Some(blob.clone());
+                en.carried = carried;
+            })?;
             entry.blob = Some(blob);
+            entry.carried = carried;
         }
-        let blob = entry.blob.expect("published above");
+        let data = self.carried(&entry)?;
+        let blob = entry.blob.clone().expect("published above");
         // Read the job on chain: never submit twice, never for someone else's assignment.
         let on_chain = self.account.job(job_id).await?;
         if !on_chain.assigned_to(&self.address()) {
@@ -451,19 +460,69 @@ impl Agent {
             self.record(key, |en| en.failed = Some(why))?;
             return Ok(());
         }
-        let tx = self.account.submit_result(job_id, &blob).await?.tx;
+        let tx = self
+            .account
+            .submit_result(job_id, &blob, data.as_deref())
+            .await?
+            .tx;
         info!(target: "accord::worker", job = %job.job_id, %tx, size = blob.size, "result submitted");
-        self.record(key, |en| en.submitted = Some(tx))
+        self.record(key, |en| en.submitted = Some(tx))?;
+        self.drop_carried(&entry);
+        Ok(())
     }
 }
 
 impl Agent {
-    /// Publishes a result's bytes (corrupted first in a fault drill).
-    async fn publish(&self, mut bytes: Vec<u8>) -> anyhow::Result<BlobRef> {
+    /// Publishes a result's bytes (corrupted first in a fault drill). The coordinator answers where they went;
+    /// when that is an EIP-4844 blob, which the result's own transaction must carry, the bytes are kept in the
+    /// state folder (their sha256 is returned) until that transaction is sent.
+    async fn publish(
+        &self,
+        mut bytes: Vec<u8>,
+    ) -> anyhow::Result<(BlobRef, Option<alloy::primitives::B256>)> {
         if self.config.corrupt_results {
             bytes.push(b'!');
         }
-        Ok(self.blobs.upload(bytes.into()).await?)
+        let blob = self.blobs.upload(bytes.clone().into()).await?;
+        if blob.kind != crate::da::KIND_EIP4844 {
+            return Ok((blob, None));
+        }
+        let sha = crate::da::sha256(&bytes);
+        let dir = self.config.state_dir.join("blobs");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(sha.to_string());
+        std::fs::write(&path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok((blob, Some(sha)))
+    }
+
+    /// Removes the kept bytes of an EIP-4844 result once its transaction is mined (the chain and the
+    /// coordinator's archive have them).
+    fn drop_carried(&self, entry: &Entry) {
+        if let Some(sha) = entry.carried {
+            let _ = std::fs::remove_file(self.config.state_dir.join("blobs").join(sha.to_string()));
+        }
+    }
+
+    /// The kept bytes of an EIP-4844 result (none for other kinds), checked against their sha256.
+    fn carried(&self, entry: &Entry) -> anyhow::Result<Option<Vec<u8>>> {
+        let Some(sha) = entry.carried else {
+            return Ok(None);
+        };
+        let path = self.config.state_dir.join("blobs").join(sha.to_string());
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "the bytes of this EIP-4844 result are gone from {}: the blob cannot be sent",
+                path.display()
+            )
+        })?;
+        anyhow::ensure!(
+            crate::da::sha256(&bytes) == sha,
+            "{} does not hold the result's bytes any more",
+            path.display()
+        );
+        Ok(Some(bytes))
     }
 
     /// Runs (or resumes) one replica: run and publish, seal and commit while the commit phase is open, reveal
@@ -514,8 +573,11 @@ impl Agent {
                             return Err(e.into());
                         }
                     };
-                    let blob = self.publish(output.stdout).await?;
-                    self.record(key, |en| en.blob = Some(blob.clone()))?;
+                    let (blob, carried) = self.publish(output.stdout).await?;
+                    self.record(key, |en| {
+                        en.blob = Some(blob.clone());
+                        en.carried = carried;
+                    })?;
                     blob
                 }
             };
@@ -535,12 +597,19 @@ impl Agent {
         if job.status != "revealing" {
             return Ok(());
         }
-        let (Some(blob), Some(salt)) = (entry.blob, entry.salt) else {
+        let data = self.carried(&entry)?;
+        let (Some(blob), Some(salt)) = (entry.blob.clone(), entry.salt) else {
             anyhow::bail!("the state file lost this replica's result or salt: it cannot reveal");
         };
-        let tx = self.account.reveal_result(job_id, &blob, salt).await?.tx;
+        let tx = self
+            .account
+            .reveal_result(job_id, &blob, salt, data.as_deref())
+            .await?
+            .tx;
         info!(target: "accord::worker", job = %job.job_id, %tx, "replica revealed");
-        self.record(key, |en| en.revealed = Some(tx))
+        self.record(key, |en| en.revealed = Some(tx))?;
+        self.drop_carried(&entry);
+        Ok(())
     }
 
     /// Declines a replica on chain with `reason` (the decline fee, to the treasury; no fault at settlement) and

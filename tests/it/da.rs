@@ -423,7 +423,7 @@ async fn router_falls_back_to_the_secondary_and_reconciles_onto_the_primary() {
     assert_eq!(r1.kind, KIND_CELESTIA);
     assert_eq!(da.state().await.unwrap().pending, 0);
     assert_eq!(
-        da.fetch_verified(&r1).await.unwrap().source,
+        da.fetch_verified(&r1, None).await.unwrap().source,
         Source::Archive
     );
 
@@ -494,7 +494,7 @@ async fn router_falls_back_to_the_secondary_and_reconciles_onto_the_primary() {
     );
     // Both references resolve to the archived bytes.
     for r in [&fallback, blob] {
-        let fetched = da.fetch_verified(r).await.unwrap();
+        let fetched = da.fetch_verified(r, None).await.unwrap();
         assert_eq!(
             (fetched.data, fetched.source),
             (data.clone(), Source::Archive)

@@ -2,6 +2,7 @@
 //! Missing tools fail the test with the command that installs them (`scripts/bootstrap`); nothing is skipped.
 
 mod api;
+mod blobs;
 mod cli;
 mod contract;
 mod da;

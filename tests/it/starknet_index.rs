@@ -382,7 +382,7 @@ async fn on_starknet_wallets_post_and_work_and_the_scheduler_assigns_to_a_heartb
         size: 3,
         locator: "accord:sha256:07".into(),
     };
-    worker.submit_result(id, &blob).await.unwrap();
+    worker.submit_result(id, &blob, None).await.unwrap();
     client.settle(id, Settle::Accept).await.unwrap();
     eventually(Duration::from_secs(20), "the job paid in the index", || {
         let api = api.clone();

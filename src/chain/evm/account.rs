@@ -269,9 +269,15 @@ impl WorkerActions for EvmAccount {
         ))
     }
 
-    fn submit_result<'a>(&'a self, id: JobId, blob: &'a BlobRef) -> Pending<'a, Included> {
+    fn submit_result<'a>(
+        &'a self,
+        id: JobId,
+        blob: &'a BlobRef,
+        data: Option<&'a [u8]>,
+    ) -> Pending<'a, Included> {
         Box::pin(async move {
-            let receipt = ops::submit_result(&self.sender, &self.deployment, id.0, blob).await?;
+            let receipt =
+                ops::submit_result(&self.sender, &self.deployment, id.0, blob, data).await?;
             Ok(included(&receipt))
         })
     }
@@ -304,10 +310,11 @@ impl WorkerActions for EvmAccount {
         id: JobId,
         blob: &'a BlobRef,
         salt: B256,
+        data: Option<&'a [u8]>,
     ) -> Pending<'a, Included> {
         Box::pin(async move {
             let receipt =
-                ops::reveal_result(&self.sender, &self.deployment, id.0, blob, salt).await?;
+                ops::reveal_result(&self.sender, &self.deployment, id.0, blob, salt, data).await?;
             Ok(included(&receipt))
         })
     }

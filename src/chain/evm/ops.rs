@@ -47,12 +47,14 @@ pub async fn job_on_chain(
     Ok((job.worker, job.status))
 }
 
-/// Submits a result's DA reference for `job_id` (`submitResult`).
+/// Submits a result's DA reference for `job_id` (`submitResult`). An EIP-4844 reference (kind 3) goes in a
+/// type-3 transaction carrying `data` (the result's bytes) as its blob.
 pub async fn submit_result(
     sender: &TxSender,
     d: &Deployment,
     job_id: U256,
     blob: &BlobRef,
+    data: Option<&[u8]>,
 ) -> anyhow::Result<TransactionReceipt> {
     let call = JobManager::submitResultCall {
         jobId: job_id,
@@ -61,7 +63,41 @@ pub async fn submit_result(
         size: blob.size,
         locator: blob.locator.clone(),
     };
-    send(sender, d.job_manager, &call, "submitResult").await
+    send_result(sender, d.job_manager, &call, blob, data, "submitResult").await
+}
+
+/// Sends a result call; with an EIP-4844 reference, in a type-3 transaction whose blob is `data`, checked
+/// against the reference first (a coordinator's wrong reference is refused here, not on chain).
+async fn send_result<C: SolCall>(
+    sender: &TxSender,
+    to: Address,
+    call: &C,
+    blob: &BlobRef,
+    data: Option<&[u8]>,
+    what: &str,
+) -> anyhow::Result<TransactionReceipt> {
+    if blob.kind != crate::da::KIND_EIP4844 {
+        return send(sender, to, call, what).await;
+    }
+    let data = data
+        .with_context(|| format!("{what}: an EIP-4844 result needs its bytes to carry as a blob"))?
+        .to_vec();
+    let size = data.len();
+    let sidecar = tokio::task::spawn_blocking(move || crate::da::eip4844::sidecar(&data))
+        .await
+        .context("the KZG task failed")??;
+    let carried = sidecar.versioned_hashes().next();
+    anyhow::ensure!(
+        carried == Some(blob.commitment) && size as u64 == blob.size,
+        "{what}: the result's {size} bytes make blob {}, not the reference's {} of {} bytes",
+        carried.unwrap_or_default(),
+        blob.commitment,
+        blob.size
+    );
+    sender
+        .send_blob(to, call.abi_encode().into(), sidecar)
+        .await
+        .with_context(|| format!("{what} failed"))
 }
 
 /// Declines an assignment with a reason code (`declineJob`).
@@ -251,13 +287,15 @@ pub async fn commit_result(
     send(sender, d.job_manager, &call, "commitResult").await
 }
 
-/// Reveals a replica's result: the DA reference it sealed and the salt (`revealResult`).
+/// Reveals a replica's result: the DA reference it sealed and the salt (`revealResult`); an EIP-4844 reference
+/// carries `data` as its blob, as for [`submit_result`].
 pub async fn reveal_result(
     sender: &TxSender,
     d: &Deployment,
     job_id: U256,
     blob: &BlobRef,
     salt: B256,
+    data: Option<&[u8]>,
 ) -> anyhow::Result<TransactionReceipt> {
     let call = JobManager::revealResultCall {
         jobId: job_id,
@@ -267,7 +305,7 @@ pub async fn reveal_result(
         salt,
         locator: blob.locator.clone(),
     };
-    send(sender, d.job_manager, &call, "revealResult").await
+    send_result(sender, d.job_manager, &call, blob, data, "revealResult").await
 }
 
 /// Sends one call to a contract, with a label for errors.

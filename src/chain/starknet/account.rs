@@ -559,8 +559,17 @@ impl WorkerActions for StarknetAccount {
         })
     }
 
-    fn submit_result<'a>(&'a self, id: JobId, blob: &'a BlobRef) -> Pending<'a, Included> {
+    fn submit_result<'a>(
+        &'a self,
+        id: JobId,
+        blob: &'a BlobRef,
+        _data: Option<&'a [u8]>,
+    ) -> Pending<'a, Included> {
         Box::pin(async move {
+            anyhow::ensure!(
+                blob.kind != crate::da::KIND_EIP4844,
+                "Starknet transactions carry no EIP-4844 blobs: use another DA layer for Starknet results"
+            );
             let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
             let call = jm.submit_result_getcall(
                 &job_id(id)?,
@@ -594,6 +603,7 @@ impl WorkerActions for StarknetAccount {
         _id: JobId,
         _blob: &'a BlobRef,
         _salt: B256,
+        _data: Option<&'a [u8]>,
     ) -> Pending<'a, Included> {
         Box::pin(async move { anyhow::bail!(NO_REDUNDANCY) })
     }

@@ -272,6 +272,8 @@ pub struct LatestResult {
     pub size: String,
     /// Where the bytes can be fetched.
     pub locator: String,
+    /// The block that recorded it (an EIP-4844 blob is fetched by it).
+    pub block_number: i64,
 }
 
 /// The result of job `job_id`'s latest attempt that has one; for a redundant job, the agreed result (a
@@ -283,7 +285,7 @@ pub async fn latest_result(
 ) -> sqlx::Result<Option<LatestResult>> {
     sqlx::query_as!(
         LatestResult,
-        r#"SELECT r.attempt, r.da_kind, r.commitment, r.size::text AS "size!", r.locator FROM results r
+        r#"SELECT r.attempt, r.da_kind, r.commitment, r.size::text AS "size!", r.locator, r.block_number FROM results r
            JOIN jobs j ON j.chain_id = r.chain_id AND j.job_id = r.job_id
            WHERE r.chain_id = $1 AND r.job_id = $2::text::numeric
              AND (j.redundancy = 1 OR r.commitment = j.consensus)

@@ -9,6 +9,8 @@
 //! - Fees are EIP-1559, from the node's fee history. A transaction not mined after `replace_after` is re-sent
 //!   with the same nonce and both fees raised by `fee_bump_percent` (at least 10%, the minimum nodes accept);
 //!   the receipt of any of the hashes sent for that nonce ends the wait.
+//! - A transaction may carry an EIP-4844 blob ([`TxSender::send_blob`]): a type-3 transaction whose blob fee is
+//!   twice the node's blob base fee, doubled again on each replacement (the blob pool's replacement rule).
 //! - A receipt with status 0 becomes [`TxError::Reverted`], its reason recovered by replaying the call at the
 //!   receipt's block.
 //!
@@ -19,7 +21,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::consensus::{
+    SignableTransaction, TxEip1559, TxEip4844, TxEip4844WithSidecar, TxEnvelope,
+};
+use alloy::eips::eip7594::BlobTransactionSidecarVariant;
 use alloy::eips::{BlockId, Encodable2718};
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, B256, Bytes, TxKind};
@@ -118,6 +123,8 @@ pub enum TxError {
 pub struct Fees {
     max_fee: u128,
     tip: u128,
+    /// Max fee per blob gas; 0 for a transaction without blobs.
+    blob: u128,
 }
 
 impl Fees {
@@ -130,10 +137,41 @@ impl Fees {
             max_fee = max_fee.max(fresh.max_fee);
             tip = tip.max(fresh.tip);
         }
+        // Blob pools take a replacement only at twice the blob fee.
+        let blob = match fresh {
+            Some(fresh) => self.blob.saturating_mul(2).max(fresh.blob),
+            None => self.blob.saturating_mul(2),
+        };
         Fees {
             max_fee: max_fee.max(tip),
             tip,
+            blob,
         }
+    }
+}
+
+/// What a transaction carries: the call, and the blob sidecar of a type-3 transaction.
+#[derive(Clone)]
+struct Payload {
+    to: Address,
+    input: Bytes,
+    blob: Option<Arc<BlobTransactionSidecarVariant>>,
+}
+
+impl Payload {
+    fn call(to: Address, input: Bytes) -> Self {
+        Self {
+            to,
+            input,
+            blob: None,
+        }
+    }
+
+    fn versioned_hashes(&self) -> Vec<B256> {
+        self.blob
+            .as_ref()
+            .map(|b| b.versioned_hashes().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -329,8 +367,33 @@ impl TxSender {
     /// replaying the call), [`TxError::Timeout`] after `receipt_timeout`, [`TxError::NonceTaken`],
     /// [`TxError::Rejected`], [`TxError::Rpc`].
     pub async fn send(&self, to: Address, input: Bytes) -> Result<TransactionReceipt, TxError> {
-        let gas = self.estimate_gas(to, &input).await?;
-        self.send_with_gas(to, input, gas).await
+        let payload = Payload::call(to, input);
+        let gas = self.estimate_gas(&payload).await?;
+        self.send_payload(payload, gas, None, |_| {}).await
+    }
+
+    /// [`send`](Self::send) as a type-3 transaction carrying `sidecar`'s blobs: the call sees their versioned
+    /// hashes (`blobhash(i)`), at estimation too. The blob fee is twice the node's blob base fee.
+    pub async fn send_blob(
+        &self,
+        to: Address,
+        input: Bytes,
+        sidecar: BlobTransactionSidecarVariant,
+    ) -> Result<TransactionReceipt, TxError> {
+        let payload = Payload {
+            to,
+            input,
+            blob: Some(Arc::new(sidecar)),
+        };
+        let fees = self.fees_for(&payload).await?;
+        let gas = rpc(
+            "eth_estimateGas",
+            self.provider()
+                .estimate_gas(self.request(&payload).max_fee_per_blob_gas(fees.blob)),
+        )
+        .await?;
+        self.send_payload(payload, gas.saturating_add(gas / 5), Some(fees), |_| {})
+            .await
     }
 
     /// Like [`send`](Self::send) with an explicit gas limit (skips estimation), e.g. for batch transactions; a
@@ -356,16 +419,28 @@ impl TxSender {
         input: Bytes,
         gas: u64,
         fees: Option<Fees>,
+        observe: impl FnMut(SendStep) + Send,
+    ) -> Result<TransactionReceipt, TxError> {
+        self.send_payload(Payload::call(to, input), gas, fees, observe)
+            .await
+    }
+
+    async fn send_payload(
+        &self,
+        payload: Payload,
+        gas: u64,
+        fees: Option<Fees>,
         mut observe: impl FnMut(SendStep) + Send,
     ) -> Result<TransactionReceipt, TxError> {
         let fees = match fees {
             Some(fees) => fees,
-            None => self.fees().await?,
+            None => self.fees_for(&payload).await?,
         };
+        let to = payload.to;
         let mut conflicts = 0;
         let (nonce, first) = loop {
             let nonce = self.nonces().take();
-            let tx = match self.sign(nonce, to, &input, gas, fees) {
+            let tx = match self.sign(nonce, &payload, gas, fees) {
                 Ok(tx) => tx,
                 Err(e) => {
                     self.release_nonce(nonce);
@@ -416,7 +491,7 @@ impl TxSender {
             %to,
             "transaction sent"
         );
-        self.wait(nonce, to, &input, gas, first).await
+        self.wait(nonce, &payload, gas, first).await
     }
 
     /// [`send`](Self::send) for a typed `sol!` call, e.g.
@@ -459,12 +534,11 @@ impl TxSender {
         if !self.nonces().released.remove(&nonce) {
             return; // reused by a send meanwhile
         }
-        let me = self.address();
-        let empty = Bytes::new();
+        let transfer = Payload::call(self.address(), Bytes::new());
         let tx = match self
             .fees()
             .await
-            .and_then(|fees| self.sign(nonce, me, &empty, 21_000, fees))
+            .and_then(|fees| self.sign(nonce, &transfer, 21_000, fees))
         {
             Ok(tx) => tx,
             Err(e) => {
@@ -476,7 +550,7 @@ impl TxSender {
         match self.broadcast(&tx.raw).await {
             Broadcast::Accepted | Broadcast::AlreadyKnown => {
                 tracing::info!(hash = %tx.hash, nonce, "nonce gap filled with a 0-value transfer to self");
-                if let Err(e) = self.wait(nonce, me, &empty, 21_000, tx).await {
+                if let Err(e) = self.wait(nonce, &transfer, 21_000, tx).await {
                     tracing::warn!(nonce, error = %e, "the gap-filling transfer did not complete");
                 }
             }
@@ -504,17 +578,21 @@ impl TxSender {
         .await
     }
 
-    fn request(&self, to: Address, input: &Bytes) -> TransactionRequest {
-        TransactionRequest::default()
+    fn request(&self, payload: &Payload) -> TransactionRequest {
+        let mut request = TransactionRequest::default()
             .from(self.address())
-            .to(to)
-            .input(input.clone().into())
+            .to(payload.to)
+            .input(payload.input.clone().into());
+        if payload.blob.is_some() {
+            request.blob_versioned_hashes = Some(payload.versioned_hashes());
+        }
+        request
     }
 
-    async fn estimate_gas(&self, to: Address, input: &Bytes) -> Result<u64, TxError> {
+    async fn estimate_gas(&self, payload: &Payload) -> Result<u64, TxError> {
         let gas = rpc(
             "eth_estimateGas",
-            self.provider().estimate_gas(self.request(to, input)),
+            self.provider().estimate_gas(self.request(payload)),
         )
         .await?;
         Ok(gas.saturating_add(gas / 5))
@@ -533,39 +611,67 @@ impl TxSender {
                 .max_fee_per_gas
                 .max(estimate.max_priority_fee_per_gas),
             tip: estimate.max_priority_fee_per_gas,
+            blob: 0,
         })
+    }
+
+    /// [`fees`](Self::fees), with twice the blob base fee (at least 1 wei) when `payload` carries blobs.
+    async fn fees_for(&self, payload: &Payload) -> Result<Fees, TxError> {
+        let mut fees = self.fees().await?;
+        if payload.blob.is_some() {
+            let base = rpc("eth_blobBaseFee", self.provider().get_blob_base_fee()).await?;
+            fees.blob = base.saturating_mul(2).max(1);
+        }
+        Ok(fees)
     }
 
     fn sign(
         &self,
         nonce: u64,
-        to: Address,
-        input: &Bytes,
+        payload: &Payload,
         gas: u64,
         fees: Fees,
     ) -> Result<SignedTx, TxError> {
-        let mut tx = TxEip1559 {
-            chain_id: self.inner.chain_id,
-            nonce,
-            gas_limit: gas,
-            max_fee_per_gas: fees.max_fee,
-            max_priority_fee_per_gas: fees.tip,
-            to: TxKind::Call(to),
-            input: input.clone(),
-            ..Default::default()
+        let signer = &self.inner.signer;
+        let sign_error = |e: alloy::signers::Error| TxError::Sign(e.to_string());
+        let (hash, raw) = match &payload.blob {
+            None => {
+                let mut tx = TxEip1559 {
+                    chain_id: self.inner.chain_id,
+                    nonce,
+                    gas_limit: gas,
+                    max_fee_per_gas: fees.max_fee,
+                    max_priority_fee_per_gas: fees.tip,
+                    to: TxKind::Call(payload.to),
+                    input: payload.input.clone(),
+                    ..Default::default()
+                };
+                let signature = signer.sign_transaction_sync(&mut tx).map_err(sign_error)?;
+                let signed = tx.into_signed(signature);
+                (*signed.hash(), TxEnvelope::from(signed).encoded_2718())
+            }
+            Some(sidecar) => {
+                let tx = TxEip4844 {
+                    chain_id: self.inner.chain_id,
+                    nonce,
+                    gas_limit: gas,
+                    max_fee_per_gas: fees.max_fee,
+                    max_priority_fee_per_gas: fees.tip,
+                    to: payload.to,
+                    input: payload.input.clone(),
+                    blob_versioned_hashes: payload.versioned_hashes(),
+                    max_fee_per_blob_gas: fees.blob,
+                    ..Default::default()
+                };
+                // The signature covers the transaction without its sidecar; the node gets both (the network
+                // form), and the hash is the transaction's alone.
+                let mut tx = TxEip4844WithSidecar::from_tx_and_sidecar(tx, (**sidecar).clone());
+                let signature = signer.sign_transaction_sync(&mut tx).map_err(sign_error)?;
+                let signed = tx.into_signed(signature);
+                (*signed.hash(), TxEnvelope::from(signed).encoded_2718())
+            }
         };
-        let signature = self
-            .inner
-            .signer
-            .sign_transaction_sync(&mut tx)
-            .map_err(|e| TxError::Sign(e.to_string()))?;
-        let signed = tx.into_signed(signature);
-        let hash = *signed.hash();
-        Ok(SignedTx {
-            hash,
-            raw: TxEnvelope::from(signed).encoded_2718(),
-            fees,
-        })
+        Ok(SignedTx { hash, raw, fees })
     }
 
     /// Broadcasts, retrying transport failures (a retry of a delivered transaction answers "already known").
@@ -610,8 +716,7 @@ impl TxSender {
     async fn wait(
         &self,
         nonce: u64,
-        to: Address,
-        input: &Bytes,
+        payload: &Payload,
         gas: u64,
         first: SignedTx,
     ) -> Result<TransactionReceipt, TxError> {
@@ -630,7 +735,7 @@ impl TxSender {
                 )
                 .await
                 {
-                    Ok(Some(receipt)) => return self.outcome(receipt, to, input, gas).await,
+                    Ok(Some(receipt)) => return self.outcome(receipt, payload, gas).await,
                     Ok(None) => {}
                     Err(e) => tracing::debug!(%hash, error = %e, "receipt poll failed"),
                 }
@@ -654,7 +759,7 @@ impl TxSender {
                 replacements += 1;
                 last_sent = Instant::now();
                 fees = fees.bumped(config.fee_bump_percent, self.fees().await.ok());
-                let tx = self.sign(nonce, to, input, gas, fees)?;
+                let tx = self.sign(nonce, payload, gas, fees)?;
                 match self.broadcast(&tx.raw).await {
                     Broadcast::Accepted | Broadcast::AlreadyKnown => {
                         tracing::info!(
@@ -696,8 +801,7 @@ impl TxSender {
     async fn outcome(
         &self,
         receipt: TransactionReceipt,
-        to: Address,
-        input: &Bytes,
+        payload: &Payload,
         gas: u64,
     ) -> Result<TransactionReceipt, TxError> {
         let hash = receipt.transaction_hash;
@@ -710,7 +814,7 @@ impl TxSender {
             .map_or_else(BlockId::latest, BlockId::number);
         let replay = self
             .provider()
-            .call(self.request(to, input).gas_limit(gas))
+            .call(self.request(payload).gas_limit(gas))
             .block(block);
         let revert = match rpc("eth_call", replay).await {
             Err(TxError::Reverted(revert)) => revert,
@@ -759,19 +863,36 @@ mod tests {
         let fees = Fees {
             max_fee: 2_000_000_000,
             tip: 1_000_000,
+            blob: 0,
         };
         let bumped = fees.bumped(10, None);
         assert_eq!(bumped.max_fee, 2_200_000_000);
         assert_eq!(bumped.tip, 1_100_000);
+        assert_eq!(bumped.blob, 0);
         // Tiny fees still go up, and a higher current estimate wins.
-        let zero = Fees { max_fee: 0, tip: 0 };
-        assert_eq!(zero.bumped(25, None), Fees { max_fee: 1, tip: 1 });
+        let zero = Fees {
+            max_fee: 0,
+            tip: 0,
+            blob: 0,
+        };
+        assert_eq!(
+            zero.bumped(25, None),
+            Fees {
+                max_fee: 1,
+                tip: 1,
+                blob: 0
+            }
+        );
         let fresh = Fees {
             max_fee: 9_000_000_000,
             tip: 5,
+            blob: 0,
         };
         let bumped = fees.bumped(25, Some(fresh));
         assert_eq!(bumped.max_fee, 9_000_000_000);
+        // A blob transaction's replacement doubles its blob fee, whatever the percentage.
+        let blob = Fees { blob: 7, ..fees };
+        assert_eq!(blob.bumped(10, None).blob, 14);
         assert_eq!(bumped.tip, 1_250_000);
     }
 }

@@ -1,0 +1,437 @@
+//! EIP-4844 blobs (`daKind` 3): the result travels in blob 0 of the worker's own type-3 transaction, and the
+//! contract accepts the result only when its commitment is `blobhash(0)` of that very transaction. The chain,
+//! not the coordinator, binds the bytes to the job.
+//!
+//! ```text
+//!  worker ──bytes──► POST /v1/blobs ──► Eip4844Layer::put: encode, KZG-commit ──► archive + BlobRef{3, versioned hash}
+//!  worker ──submitResult(jobId, 3, versioned hash, size, "eip4844") + blob sidecar (type 3)──► chain: == blobhash(0)
+//!  reader ──GET /v1/jobs/{id}/result──► archive, else the beacon node's blobs of the result's block
+//!             ──re-encode, KZG commitment, versioned hash == the chain's──► bytes
+//! ```
+//!
+//! Encoding: alloy's `SimpleCoder`, one blob per result. The first field element holds the length (8 bytes,
+//! big-endian), each following one 31 bytes of data behind a zero byte, the rest of the blob is zero. So a
+//! result holds at most [`MAX_PAYLOAD`] bytes (a larger one goes to the router's secondary layer). The encoding
+//! is canonical: [`commitment`] re-encodes the bytes and recomputes the KZG commitment and its versioned hash
+//! (`0x01 ‖ sha256(commitment)[1..]`), so bytes verify only against the blob an honest encoder makes of them,
+//! and two replicas with the same bytes reveal the same commitment.
+//!
+//! Blobs are pruned by consensus nodes after about 18 days; the coordinator's archive keeps the bytes. Reading a
+//! blob back uses the standard beacon API, `GET /eth/v1/beacon/blobs/{block_id}?versioned_hashes=…`, where
+//! `block_id` is the slot of the result's block (`block_id = "slot"`, computed from the block's timestamp and
+//! the beacon genesis) or, for anvil, whose beacon API takes execution block numbers, the block number
+//! (`block_id = "number"`).
+
+use std::time::Duration;
+
+use alloy::eips::eip4844::builder::{SidecarBuilder, SimpleCoder};
+use alloy::eips::eip4844::env_settings::EnvKzgSettings;
+use alloy::eips::eip4844::{AsCkzg, Blob, FIELD_ELEMENTS_PER_BLOB, kzg_to_versioned_hash};
+use alloy::eips::eip7594::BlobTransactionSidecarVariant;
+use alloy::primitives::B256;
+use serde::{Deserialize, Serialize};
+
+use super::{BlobRef, BoxFuture, Bytes, DaLayer, Error, Result};
+use crate::chain::redact_rpc_url;
+
+/// `daKind` of an EIP-4844 blob.
+pub const KIND_EIP4844: u8 = 3;
+/// The locator of a blob result: blob 0 of the transaction that recorded it.
+pub const LOCATOR: &str = "eip4844";
+/// The most bytes one blob holds with the canonical encoding: 4,095 field elements of 31 bytes.
+pub const MAX_PAYLOAD: usize = (FIELD_ELEMENTS_PER_BLOB as usize - 1) * 31;
+/// The layer's name in logs and `/v1/status`.
+const NAME: &str = "eip4844";
+
+/// Stack for KZG work: blobs are 128 KiB and cells 256 KiB per blob, copied by value along the way (more so
+/// without optimisations), which a 2 MiB thread stack does not always hold.
+const KZG_STACK: usize = 64 << 20;
+
+/// Runs `f` on a thread of its own with a stack of [`KZG_STACK`] bytes, and waits for it.
+fn with_kzg_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("accord-kzg".into())
+            .stack_size(KZG_STACK)
+            .spawn_scoped(scope, f)
+            .expect("a thread for KZG work")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The canonical blob of `data` (1 to [`MAX_PAYLOAD`] bytes), alone in a vector (a blob stays on the heap).
+pub fn encode(data: &[u8]) -> Result<Vec<Blob>> {
+    if data.is_empty() || data.len() > MAX_PAYLOAD {
+        return Err(Error::Unfit(format!(
+            "an EIP-4844 result holds 1 to {MAX_PAYLOAD} bytes; this one is {} bytes",
+            data.len()
+        )));
+    }
+    let blobs = with_kzg_stack(|| SidecarBuilder::<SimpleCoder>::from_slice(data).take());
+    if blobs.len() != 1 {
+        return Err(Error::Unfit(format!(
+            "the encoder made {} blobs of {} bytes",
+            blobs.len(),
+            data.len()
+        )));
+    }
+    Ok(blobs)
+}
+
+/// The bytes of a canonical blob, `size` long: the length it declares must be `size`.
+pub fn decode(blob: &Blob, size: u64) -> Result<Vec<u8>> {
+    let declared = u64::from_be_bytes(blob[1..9].try_into().expect("8 bytes"));
+    if declared != size || size == 0 || size > MAX_PAYLOAD as u64 {
+        return Err(Error::Mismatch(format!(
+            "the blob declares {declared} bytes, the reference says {size}"
+        )));
+    }
+    let mut data = Vec::with_capacity(size as usize);
+    for fe in blob.chunks(32).skip(1) {
+        let take = (size as usize - data.len()).min(31);
+        data.extend_from_slice(&fe[1..1 + take]);
+        if data.len() == size as usize {
+            break;
+        }
+    }
+    Ok(data)
+}
+
+/// The versioned hash of `blob`'s KZG commitment.
+pub fn versioned_hash(blob: &Blob) -> Result<B256> {
+    let settings = EnvKzgSettings::Default.get();
+    let blob = blob.as_ckzg();
+    let commitment = with_kzg_stack(|| settings.blob_to_kzg_commitment(blob))
+        .map_err(|e| Error::Mismatch(format!("not a valid blob: {e}")))?;
+    Ok(kzg_to_versioned_hash(commitment.to_bytes().as_slice()))
+}
+
+/// The commitment of `data` as a blob result: the versioned hash of its canonical blob.
+pub fn commitment(data: &[u8]) -> Result<B256> {
+    versioned_hash(&encode(data)?[0])
+}
+
+/// The sidecar a transaction carries `data` in: its canonical blob with the KZG commitment and the cell proofs
+/// of EIP-7594 (the form nodes take since the Osaka upgrade).
+pub fn sidecar(data: &[u8]) -> Result<BlobTransactionSidecarVariant> {
+    encode(data)?;
+    let sidecar =
+        with_kzg_stack(|| SidecarBuilder::<SimpleCoder>::from_slice(data).build_7594())
+            .map_err(|e| Error::Unfit(format!("cannot compute the blob's KZG proofs: {e}")))?;
+    Ok(BlobTransactionSidecarVariant::Eip7594(sidecar))
+}
+
+/// A blob of the beacon API's JSON (0x-hex of 131,072 bytes), kept on the heap.
+fn parse_blob(hex: &str) -> Result<Vec<Blob>> {
+    let bytes = alloy::hex::decode(hex)
+        .ok()
+        .filter(|b| b.len() == alloy::eips::eip4844::BYTES_PER_BLOB)
+        .ok_or_else(|| {
+            Error::Mismatch("the beacon node served a blob that is not 131,072 bytes of hex".into())
+        })?;
+    // A heap vector of one blob, without a 128 KiB copy on the stack.
+    let mut blobs = vec![Blob::ZERO];
+    blobs[0].0.copy_from_slice(&bytes);
+    Ok(blobs)
+}
+
+/// How the beacon API is asked for the blobs of an execution block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockIdMode {
+    /// By slot, from the block's timestamp and the beacon genesis: a consensus client.
+    #[default]
+    Slot,
+    /// By execution block number: anvil's beacon API.
+    Number,
+}
+
+/// `[da.eip4844]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Eip4844Config {
+    /// A beacon node's REST API (http), for blobs not in the archive.
+    pub beacon_url: String,
+    /// `slot` (a consensus client) or `number` (anvil).
+    pub block_id: BlockIdMode,
+    /// The execution node's JSON-RPC (http), for block timestamps in `slot` mode.
+    pub rpc_url: String,
+    /// Seconds per slot (12 on Ethereum).
+    pub seconds_per_slot: u64,
+    /// Per-request timeout, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for Eip4844Config {
+    fn default() -> Self {
+        Self {
+            beacon_url: "http://127.0.0.1:5052".into(),
+            block_id: BlockIdMode::Slot,
+            rpc_url: "http://127.0.0.1:8545".into(),
+            seconds_per_slot: 12,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The beacon slot of an execution block with `timestamp`.
+pub fn slot_of(timestamp: u64, genesis_time: u64, seconds_per_slot: u64) -> Option<u64> {
+    timestamp
+        .checked_sub(genesis_time)
+        .and_then(|s| s.checked_div(seconds_per_slot))
+}
+
+/// EIP-4844 blobs: `put` encodes and commits (the worker's transaction publishes); `get_at` reads a blob back
+/// from a beacon node.
+#[derive(Debug, Clone)]
+pub struct Eip4844Layer {
+    http: reqwest::Client,
+    config: Eip4844Config,
+}
+
+#[derive(Deserialize)]
+struct Blobs {
+    data: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Genesis {
+    data: GenesisData,
+}
+
+#[derive(Deserialize)]
+struct GenesisData {
+    genesis_time: String,
+}
+
+impl Eip4844Layer {
+    /// The layer of `config`.
+    pub fn new(config: Eip4844Config) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.timeout_ms))
+            .build()
+            .unwrap_or_default();
+        Self { http, config }
+    }
+
+    fn unavailable(&self, message: String) -> Error {
+        Error::Unavailable {
+            layer: NAME.into(),
+            message,
+        }
+    }
+
+    async fn beacon<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        let url = format!("{}{path}", self.config.beacon_url.trim_end_matches('/'));
+        let shown = redact_rpc_url(&self.config.beacon_url);
+        let response = self
+            .http
+            .get(&url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| self.unavailable(format!("beacon node {shown}: {}", e.without_url())))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(self.unavailable(format!("beacon node {shown} answered HTTP {status}")));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.unavailable(format!("beacon node {shown}: {}", e.without_url())))?;
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| self.unavailable(format!("beacon node {shown}: unexpected answer: {e}")))
+    }
+
+    /// The beacon `block_id` of execution block `number`.
+    async fn block_id(&self, number: u64) -> Result<String> {
+        match self.config.block_id {
+            BlockIdMode::Number => Ok(number.to_string()),
+            BlockIdMode::Slot => {
+                let genesis: Genesis = self
+                    .beacon("/eth/v1/beacon/genesis")
+                    .await?
+                    .ok_or_else(|| self.unavailable("the beacon node has no genesis".into()))?;
+                let genesis_time = genesis.data.genesis_time.parse::<u64>().map_err(|_| {
+                    self.unavailable(format!(
+                        "the beacon genesis time {:?} is not a number",
+                        genesis.data.genesis_time
+                    ))
+                })?;
+                let timestamp = self.block_timestamp(number).await?;
+                slot_of(timestamp, genesis_time, self.config.seconds_per_slot)
+                    .map(|s| s.to_string())
+                    .ok_or_else(|| {
+                        self.unavailable(format!(
+                            "block {number} (time {timestamp}) is before the beacon genesis ({genesis_time})"
+                        ))
+                    })
+            }
+        }
+    }
+
+    async fn block_timestamp(&self, number: u64) -> Result<u64> {
+        let shown = redact_rpc_url(&self.config.rpc_url);
+        let body = serde_json::json!({
+            "jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber",
+            "params": [format!("{number:#x}"), false],
+        });
+        let reply: serde_json::Value = self
+            .http
+            .post(&self.config.rpc_url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.unavailable(format!("execution node {shown}: {}", e.without_url())))?
+            .json()
+            .await
+            .map_err(|e| {
+                self.unavailable(format!("execution node {shown}: {}", e.without_url()))
+            })?;
+        reply["result"]["timestamp"]
+            .as_str()
+            .and_then(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok())
+            .ok_or_else(|| {
+                self.unavailable(format!("execution node {shown} has no block {number}"))
+            })
+    }
+
+    /// The bytes of `r`, blob 0 of a transaction in execution block `block`, from the beacon node; checked.
+    pub async fn fetch(&self, r: &BlobRef, block: u64) -> Result<Bytes> {
+        if r.kind != KIND_EIP4844 {
+            return Err(Error::InvalidRef(format!(
+                "kind {} is not EIP-4844's ({KIND_EIP4844})",
+                r.kind
+            )));
+        }
+        let id = self.block_id(block).await?;
+        let path = format!(
+            "/eth/v1/beacon/blobs/{id}?versioned_hashes={}",
+            r.commitment
+        );
+        let blobs: Blobs = self.beacon(&path).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "the beacon node has no block {id} (execution block {block})"
+            ))
+        })?;
+        // A node may ignore the filter: take the blob that commits to the reference, checked here.
+        for hex in &blobs.data {
+            let blob = parse_blob(hex)?;
+            if versioned_hash(&blob[0])? == r.commitment {
+                let data = Bytes::from(decode(&blob[0], r.size)?);
+                super::verify(r, &data)?;
+                return Ok(data);
+            }
+        }
+        Err(Error::NotFound(format!(
+            "the beacon node serves no blob {} at block {id} (pruned after ~18 days?)",
+            r.commitment
+        )))
+    }
+
+    async fn reference(&self, data: Bytes) -> Result<BlobRef> {
+        // KZG work is CPU-bound (tens of milliseconds): off the async workers.
+        let commitment =
+            tokio::task::spawn_blocking(move || commitment(&data).map(|c| (c, data.len())))
+                .await
+                .map_err(|e| Error::Unfit(format!("the KZG task failed: {e}")))??;
+        Ok(BlobRef {
+            kind: KIND_EIP4844,
+            commitment: commitment.0,
+            size: commitment.1 as u64,
+            locator: LOCATOR.into(),
+        })
+    }
+}
+
+impl DaLayer for Eip4844Layer {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn kind(&self) -> u8 {
+        KIND_EIP4844
+    }
+
+    /// Encodes and commits; nothing is sent: the worker's own transaction carries the blob.
+    fn put(&self, data: Bytes) -> BoxFuture<'_, Result<BlobRef>> {
+        Box::pin(self.reference(data))
+    }
+
+    fn get<'a>(&'a self, r: &'a BlobRef) -> BoxFuture<'a, Result<Bytes>> {
+        Box::pin(async move {
+            Err(Error::NotFound(format!(
+                "blob {} can only be read with the block of its transaction",
+                r.commitment
+            )))
+        })
+    }
+
+    fn get_at<'a>(&'a self, r: &'a BlobRef, block: Option<u64>) -> BoxFuture<'a, Result<Bytes>> {
+        match block {
+            Some(block) => Box::pin(self.fetch(r, block)),
+            None => self.get(r),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_commit_canonically() {
+        for len in [1, 30, 31, 32, 4096, MAX_PAYLOAD] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let blob = encode(&data).unwrap();
+            assert_eq!(decode(&blob[0], len as u64).unwrap(), data, "{len}");
+            // Every field element starts with a zero byte: a valid BLS12-381 scalar.
+            assert!(blob[0].chunks(32).all(|fe| fe[0] == 0));
+        }
+        let data = b"the same answer".to_vec();
+        let c = commitment(&data).unwrap();
+        assert_eq!(c[0], 1, "versioned hash version");
+        assert_eq!(commitment(&data).unwrap(), c);
+        let mut other = data.clone();
+        other[0] ^= 1;
+        assert_ne!(commitment(&other).unwrap(), c);
+        // The sidecar carries the same blob: its versioned hash is the commitment.
+        let sidecar = sidecar(&data).unwrap();
+        assert_eq!(sidecar.versioned_hashes().collect::<Vec<_>>(), vec![c]);
+    }
+
+    #[test]
+    fn sizes_outside_one_blob_are_unfit() {
+        assert!(matches!(encode(&[]), Err(Error::Unfit(_))));
+        assert!(matches!(
+            encode(&vec![1; MAX_PAYLOAD + 1]),
+            Err(Error::Unfit(_))
+        ));
+        assert_eq!(MAX_PAYLOAD, 126_945);
+    }
+
+    /// Attack: a blob that declares another length than the reference (a padded or truncated result).
+    #[test]
+    fn a_blob_declaring_another_size_is_refused() {
+        let blob = encode(b"twelve bytes").unwrap();
+        assert!(decode(&blob[0], 12).is_ok());
+        for size in [0, 11, 13, MAX_PAYLOAD as u64 + 1] {
+            assert!(
+                matches!(decode(&blob[0], size), Err(Error::Mismatch(_))),
+                "{size}"
+            );
+        }
+    }
+
+    #[test]
+    fn slots_follow_the_beacon_genesis() {
+        assert_eq!(slot_of(1_000 + 12 * 5 + 11, 1_000, 12), Some(5));
+        assert_eq!(slot_of(999, 1_000, 12), None);
+        assert_eq!(slot_of(2_000, 1_000, 0), None);
+    }
+}
