@@ -77,7 +77,7 @@ contract GasBench {
             vm.startBroadcast(workerKeys[0]);
             jm.submitResult(
                 id,
-                0,
+                1,
                 keccak256(abi.encode("result", n)),
                 4096,
                 "accord://blob/0x9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658"

@@ -32,6 +32,8 @@ contract Handler is Test {
     mapping(bytes32 jobWorker => uint256) public paidCount;
     uint256 public maxPaidCount;
     uint256 public badTransitions;
+    /// @notice EIP-4844 results accepted from a transaction that did not carry their blob.
+    uint256 public unboundBlobs;
     uint256 public slashViolations;
     uint256 public payoutViolations;
     uint256 public clientViolations;
@@ -167,7 +169,7 @@ contract Handler is Test {
             clientNet[id] -= int256(reward);
             successes["post"]++;
             _act(id, coordinator, abi.encodeCall(jm.assign, (id, w)), "assign");
-            _act(id, w, abi.encodeCall(jm.submitResult, (id, 0, bytes32(id), 64, "accord://blob")), "submit");
+            _act(id, w, abi.encodeCall(jm.submitResult, (id, 1, bytes32(id), 64, "accord://blob")), "submit");
             uint256 bond = reward * jm.penalties().disputeBondBps / 10_000;
             vm.prank(c);
             token.approve(address(jm), bond);
@@ -350,8 +352,24 @@ contract Handler is Test {
         if (id == 0) return;
         address who = actor % 8 == 0 || j.worker == address(0) ? actor.pick(_workers) : j.worker;
         _act(
-            id, who, abi.encodeCall(jm.submitResult, (id, 0, keccak256(abi.encode(id)), 64, "accord://blob")), "submit"
+            id, who, abi.encodeCall(jm.submitResult, (id, 1, keccak256(abi.encode(id)), 64, "accord://blob")), "submit"
         );
+    }
+
+    /// @dev A worker submits an EIP-4844 result (kind 3) whose commitment is a versioned hash; the transaction
+    /// carries that blob, another one or none. Only the first may be accepted.
+    function submitBlob(uint256 jobSeed, uint256 actor, uint8 carry) external atCurrentTime {
+        (uint256 id, IJobManager.Job memory j) = _jobPreferring(jobSeed, IJobManager.JobStatus.Assigned);
+        if (id == 0) return;
+        address who = actor % 8 == 0 || j.worker == address(0) ? actor.pick(_workers) : j.worker;
+        bytes32 h = bytes32((uint256(keccak256(abi.encode("blob", id))) >> 8) | (uint256(1) << 248));
+        bytes32[] memory hashes = new bytes32[](carry % 3 == 2 ? 0 : 1);
+        if (hashes.length != 0) hashes[0] = carry % 3 == 0 ? h : bytes32(uint256(h) ^ 1);
+        vm.blobhashes(hashes);
+        IJobManager.JobStatus before = jm.jobOf(id).status;
+        _act(id, who, abi.encodeCall(jm.submitResult, (id, 3, h, 64, "eip4844")), "submit");
+        if (carry % 3 != 0 && jm.jobOf(id).status != before) unboundBlobs++;
+        vm.blobhashes(new bytes32[](0));
     }
 
     function decline(uint256 jobSeed, uint256 actor, uint8 reason) external atCurrentTime {

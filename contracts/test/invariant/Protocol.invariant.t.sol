@@ -34,6 +34,19 @@ contract ProtocolInvariantTest is Fixture {
 
     /// @notice escrow + accrued fees + bonds of disputed jobs = what the job manager holds; stakes + pending = what
     /// the registry holds; swept fees = what the treasury holds; and no token appears or vanishes overall.
+    /// @notice The handler's steps succeed where they should: a disputed life (post, assign, submit, dispute) and
+    /// a redundant life (post, replicas, commits). A step that always reverted would leave the invariants checking
+    /// nothing about results and payments, and a run would still pass (every single-worker submit once reverted
+    /// unnoticed when the DA kinds were renumbered).
+    function test_HandlerStepsSucceed() public {
+        handler.disputedLife(1, 50e18, 0);
+        handler.redundantLife(2, 50e18, 3, 0, 0);
+        string[7] memory steps = ["post", "assign", "submit", "dispute", "postRedundant", "commit", "reveal"];
+        for (uint256 i; i < steps.length; ++i) {
+            vm.assertGe(handler.successes(bytes32(bytes(steps[i]))), 1, steps[i]);
+        }
+    }
+
     function invariant_TokensConserved() public view {
         uint256 escrow;
         uint256 bonds;
@@ -112,6 +125,11 @@ contract ProtocolInvariantTest is Fixture {
     }
 
     /// @notice Job status only moves along the documented graph, and a reverted call changes nothing.
+    /// @notice Every EIP-4844 result came in a transaction carrying its blob: its commitment was blobhash(0).
+    function invariant_BlobResultsBound() public view {
+        vm.assertEq(handler.unboundBlobs(), 0, "a blob result accepted without its blob");
+    }
+
     function invariant_StatusTransitionsAllowed() public view {
         vm.assertEq(handler.badTransitions(), 0, "disallowed status transition");
     }
