@@ -1,5 +1,5 @@
-//! Redundant jobs end to end on anvil, with the real coordinator and real worker agents: a 2-of-3 job goes to
-//! three distinct workers, one of whose agents is made to return a wrong result (its fault drill). The agents
+//! Redundant jobs end to end on anvil and on starknet-devnet, with the real coordinator and real worker agents: a
+//! 2-of-3 job goes to three distinct workers, one of whose agents is made to return a wrong result (its fault drill). The agents
 //! commit, then reveal; the two that agree are paid, the third is slashed, and the API shows each replica's
 //! phase and serves the agreed result, verified against its commitment.
 
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord::chain::account::{ClientActions, NewJob, Settle, parse_tokens};
+use accord::chain::account::{ClientActions, NewJob, Settle, WorkerActions, parse_tokens};
 use accord::spec::JobSpec;
 use accord::worker::agent::{Agent, AgentConfig};
 use accord::worker::exec::Runner;
@@ -26,11 +26,73 @@ async fn two_of_three_pays_the_agreeing_and_slashes_the_dissenter() {
     stack.fund(8, 100).await;
     let url = stack.devnet.anvil.url.clone();
     let client = account(&url, signer(8), stack.deployment.clone()).await;
+    let mut workers: Vec<Arc<dyn WorkerActions>> = Vec::new();
+    for i in [3, 4, 5] {
+        workers.push(account(&url, signer(i), stack.deployment.clone()).await);
+    }
+    two_of_three(&api, client.as_ref(), workers).await;
+    coordinator.shutdown().await.unwrap();
+}
+
+/// The same on Starknet: the Cairo job manager's commit-reveal (poseidon seals), the Starknet coordinator
+/// gathering the three replicas in one multicall, Starknet worker agents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_of_three_on_starknet_pays_the_agreeing_and_slashes_the_dissenter() {
+    use starknet::accounts::Account as _;
+    let net = crate::utils::StarknetNet::start().await;
+    let cluster = accord::pg::TempCluster::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::starknet_index::starknet_config(&net, &cluster, dir.path()).await;
+    let key = accord::chain::CoordinatorKey::Starknet {
+        account: net.signers[1].address(),
+        key: starknet::signers::SigningKey::from_secret_scalar(net.keys[1]),
+    };
+    let mut coordinator = accord::coordinator::Coordinator::start(config, Some(key))
+        .await
+        .unwrap();
+    coordinator
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let api = format!("http://{}", coordinator.api_addr);
+    let client = net.wallet(0).await;
+    let mut workers: Vec<Arc<dyn WorkerActions>> = Vec::new();
+    for i in [3, 4, 5] {
+        let holder = &net.signers[0];
+        let tok = accord::chain::starknet::bindings::token::AccordToken::new(
+            net.address("AccordToken"),
+            holder,
+        );
+        crate::starknet_contracts::send(
+            holder,
+            vec![tok.transfer_getcall(
+                &cainome::cairo_serde::ContractAddress(net.signers[i].address()),
+                &cainome::cairo_serde::U256 {
+                    low: 500 * 1_000_000_000_000_000_000,
+                    high: 0,
+                },
+            )],
+        )
+        .await;
+        let wallet = net.wallet(i).await;
+        wallet.register(1, "").await.unwrap();
+        wallet.stake(parse_tokens("200").unwrap()).await.unwrap();
+        workers.push(Arc::new(wallet));
+    }
+    two_of_three(&api, &client, workers).await;
+    coordinator.shutdown().await.unwrap();
+}
+
+/// A 2-of-3 job run by three real agents, the third made to return a wrong result (its fault drill), on the
+/// chain of `client` and `workers` served by the coordinator at `api`.
+async fn two_of_three(api: &str, client: &dyn ClientActions, workers: Vec<Arc<dyn WorkerActions>>) {
+    let api = api.to_owned();
     let state = tempfile::tempdir().unwrap();
     let cancel = CancellationToken::new();
     let mut agents = Vec::new();
-    // Worker 5's agent appends a byte to every result it publishes: its replica dissents.
-    for (i, corrupt) in [(3, false), (4, false), (5, true)] {
+    let names: Vec<String> = workers.iter().map(|w| w.address().to_string()).collect();
+    // The third agent appends a byte to every result it publishes: its replica dissents.
+    for (i, worker) in workers.into_iter().enumerate() {
         let config = AgentConfig {
             api_url: api.clone(),
             capacity: 1,
@@ -38,13 +100,12 @@ async fn two_of_three_pays_the_agreeing_and_slashes_the_dissenter() {
             poll_every: Duration::from_millis(200),
             state_dir: state.path().join(i.to_string()),
             runner: Runner::new(Isolation::Unconfined, Duration::from_secs(10), 4096),
-            corrupt_results: corrupt,
+            corrupt_results: i == 2,
         };
-        let worker = account(&url, signer(i), stack.deployment.clone()).await;
         let agent = Arc::new(Agent::new(config, worker).await.unwrap());
         agents.push(tokio::spawn(agent.run(cancel.clone())));
     }
-    let address = |i: u32| format!("{:#x}", signer(i).address());
+    let address = |i: u32| names[i as usize - 3].clone();
 
     let job = NewJob {
         spec: JobSpec::new(vec!["echo".into(), "the same answer".into()]),
@@ -167,5 +228,4 @@ async fn two_of_three_pays_the_agreeing_and_slashes_the_dissenter() {
     for a in agents {
         a.await.unwrap().unwrap();
     }
-    coordinator.shutdown().await.unwrap();
 }

@@ -26,7 +26,7 @@ const SUPPLY: u128 = 1_000_000_000 * E18;
 const MAX_AMOUNT: u128 = (1 << 96) - 1;
 /// Devnet parameters (`deploy::Config::devnet`).
 const MIN_STAKE: u128 = 100 * E18;
-const UNBONDING: u64 = 9 * 86_400;
+const UNBONDING: u64 = 10 * 86_400;
 const FEE_BPS: u128 = 250;
 const SHARE_BPS: u128 = 1000;
 const TIMEOUT: u64 = 3600;
@@ -37,6 +37,8 @@ const MULTIPLE_BPS: u128 = 20_000;
 const COMPENSATION_BPS: u128 = 500;
 const DECLINE_BPS: u128 = 100;
 const BOND_BPS: u128 = 1000;
+const CONSENSUS_BPS: u128 = 5001;
+const REVEAL: u64 = 600;
 const MISSING_ROLE: &str = "AccessControl: missing role";
 
 fn u256(v: u128) -> U256 {
@@ -334,7 +336,7 @@ impl Proto {
 
     fn submit_call(&self, id: u64, worker: &Signer, locator: &str) -> Call {
         self.jm(worker)
-            .submit_result_getcall(&id, &0, &u256(0xc0ffee), &42, &text(locator))
+            .submit_result_getcall(&id, &1, &u256(0xc0ffee), &42, &text(locator))
     }
 
     /// Disputes `id` from `client`, approving the bond in the same multicall.
@@ -478,7 +480,10 @@ impl Proto {
 /// Whether a job in `status` still holds its reward in escrow.
 fn live(status: &jobs::JobStatus) -> bool {
     use jobs::JobStatus::*;
-    matches!(status, Open | Assigned | Submitted | Disputed)
+    matches!(
+        status,
+        Open | Assigned | Submitted | Disputed | Gathering | Committing | Revealing
+    )
 }
 
 /// The chain's clock: the latest block's timestamp.
@@ -587,6 +592,180 @@ async fn a_job_is_posted_assigned_submitted_accepted_and_paid_on_starknet() {
     assert_eq!(p.balance(p.jobs).await, p.accrued().await);
     assert_eq!(p.balance(p.registry).await, 200 * E18);
     p.assert_conserved(&[worker.address()]).await;
+}
+
+// ========================================================================================== redundant jobs
+
+/// Redundant jobs on Starknet, as on the EVM contracts: a 2-of-3 job gathers three distinct replicas (the client
+/// and a repeated worker are skipped as not independent), each commits a seal made by the adapter's `seal` (the
+/// contract's poseidon, checked against its `seal_result` view), reveals once the commits close, and the last
+/// reveal settles the consensus. The client accepts: the two agreeing replicas share the reward less the fee,
+/// the dissenter is slashed to the treasury (no compensation to the client), and every token is accounted for.
+/// Attacks: a reveal before the commits close, a replica revealing another's commitment and salt, an EIP-4844
+/// kind (no blobs on Starknet), a malformed redundancy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redundant_jobs_reach_consensus_and_slash_the_dissenter_on_starknet() {
+    use accord::chain::starknet::account::seal;
+    use alloy::primitives::B256;
+    let p = Proto::start().await;
+    let (client, coordinator) = (p.at(0), p.at(1));
+    let ws = [p.at(3), p.at(4), p.at(5)];
+    let addrs: Vec<Felt> = ws.iter().map(|w| w.address()).collect();
+    p.fund(&addrs, 1000 * E18).await;
+    for w in ws {
+        p.enroll(w, 1, 200 * E18).await;
+    }
+    let reward = 30 * E18;
+    let deadline = p.now().await + 7200;
+    let post = |n: u8, k: u8| {
+        vec![
+            p.tok(client).approve_getcall(&ca(p.jobs), &u256(reward)),
+            p.jm(client).post_redundant_job_getcall(
+                &u256(0x5bec),
+                &text("ipfs://spec"),
+                &1,
+                &u256(reward),
+                &deadline,
+                &n,
+                &k,
+            ),
+        ]
+    };
+    for (n, k) in [(1, 0), (8, 0), (3, 1), (3, 4)] {
+        assert_refused(client, post(n, k), "InvalidRedundancy").await;
+    }
+    let receipt = send(client, post(3, 0)).await;
+    let id = p
+        .jm_events(&receipt)
+        .into_iter()
+        .find_map(|e| match e {
+            jobs::Event::JobPosted(e) => Some(e.job_id),
+            _ => None,
+        })
+        .expect("JobPosted");
+    let (red, _) = p.jobs_view().redundancy_of(&id).call().await.unwrap();
+    assert_eq!((red.redundancy, red.threshold), (3, 2), "a simple majority");
+    assert_eq!(p.status(id).await, jobs::JobStatus::Gathering);
+
+    let c = coordinator;
+    let receipt = send(
+        c,
+        vec![p.jm(c).assign_batch_getcall(
+            &vec![id, id, id, id],
+            &vec![
+                ca(client.address()),
+                ca(addrs[0]),
+                ca(addrs[0]),
+                ca(addrs[1]),
+            ],
+        )],
+    )
+    .await;
+    assert_eq!(
+        p.skipped(&receipt),
+        vec![
+            (id, client.address(), "ReplicaNotIndependent".to_owned()),
+            (id, addrs[0], "ReplicaNotIndependent".to_owned())
+        ]
+    );
+    p.assign(id, addrs[2]).await;
+    assert_eq!(p.status(id).await, jobs::JobStatus::Committing);
+
+    let right = B256::repeat_byte(0x11);
+    let wrong = B256::repeat_byte(0x22);
+    let salt = |i: usize| B256::repeat_byte(0xa0 + i as u8);
+    let results = [right, right, wrong];
+    let big = |b: B256| {
+        let n = alloy::primitives::U256::from_be_bytes(b.0);
+        U256 {
+            low: (n & alloy::primitives::U256::from(u128::MAX)).to::<u128>(),
+            high: (n >> 128usize).to::<u128>(),
+        }
+    };
+    for (i, w) in ws.iter().enumerate() {
+        let sealed = seal(id, results[i], salt(i), w.address());
+        let on_chain = p
+            .jobs_view()
+            .seal_result(&id, &big(results[i]), &big(salt(i)), &ca(w.address()))
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(
+            on_chain,
+            big(sealed),
+            "the adapter's seal is the contract's"
+        );
+        send(w, vec![p.jm(w).commit_result_getcall(&id, &big(sealed))]).await;
+        if i == 1 {
+            // Two of three committed: the commit phase is still open, reveals wait.
+            assert_refused(
+                ws[0],
+                vec![p.jm(ws[0]).reveal_result_getcall(
+                    &id,
+                    &1,
+                    &big(right),
+                    &42,
+                    &big(salt(0)),
+                    &text("local:r"),
+                )],
+                "JobStatusMismatch",
+            )
+            .await;
+        }
+    }
+    assert_eq!(p.status(id).await, jobs::JobStatus::Revealing);
+    let reveal = |i: usize, kind: u8, commitment: B256, salt: B256| {
+        p.jm(ws[i]).reveal_result_getcall(
+            &id,
+            &kind,
+            &big(commitment),
+            &42,
+            &big(salt),
+            &text("local:r"),
+        )
+    };
+    // Replica 3 cannot open replica 1's seal: the worker is in the seal.
+    assert_refused(ws[2], vec![reveal(2, 1, right, salt(0))], "RevealMismatch").await;
+    assert_refused(ws[0], vec![reveal(0, 3, right, salt(0))], "UnknownDaKind").await;
+    for i in 0..3 {
+        send(ws[i], vec![reveal(i, 1, results[i], salt(i))]).await;
+    }
+    assert_eq!(p.status(id).await, jobs::JobStatus::Submitted);
+    let (red, consensus) = p.jobs_view().redundancy_of(&id).call().await.unwrap();
+    assert_eq!((red.agreeing, consensus), (2, big(right)));
+
+    let before: Vec<u128> = join_all(addrs.iter().map(|a| p.balance(*a))).await;
+    let client_before = p.balance(client.address()).await;
+    let stake_before = p.stake_of(addrs[2]).await.0;
+    let receipt = send(client, vec![p.jm(client).accept_result_getcall(&id)]).await;
+    let fee = bps(reward, FEE_BPS);
+    let share = (reward - fee) / 2;
+    let after: Vec<u128> = join_all(addrs.iter().map(|a| p.balance(*a))).await;
+    assert_eq!(
+        (
+            after[0] - before[0],
+            after[1] - before[1],
+            after[2] - before[2]
+        ),
+        (share, share, 0)
+    );
+    assert_eq!(
+        p.balance(client.address()).await,
+        client_before,
+        "no compensation"
+    );
+    let faulted: Vec<(Felt, u8)> = p
+        .jm_events(&receipt)
+        .into_iter()
+        .filter_map(|e| match e {
+            jobs::Event::ReplicaFaulted(f) => Some((f.worker.0, f.fault)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(faulted, vec![(addrs[2], 3)], "the dissenter, fault 3");
+    assert!(p.stake_of(addrs[2]).await.0 < stake_before);
+    assert_eq!(p.status(id).await, jobs::JobStatus::Paid);
+    p.assert_conserved(&addrs).await;
 }
 
 // ================================================================================================ token
@@ -1079,7 +1258,7 @@ async fn registry_registers_stakes_unbonds_jails_and_refuses_what_it_must() {
     let t2 = p.worker_of(wa).await.unlock_at - UNBONDING;
     assert_at(t2, p.block_time(&receipt).await);
     assert!(t2 >= t1 + 4 * 86_400, "the unlock time restarted");
-    p.jump(5 * 86_400 + 60).await;
+    p.jump(6 * 86_400 + 60).await;
     assert!(p.now().await > t1 + UNBONDING);
     assert_refused(w, vec![rw.withdraw_getcall()], "StillUnbonding").await;
     p.jump(4 * 86_400).await;
@@ -1667,7 +1846,7 @@ async fn results_are_accepted_disputed_resolved_declined_finalized_and_fees_swep
         jobs::Event::ResultSubmitted(e) => {
             assert_eq!(
                 (e.job_id, e.worker.0, e.da_kind, amt(&e.commitment), e.size),
-                (j1, wa, 0, 0xc0ffee, 42)
+                (j1, wa, 1, 0xc0ffee, 42)
             );
             assert_eq!(
                 (e.challenge_ends_at, e.locator.to_bytes().len()),
@@ -2966,6 +3145,20 @@ async fn every_parameter_moves_through_governance_within_its_bounds_only() {
             10_000,
         ),
         (
+            Box::new(|v| j.set_consensus_share_getcall(&u256(v))),
+            "consensusBps",
+            CONSENSUS_BPS,
+            5001,
+            10_000,
+        ),
+        (
+            Box::new(|v| j.set_reveal_window_getcall(&u256(v))),
+            "revealWindow",
+            REVEAL as u128,
+            60,
+            86_400,
+        ),
+        (
             Box::new(|v| r.set_min_stake_getcall(&u256(v))),
             "minStake",
             MIN_STAKE,
@@ -2976,7 +3169,7 @@ async fn every_parameter_moves_through_governance_within_its_bounds_only() {
             Box::new(|v| r.set_unbonding_period_getcall(&u256(v))),
             "unbondingPeriod",
             UNBONDING as u128,
-            777_600,
+            864_000,
             31_536_000,
         ),
     ];
@@ -3121,6 +3314,8 @@ async fn every_parameter_moves_through_governance_within_its_bounds_only() {
         now_pen.compensation_bps as u128,
         now_pen.decline_fee_bps as u128,
         now_pen.dispute_bond_bps as u128,
+        now_pen.consensus_bps as u128,
+        now_pen.reveal_window as u128,
         amt(&p.registry_view().min_stake().call().await.unwrap()),
         p.registry_view().unbonding_period().call().await.unwrap() as u128,
     ];

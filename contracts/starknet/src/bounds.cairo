@@ -2,8 +2,8 @@
 //! move a parameter outside them.
 //!
 //! The bounds are tied together: a worker's stake stays slashable while it unbonds, and the shortest unbonding
-//! period is the longest a worker can stay liable for one assignment (submission due, then the challenge window,
-//! then the dispute period). So stake never leaves the registry before every fault it backs can be punished.
+//! period is the longest a worker can stay liable for one assignment (submission or commit due, then for a replica
+//! the reveal window, then the challenge window, then the dispute period). So stake never leaves the registry before every fault it backs can be punished.
 
 /// Basis points in one whole.
 pub const BPS: u256 = 10_000;
@@ -37,9 +37,18 @@ pub const MAX_DISPUTE_BOND_BPS: u256 = 10_000;
 pub const MIN_MIN_SUBMIT_WINDOW: u256 = 60;
 pub const MAX_MIN_SUBMIT_WINDOW: u256 = 86_400;
 
+/// Time the replicas of a redundant job have to reveal: 1 minute to 1 day (seconds).
+pub const MIN_REVEAL_WINDOW: u256 = 60;
+pub const MAX_REVEAL_WINDOW: u256 = 86_400;
+/// Least share of a redundant job's replicas that must agree: more than half, up to all (basis points).
+pub const MIN_CONSENSUS_BPS: u256 = 5001;
+pub const MAX_CONSENSUS_BPS: u256 = 10_000;
+/// Most replicas of one redundant job.
+pub const MAX_REDUNDANCY: u8 = 7;
+
 /// Unbonding period: at least the longest liability of one assignment (MAX_ASSIGNMENT_TIMEOUT +
-/// MAX_CHALLENGE_WINDOW + MAX_DISPUTE_PERIOD = 9 days), at most a year (seconds).
-pub const MIN_UNBONDING_PERIOD: u256 = 777_600;
+/// MAX_REVEAL_WINDOW + MAX_CHALLENGE_WINDOW + MAX_DISPUTE_PERIOD = 10 days), at most a year (seconds).
+pub const MIN_UNBONDING_PERIOD: u256 = 864_000;
 pub const MAX_UNBONDING_PERIOD: u256 = 31_536_000;
 
 /// Minimum worker stake: 1 to 100,000,000 tokens (18 decimals).

@@ -26,8 +26,16 @@
 //! - Dispute bond: reward x dispute_bond_bps / 10_000 from the client; back to the client when the worker is at
 //!   fault or the arbiter stays silent, to the worker when the worker was right.
 //!
-//! Token conservation: the job manager's token balance equals the rewards of jobs in Open, Assigned, Submitted or
-//! Disputed status, plus the dispute bonds held, plus the accrued fees. Only `pull` (escrow, bond) and `push`
+//! Redundant jobs (`post_redundant_job`), as in Solidity: `n` distinct replicas (never the client), one commit due
+//! for all set by the first assignment; each commits poseidon(job_id, commitment.low, commitment.high, salt.low,
+//! salt.high, worker) (`seal_result`), then reveals once every replica committed or the commit due passed. The
+//! last reveal, or `expire`, settles: `k` equal commitments are the result (the agreeing replicas share the
+//! reward; dissenters are slashed at payment, to the treasury); fewer refund the client. A replica that did not
+//! commit, or did not reveal once reveals were due, is slashed to the treasury only. Phases run by time: the
+//! reveal window from the commit due, the challenge window from the reveal due.
+//!
+//! Token conservation: the job manager's token balance equals the rewards of jobs in Open, Assigned, Submitted,
+//! Disputed, Gathering, Committing or Revealing status, plus the dispute bonds held, plus the accrued fees. Only `pull` (escrow, bond) and `push`
 //! (payment, refund, compensation, bond release, sweep) move tokens, each beside the storage write that accounts
 //! for it; slashed stake arrives from the registry inside `slash_fault` / `decline_job` and is split at once.
 //! Refusals panic with the Solidity custom error's name ('UnknownJob', 'NotClient', ...).
@@ -49,6 +57,19 @@ pub const SLASH_REWARD_MULTIPLE_BPS: felt252 = 'slashRewardMultipleBps';
 pub const COMPENSATION_BPS: felt252 = 'compensationBps';
 pub const DECLINE_FEE_BPS: felt252 = 'declineFeeBps';
 pub const DISPUTE_BOND_BPS: felt252 = 'disputeBondBps';
+pub const CONSENSUS_BPS: felt252 = 'consensusBps';
+pub const REVEAL_WINDOW: felt252 = 'revealWindow';
+
+/// DA kinds of a result: 1 the coordinator's archive, 2 Celestia. (3, EIP-4844, needs a blob-carrying
+/// transaction, which Starknet does not have: refused with 'UnknownDaKind'.)
+pub const DA_KIND_LOCAL: u8 = 1;
+pub const DA_KIND_CELESTIA: u8 = 2;
+
+/// Replica faults of `ReplicaFaulted`.
+pub const FAULT_NO_COMMIT: u8 = 1;
+pub const FAULT_NO_REVEAL: u8 = 2;
+pub const FAULT_DISSENT: u8 = 3;
+pub const FAULT_DISPUTE_LOST: u8 = 4;
 
 /// Decline reasons of `decline_job`.
 pub const DECLINE_SPEC_UNREACHABLE: u8 = 1;
@@ -56,7 +77,8 @@ pub const DECLINE_SPEC_HASH_MISMATCH: u8 = 2;
 pub const DECLINE_LIMITS_EXCEEDED: u8 = 3;
 pub const DECLINE_CANNOT_START: u8 = 4;
 
-/// Where a job is in its life (serialized as its index: None 0, Open 1, ... Refunded 7, as in Solidity).
+/// Where a job is in its life (serialized as its index: None 0, Open 1, ... Refunded 7, Gathering 8,
+/// Committing 9, Revealing 10, as in Solidity).
 #[derive(Copy, Drop, Serde, PartialEq, Debug, starknet::Store)]
 pub enum JobStatus {
     #[default]
@@ -68,6 +90,58 @@ pub enum JobStatus {
     Paid,
     Cancelled,
     Refunded,
+    Gathering,
+    Committing,
+    Revealing,
+}
+
+/// Where one replica of a redundant job is.
+#[derive(Copy, Drop, Serde, PartialEq, Debug, starknet::Store)]
+pub enum ReplicaPhase {
+    #[default]
+    None,
+    Assigned,
+    Committed,
+    Revealed,
+    Declined,
+}
+
+/// The redundancy of a job (written only for redundant jobs).
+#[derive(Copy, Drop, Serde, PartialEq, Debug, starknet::Store)]
+pub struct Redundancy {
+    /// Replicas the job runs on (`n`, 2..MAX_REDUNDANCY).
+    pub redundancy: u8,
+    /// Agreeing reveals needed for consensus (`k`, more than half of `n`).
+    pub threshold: u8,
+    /// Replicas assigned so far.
+    pub assigned: u8,
+    /// Replicas that committed.
+    pub committed: u8,
+    /// Replicas that revealed.
+    pub revealed: u8,
+    /// Replicas whose reveal matched the consensus (zero until it is reached).
+    pub agreeing: u8,
+}
+
+/// Where a worker sits in a redundant job.
+#[derive(Copy, Drop, Serde, PartialEq, Debug, starknet::Store)]
+pub struct Seat {
+    /// Its replica number, from 1 (0: not a replica).
+    pub index: u8,
+    pub phase: ReplicaPhase,
+    pub sealed_result: u256,
+    pub commitment: u256,
+}
+
+/// One replica of a redundant job.
+#[derive(Copy, Drop, Serde, PartialEq, Debug)]
+pub struct Replica {
+    pub worker: ContractAddress,
+    pub phase: ReplicaPhase,
+    /// `seal_result(job_id, commitment, salt, worker)`, once committed.
+    pub sealed_result: u256,
+    /// The revealed DA commitment, once revealed.
+    pub commitment: u256,
 }
 
 /// One job. The spec, its URI and the result's DA locator live in events only.
@@ -121,6 +195,10 @@ pub struct Penalties {
     pub decline_fee_bps: u16,
     /// Bond the client escrows to dispute.
     pub dispute_bond_bps: u16,
+    /// Least share of a redundant job's replicas that must agree (basis points, rounded up).
+    pub consensus_bps: u16,
+    /// Seconds the replicas have to reveal once the commit phase closes.
+    pub reveal_window: u64,
 }
 
 #[starknet::interface]
@@ -137,7 +215,40 @@ pub trait IJobManager<TState> {
         deadline: u64,
         max_attempts: u8,
     ) -> u64;
-    /// Cancels an open job and refunds the client (client only). Emits `JobCancelled`.
+    /// Posts a redundant job: `redundancy` replicas (2..7) and `threshold` agreeing results (at least
+    /// ceil(redundancy x consensus_bps / 10_000), at most `redundancy`; 0 takes that least value). One round: a
+    /// single attempt. Returns its id. Emits `JobPosted` and `RedundancyRequested`.
+    fn post_redundant_job(
+        ref self: TState,
+        spec_hash: u256,
+        spec_uri: ByteArray,
+        required_capabilities: u16,
+        reward: u256,
+        deadline: u64,
+        redundancy: u8,
+        threshold: u8,
+    ) -> u64;
+    /// Commits a replica's sealed result (the replica's worker, by the commit due). Emits `ResultCommitted`, and
+    /// `RevealOpened` with the last commit.
+    fn commit_result(ref self: TState, job_id: u64, sealed_result: u256);
+    /// Reveals a committed result once the commit phase has closed (by the reveal due); the last reveal settles.
+    /// Emits `ResultRevealed`; the last also `ConsensusReached` or `ConsensusFailed`.
+    fn reveal_result(
+        ref self: TState, job_id: u64, da_kind: u8, commitment: u256, size: u64, salt: u256, locator: ByteArray,
+    );
+    /// The sealed result a replica commits: poseidon(job_id, commitment.low, commitment.high, salt.low,
+    /// salt.high, worker), as a u256.
+    fn seal_result(self: @TState, job_id: u64, commitment: u256, salt: u256, worker: ContractAddress) -> u256;
+    /// A job's redundancy and its agreed commitment (zero until the consensus).
+    fn redundancy_of(self: @TState, job_id: u64) -> (Redundancy, u256);
+    /// Replica `replica` (from 1) of a redundant job.
+    fn replica_of(self: @TState, job_id: u64, replica: u8) -> Replica;
+    /// Sets the consensus share (DEFAULT_ADMIN_ROLE), 5001..10_000 bps. Emits `ParameterUpdated`.
+    fn set_consensus_share(ref self: TState, bps: u256);
+    /// Sets the reveal window (DEFAULT_ADMIN_ROLE), 60..86_400 s. Emits `ParameterUpdated`.
+    fn set_reveal_window(ref self: TState, secs: u256);
+    /// Cancels an open job, or a redundant job before its first replica, and refunds the client (client only).
+    /// Emits `JobCancelled`.
     fn cancel_job(ref self: TState, job_id: u64);
     /// Assigns an open job to an eligible worker (COORDINATOR_ROLE); panics with the skip reason
     /// `assign_batch` would give. Emits `JobAssigned`.
@@ -145,8 +256,9 @@ pub trait IJobManager<TState> {
     /// Assigns many jobs (COORDINATOR_ROLE); an entry that cannot be assigned is skipped with its reason instead
     /// of failing the batch. Returns how many were assigned. Emits `JobAssigned` or `AssignmentSkipped` per entry.
     fn assign_batch(ref self: TState, job_ids: Span<u64>, workers: Span<ContractAddress>) -> u32;
-    /// Submits the DA commitment of the result (assigned worker only, by the due time): `da_kind` 0 local store,
-    /// 1 Celestia, 2 EIP-4844; `locator` (at most 1024 bytes) is emitted, not stored. Emits `ResultSubmitted`.
+    /// Submits the DA commitment of the result (assigned worker only, by the due time): `da_kind` 1 local archive,
+    /// 2 Celestia (3, EIP-4844, is EVM only); `locator` (at most 1024 bytes) is emitted, not stored. Emits
+    /// `ResultSubmitted`.
     fn submit_result(
         ref self: TState, job_id: u64, da_kind: u8, commitment: u256, size: u64, locator: ByteArray,
     );
@@ -223,9 +335,11 @@ pub mod JobManager {
     use crate::interfaces::{IERC20Dispatcher, IERC20DispatcherTrait};
     use crate::registry::{IWorkerRegistryDispatcher, IWorkerRegistryDispatcherTrait};
     use super::{
-        ARBITER_ROLE, ASSIGNMENT_TIMEOUT, CHALLENGE_WINDOW, COMPENSATION_BPS, COORDINATOR_ROLE,
-        DECLINE_CANNOT_START, DECLINE_FEE_BPS, DISPUTE_BOND_BPS, DISPUTE_PERIOD, Job, JobStatus, MIN_SUBMIT_WINDOW,
-        PROTOCOL_FEE_BPS, Params, Penalties, SLASH_REWARD_MULTIPLE_BPS, SLASH_SHARE_BPS,
+        ARBITER_ROLE, ASSIGNMENT_TIMEOUT, CHALLENGE_WINDOW, COMPENSATION_BPS, CONSENSUS_BPS, COORDINATOR_ROLE,
+        DA_KIND_CELESTIA, DA_KIND_LOCAL, DECLINE_CANNOT_START, DECLINE_FEE_BPS, DISPUTE_BOND_BPS, DISPUTE_PERIOD,
+        FAULT_DISPUTE_LOST, FAULT_DISSENT, FAULT_NO_COMMIT, FAULT_NO_REVEAL, Job, JobStatus, MIN_SUBMIT_WINDOW,
+        PROTOCOL_FEE_BPS, Params, Penalties, REVEAL_WINDOW, Redundancy, Replica, ReplicaPhase, SLASH_REWARD_MULTIPLE_BPS,
+        SLASH_SHARE_BPS, Seat,
     };
 
     component!(path: AccessControlComponent, storage: access, event: AccessControlEvent);
@@ -247,6 +361,11 @@ pub mod JobManager {
         jobs: Map<u64, Job>,
         /// Written only on dispute, cleared when the bond is released.
         dispute_bonds: Map<u64, u256>,
+        /// Redundant jobs only: counters, the agreed commitment, replica workers by number, and their seats.
+        redundancy: Map<u64, Redundancy>,
+        consensus: Map<u64, u256>,
+        replica_workers: Map<(u64, u8), ContractAddress>,
+        seats: Map<(u64, ContractAddress), Seat>,
         entered: bool,
     }
 
@@ -270,6 +389,95 @@ pub mod JobManager {
         JobRefunded: JobRefunded,
         FeesSwept: FeesSwept,
         ParameterUpdated: ParameterUpdated,
+        RedundancyRequested: RedundancyRequested,
+        ReplicaAssigned: ReplicaAssigned,
+        ResultCommitted: ResultCommitted,
+        RevealOpened: RevealOpened,
+        ResultRevealed: ResultRevealed,
+        ConsensusReached: ConsensusReached,
+        ConsensusFailed: ConsensusFailed,
+        ReplicaFaulted: ReplicaFaulted,
+    }
+
+    /// A job asks for `redundancy` replicas and `threshold` agreeing results.
+    #[derive(Drop, starknet::Event)]
+    pub struct RedundancyRequested {
+        #[key]
+        pub job_id: u64,
+        pub redundancy: u8,
+        pub threshold: u8,
+    }
+
+    /// A replica was assigned (`replica` counts from 1); commits are due by `commit_due`.
+    #[derive(Drop, starknet::Event)]
+    pub struct ReplicaAssigned {
+        #[key]
+        pub job_id: u64,
+        #[key]
+        pub worker: ContractAddress,
+        pub replica: u8,
+        pub commit_due: u64,
+    }
+
+    /// A replica committed to its result without showing it.
+    #[derive(Drop, starknet::Event)]
+    pub struct ResultCommitted {
+        #[key]
+        pub job_id: u64,
+        #[key]
+        pub worker: ContractAddress,
+        pub sealed_result: u256,
+    }
+
+    /// The commit phase closed; reveals are due by `reveal_due`.
+    #[derive(Drop, starknet::Event)]
+    pub struct RevealOpened {
+        #[key]
+        pub job_id: u64,
+        pub committed: u8,
+        pub reveal_due: u64,
+    }
+
+    /// A replica revealed the DA commitment it had sealed.
+    #[derive(Drop, starknet::Event)]
+    pub struct ResultRevealed {
+        #[key]
+        pub job_id: u64,
+        #[key]
+        pub worker: ContractAddress,
+        pub da_kind: u8,
+        pub commitment: u256,
+        pub size: u64,
+        pub locator: ByteArray,
+    }
+
+    /// `agreeing` replicas revealed the same commitment, at least the threshold: it is the job's result.
+    #[derive(Drop, starknet::Event)]
+    pub struct ConsensusReached {
+        #[key]
+        pub job_id: u64,
+        pub commitment: u256,
+        pub agreeing: u8,
+        pub challenge_ends_at: u64,
+    }
+
+    /// No commitment reached the threshold (`best` replicas agreed at most); the job is refunded.
+    #[derive(Drop, starknet::Event)]
+    pub struct ConsensusFailed {
+        #[key]
+        pub job_id: u64,
+        pub best: u8,
+    }
+
+    /// A replica was at fault (1 no commit, 2 no reveal, 3 dissent, 4 a dispute lost) and slashed `slashed`.
+    #[derive(Drop, starknet::Event)]
+    pub struct ReplicaFaulted {
+        #[key]
+        pub job_id: u64,
+        #[key]
+        pub worker: ContractAddress,
+        pub fault: u8,
+        pub slashed: u256,
     }
 
     /// A job was posted and its reward escrowed.
@@ -470,6 +678,8 @@ pub mod JobManager {
         self.set_compensation_(penalties.compensation_bps.into());
         self.set_decline_fee_(penalties.decline_fee_bps.into());
         self.set_dispute_bond_(penalties.dispute_bond_bps.into());
+        self.set_consensus_share_(penalties.consensus_bps.into());
+        self.set_reveal_window_(penalties.reveal_window.into());
     }
 
     #[abi(embed_v0)]
@@ -484,43 +694,146 @@ pub mod JobManager {
             max_attempts: u8,
         ) -> u64 {
             self.enter();
-            assert(reward != 0, 'ZeroReward');
-            assert(reward <= bounds::MAX_AMOUNT, 'AmountTooLarge');
-            assert(deadline > get_block_timestamp(), 'DeadlineNotInFuture');
-            assert(max_attempts != 0 && max_attempts <= bounds::MAX_ATTEMPTS, 'InvalidMaxAttempts');
-            bounds::check_uri(@spec_uri);
-            let client = get_caller_address();
-            let job_id = self.job_count.read() + 1;
-            self.job_count.write(job_id);
-            self
-                .jobs
-                .write(
-                    job_id,
-                    Job {
-                        client,
-                        reward,
-                        worker: Zero::zero(),
-                        deadline,
-                        due: 0,
-                        status: JobStatus::Open,
-                        attempts_left: max_attempts,
-                        required_capabilities,
-                    },
-                );
-            self
-                .emit(
-                    JobPosted {
-                        job_id, client, spec_hash, required_capabilities, reward, deadline, max_attempts, spec_uri,
-                    },
-                );
-            self.pull(client, reward);
+            let job_id = self
+                .post_(spec_hash, spec_uri, required_capabilities, reward, deadline, max_attempts, JobStatus::Open);
+            self.pull(get_caller_address(), reward);
             self.leave();
             job_id
         }
 
+        fn post_redundant_job(
+            ref self: ContractState,
+            spec_hash: u256,
+            spec_uri: ByteArray,
+            required_capabilities: u16,
+            reward: u256,
+            deadline: u64,
+            redundancy: u8,
+            threshold: u8,
+        ) -> u64 {
+            self.enter();
+            let consensus_bps: u32 = self.penalties.read().consensus_bps.into();
+            let least_wide: u32 = (redundancy.into() * consensus_bps + 9_999) / 10_000;
+            // At most `redundancy` (consensus_bps <= 10_000), so it fits a u8.
+            let least: u8 = least_wide.try_into().unwrap();
+            let threshold = if threshold == 0 {
+                least
+            } else {
+                threshold
+            };
+            assert(
+                redundancy >= 2 && redundancy <= bounds::MAX_REDUNDANCY && threshold >= least
+                    && threshold <= redundancy,
+                'InvalidRedundancy',
+            );
+            let job_id = self
+                .post_(spec_hash, spec_uri, required_capabilities, reward, deadline, 1, JobStatus::Gathering);
+            self
+                .redundancy
+                .write(
+                    job_id, Redundancy { redundancy, threshold, assigned: 0, committed: 0, revealed: 0, agreeing: 0 },
+                );
+            self.emit(RedundancyRequested { job_id, redundancy, threshold });
+            self.pull(get_caller_address(), reward);
+            self.leave();
+            job_id
+        }
+
+        fn commit_result(ref self: ContractState, job_id: u64, sealed_result: u256) {
+            let mut job = self.jobs.read(job_id);
+            if job.status != JobStatus::Gathering {
+                job = self.job_in(job_id, JobStatus::Committing);
+            }
+            let worker = get_caller_address();
+            let mut seat = self.seats.read((job_id, worker));
+            assert(seat.phase == ReplicaPhase::Assigned, 'NotReplica');
+            assert(get_block_timestamp() <= job.due, 'CommitOverdue');
+            seat.phase = ReplicaPhase::Committed;
+            seat.sealed_result = sealed_result;
+            self.seats.write((job_id, worker), seat);
+            let mut red = self.redundancy.read(job_id);
+            red.committed += 1;
+            self.redundancy.write(job_id, red);
+            self.emit(ResultCommitted { job_id, worker, sealed_result });
+            if red.committed == red.redundancy {
+                self.open_reveal(job_id, job, red.committed, get_block_timestamp());
+            }
+        }
+
+        fn reveal_result(
+            ref self: ContractState,
+            job_id: u64,
+            da_kind: u8,
+            commitment: u256,
+            size: u64,
+            salt: u256,
+            locator: ByteArray,
+        ) {
+            self.enter();
+            check_result(da_kind, @locator);
+            let now = get_block_timestamp();
+            let mut job = self.jobs.read(job_id);
+            // Past the commit due, the commit phase closes with the first reveal (nobody need call expire first).
+            if job.status == JobStatus::Committing && now > job.due {
+                if !self.close_commits(job_id, job) {
+                    self.leave();
+                    return;
+                }
+            }
+            let job = self.job_in(job_id, JobStatus::Revealing);
+            let worker = get_caller_address();
+            let mut seat = self.seats.read((job_id, worker));
+            assert(seat.phase == ReplicaPhase::Committed, 'NotReplica');
+            assert(now <= job.due, 'SubmissionOverdue');
+            assert(
+                commitment != 0 && seal(job_id, commitment, salt, worker) == seat.sealed_result, 'RevealMismatch',
+            );
+            seat.phase = ReplicaPhase::Revealed;
+            seat.commitment = commitment;
+            self.seats.write((job_id, worker), seat);
+            let mut red = self.redundancy.read(job_id);
+            red.revealed += 1;
+            self.redundancy.write(job_id, red);
+            self.emit(ResultRevealed { job_id, worker, da_kind, commitment, size, locator });
+            if red.revealed == red.committed {
+                self.settle(job_id, job, true, now);
+            }
+            self.leave();
+        }
+
+        fn seal_result(
+            self: @ContractState, job_id: u64, commitment: u256, salt: u256, worker: ContractAddress,
+        ) -> u256 {
+            seal(job_id, commitment, salt, worker)
+        }
+
+        fn redundancy_of(self: @ContractState, job_id: u64) -> (Redundancy, u256) {
+            (self.redundancy.read(job_id), self.consensus.read(job_id))
+        }
+
+        fn replica_of(self: @ContractState, job_id: u64, replica: u8) -> Replica {
+            let worker = self.replica_workers.read((job_id, replica));
+            let seat = self.seats.read((job_id, worker));
+            Replica { worker, phase: seat.phase, sealed_result: seat.sealed_result, commitment: seat.commitment }
+        }
+
+        fn set_consensus_share(ref self: ContractState, bps: u256) {
+            self.access.assert_only_role(DEFAULT_ADMIN_ROLE);
+            self.set_consensus_share_(bps);
+        }
+
+        fn set_reveal_window(ref self: ContractState, secs: u256) {
+            self.access.assert_only_role(DEFAULT_ADMIN_ROLE);
+            self.set_reveal_window_(secs);
+        }
+
         fn cancel_job(ref self: ContractState, job_id: u64) {
             self.enter();
-            let mut job = self.job_in(job_id, JobStatus::Open);
+            let mut job = self.jobs.read(job_id);
+            // A redundant job may be cancelled until its first replica is assigned.
+            if job.status != JobStatus::Gathering || self.redundancy.read(job_id).assigned != 0 {
+                job = self.job_in(job_id, JobStatus::Open);
+            }
             assert(get_caller_address() == job.client, 'NotClient');
             job.status = JobStatus::Cancelled;
             self.jobs.write(job_id, job);
@@ -560,7 +873,7 @@ pub mod JobManager {
         fn submit_result(
             ref self: ContractState, job_id: u64, da_kind: u8, commitment: u256, size: u64, locator: ByteArray,
         ) {
-            bounds::check_uri(@locator);
+            check_result(da_kind, @locator);
             let mut job = self.job_in(job_id, JobStatus::Assigned);
             let worker = get_caller_address();
             assert(worker == job.worker, 'NotAssignedWorker');
@@ -584,6 +897,12 @@ pub mod JobManager {
         fn decline_job(ref self: ContractState, job_id: u64, reason: u8) {
             self.enter();
             assert(reason != 0 && reason <= DECLINE_CANNOT_START, 'InvalidDeclineReason');
+            let job = self.jobs.read(job_id);
+            if job.status == JobStatus::Gathering || job.status == JobStatus::Committing {
+                self.decline_replica(job_id, job, reason);
+                self.leave();
+                return;
+            }
             let job = self.job_in(job_id, JobStatus::Assigned);
             let worker = get_caller_address();
             assert(worker == job.worker, 'NotAssignedWorker');
@@ -636,14 +955,25 @@ pub mod JobManager {
             if worker_at_fault {
                 self.refund(job_id, job);
                 self.release_bond(job_id, job.client);
-                self.slash_fault(job_id, job.worker, job.client, job.reward);
-                let registry = self.registry_();
-                if !registry.worker_of(job.worker).jailed {
-                    registry.jail(job.worker);
+                if job.worker.is_non_zero() {
+                    self.slash_fault(job_id, job.worker, job.client, job.reward);
+                    self.jail(job.worker);
+                } else {
+                    let agreeing = self.agreeing(job_id);
+                    let mut i = 0;
+                    while i < agreeing.len() {
+                        let worker = *agreeing[i];
+                        let slashed = self.slash_(job_id, worker, job.client, job.reward, true);
+                        self.emit(ReplicaFaulted { job_id, worker, fault: FAULT_DISPUTE_LOST, slashed });
+                        self.jail(worker);
+                        i += 1;
+                    };
                 }
-            } else {
+            } else if job.worker.is_non_zero() {
                 self.pay(job_id, job);
                 self.release_bond(job_id, job.worker);
+            } else {
+                self.pay_replicas(job_id, job, true);
             }
             self.leave();
         }
@@ -677,6 +1007,17 @@ pub mod JobManager {
                 // The arbiter stayed silent: the result stands, and the client gets its bond back.
                 self.pay(job_id, job);
                 self.release_bond(job_id, job.client);
+            } else if is_redundant(status) && now >= phase_end(@job) {
+                if status == JobStatus::Gathering {
+                    // Too few replicas by the commit due (or the deadline): nobody's fault, the client is refunded.
+                    self.emit(ConsensusFailed { job_id, best: 0 });
+                    self.refund(job_id, job);
+                } else if status == JobStatus::Committing {
+                    self.close_commits(job_id, job);
+                } else {
+                    // The reveal window has passed: the challenge window runs from its end.
+                    self.settle(job_id, job, true, job.due);
+                }
             } else {
                 assert(status != JobStatus::None, 'UnknownJob');
                 core::panic_with_felt252('NotExpired');
@@ -780,8 +1121,334 @@ pub mod JobManager {
         }
     }
 
+    /// A result's DA reference: a kind Starknet can bind (1 or 2) and a locator of bounded length.
+    fn check_result(da_kind: u8, locator: @ByteArray) {
+        bounds::check_uri(locator);
+        assert(da_kind == DA_KIND_LOCAL || da_kind == DA_KIND_CELESTIA, 'UnknownDaKind');
+    }
+
+    /// poseidon(job_id, commitment.low, commitment.high, salt.low, salt.high, worker), as a u256.
+    fn seal(job_id: u64, commitment: u256, salt: u256, worker: ContractAddress) -> u256 {
+        let felts: Array<felt252> = array![
+            job_id.into(), commitment.low.into(), commitment.high.into(), salt.low.into(), salt.high.into(),
+            worker.into(),
+        ];
+        core::poseidon::poseidon_hash_span(felts.span()).into()
+    }
+
+    /// Whether a status belongs to a redundant job's phases.
+    fn is_redundant(status: JobStatus) -> bool {
+        status == JobStatus::Gathering || status == JobStatus::Committing || status == JobStatus::Revealing
+    }
+
+    /// When a redundant job's current phase may be closed by `expire`: the deadline while no replica is
+    /// assigned, else just after the phase's due time.
+    fn phase_end(job: @Job) -> u64 {
+        if *job.due == 0 {
+            *job.deadline
+        } else {
+            *job.due + 1
+        }
+    }
+
     #[generate_trait]
     impl InternalImpl of InternalTrait {
+        /// Records a new job (checks shared by both posts) and emits `JobPosted`; the caller escrows the reward.
+        fn post_(
+            ref self: ContractState,
+            spec_hash: u256,
+            spec_uri: ByteArray,
+            required_capabilities: u16,
+            reward: u256,
+            deadline: u64,
+            max_attempts: u8,
+            status: JobStatus,
+        ) -> u64 {
+            assert(reward != 0, 'ZeroReward');
+            assert(reward <= bounds::MAX_AMOUNT, 'AmountTooLarge');
+            assert(deadline > get_block_timestamp(), 'DeadlineNotInFuture');
+            assert(max_attempts != 0 && max_attempts <= bounds::MAX_ATTEMPTS, 'InvalidMaxAttempts');
+            bounds::check_uri(@spec_uri);
+            let client = get_caller_address();
+            let job_id = self.job_count.read() + 1;
+            self.job_count.write(job_id);
+            self
+                .jobs
+                .write(
+                    job_id,
+                    Job {
+                        client,
+                        reward,
+                        worker: Zero::zero(),
+                        deadline,
+                        due: 0,
+                        status,
+                        attempts_left: max_attempts,
+                        required_capabilities,
+                    },
+                );
+            self
+                .emit(
+                    JobPosted {
+                        job_id, client, spec_hash, required_capabilities, reward, deadline, max_attempts, spec_uri,
+                    },
+                );
+            job_id
+        }
+
+        /// Assigns one replica of a gathering job, or returns why not (changing nothing). The first replica sets
+        /// the commit due; each later one must still have the minimum submit window before it.
+        fn try_assign_replica(
+            ref self: ContractState, job_id: u64, mut job: Job, worker: ContractAddress, timeout: u64, window: u64,
+        ) -> felt252 {
+            let now = get_block_timestamp();
+            let mut due = job.due;
+            if due == 0 {
+                if now >= job.deadline {
+                    return 'JobDeadlinePassed';
+                }
+                if job.deadline < now + window {
+                    return 'DeadlineTooSoon';
+                }
+                due = if now + timeout > job.deadline {
+                    job.deadline
+                } else {
+                    now + timeout
+                };
+            } else if due < now + window {
+                return 'DeadlineTooSoon';
+            }
+            let mut seat = self.seats.read((job_id, worker));
+            if worker == job.client || seat.index != 0 {
+                return 'ReplicaNotIndependent';
+            }
+            let reason = self.registry_().assignable(worker, job.required_capabilities);
+            if reason != 0 {
+                return reason;
+            }
+            let mut red = self.redundancy.read(job_id);
+            red.assigned += 1;
+            self.redundancy.write(job_id, red);
+            self.replica_workers.write((job_id, red.assigned), worker);
+            seat.index = red.assigned;
+            seat.phase = ReplicaPhase::Assigned;
+            self.seats.write((job_id, worker), seat);
+            job.due = due;
+            if red.assigned == red.redundancy {
+                job.status = JobStatus::Committing;
+            }
+            self.jobs.write(job_id, job);
+            self.emit(ReplicaAssigned { job_id, worker, replica: red.assigned, commit_due: due });
+            0
+        }
+
+        /// Opens the reveal window from `start`: reveals are due within the reveal window.
+        fn open_reveal(ref self: ContractState, job_id: u64, mut job: Job, committed: u8, start: u64) {
+            let reveal_due = start + self.penalties.read().reveal_window;
+            job.status = JobStatus::Revealing;
+            job.due = reveal_due;
+            self.jobs.write(job_id, job);
+            self.emit(RevealOpened { job_id, committed, reveal_due });
+        }
+
+        /// Closes a commit phase whose due time has passed; whether reveals may go on. Too few commits for the
+        /// threshold: settled at once (refunded; the replicas that did not commit slashed). Otherwise the reveal
+        /// window runs from the commit due, not from this call; a window already over is settled at once.
+        fn close_commits(ref self: ContractState, job_id: u64, job: Job) -> bool {
+            let red = self.redundancy.read(job_id);
+            let now = get_block_timestamp();
+            if red.committed < red.threshold {
+                self.settle(job_id, job, false, now);
+                return false;
+            }
+            self.open_reveal(job_id, job, red.committed, job.due);
+            let job = self.jobs.read(job_id);
+            if now <= job.due {
+                return true;
+            }
+            self.settle(job_id, job, true, job.due);
+            false
+        }
+
+        /// A replica hands its assignment back before committing (by the commit due) for the decline fee, to the
+        /// treasury; it is not at fault when the job settles.
+        fn decline_replica(ref self: ContractState, job_id: u64, job: Job, reason: u8) {
+            let worker = get_caller_address();
+            let mut seat = self.seats.read((job_id, worker));
+            assert(seat.phase == ReplicaPhase::Assigned, 'NotReplica');
+            assert(get_block_timestamp() <= job.due, 'SubmissionOverdue');
+            seat.phase = ReplicaPhase::Declined;
+            self.seats.write((job_id, worker), seat);
+            let mut fee = bps_of(job.reward, self.penalties.read().decline_fee_bps);
+            if fee != 0 {
+                fee = self.registry_().slash(worker, fee, get_contract_address(), job_id);
+                self.accrue(fee);
+            }
+            self.emit(JobDeclined { job_id, worker, reason, fee, reopened: false });
+        }
+
+        /// Settles a redundant job's reveals (at most MAX_REDUNDANCY replicas). The commitment most replicas
+        /// revealed is the result when at least the threshold agree; then the job waits out the challenge window
+        /// from `start`. Otherwise the job is refunded. Either way the silent replicas are slashed.
+        fn settle(ref self: ContractState, job_id: u64, mut job: Job, reveals_were_due: bool, start: u64) {
+            let mut red = self.redundancy.read(job_id);
+            let (best, agreeing) = self.most_revealed(job_id, red.assigned);
+            if agreeing >= red.threshold {
+                let challenge_ends_at = start + self.params.read().challenge_window;
+                self.consensus.write(job_id, best);
+                red.agreeing = agreeing;
+                self.redundancy.write(job_id, red);
+                job.status = JobStatus::Submitted;
+                job.due = challenge_ends_at;
+                self.jobs.write(job_id, job);
+                self.emit(ConsensusReached { job_id, commitment: best, agreeing, challenge_ends_at });
+            } else {
+                self.emit(ConsensusFailed { job_id, best: agreeing });
+                self.refund(job_id, job);
+            }
+            self.slash_silent(job_id, job, red.assigned, reveals_were_due);
+        }
+
+        /// The commitment most revealed replicas agree on, and how many.
+        fn most_revealed(self: @ContractState, job_id: u64, n: u8) -> (u256, u8) {
+            let mut revealed: Array<u256> = array![];
+            let mut i: u8 = 1;
+            while i <= n {
+                let seat = self.seats.read((job_id, self.replica_workers.read((job_id, i))));
+                if seat.phase == ReplicaPhase::Revealed {
+                    revealed.append(seat.commitment);
+                }
+                i += 1;
+            };
+            let (mut best, mut count): (u256, u8) = (0, 0);
+            let mut a = 0;
+            while a < revealed.len() {
+                let mut same: u8 = 0;
+                let mut b = 0;
+                while b < revealed.len() {
+                    if *revealed[b] == *revealed[a] {
+                        same += 1;
+                    }
+                    b += 1;
+                };
+                if same > count {
+                    best = *revealed[a];
+                    count = same;
+                }
+                a += 1;
+            };
+            (best, count)
+        }
+
+        /// Slashes every replica that did not commit, and, once reveals were due, every one that did not reveal:
+        /// to the treasury only (a client gains nothing from a job its replicas cannot run).
+        fn slash_silent(ref self: ContractState, job_id: u64, job: Job, n: u8, reveals_were_due: bool) {
+            let mut i: u8 = 1;
+            while i <= n {
+                let worker = self.replica_workers.read((job_id, i));
+                let phase = self.seats.read((job_id, worker)).phase;
+                let fault = if phase == ReplicaPhase::Assigned {
+                    FAULT_NO_COMMIT
+                } else if phase == ReplicaPhase::Committed && reveals_were_due {
+                    FAULT_NO_REVEAL
+                } else {
+                    0
+                };
+                if fault != 0 {
+                    let slashed = self.slash_(job_id, worker, job.client, job.reward, false);
+                    self.emit(ReplicaFaulted { job_id, worker, fault, slashed });
+                }
+                i += 1;
+            };
+        }
+
+        /// The replicas whose reveal matched the consensus, in replica order.
+        fn agreeing(self: @ContractState, job_id: u64) -> Array<ContractAddress> {
+            let red = self.redundancy.read(job_id);
+            let consensus = self.consensus.read(job_id);
+            let mut out: Array<ContractAddress> = array![];
+            let mut i: u8 = 1;
+            while i <= red.assigned {
+                let worker = self.replica_workers.read((job_id, i));
+                let seat = self.seats.read((job_id, worker));
+                if seat.phase == ReplicaPhase::Revealed && seat.commitment == consensus {
+                    out.append(worker);
+                }
+                i += 1;
+            };
+            out
+        }
+
+        /// Pays a redundant job: the agreeing replicas share the reward less the fee equally; what does not divide
+        /// evenly accrues with the fee (reported on the first replica's `JobPaid`). With `with_bond`, they also
+        /// share the held dispute bond (the first takes what does not divide evenly). Then dissent is slashed.
+        fn pay_replicas(ref self: ContractState, job_id: u64, mut job: Job, with_bond: bool) {
+            let agreeing = self.agreeing(job_id);
+            let m: u256 = agreeing.len().into();
+            let reward = job.reward;
+            let fee = bps_of(reward, self.params.read().protocol_fee_bps);
+            let share = (reward - fee) / m;
+            let fee_share = fee / m;
+            let kept = reward - share * m;
+            let mut bond = 0;
+            if with_bond {
+                bond = self.dispute_bonds.read(job_id);
+                if bond != 0 {
+                    self.dispute_bonds.write(job_id, 0);
+                }
+            }
+            let part = bond / m;
+            job.status = JobStatus::Paid;
+            self.jobs.write(job_id, job);
+            self.accrue(kept);
+            let mut i = 0;
+            while i < agreeing.len() {
+                let worker = *agreeing[i];
+                let first = i == 0;
+                let bond_part = if first {
+                    bond - part * (m - 1)
+                } else {
+                    part
+                };
+                let fee_part = if first {
+                    kept - fee_share * (m - 1)
+                } else {
+                    fee_share
+                };
+                self.emit(JobPaid { job_id, worker, amount: share, fee: fee_part });
+                if bond_part != 0 {
+                    self.emit(DisputeBondReleased { job_id, to: worker, amount: bond_part });
+                }
+                self.push(worker, share + bond_part);
+                i += 1;
+            };
+            self.slash_dissent(job_id, job);
+        }
+
+        /// The result stands: the replicas that revealed something else were wrong, slashed to the treasury.
+        fn slash_dissent(ref self: ContractState, job_id: u64, job: Job) {
+            let consensus = self.consensus.read(job_id);
+            let n = self.redundancy.read(job_id).assigned;
+            let mut i: u8 = 1;
+            while i <= n {
+                let worker = self.replica_workers.read((job_id, i));
+                let seat = self.seats.read((job_id, worker));
+                if seat.phase == ReplicaPhase::Revealed && seat.commitment != consensus {
+                    let slashed = self.slash_(job_id, worker, job.client, job.reward, false);
+                    self.emit(ReplicaFaulted { job_id, worker, fault: FAULT_DISSENT, slashed });
+                }
+                i += 1;
+            };
+        }
+
+        /// Jails `worker` unless it is jailed already.
+        fn jail(ref self: ContractState, worker: ContractAddress) {
+            let registry = self.registry_();
+            if !registry.worker_of(worker).jailed {
+                registry.jail(worker);
+            }
+        }
+
         /// The worker registry, to call.
         fn registry_(self: @ContractState) -> IWorkerRegistryDispatcher {
             IWorkerRegistryDispatcher { contract_address: self.registry.read() }
@@ -803,6 +1470,9 @@ pub mod JobManager {
             ref self: ContractState, job_id: u64, worker: ContractAddress, timeout: u64, window: u64,
         ) -> felt252 {
             let mut job = self.jobs.read(job_id);
+            if job.status == JobStatus::Gathering {
+                return self.try_assign_replica(job_id, job, worker, timeout, window);
+            }
             if job.status != JobStatus::Open {
                 return if job.status == JobStatus::None {
                     'UnknownJob'
@@ -852,6 +1522,10 @@ pub mod JobManager {
 
         /// Pays the worker the reward less the protocol fee, which accrues. Status Paid.
         fn pay(ref self: ContractState, job_id: u64, mut job: Job) {
+            if job.worker.is_zero() {
+                self.pay_replicas(job_id, job, false);
+                return;
+            }
             let fee = bps_of(job.reward, self.params.read().protocol_fee_bps);
             let amount = job.reward - fee;
             job.status = JobStatus::Paid;
@@ -884,6 +1558,19 @@ pub mod JobManager {
         fn slash_fault(
             ref self: ContractState, job_id: u64, worker: ContractAddress, client: ContractAddress, reward: u256,
         ) -> u256 {
+            self.slash_(job_id, worker, client, reward, true)
+        }
+
+        /// `slash_fault`, with compensation to the client only when `compensate` (a replica's silence or dissent
+        /// goes all to the treasury).
+        fn slash_(
+            ref self: ContractState,
+            job_id: u64,
+            worker: ContractAddress,
+            client: ContractAddress,
+            reward: u256,
+            compensate: bool,
+        ) -> u256 {
             let pen = self.penalties.read();
             let registry = self.registry_();
             let by_share = bps_of(registry.slashable_of(worker), self.params.read().slash_share_bps);
@@ -892,7 +1579,12 @@ pub mod JobManager {
                 return 0;
             }
             let slashed = registry.slash(worker, amount, get_contract_address(), job_id);
-            let compensation = min(slashed, bps_of(reward, pen.compensation_bps));
+            let max_compensation = if compensate {
+                bps_of(reward, pen.compensation_bps)
+            } else {
+                0
+            };
+            let compensation = min(slashed, max_compensation);
             let fee = slashed - compensation;
             self.accrue(fee);
             self.emit(SlashDistributed { job_id, worker, client, slashed, compensation, fee });
@@ -1028,6 +1720,26 @@ pub mod JobManager {
             let mut q = self.penalties.read();
             let v = self.updated(DECLINE_FEE_BPS, q.decline_fee_bps.into(), bps, 0, bounds::MAX_DECLINE_FEE_BPS);
             q.decline_fee_bps = v.try_into().unwrap();
+            self.penalties.write(q);
+        }
+
+        fn set_consensus_share_(ref self: ContractState, bps: u256) {
+            let mut q = self.penalties.read();
+            let v = self
+                .updated(
+                    CONSENSUS_BPS, q.consensus_bps.into(), bps, bounds::MIN_CONSENSUS_BPS, bounds::MAX_CONSENSUS_BPS,
+                );
+            q.consensus_bps = v.try_into().unwrap();
+            self.penalties.write(q);
+        }
+
+        fn set_reveal_window_(ref self: ContractState, secs: u256) {
+            let mut q = self.penalties.read();
+            let v = self
+                .updated(
+                    REVEAL_WINDOW, q.reveal_window.into(), secs, bounds::MIN_REVEAL_WINDOW, bounds::MAX_REVEAL_WINDOW,
+                );
+            q.reveal_window = v.try_into().unwrap();
             self.penalties.write(q);
         }
 

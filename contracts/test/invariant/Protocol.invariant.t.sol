@@ -47,6 +47,17 @@ contract ProtocolInvariantTest is Fixture {
         }
     }
 
+    /// @notice A 2-of-3 life with one dissenting replica, accepted and then one finalized, through the handler's
+    /// checks: the random runs reach such lives too, these pin them whatever the sequence.
+    function test_OnlyConsensusPaid_WithADissenter() public {
+        // Replica 3 (bits 8..11 = 5) reveals the wrong result; ending 0 accepts, 1 finalizes.
+        handler.redundantLife(3, 50e18, 3, 0x500, 0);
+        handler.redundantLife(4, 7e18, 3, 0x050, 1);
+        vm.assertGe(handler.successes("reveal"), 6, "reveals");
+        invariant_OnlyConsensusPaid();
+        invariant_TokensConserved();
+    }
+
     function invariant_TokensConserved() public view {
         uint256 escrow;
         uint256 bonds;

@@ -390,42 +390,72 @@ impl Account for StarknetAccount {
     }
 }
 
+impl StarknetAccount {
+    /// Posts `job` (a redundant one with `(redundancy, threshold)`), approving the escrow in the same multicall.
+    async fn post(
+        &self,
+        job: &NewJob,
+        redundancy: Option<(u8, u8)>,
+    ) -> anyhow::Result<(JobId, Included)> {
+        let (uri, hash) = job.spec.to_data_uri()?;
+        let deadline = self.clock().await? + job.deadline_in.as_secs();
+        let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
+        let mut calls: Vec<Call> = self
+            .approval(self.at("JobManager"), job.reward.0)
+            .await?
+            .into_iter()
+            .collect();
+        let (hash, uri, reward) = (
+            cairo_u256(U256::from_be_bytes(hash.0)),
+            byte_array(&uri)?,
+            cairo_u256(job.reward.0),
+        );
+        calls.push(match redundancy {
+            None => jm.post_job_getcall(
+                &hash,
+                &uri,
+                &job.capabilities,
+                &reward,
+                &deadline,
+                &job.max_attempts,
+            ),
+            Some((n, k)) => jm.post_redundant_job_getcall(
+                &hash,
+                &uri,
+                &job.capabilities,
+                &reward,
+                &deadline,
+                &n,
+                &k,
+            ),
+        });
+        let what = if redundancy.is_some() {
+            "post_redundant_job"
+        } else {
+            "post_job"
+        };
+        let receipt = self.send(calls, what).await?;
+        let id = self
+            .events_of(&receipt, "JobPosted")
+            .first()
+            .and_then(|a| a["job_id"].as_str()?.parse::<u64>().ok())
+            .context("the receipt has no JobPosted event")?;
+        Ok((JobId(U256::from(id)), included(&receipt)))
+    }
+}
+
 impl ClientActions for StarknetAccount {
     fn post_redundant_job<'a>(
         &'a self,
-        _job: &'a NewJob,
-        _redundancy: u8,
-        _threshold: u8,
+        job: &'a NewJob,
+        redundancy: u8,
+        threshold: u8,
     ) -> Pending<'a, (JobId, Included)> {
-        Box::pin(async move { anyhow::bail!(NO_REDUNDANCY) })
+        Box::pin(self.post(job, Some((redundancy, threshold))))
     }
 
     fn post_job<'a>(&'a self, job: &'a NewJob) -> Pending<'a, (JobId, Included)> {
-        Box::pin(async move {
-            let (uri, hash) = job.spec.to_data_uri()?;
-            let deadline = self.clock().await? + job.deadline_in.as_secs();
-            let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
-            let mut calls: Vec<Call> = self
-                .approval(self.at("JobManager"), job.reward.0)
-                .await?
-                .into_iter()
-                .collect();
-            calls.push(jm.post_job_getcall(
-                &cairo_u256(U256::from_be_bytes(hash.0)),
-                &byte_array(&uri)?,
-                &job.capabilities,
-                &cairo_u256(job.reward.0),
-                &deadline,
-                &job.max_attempts,
-            ));
-            let receipt = self.send(calls, "post_job").await?;
-            let id = self
-                .events_of(&receipt, "JobPosted")
-                .first()
-                .and_then(|a| a["job_id"].as_str()?.parse::<u64>().ok())
-                .context("the receipt has no JobPosted event")?;
-            Ok((JobId(U256::from(id)), included(&receipt)))
-        })
+        Box::pin(self.post(job, None))
     }
 
     fn settle(&self, id: JobId, action: Settle) -> Pending<'_, Included> {
@@ -590,31 +620,72 @@ impl WorkerActions for StarknetAccount {
         })
     }
 
-    fn seal_result(&self, _id: JobId, _commitment: B256, _salt: B256) -> anyhow::Result<B256> {
-        anyhow::bail!(NO_REDUNDANCY)
+    fn seal_result(&self, id: JobId, commitment: B256, salt: B256) -> anyhow::Result<B256> {
+        Ok(seal(job_id(id)?, commitment, salt, self.signer.address()))
     }
 
-    fn commit_result(&self, _id: JobId, _sealed: B256) -> Pending<'_, Included> {
-        Box::pin(async move { anyhow::bail!(NO_REDUNDANCY) })
+    fn commit_result(&self, id: JobId, sealed: B256) -> Pending<'_, Included> {
+        Box::pin(async move {
+            let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
+            let call =
+                jm.commit_result_getcall(&job_id(id)?, &cairo_u256(U256::from_be_bytes(sealed.0)));
+            Ok(included(&self.send(vec![call], "commit_result").await?))
+        })
     }
 
     fn reveal_result<'a>(
         &'a self,
-        _id: JobId,
-        _blob: &'a BlobRef,
-        _salt: B256,
+        id: JobId,
+        blob: &'a BlobRef,
+        salt: B256,
         _data: Option<&'a [u8]>,
     ) -> Pending<'a, Included> {
-        Box::pin(async move { anyhow::bail!(NO_REDUNDANCY) })
+        Box::pin(async move {
+            anyhow::ensure!(
+                blob.kind != crate::da::KIND_EIP4844,
+                "Starknet transactions carry no EIP-4844 blobs: use another DA layer for Starknet results"
+            );
+            let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
+            let call = jm.reveal_result_getcall(
+                &job_id(id)?,
+                &blob.kind,
+                &cairo_u256(U256::from_be_bytes(blob.commitment.0)),
+                &blob.size,
+                &cairo_u256(U256::from_be_bytes(salt.0)),
+                &byte_array(&blob.locator)?,
+            );
+            Ok(included(&self.send(vec![call], "reveal_result").await?))
+        })
     }
 }
 
-/// Why a redundant-job call is refused on Starknet.
-const NO_REDUNDANCY: &str =
-    "redundant jobs are not on the Starknet contracts yet: post them on an EVM chain";
+/// The sealed result the Cairo job manager checks a reveal against: poseidon(job_id, commitment.low,
+/// commitment.high, salt.low, salt.high, worker), as 32 bytes.
+pub fn seal(job_id: u64, commitment: B256, salt: B256, worker: Felt) -> B256 {
+    let halves = |v: B256| {
+        let n = U256::from_be_bytes(v.0);
+        let low = n & U256::from(u128::MAX);
+        let high: U256 = n >> 128;
+        [
+            Felt::from_bytes_be(&low.to_be_bytes()),
+            Felt::from_bytes_be(&high.to_be_bytes()),
+        ]
+    };
+    let [c_low, c_high] = halves(commitment);
+    let [s_low, s_high] = halves(salt);
+    let hash = starknet_crypto::poseidon_hash_many(&[
+        Felt::from(job_id),
+        c_low,
+        c_high,
+        s_low,
+        s_high,
+        worker,
+    ]);
+    B256::from(hash.to_bytes_be())
+}
 
 /// The setter of each governed parameter: its contract and entry point, by the key its update event names.
-const PARAMETERS: [(&str, &str, &str); 12] = [
+const PARAMETERS: [(&str, &str, &str); 14] = [
     ("minStake", "WorkerRegistry", "set_min_stake"),
     ("unbondingPeriod", "WorkerRegistry", "set_unbonding_period"),
     ("protocolFeeBps", "JobManager", "set_protocol_fee"),
@@ -631,6 +702,8 @@ const PARAMETERS: [(&str, &str, &str); 12] = [
     ("compensationBps", "JobManager", "set_compensation"),
     ("declineFeeBps", "JobManager", "set_decline_fee"),
     ("disputeBondBps", "JobManager", "set_dispute_bond"),
+    ("consensusBps", "JobManager", "set_consensus_share"),
+    ("revealWindow", "JobManager", "set_reveal_window"),
 ];
 
 impl GovernanceActions for StarknetAccount {

@@ -76,7 +76,7 @@ impl StarknetCoordinator {
             .map_err(|e| send_error(e, true))
     }
 
-    /// The job manager's `JobAssigned` and `AssignmentSkipped` events in `receipt`.
+    /// The job manager's `JobAssigned`, `ReplicaAssigned` and `AssignmentSkipped` events in `receipt`.
     fn batch_outcome(&self, receipt: &TransactionReceiptWithBlockInfo) -> BatchOutcome {
         let mut assigned = HashSet::new();
         let mut skipped = HashMap::new();
@@ -103,7 +103,7 @@ impl StarknetCoordinator {
             };
             let job = (job, worker);
             match decoded.name.as_str() {
-                "JobAssigned" => {
+                "JobAssigned" | "ReplicaAssigned" => {
                     assigned.insert(job);
                 }
                 "AssignmentSkipped" => {

@@ -67,7 +67,7 @@ impl Config {
             quorum_percent: 4,
             timelock_delay: 60,
             min_stake: 100 * E18,
-            unbonding_period: 9 * 86_400,
+            unbonding_period: 10 * 86_400,
             params: jobs::Params {
                 protocol_fee_bps: 250,
                 slash_share_bps: 1000,
@@ -82,6 +82,8 @@ impl Config {
                 compensation_bps: 500,
                 decline_fee_bps: 100,
                 dispute_bond_bps: 1000,
+                consensus_bps: 5001,
+                reveal_window: 600,
             },
             coordinator,
             arbiter,

@@ -135,7 +135,7 @@ pub fn canonical(contract: &str, event: &str, args: &Value) -> Result<Value, Str
     let mut out = Map::with_capacity(fields.len());
     for (name, value) in fields {
         let value = match (event, name.as_str()) {
-            (_, "spec_hash" | "commitment") => bytes32_of_decimal(value, name)?,
+            (_, "spec_hash" | "commitment" | "sealed_result") => bytes32_of_decimal(value, name)?,
             (_, "proposal_id") => decimal_of_felt(value, name)?,
             ("ProposalCreated", "calldatas") => proposal_calldatas(fields)?,
             ("ProposalCreated", "selectors") => continue,
