@@ -390,6 +390,35 @@ async fn on_starknet_wallets_post_and_work_and_the_scheduler_assigns_to_a_heartb
     })
     .await;
 
+    // A dispute through the wallet approves and escrows the bond (10% of the reward) in the same multicall.
+    let (disputed, _) = client.post_job(&job).await.unwrap();
+    eventually(Duration::from_secs(30), "the second job assigned", || {
+        let worker = &worker;
+        async move {
+            worker
+                .job(disputed)
+                .await
+                .ok()
+                .filter(|j| j.assigned_to(&worker.address()))
+        }
+    })
+    .await;
+    worker.submit_result(disputed, &blob, None).await.unwrap();
+    client.settle(disputed, Settle::Dispute).await.unwrap();
+    let bond = jobs::JobManagerReader::new(
+        net.address("JobManager"),
+        starknet::accounts::ConnectedAccount::provider(&net.signers[0]),
+    )
+    .dispute_bond_of(&disputed.0.to::<u64>())
+    .call()
+    .await
+    .unwrap();
+    assert_eq!(
+        (bond.low, bond.high),
+        (E18 / 2, 0),
+        "10% of the 5-token reward"
+    );
+
     // The governor's proposal id, computed off chain, is the one the contract computes.
     let call = client
         .parameter_call("minStake", Amount(DU256::from(200u64) * DU256::from(E18)))

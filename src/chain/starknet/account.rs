@@ -466,16 +466,26 @@ impl ClientActions for StarknetAccount {
                 Settle::Cancel => vec![jm.cancel_job_getcall(&n)],
                 Settle::Accept => vec![jm.accept_result_getcall(&n)],
                 Settle::Dispute => {
-                    // A dispute escrows a bond from the client: approve it in the same transaction.
+                    // A dispute escrows a bond of reward x dispute_bond_bps / 10_000 from the client (what the
+                    // contract takes; `dispute_bond_of` holds it only once disputed): approve it in the same
+                    // transaction.
                     let reader =
                         jobs::JobManagerReader::new(self.at("JobManager"), self.signer.provider());
-                    let bond = reader
-                        .dispute_bond_of(&n)
+                    let job = reader
+                        .job_of(&n)
                         .call()
                         .await
-                        .context("cannot read the dispute bond")?;
+                        .context("cannot read the job on chain")?;
+                    let penalties = reader
+                        .penalties()
+                        .call()
+                        .await
+                        .context("cannot read the dispute bond share")?;
+                    let bond = from_cairo_u256(&job.reward)
+                        * U256::from(penalties.dispute_bond_bps)
+                        / U256::from(10_000u64);
                     let mut calls: Vec<Call> = self
-                        .approval(self.at("JobManager"), from_cairo_u256(&bond))
+                        .approval(self.at("JobManager"), bond)
                         .await?
                         .into_iter()
                         .collect();
