@@ -1,5 +1,6 @@
 //! `accord devnet --demo`: on every chain, three worker agents and a client that keeps posting small jobs and
-//! accepting their results, so the API shows jobs paid and rewards within a minute of start.
+//! accepting their results, so the API shows jobs paid and rewards within a minute of start. Every
+//! [`REDUNDANT_EVERY`]th job is a 2-of-3 redundant job: the three agents run it, commit, reveal and agree.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,8 @@ use crate::worker::sandbox::{Bubblewrap, Isolation};
 
 /// Seconds between two jobs of the demo client.
 const POST_EVERY: Duration = Duration::from_secs(2);
+/// Every this many jobs, the demo client posts a 2-of-3 redundant job.
+const REDUNDANT_EVERY: u64 = 5;
 
 /// The demo's accounts on one chain.
 pub struct DemoChain {
@@ -122,8 +125,19 @@ async fn client_loop(
             capabilities: 1,
             max_attempts: 3,
         };
-        match wallet.post_job(&job).await {
-            Ok((id, _)) => eprintln!("demo: {chain}: client posted job {id}"),
+        let posted = if n % REDUNDANT_EVERY == 0 {
+            wallet
+                .post_redundant_job(&job, 3, 0)
+                .await
+                .map(|(id, _)| format!("redundant job {id} (2 of 3 replicas must agree)"))
+        } else {
+            wallet
+                .post_job(&job)
+                .await
+                .map(|(id, _)| format!("job {id}"))
+        };
+        match posted {
+            Ok(what) => eprintln!("demo: {chain}: client posted {what}"),
             Err(e) => {
                 warn!(target: "accord::demo", error = %format!("{e:#}"), "posting a demo job failed")
             }

@@ -400,7 +400,7 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         }
         let demo = super::demo::Demo::start(&api, demo_chains).await?;
         println!(
-            "Demo: on every chain, three worker agents (demo 1-3) run jobs; the deployer posts one every 2 s and accepts the results."
+            "Demo: on every chain, three worker agents (demo 1-3) run jobs; the deployer posts one every 2 s (every fifth a 2-of-3 redundant job) and accepts the results."
         );
         println!("  watch {api}/v1/jobs?status=paid and {api}/v1/rewards");
         Some(demo)
