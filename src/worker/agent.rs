@@ -9,8 +9,10 @@
 //! a fresh random salt, the job and the worker) and, once the commit phase has closed, reveals the commitment and
 //! the salt. The salt is written to the state file before the commit is sent, so a restarted agent can still
 //! reveal. Replicas agree only when they publish the same bytes: a job's command must be deterministic (no clock,
-//! no randomness, no host details in its output); the sandbox gives every run the same cleared environment and
-//! scratch folder, but cannot make a command itself deterministic.
+//! no randomness, no host details in its output). The sandbox gives every run the same cleared environment
+//! (`TZ=UTC`, `LC_ALL=C.UTF-8`) and scratch folder; a replica is run twice, and a job whose two outputs differ
+//! is declined as not deterministic (the decline fee, not a dissent slash), the reason logged and kept in the
+//! state file.
 //!
 //! A job the worker cannot run is declined on chain (`declineJob`) rather than left to expire: its spec is
 //! unreachable (reason 1), its bytes do not match the on-chain hash (2), the run hit a limit (3), or the program
@@ -102,7 +104,7 @@ pub mod decline {
     pub const SPEC_HASH_MISMATCH: u8 = 2;
     /// The run hit a limit (time, output size).
     pub const LIMITS_EXCEEDED: u8 = 3;
-    /// The program cannot start.
+    /// The program cannot start, or (a replica) its output is not deterministic.
     pub const CANNOT_START: u8 = 4;
 }
 
@@ -562,17 +564,37 @@ impl Agent {
                         }
                     };
                     info!(target: "accord::worker", job = %job.job_id, command = ?spec.command, "running a replica");
-                    let output = match self.config.runner.run(&spec, key).await {
-                        Ok(output) => output,
-                        Err(e) => {
-                            if let Some(reason) = run_decline_reason(&e) {
-                                return self
-                                    .decline_replica(key, job_id, reason, e.to_string())
-                                    .await;
+                    let mut runs = Vec::with_capacity(2);
+                    // Twice: replicas agree only on equal bytes, so a command whose output changes from run to
+                    // run cannot reach a consensus. Such a replica is declined (the decline fee) rather than
+                    // revealed into a dissent slash.
+                    for name in [key.to_owned(), format!("{key}-again")] {
+                        match self.config.runner.run(&spec, &name).await {
+                            Ok(output) => runs.push(output),
+                            Err(e) => {
+                                if let Some(reason) = run_decline_reason(&e) {
+                                    return self
+                                        .decline_replica(key, job_id, reason, e.to_string())
+                                        .await;
+                                }
+                                return Err(e.into());
                             }
-                            return Err(e.into());
                         }
-                    };
+                    }
+                    let output = runs.swap_remove(0);
+                    if output.stdout != runs[0].stdout {
+                        let why = format!(
+                            "the job is not deterministic: two runs in the same sandbox gave different output \
+                             ({} and {} bytes, sha256 {} and {}); its replicas cannot agree",
+                            output.stdout.len(),
+                            runs[0].stdout.len(),
+                            crate::da::sha256(&output.stdout),
+                            crate::da::sha256(&runs[0].stdout)
+                        );
+                        return self
+                            .decline_replica(key, job_id, decline::CANNOT_START, why)
+                            .await;
+                    }
                     let (blob, carried) = self.publish(output.stdout).await?;
                     self.record(key, |en| {
                         en.blob = Some(blob.clone());

@@ -10,7 +10,8 @@
 //! - **its own file system view**: `/usr` (and the `/bin`, `/lib`… links into it) and a few harmless `/etc`
 //!   files read-only, a fresh `/proc` and `/dev`, a size-capped `/tmp`, and the job's scratch folder at
 //!   `/work`, writable. The agent's keystore, password file, state folder and home are simply not there;
-//! - **an empty environment** but for `PATH`, `HOME=/work`, `TMPDIR=/tmp` and `LANG`;
+//! - **an empty environment** but for `PATH`, `HOME=/work`, `TMPDIR=/tmp`, `LANG` and `LC_ALL` (`C.UTF-8`) and
+//!   `TZ=UTC`: the same for every run on every worker, so deterministic commands give equal bytes;
 //! - **another user** when the agent runs as root: the job runs as [`Bubblewrap::run_as`] (by default
 //!   `nobody`, 65534), so even a kernel bug in user namespaces leaves it unprivileged;
 //! - **resource limits** (`prlimit`, set inside the sandbox): address space per process, processes in the
@@ -242,6 +243,12 @@ impl Bubblewrap {
                 "--setenv",
                 "LANG",
                 LANG,
+                "--setenv",
+                "LC_ALL",
+                LANG,
+                "--setenv",
+                "TZ",
+                "UTC",
                 "--",
             ]
             .map(OsString::from),
@@ -288,7 +295,9 @@ impl Isolation {
             cmd.env("PATH", PATH)
                 .env("HOME", scratch)
                 .env("TMPDIR", scratch)
-                .env("LANG", LANG);
+                .env("LANG", LANG)
+                .env("LC_ALL", LANG)
+                .env("TZ", "UTC");
         }
         cmd
     }

@@ -224,6 +224,43 @@ async fn two_of_three(api: &str, client: &dyn ClientActions, workers: Vec<Arc<dy
     let open = get(&api, &format!("/v1/jobs?replica={}", address(3))).await;
     assert_eq!(open["items"], serde_json::json!([]));
 
+    // A job whose output changes from run to run: each agent runs its replica twice, sees two outputs and
+    // declines (the decline fee) instead of revealing into a dissent slash.
+    let random = NewJob {
+        spec: JobSpec::new(vec![
+            "sh".into(),
+            "-c".into(),
+            "od -An -N16 -tx1 /dev/urandom".into(),
+        ]),
+        ..job
+    };
+    let (id, _) = client.post_redundant_job(&random, 3, 0).await.unwrap();
+    let detail = eventually(
+        Duration::from_secs(120),
+        "three declined replicas",
+        || async {
+            let j = get(&api, &format!("/v1/jobs/{id}")).await;
+            let outcomes: Vec<String> = j["assignments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|a| a["outcome"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            (outcomes.len() == 3 && outcomes.iter().all(|o| o == "declined")).then_some(j)
+        },
+    )
+    .await;
+    // The decline fee only, 1% of the 10-token reward on both devnets: no fault slash.
+    assert!(
+        detail["assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["slashed"] == "100000000000000000"),
+        "a decline costs the decline fee, not a fault: {detail:#}"
+    );
+
     cancel.cancel();
     for a in agents {
         a.await.unwrap().unwrap();

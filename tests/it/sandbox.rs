@@ -92,7 +92,7 @@ async fn a_job_sees_none_of_the_agents_environment_files_or_processes() {
         .collect();
     // The allow-list, and what the shell itself sets.
     let allowed = [
-        "PATH", "HOME", "TMPDIR", "LANG", "PWD", "OLDPWD", "SHLVL", "_",
+        "PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "PWD", "OLDPWD", "SHLVL", "_",
     ];
     assert!(
         names.iter().all(|n| allowed.contains(n)),
