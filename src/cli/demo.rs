@@ -125,7 +125,7 @@ async fn client_loop(
             capabilities: 1,
             max_attempts: 3,
         };
-        let posted = if n % REDUNDANT_EVERY == 0 {
+        let posted = if n.is_multiple_of(REDUNDANT_EVERY) {
             wallet
                 .post_redundant_job(&job, 3, 0)
                 .await
