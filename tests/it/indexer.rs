@@ -1004,6 +1004,10 @@ async fn redundant_jobs_are_indexed_and_rebuild_equal() {
         };
         workers[w].call(d.job_manager, &commit).await.unwrap();
     }
+    // Indexed live from here; the reveals and the payment happen on a branch that is later orphaned.
+    let mut run = start(&devnet, pool.clone(), config(), None).await;
+    wait_indexed(&mut run.status, devnet.head().await).await;
+    let snapshot = devnet.rpc("evm_snapshot", serde_json::json!([])).await;
     for (id, w, c) in plan {
         let (_, salt) = seal(id, c, workers[w].address());
         let reveal = JobManager::revealResultCall {
@@ -1022,7 +1026,6 @@ async fn redundant_jobs_are_indexed_and_rebuild_equal() {
         .unwrap();
 
     let head = devnet.head().await;
-    let mut run = start(&devnet, pool.clone(), config(), None).await;
     wait_indexed(&mut run.status, head).await;
 
     let jobs: Vec<(String, String, i32, i32, Option<String>)> = sqlx::query_as(
@@ -1070,6 +1073,46 @@ async fn redundant_jobs_are_indexed_and_rebuild_equal() {
         .await
         .unwrap();
     assert_eq!(reveals, 5, "each reveal is a result row");
-
     stop_and_compare_with_fresh(run, &pool, &devnet, &cluster, "fresh", head).await;
+
+    // The reveals, the consensus and the payment orphaned by a reorg: the index goes back to committed
+    // replicas with no result, no consensus and no payment, equal to a fresh index of the canonical chain.
+    let mut run = start(&devnet, pool.clone(), config(), None).await;
+    assert_eq!(
+        devnet
+            .rpc("evm_revert", serde_json::json!([snapshot]))
+            .await,
+        serde_json::json!(true)
+    );
+    devnet.advance(1, 14).await;
+    let head = devnet.head().await;
+    wait_indexed(&mut run.status, head).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while count(&pool, "SELECT count(*) FROM results").await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "orphaned reveals still indexed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let jobs: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, consensus FROM jobs ORDER BY job_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        jobs,
+        vec![("revealing".into(), None), ("revealing".into(), None)]
+    );
+    let outcomes: Vec<String> =
+        sqlx::query_scalar("SELECT outcome FROM assignments ORDER BY job_id, attempt")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(outcomes.iter().all(|o| o == "committed"), "{outcomes:?}");
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM payments WHERE kind = 'reward'").await,
+        0
+    );
+    stop_and_compare_with_fresh(run, &pool, &devnet, &cluster, "canonical", head).await;
 }
