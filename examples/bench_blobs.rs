@@ -237,7 +237,7 @@ async fn main() -> anyhow::Result<()> {
         eip4844::commitment(&data).expect("commitment");
     });
     let sidecar_ms = best_ms(3, || {
-        eip4844::sidecar(&data).expect("sidecar");
+        accord::chain::evm::blob::sidecar(&data).expect("sidecar");
     });
     println!(
         "\nKZG work for one full blob: commitment + versioned hash {commit_ms:.1} ms (per verified read); \

@@ -9,12 +9,10 @@
 //!             ──re-encode, KZG commitment, versioned hash == the chain's──► bytes
 //! ```
 //!
-//! Encoding: alloy's `SimpleCoder`, one blob per result. The first field element holds the length (8 bytes,
-//! big-endian), each following one 31 bytes of data behind a zero byte, the rest of the blob is zero. So a
-//! result holds at most [`MAX_PAYLOAD`] bytes (a larger one goes to the router's secondary layer). The encoding
-//! is canonical: [`commitment`] re-encodes the bytes and recomputes the KZG commitment and its versioned hash
-//! (`0x01 ‖ sha256(commitment)[1..]`), so bytes verify only against the blob an honest encoder makes of them,
-//! and two replicas with the same bytes reveal the same commitment.
+//! The encoding and the KZG work live with the EVM adapter ([`crate::chain::evm::blob`]): one canonical blob
+//! per result, so a result holds at most [`MAX_PAYLOAD`] bytes (a larger one goes to the router's secondary
+//! layer), and [`commitment`] re-encodes bytes and recomputes the versioned hash, so bytes verify only against
+//! the blob an honest encoder makes of them.
 //!
 //! Blobs are pruned by consensus nodes after about 18 days; the coordinator's archive keeps the bytes. Reading a
 //! blob back uses the standard beacon API, `GET /eth/v1/beacon/blobs/{block_id}?versioned_hashes=…`, where
@@ -24,116 +22,44 @@
 
 use std::time::Duration;
 
-use alloy::eips::eip4844::builder::{SidecarBuilder, SimpleCoder};
-use alloy::eips::eip4844::env_settings::EnvKzgSettings;
-use alloy::eips::eip4844::{AsCkzg, Blob, FIELD_ELEMENTS_PER_BLOB, kzg_to_versioned_hash};
-use alloy::eips::eip7594::BlobTransactionSidecarVariant;
 use alloy::primitives::B256;
 use serde::{Deserialize, Serialize};
 
 use super::{BlobRef, BoxFuture, Bytes, DaLayer, Error, Result};
+pub use crate::chain::evm::blob::MAX_PAYLOAD;
+use crate::chain::evm::blob::{self, BYTES_PER_BLOB, BlobError};
 use crate::chain::redact_rpc_url;
 
 /// `daKind` of an EIP-4844 blob.
-pub const KIND_EIP4844: u8 = 3;
+pub const KIND_EIP4844: u8 = crate::domain::DA_KIND_EIP4844;
 /// The locator of a blob result: blob 0 of the transaction that recorded it.
 pub const LOCATOR: &str = "eip4844";
-/// The most bytes one blob holds with the canonical encoding: 4,095 field elements of 31 bytes.
-pub const MAX_PAYLOAD: usize = (FIELD_ELEMENTS_PER_BLOB as usize - 1) * 31;
 /// The layer's name in logs and `/v1/status`.
 const NAME: &str = "eip4844";
 
-/// Stack for KZG work: blobs are 128 KiB and cells 256 KiB per blob, copied by value along the way (more so
-/// without optimisations), which a 2 MiB thread stack does not always hold.
-const KZG_STACK: usize = 64 << 20;
-
-/// Runs `f` on a thread of its own with a stack of [`KZG_STACK`] bytes, and waits for it.
-fn with_kzg_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("accord-kzg".into())
-            .stack_size(KZG_STACK)
-            .spawn_scoped(scope, f)
-            .expect("a thread for KZG work")
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+/// The DA error of a blob error: bytes that do not fit one blob are [`Error::Unfit`], a blob that is not the
+/// one it should be is [`Error::Mismatch`].
+fn da_error(e: BlobError) -> Error {
+    match e {
+        BlobError::Unfit(m) => Error::Unfit(m),
+        BlobError::Invalid(m) => Error::Mismatch(m),
+    }
 }
 
-/// The canonical blob of `data` (1 to [`MAX_PAYLOAD`] bytes), alone in a vector (a blob stays on the heap).
-pub fn encode(data: &[u8]) -> Result<Vec<Blob>> {
-    if data.is_empty() || data.len() > MAX_PAYLOAD {
-        return Err(Error::Unfit(format!(
-            "an EIP-4844 result holds 1 to {MAX_PAYLOAD} bytes; this one is {} bytes",
-            data.len()
-        )));
-    }
-    let blobs = with_kzg_stack(|| SidecarBuilder::<SimpleCoder>::from_slice(data).take());
-    if blobs.len() != 1 {
-        return Err(Error::Unfit(format!(
-            "the encoder made {} blobs of {} bytes",
-            blobs.len(),
-            data.len()
-        )));
-    }
-    Ok(blobs)
-}
-
-/// The bytes of a canonical blob, `size` long: the length it declares must be `size`.
-pub fn decode(blob: &Blob, size: u64) -> Result<Vec<u8>> {
-    let declared = u64::from_be_bytes(blob[1..9].try_into().expect("8 bytes"));
-    if declared != size || size == 0 || size > MAX_PAYLOAD as u64 {
-        return Err(Error::Mismatch(format!(
-            "the blob declares {declared} bytes, the reference says {size}"
-        )));
-    }
-    let mut data = Vec::with_capacity(size as usize);
-    for fe in blob.chunks(32).skip(1) {
-        let take = (size as usize - data.len()).min(31);
-        data.extend_from_slice(&fe[1..1 + take]);
-        if data.len() == size as usize {
-            break;
-        }
-    }
-    Ok(data)
-}
-
-/// The versioned hash of `blob`'s KZG commitment.
-pub fn versioned_hash(blob: &Blob) -> Result<B256> {
-    let settings = EnvKzgSettings::Default.get();
-    let blob = blob.as_ckzg();
-    let commitment = with_kzg_stack(|| settings.blob_to_kzg_commitment(blob))
-        .map_err(|e| Error::Mismatch(format!("not a valid blob: {e}")))?;
-    Ok(kzg_to_versioned_hash(commitment.to_bytes().as_slice()))
-}
-
-/// The commitment of `data` as a blob result: the versioned hash of its canonical blob.
+/// The commitment of `data` as a blob result: the versioned hash of its canonical blob (see
+/// [`crate::chain::evm::blob`]).
 pub fn commitment(data: &[u8]) -> Result<B256> {
-    versioned_hash(&encode(data)?[0])
+    blob::commitment(data).map_err(da_error)
 }
 
-/// The sidecar a transaction carries `data` in: its canonical blob with the KZG commitment and the cell proofs
-/// of EIP-7594 (the form nodes take since the Osaka upgrade).
-pub fn sidecar(data: &[u8]) -> Result<BlobTransactionSidecarVariant> {
-    encode(data)?;
-    let sidecar =
-        with_kzg_stack(|| SidecarBuilder::<SimpleCoder>::from_slice(data).build_7594())
-            .map_err(|e| Error::Unfit(format!("cannot compute the blob's KZG proofs: {e}")))?;
-    Ok(BlobTransactionSidecarVariant::Eip7594(sidecar))
-}
-
-/// A blob of the beacon API's JSON (0x-hex of 131,072 bytes), kept on the heap.
-fn parse_blob(hex: &str) -> Result<Vec<Blob>> {
-    let bytes = alloy::hex::decode(hex)
+/// A blob of the beacon API's JSON: 0x-hex of 131,072 bytes.
+fn parse_blob(hex: &str) -> Result<Vec<u8>> {
+    alloy::hex::decode(hex)
         .ok()
-        .filter(|b| b.len() == alloy::eips::eip4844::BYTES_PER_BLOB)
+        .filter(|b| b.len() == BYTES_PER_BLOB)
         .ok_or_else(|| {
             Error::Mismatch("the beacon node served a blob that is not 131,072 bytes of hex".into())
-        })?;
-    // A heap vector of one blob, without a 128 KiB copy on the stack.
-    let mut blobs = vec![Blob::ZERO];
-    blobs[0].0.copy_from_slice(&bytes);
-    Ok(blobs)
+        })
 }
 
 /// How the beacon API is asked for the blobs of an execution block.
@@ -322,8 +248,8 @@ impl Eip4844Layer {
         // A node may ignore the filter: take the blob that commits to the reference, checked here.
         for hex in &blobs.data {
             let blob = parse_blob(hex)?;
-            if versioned_hash(&blob[0])? == r.commitment {
-                let data = Bytes::from(decode(&blob[0], r.size)?);
+            if blob::versioned_hash(&blob).map_err(da_error)? == r.commitment {
+                let data = Bytes::from(blob::decode(&blob, r.size).map_err(da_error)?);
                 super::verify(r, &data)?;
                 return Ok(data);
             }
@@ -383,50 +309,6 @@ impl DaLayer for Eip4844Layer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn blobs_round_trip_and_commit_canonically() {
-        for len in [1, 30, 31, 32, 4096, MAX_PAYLOAD] {
-            let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
-            let blob = encode(&data).unwrap();
-            assert_eq!(decode(&blob[0], len as u64).unwrap(), data, "{len}");
-            // Every field element starts with a zero byte: a valid BLS12-381 scalar.
-            assert!(blob[0].chunks(32).all(|fe| fe[0] == 0));
-        }
-        let data = b"the same answer".to_vec();
-        let c = commitment(&data).unwrap();
-        assert_eq!(c[0], 1, "versioned hash version");
-        assert_eq!(commitment(&data).unwrap(), c);
-        let mut other = data.clone();
-        other[0] ^= 1;
-        assert_ne!(commitment(&other).unwrap(), c);
-        // The sidecar carries the same blob: its versioned hash is the commitment.
-        let sidecar = sidecar(&data).unwrap();
-        assert_eq!(sidecar.versioned_hashes().collect::<Vec<_>>(), vec![c]);
-    }
-
-    #[test]
-    fn sizes_outside_one_blob_are_unfit() {
-        assert!(matches!(encode(&[]), Err(Error::Unfit(_))));
-        assert!(matches!(
-            encode(&vec![1; MAX_PAYLOAD + 1]),
-            Err(Error::Unfit(_))
-        ));
-        assert_eq!(MAX_PAYLOAD, 126_945);
-    }
-
-    /// Attack: a blob that declares another length than the reference (a padded or truncated result).
-    #[test]
-    fn a_blob_declaring_another_size_is_refused() {
-        let blob = encode(b"twelve bytes").unwrap();
-        assert!(decode(&blob[0], 12).is_ok());
-        for size in [0, 11, 13, MAX_PAYLOAD as u64 + 1] {
-            assert!(
-                matches!(decode(&blob[0], size), Err(Error::Mismatch(_))),
-                "{size}"
-            );
-        }
-    }
 
     #[test]
     fn slots_follow_the_beacon_genesis() {

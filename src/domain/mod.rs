@@ -143,17 +143,21 @@ pub fn parse_decimal(s: &str) -> Result<U256, String> {
         .map_err(|_| format!("{s:?} is not a decimal uint256"))
 }
 
+/// `daKind` of an EIP-4844 blob: the result's bytes travel in blob 0 of the transaction that records it.
+pub const DA_KIND_EIP4844: u8 = 3;
+
 /// Where a blob lives and what it commits to: the four values `submitResult` puts on chain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct BlobRef {
-    /// DA layer kind, as the contract numbers it: 1 local, 2 Celestia.
+    /// DA layer kind, as the contract numbers it: 1 local, 2 Celestia, 3 EIP-4844 (EVM chains).
     pub kind: u8,
-    /// Commitment to the bytes (0x-hex bytes32): their sha256 (local) or Celestia share commitment.
+    /// Commitment to the bytes (0x-hex bytes32): their sha256 (local), Celestia share commitment, or the
+    /// versioned hash of their blob's KZG commitment (EIP-4844).
     #[schema(value_type = String, example = "0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
     pub commitment: alloy::primitives::B256,
     /// Size of the bytes.
     pub size: u64,
-    /// Where to fetch them: `accord:sha256:<hex>` or `celestia:<height>:<namespace hex>`.
+    /// Where to fetch them: `accord:sha256:<hex>`, `celestia:<height>:<namespace hex>` or `eip4844`.
     pub locator: String,
 }
 

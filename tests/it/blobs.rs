@@ -111,7 +111,7 @@ async fn blob_results_are_bound_on_chain_and_served_verified() {
         .unwrap_err();
     assert!(e.to_string().contains("BlobNotCarried"), "{e}");
     // Attack: carry another blob under the claimed commitment.
-    let other = eip4844::sidecar(b"some other bytes").unwrap();
+    let other = accord::chain::evm::blob::sidecar(b"some other bytes").unwrap();
     let e = sender4
         .send_blob(
             stack.deployment.job_manager,

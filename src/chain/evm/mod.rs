@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod bindings;
+pub mod blob;
 pub mod coordinate;
 pub mod decode;
 pub mod deployment;

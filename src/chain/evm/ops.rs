@@ -76,14 +76,14 @@ async fn send_result<C: SolCall>(
     data: Option<&[u8]>,
     what: &str,
 ) -> anyhow::Result<TransactionReceipt> {
-    if blob.kind != crate::da::KIND_EIP4844 {
+    if blob.kind != crate::domain::DA_KIND_EIP4844 {
         return send(sender, to, call, what).await;
     }
     let data = data
         .with_context(|| format!("{what}: an EIP-4844 result needs its bytes to carry as a blob"))?
         .to_vec();
     let size = data.len();
-    let sidecar = tokio::task::spawn_blocking(move || crate::da::eip4844::sidecar(&data))
+    let sidecar = tokio::task::spawn_blocking(move || super::blob::sidecar(&data))
         .await
         .context("the KZG task failed")??;
     let carried = sidecar.versioned_hashes().next();

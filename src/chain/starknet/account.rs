@@ -607,7 +607,7 @@ impl WorkerActions for StarknetAccount {
     ) -> Pending<'a, Included> {
         Box::pin(async move {
             anyhow::ensure!(
-                blob.kind != crate::da::KIND_EIP4844,
+                blob.kind != crate::domain::DA_KIND_EIP4844,
                 "Starknet transactions carry no EIP-4844 blobs: use another DA layer for Starknet results"
             );
             let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
@@ -652,7 +652,7 @@ impl WorkerActions for StarknetAccount {
     ) -> Pending<'a, Included> {
         Box::pin(async move {
             anyhow::ensure!(
-                blob.kind != crate::da::KIND_EIP4844,
+                blob.kind != crate::domain::DA_KIND_EIP4844,
                 "Starknet transactions carry no EIP-4844 blobs: use another DA layer for Starknet results"
             );
             let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
