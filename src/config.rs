@@ -447,9 +447,18 @@ mod tests {
         config.database.url =
             "postgres://accord:s3cret-pw@db.internal:5432/accord?sslmode=require".into();
         config.chain.rpc_url = "https://user:rpc-pass@eth.example/v2/API-KEY-123?key=q".into();
+        config.da.eip4844.beacon_url = "http://beacon-user:beacon-pw@10.0.0.9:5052".into();
+        config.da.eip4844.rpc_url = "http://10.0.0.9:8545/el-API-KEY-456".into();
         config.da.celestia.auth_token = Some(Secret::new("celestia-token-xyz".to_owned()));
         let text = format!("{config:?} {config:#?}");
-        for secret in ["s3cret-pw", "rpc-pass", "API-KEY-123", "celestia-token-xyz"] {
+        for secret in [
+            "s3cret-pw",
+            "rpc-pass",
+            "API-KEY-123",
+            "celestia-token-xyz",
+            "beacon-pw",
+            "el-API-KEY-456",
+        ] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(

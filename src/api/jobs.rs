@@ -1,6 +1,5 @@
 //! `/v1/jobs`, `/v1/jobs/{id}`, `/v1/jobs/{id}/result` (the result's bytes, checked against the chain).
 
-use alloy::primitives::B256;
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
@@ -13,7 +12,7 @@ use super::chains::{self, AddressFilter, address_on};
 use super::error::{ApiPath, ApiQuery, Error, ErrorBody, Result};
 use super::input::{self, Page};
 use super::workers::Slash;
-use crate::da::{BlobRef, Source};
+use crate::da::Source;
 use crate::store::views::jobs::{
     self as view, AssignmentView, JobDetailView, JobFilter, JobView, PaymentView, ResultView,
 };
@@ -339,51 +338,45 @@ pub(crate) async fn get_job_result(
 ) -> Result<Response> {
     let chain = s.one(q.chain.as_deref())?;
     let id = input::uint256("id", &id)?;
-    let result = view::latest_result(&s.app.pool, chain.id, &id).await?;
-    if let Some(view::LatestResult {
-        attempt,
-        da_kind: kind,
-        commitment,
-        size,
-        locator,
-        block_number,
-    }) = result
-    {
+    // The first candidate that verifies is served; a redundant job has one per agreeing replica.
+    let mut failure = None;
+    for row in view::served_results(&s.app.pool, chain.id, &id).await? {
+        let attempt = row.attempt;
         let unavailable = |why: String| {
             Error::ResultUnavailable(format!("result of job {id} (attempt {attempt}) {why}"))
         };
-        let blob = BlobRef {
-            kind: u8::try_from(kind)
-                .map_err(|_| unavailable(format!("has an unknown DA kind {kind}")))?,
-            commitment: commitment
-                .parse::<B256>()
-                .map_err(|_| unavailable(format!("has a malformed commitment {commitment}")))?,
-            size: size
-                .parse::<u64>()
-                .map_err(|_| unavailable(format!("has an impossible size {size}")))?,
-            locator,
+        let blob = match row.reference() {
+            Ok(blob) => blob,
+            Err(why) => {
+                failure.get_or_insert(unavailable(why));
+                continue;
+            }
         };
-        let fetched = s
-            .app
-            .da
-            .fetch_verified(&blob, u64::try_from(block_number).ok())
-            .await
-            .map_err(|e| match blobs::da_error(e) {
-                Error::ResultMismatch(m) => {
-                    Error::ResultMismatch(format!("result of job {id} (attempt {attempt}): {m}"))
-                }
-                Error::ResultUnavailable(m) => unavailable(format!("cannot be fetched: {m}")),
-                other => other,
-            })?;
-        let source = match fetched.source {
-            Source::Archive => "archive",
-            Source::Layer => "layer",
-        };
-        return Ok(blobs::bytes_response(
-            fetched.data,
-            &blob.commitment,
-            source,
-        ));
+        match s.app.da.fetch_verified(&blob, row.block()).await {
+            Ok(fetched) => {
+                let source = match fetched.source {
+                    Source::Archive => "archive",
+                    Source::Layer => "layer",
+                };
+                return Ok(blobs::bytes_response(
+                    fetched.data,
+                    &blob.commitment,
+                    source,
+                ));
+            }
+            Err(e) => {
+                failure.get_or_insert(match blobs::da_error(e) {
+                    Error::ResultMismatch(m) => Error::ResultMismatch(format!(
+                        "result of job {id} (attempt {attempt}): {m}"
+                    )),
+                    Error::ResultUnavailable(m) => unavailable(format!("cannot be fetched: {m}")),
+                    other => other,
+                });
+            }
+        }
+    }
+    if let Some(error) = failure {
+        return Err(error);
     }
     // Only on the miss path: tell an unknown job from one without a result.
     let exists = view::exists(&s.app.pool, chain.id, &id).await?;

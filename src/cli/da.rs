@@ -241,28 +241,33 @@ async fn fetch(
             }
         }
     };
-    let row = crate::store::views::jobs::latest_result(pool, chain_id, &id).await?;
-    let crate::store::views::jobs::LatestResult {
-        attempt,
-        da_kind: kind,
-        commitment,
-        size,
-        locator,
-        block_number,
-    } = row.with_context(|| format!("job {id} has no result on chain {chain_id}"))?;
-    let blob = BlobRef {
-        kind: u8::try_from(kind).with_context(|| format!("unknown DA kind {kind}"))?,
-        commitment: commitment
-            .parse()
-            .with_context(|| format!("malformed commitment {commitment}"))?,
-        size: size
-            .parse()
-            .with_context(|| format!("impossible size {size}"))?,
-        locator,
-    };
-    let fetched = router
-        .fetch_verified(&blob, u64::try_from(block_number).ok())
-        .await
-        .with_context(|| format!("result of job {id} (attempt {attempt})"))?;
-    Ok((fetched.data, blob, fetched.source))
+    let rows = crate::store::views::jobs::served_results(pool, chain_id, &id).await?;
+    anyhow::ensure!(
+        !rows.is_empty(),
+        "job {id} has no result on chain {chain_id}"
+    );
+    // The first candidate that verifies; a redundant job has one per agreeing replica.
+    let mut failure = None;
+    for row in rows {
+        let attempt = row.attempt;
+        let blob = match row.reference() {
+            Ok(blob) => blob,
+            Err(why) => {
+                failure.get_or_insert(anyhow::anyhow!(
+                    "result of job {id} (attempt {attempt}) {why}"
+                ));
+                continue;
+            }
+        };
+        match router.fetch_verified(&blob, row.block()).await {
+            Ok(fetched) => return Ok((fetched.data, blob, fetched.source)),
+            Err(e) => {
+                failure.get_or_insert(
+                    anyhow::Error::new(e)
+                        .context(format!("result of job {id} (attempt {attempt})")),
+                );
+            }
+        }
+    }
+    Err(failure.expect("at least one candidate was tried"))
 }

@@ -74,7 +74,7 @@ pub enum BlockIdMode {
 }
 
 /// `[da.eip4844]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Eip4844Config {
     /// A beacon node's REST API (http), for blobs not in the archive.
@@ -87,6 +87,19 @@ pub struct Eip4844Config {
     pub seconds_per_slot: u64,
     /// Per-request timeout, in milliseconds.
     pub timeout_ms: u64,
+}
+
+/// URLs redacted (they may carry a user, a password or an API key).
+impl std::fmt::Debug for Eip4844Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Eip4844Config")
+            .field("beacon_url", &redact_rpc_url(&self.beacon_url))
+            .field("block_id", &self.block_id)
+            .field("rpc_url", &redact_rpc_url(&self.rpc_url))
+            .field("seconds_per_slot", &self.seconds_per_slot)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
 }
 
 impl Default for Eip4844Config {
@@ -114,7 +127,12 @@ pub fn slot_of(timestamp: u64, genesis_time: u64, seconds_per_slot: u64) -> Opti
 pub struct Eip4844Layer {
     http: reqwest::Client,
     config: Eip4844Config,
+    /// The beacon genesis time, read once.
+    genesis: std::sync::Arc<tokio::sync::OnceCell<u64>>,
 }
+
+/// The largest beacon answer read: 21 blobs (the most one block holds today) as hex, with room to spare.
+const MAX_BEACON_ANSWER: usize = 16 << 20;
 
 #[derive(Deserialize)]
 struct Blobs {
@@ -138,7 +156,11 @@ impl Eip4844Layer {
             .timeout(Duration::from_millis(config.timeout_ms))
             .build()
             .unwrap_or_default();
-        Self { http, config }
+        Self {
+            http,
+            config,
+            genesis: Default::default(),
+        }
     }
 
     fn unavailable(&self, message: String) -> Error {
@@ -165,10 +187,20 @@ impl Eip4844Layer {
         if !status.is_success() {
             return Err(self.unavailable(format!("beacon node {shown} answered HTTP {status}")));
         }
-        let body = response
-            .bytes()
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| self.unavailable(format!("beacon node {shown}: {}", e.without_url())))?;
+            .map_err(|e| self.unavailable(format!("beacon node {shown}: {}", e.without_url())))?
+        {
+            if body.len() + chunk.len() > MAX_BEACON_ANSWER {
+                return Err(self.unavailable(format!(
+                    "beacon node {shown} answered more than {MAX_BEACON_ANSWER} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
         serde_json::from_slice(&body)
             .map(Some)
             .map_err(|e| self.unavailable(format!("beacon node {shown}: unexpected answer: {e}")))
@@ -179,16 +211,23 @@ impl Eip4844Layer {
         match self.config.block_id {
             BlockIdMode::Number => Ok(number.to_string()),
             BlockIdMode::Slot => {
-                let genesis: Genesis = self
-                    .beacon("/eth/v1/beacon/genesis")
-                    .await?
-                    .ok_or_else(|| self.unavailable("the beacon node has no genesis".into()))?;
-                let genesis_time = genesis.data.genesis_time.parse::<u64>().map_err(|_| {
-                    self.unavailable(format!(
-                        "the beacon genesis time {:?} is not a number",
-                        genesis.data.genesis_time
-                    ))
-                })?;
+                let genesis_time = *self
+                    .genesis
+                    .get_or_try_init(|| async {
+                        let genesis: Genesis = self
+                            .beacon("/eth/v1/beacon/genesis")
+                            .await?
+                            .ok_or_else(|| {
+                                self.unavailable("the beacon node has no genesis".into())
+                            })?;
+                        genesis.data.genesis_time.parse::<u64>().map_err(|_| {
+                            self.unavailable(format!(
+                                "the beacon genesis time {:?} is not a number",
+                                genesis.data.genesis_time
+                            ))
+                        })
+                    })
+                    .await?;
                 let timestamp = self.block_timestamp(number).await?;
                 slot_of(timestamp, genesis_time, self.config.seconds_per_slot)
                     .map(|s| s.to_string())
@@ -245,19 +284,29 @@ impl Eip4844Layer {
                 "the beacon node has no block {id} (execution block {block})"
             ))
         })?;
-        // A node may ignore the filter: take the blob that commits to the reference, checked here.
-        for hex in &blobs.data {
-            let blob = parse_blob(hex)?;
-            if blob::versioned_hash(&blob).map_err(da_error)? == r.commitment {
-                let data = Bytes::from(blob::decode(&blob, r.size).map_err(da_error)?);
-                super::verify(r, &data)?;
-                return Ok(data);
+        // A node may ignore the filter, or serve junk besides: take the blob that commits to the reference,
+        // checked here, skipping anything else. KZG work runs off the async workers.
+        let wanted = r.clone();
+        let found = tokio::task::spawn_blocking(move || -> Result<Option<Bytes>> {
+            for hex in &blobs.data {
+                let Ok(blob) = parse_blob(hex) else { continue };
+                if blob::versioned_hash(&blob).ok() != Some(wanted.commitment) {
+                    continue;
+                }
+                let data = Bytes::from(blob::decode(&blob, wanted.size).map_err(da_error)?);
+                super::verify(&wanted, &data)?;
+                return Ok(Some(data));
             }
-        }
-        Err(Error::NotFound(format!(
-            "the beacon node serves no blob {} at block {id} (pruned after ~18 days?)",
-            r.commitment
-        )))
+            Ok(None)
+        })
+        .await
+        .map_err(|e| self.unavailable(format!("the KZG task failed: {e}")))??;
+        found.ok_or_else(|| {
+            Error::NotFound(format!(
+                "the beacon node serves no blob {} at block {id} (pruned after ~18 days?)",
+                r.commitment
+            ))
+        })
     }
 
     async fn reference(&self, data: Bytes) -> Result<BlobRef> {

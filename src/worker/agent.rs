@@ -79,8 +79,9 @@ pub struct Entry {
     /// A replica's reveal transaction, once mined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revealed: Option<String>,
-    /// sha256 of an EIP-4844 result's bytes, kept in the state folder (`blobs/<sha256>`) until the transaction
-    /// that carries them is sent.
+    /// sha256 of an EIP-4844 result's bytes, kept in the state folder (`blobs/<sha256 of the entry's key>`, one
+    /// file per assignment: two jobs with the same output keep a copy each) until the transaction that carries
+    /// them is mined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carried: Option<alloy::primitives::B256>,
 }
@@ -441,7 +442,7 @@ impl Agent {
             if output.exit_code != Some(0) {
                 warn!(target: "accord::worker", job = %job.job_id, exit_code = ?output.exit_code, "command failed; its output is submitted as the result");
             }
-            let (blob, carried) = self.publish(output.stdout).await?;
+            let (blob, carried) = self.publish(key, output.stdout).await?;
             self.record(key, |en| {
                 en.blob = Some(blob.clone());
                 en.carried = carried;
@@ -449,7 +450,7 @@ impl Agent {
             entry.blob = Some(blob);
             entry.carried = carried;
         }
-        let data = self.carried(&entry)?;
+        let data = self.carried(key, &entry)?;
         let blob = entry.blob.clone().expect("published above");
         // Read the job on chain: never submit twice, never for someone else's assignment.
         let on_chain = self.account.job(job_id).await?;
@@ -469,7 +470,7 @@ impl Agent {
             .tx;
         info!(target: "accord::worker", job = %job.job_id, %tx, size = blob.size, "result submitted");
         self.record(key, |en| en.submitted = Some(tx))?;
-        self.drop_carried(&entry);
+        self.drop_carried(key, &entry);
         Ok(())
     }
 }
@@ -480,6 +481,7 @@ impl Agent {
     /// state folder (their sha256 is returned) until that transaction is sent.
     async fn publish(
         &self,
+        key: &str,
         mut bytes: Vec<u8>,
     ) -> anyhow::Result<(BlobRef, Option<alloy::primitives::B256>)> {
         if self.config.corrupt_results {
@@ -490,10 +492,11 @@ impl Agent {
             return Ok((blob, None));
         }
         let sha = crate::da::sha256(&bytes);
-        let dir = self.config.state_dir.join("blobs");
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join(sha.to_string());
+        let path = self.kept(key);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
         std::fs::write(&path, &bytes)
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok((blob, Some(sha)))
@@ -501,18 +504,27 @@ impl Agent {
 
     /// Removes the kept bytes of an EIP-4844 result once its transaction is mined (the chain and the
     /// coordinator's archive have them).
-    fn drop_carried(&self, entry: &Entry) {
-        if let Some(sha) = entry.carried {
-            let _ = std::fs::remove_file(self.config.state_dir.join("blobs").join(sha.to_string()));
+    fn drop_carried(&self, key: &str, entry: &Entry) {
+        if entry.carried.is_some() {
+            let _ = std::fs::remove_file(self.kept(key));
         }
     }
 
-    /// The kept bytes of an EIP-4844 result (none for other kinds), checked against their sha256.
-    fn carried(&self, entry: &Entry) -> anyhow::Result<Option<Vec<u8>>> {
+    /// Where the bytes of the EIP-4844 result of assignment `key` are kept.
+    fn kept(&self, key: &str) -> PathBuf {
+        self.config
+            .state_dir
+            .join("blobs")
+            .join(crate::da::sha256(key.as_bytes()).to_string())
+    }
+
+    /// The kept bytes of assignment `key`'s EIP-4844 result (none for other kinds), checked against their
+    /// sha256.
+    fn carried(&self, key: &str, entry: &Entry) -> anyhow::Result<Option<Vec<u8>>> {
         let Some(sha) = entry.carried else {
             return Ok(None);
         };
-        let path = self.config.state_dir.join("blobs").join(sha.to_string());
+        let path = self.kept(key);
         let bytes = std::fs::read(&path).with_context(|| {
             format!(
                 "the bytes of this EIP-4844 result are gone from {}: the blob cannot be sent",
@@ -595,7 +607,7 @@ impl Agent {
                             .decline_replica(key, job_id, decline::CANNOT_START, why)
                             .await;
                     }
-                    let (blob, carried) = self.publish(output.stdout).await?;
+                    let (blob, carried) = self.publish(key, output.stdout).await?;
                     self.record(key, |en| {
                         en.blob = Some(blob.clone());
                         en.carried = carried;
@@ -619,7 +631,7 @@ impl Agent {
         if job.status != "revealing" {
             return Ok(());
         }
-        let data = self.carried(&entry)?;
+        let data = self.carried(key, &entry)?;
         let (Some(blob), Some(salt)) = (entry.blob.clone(), entry.salt) else {
             anyhow::bail!("the state file lost this replica's result or salt: it cannot reveal");
         };
@@ -630,7 +642,7 @@ impl Agent {
             .tx;
         info!(target: "accord::worker", job = %job.job_id, %tx, "replica revealed");
         self.record(key, |en| en.revealed = Some(tx))?;
-        self.drop_carried(&entry);
+        self.drop_carried(key, &entry);
         Ok(())
     }
 

@@ -541,6 +541,49 @@ async fn job_detail_carries_assignments_results_payments_and_slashes() {
     );
 }
 
+/// Attack: agreeing replicas seal only the commitment, so the last one to reveal may name a wrong size (or
+/// kind) with it. Its reference cannot be served, and must not hide the other agreeing replica's, which is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redundant_result_is_served_from_any_agreeing_reference_that_verifies() {
+    let f = fixture().await;
+    let data = b"the agreed bytes".to_vec();
+    let sha = accord::da::sha256(&data).to_string();
+    let sql = format!(
+        "INSERT INTO jobs (chain_id, job_id, stream, client, spec_hash, spec_uri, required_capabilities, reward, \
+                           deadline, max_attempts, attempts_left, status, worker, due, posted_block, updated_block, \
+                           redundancy, threshold, consensus) VALUES \
+           ({CHAIN}, 20, 'job:20', '{CLIENT}', '0x5p', 'ipfs://r', 0, 3000, 1700000900, 1, 0, 'submitted', NULL, \
+            1700009000, 40, 45, 3, 2, '{sha}'); \
+         INSERT INTO results (chain_id, job_id, attempt, stream, worker, da_kind, commitment, size, locator, \
+                              challenge_ends_at, block_number, tx_hash) VALUES \
+           ({CHAIN}, 20, 1, 'job:20', '{W1}', 1, '{sha}', {n}, 'accord:sha256:x', 1700009000, 43, '0x7d01'), \
+           ({CHAIN}, 20, 2, 'job:20', '{W2}', 1, '{sha}', {wrong}, 'accord:sha256:x', 1700009000, 44, '0x7d02'); \
+         INSERT INTO da_archive (sha256, size, data) VALUES ('{sha}', {n}, '\\x{hex}');",
+        n = data.len(),
+        wrong = data.len() + 1,
+        hex = alloy::hex::encode(&data),
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    let response = f
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/v1/jobs/20/result")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(body.as_ref(), data.as_slice());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn job_result_serves_only_bytes_that_match_the_latest_commitment() {
     let f = fixture().await;

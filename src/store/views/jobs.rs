@@ -276,24 +276,52 @@ pub struct LatestResult {
     pub block_number: i64,
 }
 
-/// The result of job `job_id`'s latest attempt that has one; for a redundant job, the agreed result (a
-/// replica's reveal of the consensus commitment), and none before the consensus.
-pub async fn latest_result(
+impl LatestResult {
+    /// The DA reference the row records, or why it cannot be one.
+    pub fn reference(&self) -> Result<crate::domain::BlobRef, String> {
+        Ok(crate::domain::BlobRef {
+            kind: u8::try_from(self.da_kind)
+                .map_err(|_| format!("has an unknown DA kind {}", self.da_kind))?,
+            commitment: self
+                .commitment
+                .parse()
+                .map_err(|_| format!("has a malformed commitment {}", self.commitment))?,
+            size: self
+                .size
+                .parse()
+                .map_err(|_| format!("has an impossible size {}", self.size))?,
+            locator: self.locator.clone(),
+        })
+    }
+
+    /// The block that recorded it, as an unsigned number.
+    pub fn block(&self) -> Option<u64> {
+        u64::try_from(self.block_number).ok()
+    }
+}
+
+/// The results that may be served for job `job_id`: its latest attempt's; for a redundant job, every agreeing
+/// replica's reveal of the consensus commitment (latest replica first), none before the consensus. The agreeing
+/// replicas sealed the same commitment but each chose its own kind, size and locator: a reader tries them in
+/// turn, so one replica's unusable reference does not hide the others'.
+pub async fn served_results(
     pool: &PgPool,
     chain_id: i64,
     job_id: &str,
-) -> sqlx::Result<Option<LatestResult>> {
+) -> sqlx::Result<Vec<LatestResult>> {
     sqlx::query_as!(
         LatestResult,
         r#"SELECT r.attempt, r.da_kind, r.commitment, r.size::text AS "size!", r.locator, r.block_number FROM results r
            JOIN jobs j ON j.chain_id = r.chain_id AND j.job_id = r.job_id
            WHERE r.chain_id = $1 AND r.job_id = $2::text::numeric
-             AND (j.redundancy = 1 OR r.commitment = j.consensus)
-           ORDER BY r.attempt DESC LIMIT 1"#,
+             AND (r.commitment = j.consensus
+                  OR (j.redundancy = 1 AND r.attempt = (SELECT max(x.attempt) FROM results x
+                                                        WHERE x.chain_id = r.chain_id AND x.job_id = r.job_id)))
+           ORDER BY r.attempt DESC LIMIT 16"#,
         chain_id,
         job_id
     )
-    .fetch_optional(pool)
+    .fetch_all(pool)
     .await
 }
 

@@ -10,7 +10,8 @@
 //!   with the same nonce and both fees raised by `fee_bump_percent` (at least 10%, the minimum nodes accept);
 //!   the receipt of any of the hashes sent for that nonce ends the wait.
 //! - A transaction may carry an EIP-4844 blob ([`TxSender::send_blob`]): a type-3 transaction whose blob fee is
-//!   twice the node's blob base fee, doubled again on each replacement (the blob pool's replacement rule).
+//!   twice the node's blob base fee. Its replacements double all three fees (the blob pool's rule). While it is
+//!   pending, geth and reth hold the account for the blob pool: the account's other transactions wait for it.
 //! - A receipt with status 0 becomes [`TxError::Reverted`], its reason recovered by replaying the call at the
 //!   receipt's block.
 //!
@@ -137,7 +138,7 @@ impl Fees {
             max_fee = max_fee.max(fresh.max_fee);
             tip = tip.max(fresh.tip);
         }
-        // Blob pools take a replacement only at twice the blob fee.
+        // Blob pools take a replacement only at twice the blob fee (and the caller doubles the others).
         let blob = match fresh {
             Some(fresh) => self.blob.saturating_mul(2).max(fresh.blob),
             None => self.blob.saturating_mul(2),
@@ -758,7 +759,13 @@ impl TxSender {
             {
                 replacements += 1;
                 last_sent = Instant::now();
-                fees = fees.bumped(config.fee_bump_percent, self.fees().await.ok());
+                // Blob pools (geth, reth) take a blob transaction's replacement only at twice every fee.
+                let percent = if payload.blob.is_some() {
+                    config.fee_bump_percent.max(100)
+                } else {
+                    config.fee_bump_percent
+                };
+                fees = fees.bumped(percent, self.fees_for(payload).await.ok());
                 let tx = self.sign(nonce, payload, gas, fees)?;
                 match self.broadcast(&tx.raw).await {
                     Broadcast::Accepted | Broadcast::AlreadyKnown => {
