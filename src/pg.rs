@@ -182,7 +182,7 @@ impl TempCluster {
 
     fn run(&self, step: &'static str, program: &str, args: &[&str]) -> Result<Output> {
         let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
+            let mut c = Command::new(runuser());
             c.args(["-u", "postgres", "--", program]);
             c
         } else {
@@ -260,4 +260,16 @@ impl Drop for TempCluster {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// `runuser`, from `PATH` or from the sbin folders a minimal `PATH` (cron, `env -i`) leaves out.
+fn runuser() -> std::path::PathBuf {
+    let in_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("runuser"));
+    in_path
+        .chain(["/usr/sbin/runuser", "/sbin/runuser"].map(std::path::PathBuf::from))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| "runuser".into())
 }

@@ -8,7 +8,8 @@ pg_temp_bin() {
   echo "PostgreSQL server binaries (initdb, pg_ctl) not found; install them, e.g. apt-get install postgresql" >&2
   return 1
 }
-pg_temp_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# runuser lives in sbin, which a minimal PATH (cron, env -i) leaves out.
+pg_temp_as() { if [ "$(id -u)" = 0 ]; then "$(command -v runuser || echo /usr/sbin/runuser)" -u postgres -- "$@"; else "$@"; fi; }
 pg_temp_start() {
   local bin port
   bin=$(pg_temp_bin) || return 1
