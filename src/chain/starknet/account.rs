@@ -606,10 +606,7 @@ impl WorkerActions for StarknetAccount {
         _data: Option<&'a [u8]>,
     ) -> Pending<'a, Included> {
         Box::pin(async move {
-            anyhow::ensure!(
-                blob.kind != crate::domain::DA_KIND_EIP4844,
-                "Starknet transactions carry no EIP-4844 blobs: use another DA layer for Starknet results"
-            );
+            no_blob(blob)?;
             let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
             let call = jm.submit_result_getcall(
                 &job_id(id)?,
@@ -651,10 +648,7 @@ impl WorkerActions for StarknetAccount {
         _data: Option<&'a [u8]>,
     ) -> Pending<'a, Included> {
         Box::pin(async move {
-            anyhow::ensure!(
-                blob.kind != crate::domain::DA_KIND_EIP4844,
-                "Starknet transactions carry no EIP-4844 blobs: use another DA layer for Starknet results"
-            );
+            no_blob(blob)?;
             let jm = jobs::JobManager::new(self.at("JobManager"), self.signer.as_ref());
             let call = jm.reveal_result_getcall(
                 &job_id(id)?,
@@ -667,6 +661,15 @@ impl WorkerActions for StarknetAccount {
             Ok(included(&self.send(vec![call], "reveal_result").await?))
         })
     }
+}
+
+/// Refuses an EIP-4844 reference: Starknet transactions carry no blobs.
+fn no_blob(blob: &BlobRef) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        blob.kind != crate::domain::DA_KIND_EIP4844,
+        "Starknet transactions carry no EIP-4844 blobs: use another DA layer for Starknet results"
+    );
+    Ok(())
 }
 
 /// The sealed result the Cairo job manager checks a reveal against: poseidon(job_id, commitment.low,
