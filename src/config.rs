@@ -4,7 +4,8 @@
 //! Environment overrides (each wins over the file):
 //! `ACCORD_RPC_URL` → `chain.rpc_url`, `ACCORD_DATABASE_URL` → `database.url`, `ACCORD_API_LISTEN` → `api.listen`,
 //! `ACCORD_DEPLOYMENTS_DIR` → `chain.deployments_dir`, `ACCORD_CONFIRMATIONS` → `indexer.confirmations`,
-//! `ACCORD_CELESTIA_URL` → `da.celestia.url`, `ACCORD_CELESTIA_TOKEN` → `da.celestia.auth_token`.
+//! `ACCORD_CELESTIA_URL` → `da.celestia.url`, `ACCORD_CELESTIA_TOKEN` → `da.celestia.auth_token`,
+//! `ACCORD_STREAM_URL` → `stream.url`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,8 @@ pub struct Config {
     pub scheduler: crate::scheduler::SchedulerConfig,
     /// Data availability.
     pub da: DaConfig,
+    /// The event stream to NATS JetStream (off while `stream.url` is empty).
+    pub stream: crate::stream::StreamConfig,
 }
 
 /// `[chain]`, or one `[[chains]]` entry. Its `Debug` shows the RPC URL without what providers hide keys in (userinfo, path, query).
@@ -252,6 +255,9 @@ impl Config {
         if let Some(v) = var("ACCORD_CELESTIA_TOKEN") {
             self.da.celestia.auth_token = Some(Secret::new(v));
         }
+        if let Some(v) = var("ACCORD_STREAM_URL") {
+            self.stream.url = v;
+        }
         if let Some(v) = var("ACCORD_CONFIRMATIONS") {
             self.indexer.confirmations = v.parse().map_err(|e| Error::Invalid {
                 key: "indexer.confirmations",
@@ -334,6 +340,9 @@ impl Config {
             return invalid("database.max_connections", "must be positive");
         }
         if let Err((key, reason)) = self.scheduler.validate() {
+            return invalid(key, &reason);
+        }
+        if let Err((key, reason)) = self.stream.validate() {
             return invalid(key, &reason);
         }
         self.validate_da()

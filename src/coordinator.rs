@@ -394,9 +394,20 @@ impl Coordinator {
                 status,
             });
         }
+        let publisher = config.stream.enabled().then(|| {
+            crate::stream::Publisher::new(
+                pool.clone(),
+                config.stream.clone(),
+                running
+                    .iter()
+                    .map(|c| (c.manifest.chain_id, c.manifest.caip2())),
+                events.subscribe(),
+            )
+        });
         let state = AppState {
             pool: pool.clone(),
             chains: served,
+            stream: publisher.as_ref().map(|(_, status)| status.clone()),
             events,
             config: config.api.clone(),
             metrics: prometheus(),
@@ -425,6 +436,9 @@ impl Coordinator {
             tasks.spawn(named("indexer", &chain), |stop| async move {
                 indexer.run(stop).await.map_err(Into::into)
             });
+        }
+        if let Some((publisher, _)) = publisher {
+            tasks.spawn("event stream publisher", |stop| publisher.run(stop));
         }
         let reconcile_secs = config.da.reconcile_interval_secs;
         if reconcile_secs > 0 {
@@ -611,6 +625,7 @@ pub async fn start_api_only(
         pool: pool.clone(),
         chains,
         events,
+        stream: None,
         config: config.api.clone(),
         metrics: prometheus(),
         da,

@@ -39,6 +39,7 @@ pub mod remote;
 pub mod scheduler;
 pub mod spec;
 pub mod store;
+pub mod stream;
 pub mod supervise;
 pub mod text;
 pub mod worker;

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::coordinator::{chain_of, connect_chain};
 use crate::indexer::{Indexer, Status};
 use crate::store::digest::{TableDigest, digests};
-use crate::store::{MIGRATOR, connect, cursor, leader, raw, schema as schemas};
+use crate::store::{MIGRATOR, connect, cursor, leader, outbox, raw, schema as schemas};
 
 /// One table compared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -208,7 +208,13 @@ pub async fn replace(
             "an indexer is writing this index and has not halted: it repairs shallow reorgs itself; stop it \
              (accord serve) before replacing its index"
         );
+        let removed = raw::count(&mut *tx, chain_id).await?;
         schemas::replace_chain(&mut tx, &schema, chain_id).await?;
+        // Everything above the deploy block was replaced: the event stream announces it as a rollback, and the
+        // events it now holds carry the generation after it (their message ids differ from the replaced ones').
+        let fork = manifest.deploy_block.saturating_sub(1) as i64;
+        let rollback = outbox::record_rollback(&mut tx, chain_id, fork, None, removed).await?;
+        outbox::set_generation(&mut tx, chain_id, rollback).await?;
         let events = raw::count(&mut *tx, chain_id).await?;
         tx.commit().await?;
         anyhow::Ok(Replaced {

@@ -71,6 +71,8 @@ pub struct AppState {
     pub chains: Vec<ServedChain>,
     /// Newly indexed events of every chain, fanned out to `/v1/events/stream` subscribers.
     pub events: tokio::sync::broadcast::Sender<LiveEvent>,
+    /// The event stream publisher's state, when `[stream]` is configured (`/v1/status`'s `stream`).
+    pub stream: Option<tokio::sync::watch::Receiver<crate::stream::StreamStatus>>,
     /// Limits and timeouts.
     pub config: ApiConfig,
     /// The process-wide Prometheus recorder, when one is installed; its text is appended to `/metrics`.

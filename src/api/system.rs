@@ -45,6 +45,9 @@ pub struct StatusBody {
     pub caught_up: bool,
     /// The DA router: primary and secondary layer, blobs waiting for reconciliation and the oldest one's time.
     pub da: RouterState,
+    /// The event stream to NATS JetStream, when configured: its backlog per chain, what it published and its
+    /// last failure.
+    pub stream: Option<crate::stream::StreamStatus>,
 }
 
 /// One chain served: its indexer's progress, its deployment and its scheduler.
@@ -148,6 +151,7 @@ pub(crate) async fn status(State(s): State<Shared>) -> Result<Json<StatusBody>> 
         caught_up: chains.iter().all(|c| c.caught_up && c.halted.is_none()),
         chains,
         da,
+        stream: s.app.stream.as_ref().map(|w| w.borrow().clone()),
     }))
 }
 

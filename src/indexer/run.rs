@@ -16,7 +16,7 @@ use super::{Error, Result, Status};
 use crate::chain::{BlockRef, Chain};
 use crate::domain::{ChainId, EventRecord, LiveEvent, Stream};
 use crate::store::apply::{apply_events, replay_streams};
-use crate::store::{blocks, bulk, cursor, leader, raw};
+use crate::store::{blocks, bulk, cursor, leader, outbox, raw};
 
 /// Where indexing stands: the last block whose events are all applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,6 +343,8 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
                 }
             }
         }
+        // What is already indexed shows at once, even when the chain stays quiet after a restart.
+        self.status.send_modify(|s| s.indexed = cursor.number);
         let mut sizer = RangeSizer::new(
             self.config.initial_batch_blocks,
             self.config.max_batch_blocks,
@@ -649,6 +651,15 @@ impl<C: Chain + Clone + 'static> Indexer<C> {
         replay_streams(&mut tx, self.chain.chain_id(), &streams, codec).await?;
         blocks::forget_above(&mut tx, self.chain_id(), fork as i64).await?;
         cursor::move_to(&mut tx, self.chain_id(), fork as i64, &hash).await?;
+        // The event stream announces the rollback before the events that replace what it removed.
+        outbox::record_rollback(
+            &mut tx,
+            self.chain_id(),
+            fork as i64,
+            Some(&hash),
+            removed as i64,
+        )
+        .await?;
         tx.commit().await?;
         metrics::counter!("accord_indexer_reorgs_total").increment(1);
         warn!(target: "accord::indexer", fork, removed, streams = streams.len(), "reorg: rolled back to the fork point");

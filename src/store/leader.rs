@@ -40,6 +40,16 @@ pub async fn try_lock_scheduler(conn: &mut PgConnection, chain_id: i64) -> sqlx:
     .await
 }
 
+/// Takes the event stream publisher's lock for this session (released when the session ends), unless another
+/// session holds it.
+pub async fn try_lock_publisher(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT pg_try_advisory_lock(hashtext(current_schema() || ':accord-stream-publisher')) AS "locked!""#
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// Checks that a lock's session still answers.
 pub async fn ping(conn: &mut PgConnection) -> sqlx::Result<()> {
     sqlx::query!("SELECT 1 AS one").fetch_one(conn).await?;

@@ -12,6 +12,7 @@ pub mod heartbeats;
 pub mod intents;
 pub mod leader;
 pub mod nodelay;
+pub mod outbox;
 pub mod raw;
 pub mod schema;
 pub mod views;

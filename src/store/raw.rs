@@ -16,9 +16,11 @@ pub async fn insert(conn: &mut PgConnection, chain_id: u64, events: &[EventRecor
     if events.is_empty() {
         return Ok(());
     }
+    // The generation the event stream's message ids carry (see migrations/0010_event_stream.sql).
+    let generation = super::outbox::generation(&mut *conn, chain_id as i64).await?;
     let mut copy = CopyIn::start(
         conn,
-        "COPY raw_events (chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args) \
+        "COPY raw_events (chain_id, block_number, block_hash, log_index, tx_hash, contract, address, event, stream, args, generation) \
          FROM STDIN",
     )
     .await?;
@@ -36,7 +38,8 @@ pub async fn insert(conn: &mut PgConnection, chain_id: u64, events: &[EventRecor
             .plain(&e.address)
             .plain(&e.event)
             .text(&e.stream)
-            .text(std::str::from_utf8(&args).expect("serde_json writes UTF-8"));
+            .text(std::str::from_utf8(&args).expect("serde_json writes UTF-8"))
+            .plain(generation);
         copy.end_row().await?;
     }
     copy.finish().await?;

@@ -202,6 +202,7 @@ pub(crate) fn state(
         pool,
         chains: vec![accord::api::ServedChain::new(manifest(), status_rx, "")],
         events: events.clone(),
+        stream: None,
         config,
         metrics: None,
         da,

@@ -385,6 +385,7 @@ async fn status_json(router_state: Arc<DaRouter>, pool: PgPool) -> Value {
         pool,
         chains: vec![accord::api::ServedChain::new(manifest(), status, "")],
         events: tokio::sync::broadcast::channel(1).0,
+        stream: None,
         config: Default::default(),
         metrics: None,
         da: router_state,

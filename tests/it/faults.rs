@@ -21,7 +21,7 @@ use crate::stack::{Stack, eventually, get, signer};
 
 /// Posts a job whose spec URI is `spec_uri`, byte for byte (a Rust `String` could not carry invalid UTF-8: the
 /// calldata is encoded by hand, `string` and `bytes` share their ABI encoding). Returns the job id.
-async fn post_raw_job(stack: &Stack, client: &TxSender, spec_uri: &[u8]) -> U256 {
+pub(crate) async fn post_raw_job(stack: &Stack, client: &TxSender, spec_uri: &[u8]) -> U256 {
     let d = &stack.deployment;
     let reward = U256::from(5u64) * U256::from(10u64).pow(U256::from(18u64));
     ops::approve_if_needed(client, d.token, d.job_manager, reward)

@@ -308,6 +308,7 @@ async fn scenario_is_indexed_exactly_as_the_chain_says() {
             &devnet.anvil.url,
         )],
         events: broadcast::channel(16).0,
+        stream: None,
         config: Default::default(),
         metrics: None,
         da: std::sync::Arc::new(

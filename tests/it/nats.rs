@@ -1,0 +1,239 @@
+//! A real NATS server with JetStream on loopback (Debian's `nats-server`, installed by `scripts/bootstrap`), and a
+//! consumer's reading of what the event stream published.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::utils::free_port;
+
+/// `nats-server -js` on a loopback port, its store in a temporary folder; killed when dropped.
+pub struct NatsServer {
+    child: Option<Child>,
+    /// Its port (kept across restarts).
+    pub port: u16,
+    store: tempfile::TempDir,
+    log: PathBuf,
+}
+
+/// The `nats-server` binary: on PATH, else where Debian puts it.
+fn binary() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("nats-server"))
+        .find(|p| p.is_file());
+    let found = on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/nats-server"));
+    assert!(
+        found.is_file(),
+        "nats-server is missing: scripts/bootstrap installs it (Debian package nats-server)"
+    );
+    found
+}
+
+impl NatsServer {
+    /// Starts a server with JetStream and waits until it accepts connections.
+    pub fn start() -> Self {
+        let store = tempfile::tempdir().unwrap();
+        let log = store.path().join("nats.log");
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+            store,
+            log,
+        };
+        server.restart();
+        server
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL): connections drop at once.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and store (what it stored survives).
+    pub fn restart(&mut self) {
+        self.stop();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(binary())
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
+            .arg(self.store.path().join("js"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start nats-server");
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "nats-server did not listen on {}: {}",
+                self.port,
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let from = lines.len().saturating_sub(40);
+            eprintln!("--- nats-server ---\n{}", lines[from..].join("\n"));
+        }
+    }
+}
+
+/// One message of the stream as a consumer reads it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub subject: String,
+    /// `Nats-Msg-Id`.
+    pub id: String,
+    pub payload: Value,
+}
+
+/// Every message of JetStream stream `name` at `url`, in stream order.
+pub async fn read_stream(url: &str, name: &str) -> Vec<Message> {
+    let client = async_nats::connect(url).await.expect("connect to NATS");
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js.get_stream(name).await.expect("the stream exists");
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut out = Vec::new();
+    for seq in 1..=last {
+        let Ok(m) = stream.get_raw_message(seq).await else {
+            continue;
+        };
+        out.push(Message {
+            subject: m.subject.to_string(),
+            id: m
+                .headers
+                .get("Nats-Msg-Id")
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            payload: serde_json::from_slice(&m.payload).unwrap(),
+        });
+    }
+    out
+}
+
+/// Applies `messages` as a consumer would (an event appends, a rollback withdraws its chain's events above the
+/// fork) and checks the outcome: no message id twice, every event's subject
+/// `accord.<chain>.<contract>.<event>`, and per chain the surviving events in the order they arrived equal
+/// `indexed` (chain, block hash, log index, in chain order). Returns how many rollbacks were applied.
+pub fn assert_consumer_matches(messages: &[Message], indexed: &[(String, String, i64)]) -> usize {
+    let mut ids = HashSet::new();
+    let mut live: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut rollbacks = 0;
+    for m in messages {
+        assert!(ids.insert(m.id.clone()), "message id {} twice", m.id);
+        let chain = m.payload["chain"].as_str().unwrap().to_owned();
+        let token = chain.replace(':', "-");
+        if m.subject.ends_with(".index.Rollback") {
+            rollbacks += 1;
+            let fork = m.payload["fork_block"].as_i64().unwrap();
+            live.entry(chain)
+                .or_default()
+                .retain(|e| e["block_number"].as_i64().unwrap() <= fork);
+            continue;
+        }
+        assert!(
+            !m.subject.contains(".deadletter"),
+            "unexpected dead letter: {:?}",
+            m.payload
+        );
+        assert_eq!(
+            m.subject,
+            format!(
+                "accord.{token}.{}.{}",
+                m.payload["contract"].as_str().unwrap(),
+                m.payload["event"].as_str().unwrap()
+            )
+        );
+        assert_eq!(m.payload["id"], m.id.as_str());
+        live.entry(chain).or_default().push(m.payload.clone());
+    }
+    let consumed: Vec<(String, String, i64)> = live
+        .values()
+        .flatten()
+        .map(|e| {
+            (
+                e["chain"].as_str().unwrap().to_owned(),
+                e["block_hash"].as_str().unwrap().to_owned(),
+                e["log_index"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // Per chain, arrival order is chain order (so per entity too): compare chain by chain.
+    for chain in live.keys() {
+        let got: Vec<_> = consumed.iter().filter(|e| &e.0 == chain).collect();
+        let want: Vec<_> = indexed.iter().filter(|e| &e.0 == chain).collect();
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{chain}: the consumer holds {} events, the index {}",
+            got.len(),
+            want.len()
+        );
+        assert_eq!(
+            got, want,
+            "{chain}: the consumer's events differ from the index"
+        );
+    }
+    assert!(
+        indexed.iter().all(|e| live.contains_key(&e.0)),
+        "a chain of the index is missing from the stream"
+    );
+    rollbacks
+}
+
+/// Every event of the index behind `api`, as (chain, block hash, log index) in chain order per chain.
+pub async fn indexed_events(api: &str) -> Vec<(String, String, i64)> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = "/v1/events?limit=200".to_owned();
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = crate::stack::get(api, &path).await;
+        for e in page["items"].as_array().unwrap() {
+            out.push((
+                e["chain"].as_str().unwrap().to_owned(),
+                e["block_hash"].as_str().unwrap().to_owned(),
+                e["log_index"].as_i64().unwrap(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
