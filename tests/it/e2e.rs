@@ -7,7 +7,8 @@
 //! on chain, it is slashed, and the job is reassigned and completed by another worker. Unchallenged results
 //! are finalized by the scheduler, one is accepted by the client. A governance proposal raises the minimum
 //! stake above one worker's stake, and that worker is assigned nothing afterwards. Everything is checked
-//! through the REST API.
+//! through the REST API, and the event stream that both replicas publish in turn to NATS JetStream is read back
+//! whole: every event exactly once, in chain order, across the kill.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -21,6 +22,7 @@ use accord::chain::evm::ops;
 use accord::spec::JobSpec;
 use serde_json::Value;
 
+use crate::nats::NatsServer;
 use crate::stack::{Stack, eventually, get, heartbeat_for, post_heartbeat, signer};
 use crate::utils::{devnet_key, free_port};
 
@@ -116,6 +118,8 @@ fn addr(i: u32) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
     let stack = Stack::start().await;
+    // Both replicas publish the event stream (one at a time, by lock) to a real NATS JetStream.
+    let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let rpc = stack.devnet.anvil.url.clone();
     let config = dir.path().join("accord.toml");
@@ -133,6 +137,7 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
                 stack.devnet.deployments_dir().display().to_string(),
             ),
             ("ACCORD_API_LISTEN", format!("127.0.0.1:{port}")),
+            ("ACCORD_STREAM_URL", nats.url()),
         ]
     };
     let serve = |name: &str, port: u16| {
@@ -259,6 +264,9 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
         (jobs.len() == 20 && count(&jobs, "open") < 20).then_some(())
     })
     .await;
+    // It publishes the event stream while jobs move: the kill lands between some acknowledgment and its save.
+    let published = get(&api_a, "/v1/status").await["stream"].clone();
+    assert!(published["publishing"] == true, "{published}");
     leader.kill();
     eventually(Duration::from_secs(20), "replica B leads", || async {
         (get(&api, "/v1/status").await["chains"][0]["scheduler"]["leader"] == true).then_some(())
@@ -441,6 +449,22 @@ async fn twenty_jobs_live_and_finish_across_failover_silence_and_governance() {
         "worker 5 is below the new minimum: {workers_of_late:?}"
     );
     drop(workers);
+
+    // A consumer of the stream holds every event of the run exactly once, in chain order, though the
+    // publisher was killed mid-run and the standby took over from the saved cursor.
+    let publishing = get(&api, "/v1/status").await["stream"].clone();
+    assert!(
+        publishing["publishing"] == true,
+        "replica B publishes: {publishing}"
+    );
+    let indexed = crate::nats::indexed_events(&api).await;
+    let db = pool(&stack).await;
+    eventually(Duration::from_secs(60), "the stream caught up", || async {
+        crate::nats::all_published(&db).await.then_some(())
+    })
+    .await;
+    let messages = crate::nats::read_stream(&nats.url(), "ACCORD").await;
+    crate::nats::assert_consumer_matches(&messages, &indexed);
     drop(standby);
 }
 

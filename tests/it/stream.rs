@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::faults::post_raw_job;
-use crate::nats::{NatsServer, assert_consumer_matches, indexed_events, read_stream};
+use crate::nats::{
+    NatsServer, all_published, assert_consumer_matches, indexed_events, read_stream,
+};
 use crate::stack::{Stack, eventually, get};
 
 /// The stream's part of `/v1/status` for the one chain.
@@ -27,28 +29,7 @@ async fn drained(stack: &Stack, pool: &sqlx::PgPool, api: &str, what: &str) -> V
         if index["indexed"].as_u64()? < head {
             return None;
         }
-        let cursor: (i64, i64, i64) = sqlx::query_as(
-            "SELECT block_number, log_index, rollback_id FROM stream_cursor WHERE chain_id = 31337",
-        )
-        .fetch_optional(pool)
-        .await
-        .unwrap()?;
-        let (last_event, last_rollback): (Option<(i64, i64)>, i64) = (
-            sqlx::query_as(
-                "SELECT block_number, log_index FROM raw_events WHERE chain_id = 31337 \
-                 ORDER BY block_number DESC, log_index DESC LIMIT 1",
-            )
-            .fetch_optional(pool)
-            .await
-            .unwrap(),
-            sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM index_rollbacks")
-                .fetch_one(pool)
-                .await
-                .unwrap(),
-        );
-        let caught_up =
-            last_event.is_none_or(|e| e <= (cursor.0, cursor.1)) && last_rollback <= cursor.2;
-        if !caught_up {
+        if !all_published(pool).await {
             return None;
         }
         let s = stream_status(api).await;
