@@ -352,7 +352,7 @@ function chainsTable(st) {
       String(c.head), String(c.indexed),
       h('span', { class: c.lag > c.confirmations + 5 ? 'warn' : '' }, String(c.lag)),
       c.halted ? badge('halted', 'bad') : c.caught_up ? badge('caught up', 'good') : badge('catching up', 'warn'),
-      schedulerText(c.scheduler),
+      h('div', { class: 'scheduler' }, schedulerText(c.scheduler)),
     ])),
     st.chains.filter((c) => c.halted).map((c) => h('p', { class: 'error' },
       `${c.chain}: indexing halted: ${typeof c.halted === 'string' ? c.halted : JSON.stringify(c.halted)}`)),
@@ -402,12 +402,13 @@ function activityChart(activity) {
   const minutes = activity.minutes;
   const width = 600;
   const height = 150;
-  const top = 12;
-  const base = height - 18;
+  const top = 24;
+  const base = height;
   const max = Math.max(1, ...minutes.map((m) => Math.max(m.assigned, m.paid)));
   const slot = width / minutes.length;
   const bar = Math.max(1, slot / 2 - 1);
   const y = (v) => base - ((base - top) * v) / max;
+  // Bars only: the drawing stretches to the box; the labels are text around it.
   const bars = minutes.flatMap((m, i) => {
     const x = i * slot;
     const label = `${clock(new Date(m.start * 1000)).slice(0, 5)}: ${m.assigned} assigned, ${m.paid} paid`;
@@ -416,18 +417,17 @@ function activityChart(activity) {
       s('rect', { class: 'paid', x: (x + bar).toFixed(1), y: y(m.paid).toFixed(1), width: bar.toFixed(1), height: (base - y(m.paid)).toFixed(1) }, s('title', null, label)),
     ];
   });
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-label': 'Assignments and payments per minute' },
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', class: 'chart', role: 'img', 'aria-label': 'Assignments and payments per minute' },
+    s('line', { x1: 0, x2: width, y1: top, y2: top, class: 'grid-line' }),
     s('line', { x1: 0, x2: width, y1: base, y2: base, class: 'axis' }),
-    s('text', { x: 0, y: height - 4, class: 'tick' }, '−60 min'),
-    s('text', { x: width, y: height - 4, class: 'tick end' }, 'now'),
-    s('text', { x: 2, y: top - 2, class: 'tick' }, `${max}/min`),
     bars);
   const assigned = minutes.reduce((n, m) => n + m.assigned, 0);
   const paid = minutes.reduce((n, m) => n + m.paid, 0);
   return [
     h('p', null, h('span', { class: 'key assigned' }, '■'), ` ${assigned} assignments  `,
       h('span', { class: 'key paid' }, '■'), ` ${paid} payments in the last hour`),
-    svg,
+    h('div', { class: 'chart-box' }, h('span', { class: 'chart-max small muted' }, `${max} per minute`), svg),
+    h('div', { class: 'chart-axis small muted' }, h('span', null, '60 min ago'), h('span', null, '30 min'), h('span', null, 'now')),
     h('p', { class: 'muted small' }, `Counted by this server as it indexes, since ${time(activity.since)}; counts restart with the server.`),
   ];
 }
@@ -503,11 +503,12 @@ function pager(p, next, base, filters) {
 
 /** One job: its facts, result and its verification, assignments, payments, slashes and event timeline. */
 function jobPage(chain, id) {
-  const body = h('div', { id: 'job' });
+  const summary = h('div', { id: 'job' });
   const result = h('div', { id: 'result' });
+  const body = h('div', { id: 'job-records' });
   const timeline = h('div', { id: 'timeline' });
-  fill(view(), h('h1', null, `Job ${id} `, h('small', { class: 'mono' }, chain)), body,
-    section('Result', result), section('Timeline', timeline));
+  fill(view(), h('h1', null, `Job ${id} `, h('small', { class: 'mono' }, chain)), summary,
+    section('Result', result), body, section('Timeline', timeline));
   let verified = null;
   return async () => {
     const where = { chain };
@@ -515,7 +516,8 @@ function jobPage(chain, id) {
       api(withQuery(`/v1/jobs/${q(id)}`, where)),
       api(withQuery('/v1/events', { chain, stream: `job:${id}`, limit: 200 })),
     ]);
-    loaded(body, jobFacts(job),
+    loaded(summary, jobFacts(job));
+    loaded(body,
       section('Assignments', table(['attempt', 'worker', 'outcome', 'due', 'slashed', 'block', 'commitment'],
         job.assignments.map((a) => [String(a.attempt), workerLink(chain, a.worker), badge(a.outcome), time(a.due),
           tokens(a.slashed), `#${a.assigned_block}`, a.commitment ? short(a.commitment) : '–']))),
@@ -594,16 +596,44 @@ async function verifyResult(chain, id, job) {
   };
 }
 
+/** Most workers one placement lists (`rf`'s maximum). */
+const PLACEMENT_MAX = 16;
+
+/** Each chain's live, eligible workers (a heartbeat within 60 s, staked, not jailed), as the placement of any
+ * key over all of them lists them: complete when the chain has at most PLACEMENT_MAX. */
+async function liveWorkers(chains) {
+  const pages = await Promise.all(chains.map((c) =>
+    api(withQuery('/v1/placement/liveness', { chain: c, rf: PLACEMENT_MAX }))));
+  const live = {};
+  chains.forEach((c, i) => {
+    const p = pages[i];
+    live[c] = { set: new Set(p.workers.map((w) => w.address.toLowerCase())), complete: p.candidates <= p.workers.length };
+  });
+  return live;
+}
+
+function liveness(live, chain, address) {
+  const l = live[chain];
+  if (!l) return '–';
+  if (l.set.has(String(address).toLowerCase())) return badge('live', 'good');
+  return l.complete ? h('span', { class: 'badge muted', title: 'no heartbeat within 60 s, or not eligible (stake, jail)' }, 'not live') : '–';
+}
+
 /** The worker list. */
 function workersPage() {
   const p = hashParams();
   const list = h('div', { id: 'worker-list' });
   fill(view(), h('h1', null, 'Workers'), list);
   return async () => {
-    const page = await api(withQuery('/v1/workers', { chain: p.get('chain'), limit: PAGE, cursor: p.get('cursor') }));
-    loaded(list, table(['chain', 'address', 'stake', 'pending', 'capabilities', 'state', 'slashed', 'registered', 'metadata'],
+    const st = await loadStatus();
+    const [page, live] = await Promise.all([
+      api(withQuery('/v1/workers', { chain: p.get('chain'), limit: PAGE, cursor: p.get('cursor') })),
+      liveWorkers(st.chains.map((c) => c.chain)),
+    ]);
+    loaded(list, table(['chain', 'address', 'liveness', 'stake', 'pending', 'capabilities', 'state', 'slashed', 'registered', 'metadata'],
       page.items.map((w) => [
-        h('span', { class: 'mono small' }, w.chain), workerLink(w.chain, w.address), tokens(w.stake), tokens(w.pending),
+        h('span', { class: 'mono small' }, w.chain), workerLink(w.chain, w.address), liveness(live, w.chain, w.address),
+        tokens(w.stake), tokens(w.pending),
         capabilities(w.capabilities), w.jailed ? badge('jailed', 'bad') : badge('active', 'good'), tokens(w.slashed_total),
         `#${w.registered_block}`, h('span', { class: 'clip', title: w.metadata_uri }, w.metadata_uri || '–'),
       ]), 'No workers registered.'),
@@ -617,11 +647,12 @@ function workerPage(chain, address) {
   fill(view(), h('h1', null, 'Worker ', h('small', { class: 'mono wrap' }, address)), body);
   return async () => {
     const where = { chain, worker: address, limit: PAGE };
-    const [w, jobs, rewards, slashes] = await Promise.all([
+    const [w, jobs, rewards, slashes, live] = await Promise.all([
       api(withQuery(`/v1/workers/${q(address)}`, { chain })),
       api(withQuery('/v1/jobs', where)),
       api(withQuery('/v1/rewards', where)),
       api(withQuery('/v1/slashes', where)),
+      liveWorkers([chain]),
     ]);
     const c = w.counts;
     const ended = c.completed + c.expired + c.disputed + c.declined;
@@ -631,6 +662,7 @@ function workerPage(chain, address) {
         ['stake', tokens(w.stake)],
         ['unbonding', `${tokens(w.pending)}${w.unlock_at ? `, withdrawable from ${time(w.unlock_at)}` : ''}`],
         ['state', w.jailed ? badge('jailed', 'bad') : badge('active', 'good')],
+        ['liveness', liveness(live, chain, w.address)],
         ['capabilities', capabilities(w.capabilities)],
         ['slashed in all', tokens(w.slashed_total)],
         ['reputation', ended ? `${Math.round((100 * c.completed) / ended)} % of ${ended} ended assignments paid` : 'no ended assignment yet'],
