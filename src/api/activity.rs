@@ -79,12 +79,15 @@ impl Kind {
     }
 }
 
+/// One chain's counts: minute start -> (assigned, paid).
+type Minutes = HashMap<i64, (u64, u64)>;
+
 /// Per-chain counts by minute, fed by the indexer's live events.
 #[derive(Debug)]
 pub(crate) struct Recorder {
     since: i64,
-    /// Chain id -> minute start -> (assigned, paid); minutes older than the window are dropped as new ones come.
-    counts: Mutex<HashMap<u64, HashMap<i64, (u64, u64)>>>,
+    /// By chain id; minutes older than the window are dropped as new ones come.
+    counts: Mutex<HashMap<u64, Minutes>>,
 }
 
 impl Recorder {
