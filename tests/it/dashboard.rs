@@ -122,7 +122,7 @@ pub async fn check(api_url: &str, out_dir: &Path) -> Dashboard {
 impl Dashboard {
     async fn desktop(&self, api: &str) {
         let c = &self.client;
-        c.set_window_size(1280, 1000).await.unwrap();
+        self.viewport(1280, 900).await;
         c.goto(&format!("{api}/#/")).await.unwrap();
         let total = self
             .until(
@@ -305,7 +305,7 @@ impl Dashboard {
     /// A phone-sized viewport: the overview fits its width.
     async fn phone(&self, api: &str) {
         let c = &self.client;
-        c.set_window_size(390, 844).await.unwrap();
+        self.viewport(390, 844).await;
         self.open(api, "#/").await;
         self.until(
             "the overview on a phone",
@@ -314,11 +314,16 @@ impl Dashboard {
         .await;
         let size = c
             .execute(
-                "return {inner: window.innerWidth, scroll: document.documentElement.scrollWidth}",
+                "return {inner: window.innerWidth, height: window.innerHeight, scroll: document.documentElement.scrollWidth}",
                 vec![],
             )
             .await
             .unwrap();
+        assert_eq!(
+            (&size["inner"], &size["height"]),
+            (&json!(390), &json!(844)),
+            "{size}"
+        );
         assert!(
             size["scroll"].as_u64() <= size["inner"].as_u64().map(|w| w + 1),
             "the overview overflows a phone's width: {size}"
@@ -349,6 +354,24 @@ impl Dashboard {
         assert_eq!(kept, json!(1), "the last data stays on the page");
         self.screenshot("api-down").await;
         let _ = self.client.close().await;
+    }
+
+    /// Sizes the window so that the page's viewport is `width` x `height` CSS pixels.
+    async fn viewport(&self, width: u32, height: u32) {
+        let c = &self.client;
+        c.set_window_size(width, height).await.unwrap();
+        let inner = c
+            .execute("return [window.innerWidth, window.innerHeight]", vec![])
+            .await
+            .unwrap();
+        let (w, h) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
+        let (dw, dh) = (
+            u32::try_from(u64::from(width).saturating_sub(w)).unwrap(),
+            u32::try_from(u64::from(height).saturating_sub(h)).unwrap(),
+        );
+        if dw > 0 || dh > 0 {
+            c.set_window_size(width + dw, height + dh).await.unwrap();
+        }
     }
 
     /// Navigates within the page (hash routing) and waits for the new page's frame.
