@@ -1,10 +1,11 @@
-//! The REST query API: axum routes under `/v1`, `/metrics`, `/openapi.json`, errors as JSON.
+//! The REST query API: axum routes under `/v1`, `/metrics`, `/openapi.json`, errors as JSON; and the operator
+//! dashboard at `/` ([`dashboard`]), static files that read nothing but this API.
 //!
 //! ```text
 //!  request ─► trace ─► metrics ─► gzip ─► JSON errors ─► timeout ─► body limit ─► handler ─► one SQL query
 //!                                                                                  │
 //!          indexer ──watch<Status>──► /v1/status, /v1/ready, /metrics gauges ◄─────┤
-//!          indexer ──broadcast<LiveEvent>──► /v1/events/stream (server-sent events)
+//!          indexer ──broadcast<LiveEvent>──► /v1/events/stream (server-sent events), /v1/activity (per minute)
 //! ```
 //!
 //! Every handler answers from one indexed query on the derived tables (lists use keyset pagination over their
@@ -14,8 +15,10 @@
 //! (`da.max_blob_bytes`) and timeout (`da.put_timeout_ms`). Every non-2xx answer is
 //! `{"error": {"code": "...", "message": "..."}}` ([`Error`]).
 
+mod activity;
 mod blobs;
 mod chains;
+mod dashboard;
 mod document;
 mod error;
 mod events;
@@ -46,6 +49,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use activity::{Activity, ActivityMinute};
 pub use blobs::{HEADER_COMMITMENT, HEADER_SOURCE, MAX_AGE_SECS};
 pub use error::{ApiPath, ApiQuery, Error, ErrorBody, ErrorDetail, Result};
 pub use events::{Event, Lagged, ReorgNotice};
@@ -157,6 +161,8 @@ pub(crate) struct Inner {
     openapi: Bytes,
     /// Rates and requests in flight of the write routes.
     limits: Arc<limits::Limits>,
+    /// Assignments and payments per minute, counted from the live feed (`/v1/activity`).
+    activity: Arc<activity::Recorder>,
 }
 
 pub(crate) type Shared = Arc<Inner>;
@@ -188,6 +194,7 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(system::ready))
         .routes(routes!(system::status))
         .routes(routes!(system::metrics))
+        .routes(routes!(activity::get_activity))
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::get_job_result))
@@ -293,6 +300,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     openapi.merge(heartbeat_openapi);
     let mut paths: Vec<String> = openapi.paths.paths.keys().cloned().collect();
     paths.push("/openapi.json".into());
+    paths.extend(dashboard::paths());
     let openapi = Bytes::from(
         serde_json::to_vec(&document(openapi, &app.config, &app.da_config, &chains))
             .unwrap_or_default(),
@@ -301,8 +309,10 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     let max_body = app.config.max_body_bytes;
     let put_timeout = Duration::from_millis(app.da_config.put_timeout_ms);
     let limits = Arc::new(limits::Limits::new(&app.config.limits));
+    let activity = activity::start(&app.events, shutdown.clone());
     let shared: Shared = Arc::new(Inner {
         limits: limits.clone(),
+        activity,
         app,
         chains,
         metrics: metrics::RouteMetrics::new(paths),
@@ -332,6 +342,7 @@ fn build(app: AppState, shutdown: CancellationToken) -> Router {
     reads
         .merge(heartbeats)
         .merge(uploads)
+        .merge(dashboard::routes())
         .fallback(system::fallback)
         .with_state(shared.clone())
         .layer(
@@ -352,7 +363,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(target: "accord::api", %addr, "serving the REST API");
+        tracing::info!(target: "accord::api", %addr, dashboard = %format!("http://{addr}/"), "serving the REST API and the dashboard");
     }
     // Small JSON answers on keep-alive connections: do not let Nagle hold them back.
     let listener = listener.tap_io(|tcp| {

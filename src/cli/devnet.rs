@@ -382,6 +382,7 @@ pub(super) async fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     println!();
     println!("Accord devnet is up: {}", names.join(", "));
     println!("  API          {api}   (try {api}/v1/status, {api}/v1/jobs, {api}/openapi.json)");
+    println!("  Dashboard    {api}/   (open it in a browser)");
     println!("  PostgreSQL   {}", cluster.url());
     for chain in &chains {
         print_chain(chain, &repo);

@@ -186,7 +186,9 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
     let config = load(&args.config, global)?;
     if args.api_only {
         let (addr, cancel, task) = crate::coordinator::start_api_only(config).await?;
-        eprintln!("accord: API (read replica) on http://{addr}  (Ctrl-C stops)");
+        eprintln!(
+            "accord: API (read replica) on http://{addr}, dashboard at http://{addr}/  (Ctrl-C stops)"
+        );
         let signal = super::cancel_on_signal(cancel.clone());
         let result = task.await?;
         signal.abort();
@@ -227,10 +229,8 @@ pub(super) async fn serve(args: ServeArgs, global: &GlobalArgs) -> anyhow::Resul
     };
     keys.extend(signer);
     let coordinator = Coordinator::start(config, keys).await?;
-    eprintln!(
-        "accord: API on http://{}  (Ctrl-C stops)",
-        coordinator.api_addr
-    );
+    let addr = coordinator.api_addr;
+    eprintln!("accord: API on http://{addr}, dashboard at http://{addr}/  (Ctrl-C stops)");
     let cancel = coordinator.cancel_token();
     let signal = super::cancel_on_signal(cancel);
     let result = coordinator.wait().await;

@@ -961,6 +961,110 @@ fn event_record(block: u64, log: u64, contract: &str, event: &str) -> EventRecor
     }
 }
 
+/// `/v1/activity` counts the assignments and payments the indexer broadcasts, in the current minute, per chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_counts_broadcast_assignments_and_payments() {
+    let f = fixture().await;
+    let empty = ok(&f.app, "/v1/activity").await;
+    let minutes = empty["minutes"].as_array().unwrap();
+    assert_eq!(minutes.len(), 60, "{empty}");
+    assert!(minutes.iter().all(|m| m["assigned"] == 0 && m["paid"] == 0));
+    assert_eq!(empty["bucket_secs"], 60);
+    for live in [
+        record(60, 0, "JobManager", "JobAssigned"),
+        record(60, 1, "JobManager", "ReplicaAssigned"),
+        record(61, 0, "JobManager", "JobPaid"),
+        record(61, 1, "JobManager", "JobPosted"),
+    ] {
+        f.events.send(live).unwrap();
+    }
+    // The recorder reads the feed on its own task.
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = ok(&f.app, &format!("/v1/activity?chain={CHAIN}")).await;
+        let total = |key: &str| {
+            last["minutes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m[key].as_u64().unwrap())
+                .sum::<u64>()
+        };
+        if (total("assigned"), total("paid")) == (2, 1) {
+            // Counted just now: in the current minute, or the one before when a minute turned meanwhile.
+            let minutes = last["minutes"].as_array().unwrap();
+            assert!(
+                minutes[..58]
+                    .iter()
+                    .all(|m| m["assigned"] == 0 && m["paid"] == 0),
+                "{last}"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the broadcast assignments and payment were not counted: {last}");
+}
+
+/// The dashboard's files are served with their content types, a strict CSP and validators; the API's JSON 404
+/// stays for unknown paths.
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_files_are_served_with_a_strict_policy() {
+    let f = fixture().await;
+    for (path, kind) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/dashboard/app.js", "text/javascript; charset=utf-8"),
+        ("/dashboard/style.css", "text/css; charset=utf-8"),
+        ("/dashboard/icon.svg", "image/svg+xml"),
+    ] {
+        let response = f
+            .app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let headers = response.headers().clone();
+        assert_eq!(headers[header::CONTENT_TYPE], kind, "{path}");
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let etag = headers[header::ETAG].clone();
+        let again = f
+            .app
+            .clone()
+            .oneshot(
+                Request::get(path)
+                    .header(header::IF_NONE_MATCH, etag)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    let page = f
+        .app
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let html = axum::body::to_bytes(page.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&html).contains("/dashboard/app.js"),
+        "the page loads its script"
+    );
+    let (status, body) = get(&f.app, "/v1/no-such-route").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn event_stream_delivers_broadcast_records() {
     let f = fixture().await;
@@ -1063,6 +1167,7 @@ async fn openapi_describes_every_route() {
         "/v1/params",
         "/v1/events",
         "/v1/events/stream",
+        "/v1/activity",
         "/metrics",
     ] {
         assert!(

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use crate::utils::{FORGE, free_port, repo, run};
 
 /// `accord devnet --demo`: both chains come up behind one API, the API is ready, on each chain the demo's jobs
-/// are paid and its rewards show in the API, and SIGINT stops it all with nothing left behind.
+/// are paid and its rewards show in the API, the dashboard works in a real browser (`dashboard.rs`), and SIGINT
+/// stops it all with nothing left behind, the open dashboard then saying the API is unreachable.
 #[tokio::test(flavor = "multi_thread")]
 async fn devnet_starts_serves_and_stops_cleanly() {
     // Ports picked here can be taken by another connection before the devnet binds them: retry on exactly that.
@@ -54,6 +55,7 @@ async fn devnet_starts_serves_and_stops_cleanly() {
         if printed.contains(&format!("http://127.0.0.1:{api_port}")) {
             assert!(
                 printed.contains("JobManager")
+                    && printed.contains(&format!("Dashboard    http://127.0.0.1:{api_port}/"))
                     && printed.contains("demo 3")
                     && printed.contains("starknet:SN_SEPOLIA"),
                 "{printed}"
@@ -121,6 +123,13 @@ async fn devnet_starts_serves_and_stops_cleanly() {
         }
     }
 
+    // The dashboard in a real browser, against this devnet; the page stays open to see the API go away.
+    let hostile =
+        crate::dashboard::post_hostile_job(&format!("http://127.0.0.1:{chain_port}"), &api).await;
+    println!("dashboard: posted job {hostile} with markup in its spec URI");
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    let browser = crate::dashboard::check(&api, &out_dir).await;
+
     let pid = child.id().to_string();
     assert!(
         run(Command::new("kill").args(["-INT", &pid]))
@@ -139,6 +148,7 @@ async fn devnet_starts_serves_and_stops_cleanly() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(code.success(), "devnet exited with {code}");
+    browser.expect_api_down().await;
     for port in [chain_port, api_port, starknet_port] {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),

@@ -6,6 +6,7 @@ mod blobs;
 mod cli;
 mod contract;
 mod da;
+mod dashboard;
 mod deployment;
 mod e2e;
 mod e2e_chains;
