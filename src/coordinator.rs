@@ -155,6 +155,44 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Reconciles pending blobs every `interval_secs` (0: never) until `cancel`. A failed run is logged and retried
 /// at the next tick; it never stops the coordinator.
+/// Results checked per pass of the DA checker (new ones, then as many re-checks).
+const CHECKS_PER_PASS: i64 = 200;
+
+/// Runs a DA check pass ([`crate::da::check::check_pass`]) every `interval_secs` until `cancel`, at once again
+/// while a pass finds more than it can take.
+async fn check_every(
+    da: Arc<DaRouter>,
+    pool: PgPool,
+    interval_secs: u64,
+    recheck_secs: u64,
+    cancel: CancellationToken,
+) {
+    loop {
+        let pass = crate::da::check::check_pass(&da, &pool, recheck_secs, CHECKS_PER_PASS).await;
+        let more = match pass {
+            Ok(p) => {
+                if p.new + p.rechecked > 0 {
+                    tracing::debug!(target: "accord::da", new = p.new, rechecked = p.rechecked, "checked committed results");
+                }
+                p.new as i64 == CHECKS_PER_PASS || p.rechecked as i64 == CHECKS_PER_PASS
+            }
+            Err(e) => {
+                tracing::warn!(target: "accord::da", error = %e, "checking committed results failed");
+                false
+            }
+        };
+        let wait = if more {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(interval_secs)
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
 async fn reconcile_every(da: Arc<DaRouter>, interval_secs: u64, cancel: CancellationToken) {
     if interval_secs == 0 {
         return;
@@ -439,6 +477,14 @@ impl Coordinator {
         }
         if let Some((publisher, _)) = publisher {
             tasks.spawn("event stream publisher", |stop| publisher.run(stop));
+        }
+        let check_secs = config.da.check_interval_secs;
+        if check_secs > 0 {
+            let (da, pool, recheck) = (da.clone(), pool.clone(), config.da.recheck_secs);
+            tasks.spawn("DA checker", move |stop| async move {
+                check_every(da, pool, check_secs, recheck, stop).await;
+                Ok(())
+            });
         }
         let reconcile_secs = config.da.reconcile_interval_secs;
         if reconcile_secs > 0 {

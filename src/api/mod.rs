@@ -18,6 +18,7 @@
 mod activity;
 mod blobs;
 mod chains;
+mod da_report;
 mod dashboard;
 mod document;
 mod error;
@@ -198,6 +199,7 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::get_job_result))
+        .routes(routes!(da_report::get_report))
         .routes(routes!(blobs::get_blob))
         .routes(routes!(workers::list_workers))
         .routes(routes!(workers::get_worker))

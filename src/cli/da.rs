@@ -26,6 +26,27 @@ pub enum DaCommand {
     /// Write a blob's bytes, checked against their commitment: by sha256 (the archive) or by job id (its latest
     /// result, from the archive or its DA layer).
     Get(GetArgs),
+    /// The consistency report: for every result committed on chain, whether the archive and its DA layer serve
+    /// bytes that verify; exits 1 when some result has no verified copy.
+    Report(ReportArgs),
+}
+
+/// `accord da report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Check every result not checked yet before reporting (`accord serve` does it every
+    /// da.check_interval_secs).
+    #[arg(long)]
+    pub refresh: bool,
+    /// Only results of this chain.
+    #[arg(long)]
+    pub chain_id: Option<u64>,
+    /// How many problems to list.
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Configuration and database.
+    #[command(flatten)]
+    pub da: DaArgs,
 }
 
 /// Configuration and database of the `accord da` commands.
@@ -61,6 +82,7 @@ pub async fn run(cmd: DaCommand, global: &GlobalArgs) -> anyhow::Result<ExitCode
         DaCommand::Status(args) => status(args, global).await,
         DaCommand::Reconcile(args) => reconcile(args, global).await,
         DaCommand::Get(args) => get(args, global).await,
+        DaCommand::Report(args) => report(args, global).await,
     }
 }
 
@@ -148,6 +170,76 @@ async fn reconcile(args: DaArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode
         ),
     }
     Ok(if report.still_pending + report.skipped > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn report(args: ReportArgs, global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let (router, pool) = open(&args.da).await?;
+    let result = async {
+        if args.refresh {
+            let config = Config::load(args.da.config.config.as_deref())?;
+            let mut checked = 0;
+            loop {
+                let pass =
+                    da::check::check_pass(&router, &pool, config.da.recheck_secs, 200).await?;
+                checked += pass.new + pass.rechecked;
+                if pass.new + pass.rechecked == 0 {
+                    break;
+                }
+                if global.output == Output::Table {
+                    eprintln!("accord: checked {checked} results");
+                }
+                if pass.new < 200 && pass.rechecked < 200 {
+                    break;
+                }
+            }
+        }
+        let chain = args
+            .chain_id
+            .map(|c| i64::try_from(c))
+            .transpose()
+            .context("--chain-id is too large")?;
+        anyhow::Ok(da::check::report(&pool, chain, args.limit.max(1), |id| id.to_string()).await?)
+    }
+    .await;
+    pool.close().await;
+    let report = result?;
+    match global.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Table => {
+            println!("results    {}", report.results);
+            for (state, count) in &report.counts {
+                println!("  {state:<13}{count}");
+            }
+            if let Some(m) = &report.oldest_missing {
+                println!(
+                    "oldest missing: job {} (attempt {}) on chain {}, block {}, kind {}, commitment {}",
+                    m.job_id, m.attempt, m.chain, m.block_number, m.kind, m.commitment
+                );
+            }
+            for p in &report.problems {
+                println!(
+                    "  {:<13} chain {} job {} attempt {} block {} kind {} archive {} layer {}{}",
+                    p.state,
+                    p.chain,
+                    p.job_id,
+                    p.attempt,
+                    p.block_number,
+                    p.kind,
+                    p.archive,
+                    p.layer,
+                    p.detail
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(if report.counts.get("missing").copied().unwrap_or(0) > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -40,6 +40,11 @@ pub struct DaConfig {
     /// How often `accord serve` retries pending blobs on the primary, in seconds; 0 leaves it to
     /// `accord da reconcile`.
     pub reconcile_interval_secs: u64,
+    /// How often `accord serve` checks committed results for the DA consistency report (`/v1/da/report`), in
+    /// seconds; 0 leaves it to `accord da report --refresh`.
+    pub check_interval_secs: u64,
+    /// A result's last check older than this is checked again (layers prune), in seconds.
+    pub recheck_secs: u64,
     /// `[da.celestia]`, used when `primary` or `secondary` is `celestia`.
     pub celestia: CelestiaConfig,
     /// `[da.eip4844]`, used when `primary` is `eip4844`.
@@ -91,6 +96,8 @@ impl Default for DaConfig {
             max_blob_bytes: 4 * 1024 * 1024,
             put_timeout_ms: 120_000,
             reconcile_interval_secs: 300,
+            check_interval_secs: 60,
+            recheck_secs: 3_600,
             celestia: CelestiaConfig::default(),
             eip4844: super::Eip4844Config::default(),
         }

@@ -25,6 +25,7 @@
 //! coordinator's own state, not derived from chain events, and stay out of the rebuild digest.
 
 mod celestia;
+pub mod check;
 pub mod client;
 mod config;
 pub mod eip4844;

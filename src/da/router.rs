@@ -281,7 +281,7 @@ impl DaRouter {
     }
 
     /// The archived bytes whose reference is `r` (by kind and commitment; a local commitment is the sha256).
-    async fn archived_for(&self, r: &BlobRef) -> Result<Option<Bytes>> {
+    pub(super) async fn archived_for(&self, r: &BlobRef) -> Result<Option<Bytes>> {
         let data = store::da::archived_for(
             &self.pool,
             i16::from(r.kind),

@@ -226,3 +226,189 @@ pub async fn record_attempt(
     .await?;
     Ok(())
 }
+
+/// A committed result the DA check pass looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultToCheck {
+    /// Chain id.
+    pub chain_id: i64,
+    /// Job id (decimal).
+    pub job_id: String,
+    /// Attempt (a redundant job's replica).
+    pub attempt: i32,
+    /// DA kind.
+    pub kind: i32,
+    /// Commitment (0x-hex).
+    pub commitment: String,
+    /// Size in bytes (decimal).
+    pub size: String,
+    /// Locator.
+    pub locator: String,
+    /// The block that recorded it.
+    pub block_number: i64,
+}
+
+/// Up to `limit` committed results never checked (or whose reference changed since), oldest first.
+pub async fn unchecked_results(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+) -> sqlx::Result<Vec<ResultToCheck>> {
+    sqlx::query_as!(
+        ResultToCheck,
+        r#"SELECT r.chain_id, r.job_id::text AS "job_id!", r.attempt, r.da_kind AS kind, r.commitment,
+                  r.size::text AS "size!", r.locator, r.block_number
+           FROM results r
+           LEFT JOIN da_checks c ON c.chain_id = r.chain_id AND c.job_id = r.job_id AND c.attempt = r.attempt
+           WHERE c.chain_id IS NULL OR c.commitment <> r.commitment OR c.kind <> r.da_kind
+           ORDER BY r.block_number, r.chain_id, r.job_id, r.attempt
+           LIMIT $1"#,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Up to `limit` committed results last checked more than `older_than_secs` ago, least recently checked first.
+pub async fn stale_results(
+    db: impl PgExecutor<'_>,
+    older_than_secs: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<ResultToCheck>> {
+    sqlx::query_as!(
+        ResultToCheck,
+        r#"SELECT r.chain_id, r.job_id::text AS "job_id!", r.attempt, r.da_kind AS kind, r.commitment,
+                  r.size::text AS "size!", r.locator, r.block_number
+           FROM da_checks c
+           JOIN results r ON r.chain_id = c.chain_id AND r.job_id = c.job_id AND r.attempt = c.attempt
+                         AND r.commitment = c.commitment AND r.da_kind = c.kind
+           WHERE c.checked_at < now() - make_interval(secs => $1::bigint::double precision)
+           ORDER BY c.checked_at
+           LIMIT $2"#,
+        older_than_secs,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The outcome of checking one result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRow<'a> {
+    /// The result checked.
+    pub result: &'a ResultToCheck,
+    /// `verified`, `missing` or `mismatch`.
+    pub archive: &'a str,
+    /// `verified`, `missing`, `mismatch`, `unreachable` or `not_configured`.
+    pub layer: &'a str,
+    /// `available`, `archive_only`, `layer_only`, `unreachable` or `missing`.
+    pub state: &'a str,
+    /// Why something did not verify.
+    pub detail: Option<&'a str>,
+}
+
+/// Records a check; `missing_since` starts at the first check that finds the result not available and clears
+/// once it is again.
+pub async fn record_check(db: impl PgExecutor<'_>, row: &CheckRow<'_>) -> sqlx::Result<()> {
+    let r = row.result;
+    sqlx::query!(
+        r#"INSERT INTO da_checks (chain_id, job_id, attempt, kind, commitment, archive, layer, state, detail,
+                                  missing_since)
+           VALUES ($1, $2::text::numeric, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $8 = 'available' THEN NULL ELSE now() END)
+           ON CONFLICT (chain_id, job_id, attempt) DO UPDATE SET
+               kind = $4, commitment = $5, archive = $6, layer = $7, state = $8, detail = $9, checked_at = now(),
+               missing_since = CASE
+                   WHEN $8 = 'available' THEN NULL
+                   WHEN da_checks.commitment = $5 AND da_checks.kind = $4 AND da_checks.missing_since IS NOT NULL
+                       THEN da_checks.missing_since
+                   ELSE now() END"#,
+        r.chain_id,
+        r.job_id,
+        r.attempt,
+        r.kind,
+        r.commitment,
+        row.archive,
+        row.layer,
+        row.state,
+        row.detail
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// How many committed results are in each state (`unchecked`: not checked yet), optionally on one chain.
+pub async fn check_counts(
+    db: impl PgExecutor<'_>,
+    chain_id: Option<i64>,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT coalesce(c.state, 'unchecked') AS "state!", count(*) AS "count!"
+           FROM results r
+           LEFT JOIN da_checks c ON c.chain_id = r.chain_id AND c.job_id = r.job_id AND c.attempt = r.attempt
+                                AND c.commitment = r.commitment AND c.kind = r.da_kind
+           WHERE $1::bigint IS NULL OR r.chain_id = $1
+           GROUP BY 1 ORDER BY 1"#,
+        chain_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
+}
+
+/// A checked result that is not available in full, as the report lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedResult {
+    /// Chain id.
+    pub chain_id: i64,
+    /// Job id (decimal).
+    pub job_id: String,
+    /// Attempt.
+    pub attempt: i32,
+    /// DA kind.
+    pub kind: i32,
+    /// Commitment (0x-hex).
+    pub commitment: String,
+    /// The block that recorded it.
+    pub block_number: i64,
+    /// The archive's state.
+    pub archive: String,
+    /// The DA layer's state.
+    pub layer: String,
+    /// The result's state.
+    pub state: String,
+    /// Why something did not verify.
+    pub detail: Option<String>,
+    /// When it was last checked (unix seconds).
+    pub checked_at: i64,
+    /// Since when it has not been available (unix seconds).
+    pub missing_since: Option<i64>,
+}
+
+/// Up to `limit` results not available in full (every state but `available`), oldest block first; with `state`,
+/// only those in it.
+pub async fn problems(
+    db: impl PgExecutor<'_>,
+    chain_id: Option<i64>,
+    state: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<CheckedResult>> {
+    sqlx::query_as!(
+        CheckedResult,
+        r#"SELECT r.chain_id, r.job_id::text AS "job_id!", r.attempt, r.da_kind AS kind, r.commitment, r.block_number,
+                  c.archive, c.layer, c.state, c.detail,
+                  extract(epoch FROM c.checked_at)::bigint AS "checked_at!",
+                  extract(epoch FROM c.missing_since)::bigint AS missing_since
+           FROM da_checks c
+           JOIN results r ON r.chain_id = c.chain_id AND r.job_id = c.job_id AND r.attempt = c.attempt
+                         AND r.commitment = c.commitment AND r.da_kind = c.kind
+           WHERE c.state <> 'available' AND ($1::bigint IS NULL OR r.chain_id = $1)
+             AND ($2::text IS NULL OR c.state = $2)
+           ORDER BY r.block_number, r.chain_id, r.job_id, r.attempt
+           LIMIT $3"#,
+        chain_id,
+        state,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1168,6 +1168,7 @@ async fn openapi_describes_every_route() {
         "/v1/events",
         "/v1/events/stream",
         "/v1/activity",
+        "/v1/da/report",
         "/metrics",
     ] {
         assert!(

@@ -171,7 +171,7 @@ async fn the_served_openapi_document_holds_against_the_live_api() {
         output.status
     );
     assert!(
-        stdout.contains("Tested: 21"),
+        stdout.contains("Tested: 22"),
         "every operation was tested:\n{stdout}"
     );
     coordinator.shutdown().await.unwrap();

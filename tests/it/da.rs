@@ -1197,5 +1197,120 @@ async fn job_results_are_served_only_when_they_match_the_chain() {
         .unwrap();
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
+
+    // The consistency report. Job 1's archive copy is gone but Celestia serves it; job 2's only copy (local) was
+    // tampered with; the scenario's three results name bytes nobody has. `--refresh` with recheck_secs = 0 checks
+    // every result now.
+    std::fs::write(
+        &config_path,
+        format!(
+            "[da]\nprimary = \"celestia\"\nsecondary = \"local\"\nrecheck_secs = 0\n[da.celestia]\nurl = \"{}\"\nnamespace = \"{NAMESPACE}\"\n",
+            node.url
+        ),
+    )
+    .unwrap();
+    let out = accord(&["--output", "json", "da", "report", "--refresh"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a result without a verified copy fails the command: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["results"], 5, "{report:#}");
+    assert_eq!(
+        report["counts"],
+        json!({"layer_only": 1, "missing": 4}),
+        "{report:#}"
+    );
+    let item = |report: &Value, job: &U256| {
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["job_id"] == job.to_string())
+            .cloned()
+            .unwrap_or_else(|| panic!("job {job} not in {report:#}"))
+    };
+    let one = item(&report, &job1);
+    assert_eq!(
+        (
+            one["state"].clone(),
+            one["archive"].clone(),
+            one["layer"].clone()
+        ),
+        (json!("layer_only"), json!("missing"), json!("verified"))
+    );
+    let two = item(&report, &job2);
+    assert_eq!(
+        (
+            two["state"].clone(),
+            two["archive"].clone(),
+            two["layer"].clone()
+        ),
+        (json!("missing"), json!("mismatch"), json!("mismatch"))
+    );
+    assert!(two["missing_since"].as_i64().is_some(), "{two}");
+    // The oldest missing result is the scenario's first.
+    let scenario_block = report["problems"][0]["block_number"].as_i64().unwrap();
+    assert!(scenario_block < two["block_number"].as_i64().unwrap());
+    assert_eq!(report["oldest_missing"]["block_number"], scenario_block);
+    assert_eq!(report["oldest_missing"]["state"], "missing");
+
+    // The API serves the same report from the recorded checks: asking again reads no blob.
+    let gets = node.calls("blob.Get");
+    let api_report = get_json(&api, "/v1/da/report").await;
+    for _ in 0..5 {
+        assert_eq!(
+            get_json(&api, "/v1/da/report?limit=2").await["problems"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+    assert_eq!(node.calls("blob.Get"), gets, "a report request read blobs");
+    assert_eq!(api_report["counts"], report["counts"]);
+    assert_eq!(item(&api_report, &job1)["chain"], "eip155:31337");
+    let bad = reqwest::get(format!("{api}/v1/da/report?limit=0"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // Job 2's bytes archived again: the next check finds them available, and `missing_since` clears.
+    sqlx::query("UPDATE da_archive SET data = $2 WHERE sha256 = $1")
+        .bind(da::sha256(&local).to_string())
+        .bind(local.to_vec())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = accord(&["--output", "json", "da", "report", "--refresh"])
+        .output()
+        .await
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["counts"],
+        json!({"available": 1, "layer_only": 1, "missing": 3}),
+        "{report:#}"
+    );
+    assert!(
+        !report["problems"]
+            .to_string()
+            .contains(&format!("\"job_id\":\"{job2}\"")),
+        "{report:#}"
+    );
     coordinator.shutdown().await.unwrap();
+}
+
+async fn get_json(api: &str, path: &str) -> Value {
+    reqwest::get(format!("{api}{path}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
