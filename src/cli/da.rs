@@ -199,7 +199,7 @@ async fn report(args: ReportArgs, global: &GlobalArgs) -> anyhow::Result<ExitCod
         }
         let chain = args
             .chain_id
-            .map(|c| i64::try_from(c))
+            .map(i64::try_from)
             .transpose()
             .context("--chain-id is too large")?;
         anyhow::Ok(da::check::report(&pool, chain, args.limit.max(1), |id| id.to_string()).await?)
