@@ -212,7 +212,7 @@ pub async fn replace(
         schemas::replace_chain(&mut tx, &schema, chain_id).await?;
         // Everything above the deploy block was replaced: the event stream announces it as a rollback, and the
         // events it now holds carry the generation after it (their message ids differ from the replaced ones').
-        let fork = manifest.deploy_block.saturating_sub(1) as i64;
+        let fork = manifest.deploy_block as i64 - 1;
         let rollback = outbox::record_rollback(&mut tx, chain_id, fork, None, removed).await?;
         outbox::set_generation(&mut tx, chain_id, rollback).await?;
         let events = raw::count(&mut *tx, chain_id).await?;

@@ -49,7 +49,8 @@ pub struct StreamConfig {
     /// JetStream's de-duplication window for a stream the publisher creates, in seconds: a message published
     /// again within it (after a crash, say) is dropped by id.
     pub duplicate_window_secs: u64,
-    /// Events read and published per round, acknowledgments awaited together.
+    /// Events read per round (at most 1,000); each entity's events are published one at a time, different
+    /// entities' together.
     pub batch: u32,
     /// Times the stream may refuse one message (not counting an unreachable server) before it goes to the
     /// dead-letter subject.
@@ -78,7 +79,7 @@ impl Default for StreamConfig {
 impl std::fmt::Debug for StreamConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamConfig")
-            .field("url", &crate::store::redact_url(&self.url))
+            .field("url", &redact(&self.url))
             .field("stream", &self.stream)
             .field("subject_prefix", &self.subject_prefix)
             .field("duplicate_window_secs", &self.duplicate_window_secs)
@@ -131,6 +132,12 @@ impl StreamConfig {
                 "batch, max_attempts and ack_timeout_ms must be at least 1".into(),
             ));
         }
+        if self.batch > MAX_BATCH {
+            return Err((
+                "stream.batch",
+                format!("at most {MAX_BATCH} (acknowledgments awaited together)"),
+            ));
+        }
         Ok(())
     }
 }
@@ -166,6 +173,8 @@ pub struct ChainStream {
     pub dead_letters: u64,
 }
 
+/// Largest `batch`: well below the acknowledgments the client lets wait at once (5,000).
+const MAX_BATCH: u32 = 1_000;
 /// Backlogs are counted up to this many events.
 const BACKLOG_CAP: i64 = 1_000_000;
 /// Rollbacks read per round.
@@ -203,7 +212,7 @@ struct Chain {
 /// Why a round stopped early.
 #[derive(Debug, thiserror::Error)]
 enum RoundError {
-    /// The database could not be read or written.
+    /// The database could not be read or written (the publisher's lock session included).
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     /// The stream could not be reached, or refused a message fewer than `max_attempts` times.
@@ -214,26 +223,72 @@ enum RoundError {
 /// What a publish came to.
 enum Outcome {
     Acked,
-    /// The server cannot be reached (or has no stream for the subject): retried, never dead-lettered.
+    /// The server cannot be reached, has no stream for the subject, or cannot store right now: retried until it
+    /// passes, never dead-lettered.
     Unreachable(String),
-    /// The stream refused this message.
+    /// The stream refused this message for its size.
     Refused(String),
 }
 
+/// Only the message's own size makes the stream refuse it for good: the server's payload limit, or the stream's
+/// message or header limit. Everything else (timeouts, a lost connection, a stream missing or temporarily
+/// unavailable, a full store) is retried until it passes.
 fn outcome(
     result: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
 ) -> Outcome {
-    match result {
-        Ok(_) => Outcome::Acked,
-        Err(e) => match e.kind() {
-            PublishErrorKind::TimedOut
-            | PublishErrorKind::BrokenPipe
-            | PublishErrorKind::MaxAckPending
-            | PublishErrorKind::StreamNotFound => Outcome::Unreachable(e.to_string()),
-            _ => Outcome::Refused(e.to_string()),
-        },
+    use jetstream::ErrorCode;
+    let Err(e) = result else {
+        return Outcome::Acked;
+    };
+    let refused_by_stream = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<jetstream::Error>())
+        .is_some_and(|api| {
+            matches!(
+                api.error_code(),
+                ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM
+                    | ErrorCode::STREAM_HEADER_EXCEEDS_MAXIMUM
+            )
+        });
+    if refused_by_stream || e.kind() == PublishErrorKind::MaxPayloadExceeded {
+        Outcome::Refused(e.to_string())
+    } else {
+        Outcome::Unreachable(e.to_string())
     }
 }
+
+/// The connection options for `url` (credentials from its userinfo: `user:password` or a token) and the URL
+/// without them.
+pub fn connect_options(url: &str) -> (async_nats::ConnectOptions, String) {
+    let options = async_nats::ConnectOptions::new();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (options, url.to_owned());
+    };
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    let Some((userinfo, host)) = rest[..host_end].rsplit_once('@') else {
+        return (options, url.to_owned());
+    };
+    let stripped = format!("{scheme}://{host}{}", &rest[host_end..]);
+    let options = match userinfo.split_once(':') {
+        Some((user, password)) => options.user_and_password(user.to_owned(), password.to_owned()),
+        None => options.token(userinfo.to_owned()),
+    };
+    (options, stripped)
+}
+
+/// `url` without its credentials (user, password or token all hidden), for logs and `/v1/status`.
+pub fn redact(url: &str) -> String {
+    let (_, stripped) = connect_options(url);
+    if stripped == url {
+        return stripped;
+    }
+    match stripped.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://***@{rest}"),
+        None => stripped,
+    }
+}
+
+/// How long a check of the publisher's lock session may take before the session counts as lost.
+const LOCK_PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The publisher of every chain served here.
 pub struct Publisher {
@@ -264,7 +319,7 @@ impl Publisher {
             })
             .collect();
         let (status, watcher) = watch::channel(StreamStatus {
-            server: crate::store::redact_url(&config.url),
+            server: redact(&config.url),
             stream: config.stream.clone(),
             chains: chains
                 .iter()
@@ -296,11 +351,12 @@ impl Publisher {
             return Ok(());
         };
         self.status.send_modify(|s| s.publishing = true);
-        info!(target: "accord::stream", server = %crate::store::redact_url(&self.config.url), stream = %self.config.stream, "publishing the event stream");
-        let client = async_nats::ConnectOptions::new()
+        info!(target: "accord::stream", server = %redact(&self.config.url), stream = %self.config.stream, "publishing the event stream");
+        let (options, url) = connect_options(&self.config.url);
+        let client = options
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_millis(self.config.ack_timeout_ms))
-            .connect(self.config.url.as_str())
+            .connect(url.as_str())
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to the NATS server (stream.url): {e}"))?;
         let mut js = jetstream::new(client.clone());
@@ -313,7 +369,11 @@ impl Publisher {
                 return Ok(());
             }
             // The lock's session must still be alive, else another replica may be publishing.
-            if crate::store::leader::ping(&mut lock).await.is_err() {
+            let alive =
+                tokio::time::timeout(LOCK_PING_TIMEOUT, crate::store::leader::ping(&mut lock))
+                    .await
+                    .is_ok_and(|r| r.is_ok());
+            if !alive {
                 warn!(target: "accord::stream", "lost the publisher's database session; standing by");
                 self.status.send_modify(|s| s.publishing = false);
                 lock = match self.lock(&stop).await? {
@@ -322,26 +382,32 @@ impl Publisher {
                 };
                 self.status.send_modify(|s| s.publishing = true);
             }
-            let round = async {
-                if !stream_ready {
-                    self.ensure_stream(&js).await?;
-                    stream_ready = true;
+            let mut published = 0;
+            let mut failure: Option<RoundError> = None;
+            if !stream_ready {
+                match self.ensure_stream(&js).await {
+                    Ok(()) => stream_ready = true,
+                    Err(e) => failure = Some(e),
                 }
-                let mut published = 0;
-                for i in 0..self.chains.len() {
-                    published += self.round(&js, i).await?;
-                }
-                Ok::<usize, RoundError>(published)
             }
-            .await;
-            if counted.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY)
-                || !matches!(round, Ok(n) if n > 0)
-            {
+            if stream_ready {
+                // Each chain on its own: one chain's trouble does not hold the others back.
+                for i in 0..self.chains.len() {
+                    match self.round(&js, i, &mut lock).await {
+                        Ok(n) => published += n,
+                        Err(e) => {
+                            warn!(target: "accord::stream", chain = %self.chains[i].name, error = %e, "event stream round failed");
+                            failure.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+            if counted.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) || published == 0 {
                 self.count_backlogs().await;
                 counted = Some(Instant::now());
             }
-            let wait = match round {
-                Ok(published) => {
+            let wait = match failure {
+                None => {
                     backoff = FIRST_BACKOFF;
                     self.status.send_modify(|s| {
                         s.connected = true;
@@ -353,8 +419,9 @@ impl Publisher {
                     }
                     IDLE_POLL
                 }
-                Err(e) => {
-                    if matches!(e, RoundError::Stream(_)) {
+                Some(e) => {
+                    let unreachable = matches!(e, RoundError::Stream(_));
+                    if unreachable {
                         // The stream may have gone with the server's store: look again on the next round.
                         stream_ready = false;
                     }
@@ -362,12 +429,15 @@ impl Publisher {
                         async_nats::connection::State::Connected => e.to_string(),
                         state => format!("{e} (connection {state:?})"),
                     };
-                    warn!(target: "accord::stream", error = %message, retry_in_ms = backoff.as_millis() as u64, "event stream round failed");
                     self.status.send_modify(|s| {
-                        s.connected = !matches!(e, RoundError::Stream(_));
+                        s.connected = !unreachable;
                         s.last_error = Some(message);
                     });
-                    metrics::gauge!("accord_stream_connected").set(0.0);
+                    metrics::gauge!("accord_stream_connected").set(if unreachable {
+                        0.0
+                    } else {
+                        1.0
+                    });
                     let wait = backoff;
                     backoff = (backoff * 2).min(Duration::from_millis(self.config.max_backoff_ms));
                     wait
@@ -382,28 +452,33 @@ impl Publisher {
         }
     }
 
-    /// Takes the publisher's advisory lock on a connection of its own, waiting while another replica holds
-    /// it; `None` when stopped first.
+    /// Takes the publisher's advisory lock on a connection of its own, waiting (and keeping the backlogs in
+    /// the status up to date) while another replica holds it; `None` when stopped first.
     async fn lock(&self, stop: &CancellationToken) -> anyhow::Result<Option<sqlx::PgConnection>> {
         let mut announced = false;
+        let mut conn: Option<sqlx::PgConnection> = None;
         loop {
             let attempt = async {
-                let mut conn = self.pool.acquire().await?.detach();
-                let locked = crate::store::leader::try_lock_publisher(&mut conn).await?;
-                Ok::<_, sqlx::Error>(locked.then_some(conn))
+                let c = match conn.as_mut() {
+                    Some(c) => c,
+                    None => conn.insert(self.pool.acquire().await?.detach()),
+                };
+                crate::store::leader::try_lock_publisher(c).await
             }
             .await;
             match attempt {
-                Ok(Some(conn)) => return Ok(Some(conn)),
-                Ok(None) if !announced => {
+                Ok(true) => return Ok(conn),
+                Ok(false) if !announced => {
                     info!(target: "accord::stream", "another replica publishes the event stream; standing by");
                     announced = true;
                 }
-                Ok(None) => {}
+                Ok(false) => {}
                 Err(e) => {
+                    conn = None;
                     warn!(target: "accord::stream", error = %e, "cannot take the publisher's lock; retrying")
                 }
             }
+            self.count_backlogs().await;
             tokio::select! {
                 _ = stop.cancelled() => return Ok(None),
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
@@ -412,37 +487,50 @@ impl Publisher {
     }
 
     /// Creates the stream (subjects `<prefix>.>`, file storage, the configured duplicate window) unless it
-    /// exists; an existing stream is used as it is.
+    /// exists; an existing stream is used as it is, with a warning when its duplicate window is shorter.
     async fn ensure_stream(&self, js: &jetstream::Context) -> Result<(), RoundError> {
-        js.get_or_create_stream(jetstream::stream::Config {
-            name: self.config.stream.clone(),
-            subjects: vec![format!("{}.>", self.config.subject_prefix)],
-            duplicate_window: Duration::from_secs(self.config.duplicate_window_secs),
-            storage: jetstream::stream::StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| {
-            RoundError::Stream(format!(
-                "cannot find or create stream {}: {e}",
-                self.config.stream
-            ))
-        })?;
+        let window = Duration::from_secs(self.config.duplicate_window_secs);
+        let stream = js
+            .get_or_create_stream(jetstream::stream::Config {
+                name: self.config.stream.clone(),
+                subjects: vec![format!("{}.>", self.config.subject_prefix)],
+                duplicate_window: window,
+                storage: jetstream::stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                RoundError::Stream(format!(
+                    "cannot find or create stream {}: {e}",
+                    self.config.stream
+                ))
+            })?;
+        let existing = stream.cached_info().config.duplicate_window;
+        if existing < window {
+            warn!(target: "accord::stream", stream = %self.config.stream, duplicate_window_secs = existing.as_secs(), wanted_secs = window.as_secs(),
+                  "the existing stream de-duplicates over a shorter window: a message published again after a longer outage reaches consumers twice (they de-duplicate by Nats-Msg-Id)");
+        }
         Ok(())
     }
 
     /// Publishes what waits for chain `i`: its rollbacks first, then its events in chain order; returns how
-    /// many messages the stream acknowledged.
-    async fn round(&mut self, js: &jetstream::Context, i: usize) -> Result<usize, RoundError> {
+    /// many messages the stream acknowledged. The cursor is saved through the lock's session, so a publisher
+    /// that lost its lock cannot move it.
+    async fn round(
+        &mut self,
+        js: &jetstream::Context,
+        i: usize,
+        lock: &mut sqlx::PgConnection,
+    ) -> Result<usize, RoundError> {
         let chain = self.chains[i].clone();
-        let (mut cursor, rollbacks, events) = self.read(&chain).await?;
+        let (mut cursor, rollbacks, events) = self.read(&chain, lock).await?;
         let before = cursor.published;
         let result = self
-            .publish(js, &chain, &mut cursor, &rollbacks, &events)
+            .publish(js, &chain, &mut cursor, &rollbacks, &events, lock)
             .await;
         let published = (cursor.published - before) as usize;
         if published > 0 {
-            outbox::save_cursor(&self.pool, chain.id, &cursor).await?;
+            outbox::save_cursor(&mut *lock, chain.id, &cursor).await?;
             metrics::counter!("accord_stream_published_total", "chain" => chain.name.clone())
                 .increment(published as u64);
             self.status.send_modify(|s| {
@@ -457,30 +545,38 @@ impl Publisher {
     }
 
     /// Reads a chain's cursor, pending rollbacks and the events after them in one snapshot: a rollback is
-    /// visible exactly when the deletion it records is.
+    /// visible exactly when the deletion it records is. While a full page of rollbacks waits, no event is read:
+    /// the events after the rollbacks not read yet must not go out before them.
     async fn read(
         &self,
         chain: &Chain,
+        lock: &mut sqlx::PgConnection,
     ) -> Result<(StreamCursor, Vec<Rollback>, Vec<OutboxEvent>), RoundError> {
-        let mut conn = self.pool.acquire().await?;
-        crate::store::begin(&mut conn).await?;
-        crate::store::schema::read_only_snapshot(&mut conn).await?;
-        let cursor = outbox::cursor(&mut *conn, chain.id).await?;
+        let mut tx = sqlx::Connection::begin(&mut *lock).await?;
+        crate::store::schema::read_only_snapshot(&mut tx).await?;
+        let cursor = outbox::cursor(&mut *tx, chain.id).await?;
         let rollbacks =
-            outbox::rollbacks_after(&mut conn, chain.id, cursor.rollback_id, ROLLBACKS_PER_ROUND)
+            outbox::rollbacks_after(&mut tx, chain.id, cursor.rollback_id, ROLLBACKS_PER_ROUND)
                 .await?;
-        // Events above a pending rollback's fork are read again: those published before it were withdrawn.
-        let from = rollbacks
-            .iter()
-            .fold(cursor.position, |at, r| at.min((r.fork_block, i64::MAX)));
-        let events =
-            outbox::events_after(&mut conn, chain.id, from, i64::from(self.config.batch)).await?;
-        crate::store::commit(&mut conn).await?;
+        let events = if rollbacks.len() as i64 == ROLLBACKS_PER_ROUND {
+            Vec::new()
+        } else {
+            // Events above a pending rollback's fork are read again: those published before it were withdrawn.
+            let from = rollbacks
+                .iter()
+                .fold(cursor.position, |at, r| at.min((r.fork_block, i64::MAX)));
+            outbox::events_after(&mut tx, chain.id, from, i64::from(self.config.batch)).await?
+        };
+        tx.commit().await?;
         Ok((cursor, rollbacks, events))
     }
 
-    /// Publishes `rollbacks` one by one, then `events` pipelined, moving `cursor` over each acknowledged
+    /// Publishes `rollbacks` one by one, then `events` in windows, moving `cursor` over each acknowledged
     /// message in order; stops at the first message that is not.
+    ///
+    /// A window holds at most one event per entity, and its acknowledgments are awaited together: should one
+    /// fail while a later one is stored, the two are of different entities, so each entity's events still reach
+    /// the stream in chain order.
     async fn publish(
         &mut self,
         js: &jetstream::Context,
@@ -488,6 +584,7 @@ impl Publisher {
         cursor: &mut StreamCursor,
         rollbacks: &[Rollback],
         events: &[OutboxEvent],
+        lock: &mut sqlx::PgConnection,
     ) -> Result<(), RoundError> {
         for r in rollbacks {
             let (subject, id, payload) = self.rollback_message(chain, r);
@@ -505,48 +602,59 @@ impl Publisher {
             cursor.position = cursor.position.min((r.fork_block, i64::MAX));
             cursor.published += 1;
             // Saved at once: the events after it must not be read from the old position again.
-            outbox::save_cursor(&self.pool, chain.id, cursor).await?;
+            outbox::save_cursor(&mut *lock, chain.id, cursor).await?;
         }
         let from = cursor.position;
-        let mut pending = std::collections::VecDeque::with_capacity(events.len());
-        for e in events
+        let waiting: Vec<&OutboxEvent> = events
             .iter()
             .filter(|e| (e.block_number, e.log_index) > from)
-        {
-            let (subject, id, payload) = self.event_message(chain, e);
-            let sent = send(js, &subject, &id, "event", Some(&e.stream), payload).await;
-            pending.push_back((e, subject, id, sent));
-        }
-        for (e, subject, id, sent) in pending {
-            let result = match sent {
-                Ok(ack) => ack.await,
-                Err(err) => Err(err),
-            };
-            match outcome(result) {
-                Outcome::Acked => {
-                    self.refusals.remove(&id);
-                }
-                Outcome::Unreachable(err) => {
-                    return Err(RoundError::Stream(format!("{subject} ({id}): {err}")));
-                }
-                Outcome::Refused(err) => {
-                    let refusals = self.refusals.entry(id.clone()).or_default();
-                    *refusals += 1;
-                    if *refusals < self.config.max_attempts {
-                        return Err(RoundError::Stream(format!(
-                            "{subject} ({id}) refused ({refusals} of {} attempts): {err}",
-                            self.config.max_attempts
-                        )));
-                    }
-                    let attempts = *refusals;
-                    self.dead_letter(js, chain, e, &subject, &id, &err, attempts)
-                        .await?;
-                    self.refusals.remove(&id);
-                    cursor.dead_letters += 1;
-                }
+            .collect();
+        let mut next = 0;
+        while next < waiting.len() {
+            let mut entities = std::collections::HashSet::new();
+            let window: Vec<&OutboxEvent> = waiting[next..]
+                .iter()
+                .copied()
+                .take_while(|e| entities.insert(e.stream.as_str()))
+                .collect();
+            next += window.len();
+            let mut pending = Vec::with_capacity(window.len());
+            for e in window {
+                let (subject, id, payload) = self.event_message(chain, e);
+                let sent = send(js, &subject, &id, "event", Some(&e.stream), payload).await;
+                pending.push((e, subject, id, sent));
             }
-            cursor.position = (e.block_number, e.log_index);
-            cursor.published += 1;
+            for (e, subject, id, sent) in pending {
+                let result = match sent {
+                    Ok(ack) => ack.await,
+                    Err(err) => Err(err),
+                };
+                match outcome(result) {
+                    Outcome::Acked => {
+                        self.refusals.remove(&id);
+                    }
+                    Outcome::Unreachable(err) => {
+                        return Err(RoundError::Stream(format!("{subject} ({id}): {err}")));
+                    }
+                    Outcome::Refused(err) => {
+                        let refusals = self.refusals.entry(id.clone()).or_default();
+                        *refusals += 1;
+                        if *refusals < self.config.max_attempts {
+                            return Err(RoundError::Stream(format!(
+                                "{subject} ({id}) refused ({refusals} of {} attempts): {err}",
+                                self.config.max_attempts
+                            )));
+                        }
+                        let attempts = *refusals;
+                        self.dead_letter(js, chain, e, &subject, &id, &err, attempts)
+                            .await?;
+                        self.refusals.remove(&id);
+                        cursor.dead_letters += 1;
+                    }
+                }
+                cursor.position = (e.block_number, e.log_index);
+                cursor.published += 1;
+            }
         }
         Ok(())
     }
@@ -564,7 +672,6 @@ impl Publisher {
         error: &str,
         attempts: u32,
     ) -> Result<(), RoundError> {
-        warn!(target: "accord::stream", %subject, %id, %error, attempts, "the stream refused an event; sent to the dead-letter subject");
         let payload = serde_json::json!({
             "id": id,
             "subject": subject,
@@ -594,10 +701,13 @@ impl Publisher {
             Ok(ack) => ack.await,
             Err(err) => Err(err),
         };
-        metrics::counter!("accord_stream_dead_letters_total", "chain" => chain.name.clone())
-            .increment(1);
         match outcome(result) {
-            Outcome::Acked => Ok(()),
+            Outcome::Acked => {
+                warn!(target: "accord::stream", %subject, %id, %error, attempts, "the stream refused an event; sent to the dead-letter subject");
+                metrics::counter!("accord_stream_dead_letters_total", "chain" => chain.name.clone())
+                    .increment(1);
+                Ok(())
+            }
             Outcome::Unreachable(err) | Outcome::Refused(err) => {
                 Err(RoundError::Stream(format!("dead letter of {id}: {err}")))
             }
@@ -701,6 +811,11 @@ async fn woken(events: &mut broadcast::Receiver<LiveEvent>) {
         Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
         Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
     }
+    // A burst wakes one round, not one per event.
+    while matches!(
+        events.try_recv(),
+        Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_))
+    ) {}
 }
 
 /// Sends one message with its id (`Nats-Msg-Id`) and Accord's headers; the acknowledgment is awaited apart.
@@ -757,14 +872,23 @@ mod tests {
             "stream.subject_prefix"
         );
         assert_eq!(bad(|c| c.batch = 0), "stream.batch");
+        assert_eq!(bad(|c| c.batch = 5_000), "stream.batch");
     }
 
     #[test]
-    fn debug_hides_credentials() {
-        let c = StreamConfig {
-            url: "nats://user:hunter2@127.0.0.1:4222".into(),
-            ..Default::default()
-        };
-        assert!(!format!("{c:?}").contains("hunter2"));
+    fn credentials_leave_the_url_and_every_display() {
+        for url in [
+            "nats://user:hunter2@127.0.0.1:4222",
+            "nats://hunter2@127.0.0.1:4222",
+        ] {
+            let c = StreamConfig {
+                url: url.into(),
+                ..Default::default()
+            };
+            assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+            assert_eq!(redact(url), "nats://***@127.0.0.1:4222");
+            assert_eq!(connect_options(url).1, "nats://127.0.0.1:4222");
+        }
+        assert_eq!(redact("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
     }
 }

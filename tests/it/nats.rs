@@ -17,6 +17,8 @@ pub struct NatsServer {
     pub port: u16,
     store: tempfile::TempDir,
     log: PathBuf,
+    /// User and password the server requires, if any.
+    credentials: Option<(String, String)>,
 }
 
 /// The `nats-server` binary: on PATH, else where Debian puts it.
@@ -37,6 +39,15 @@ fn binary() -> PathBuf {
 impl NatsServer {
     /// Starts a server with JetStream and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// [`Self::start`], the server requiring `user` and `password`.
+    pub fn start_with_user(user: &str, password: &str) -> Self {
+        Self::start_with(Some((user.to_owned(), password.to_owned())))
+    }
+
+    fn start_with(credentials: Option<(String, String)>) -> Self {
         let store = tempfile::tempdir().unwrap();
         let log = store.path().join("nats.log");
         let mut server = Self {
@@ -44,14 +55,18 @@ impl NatsServer {
             port: free_port(),
             store,
             log,
+            credentials,
         };
         server.restart();
         server
     }
 
-    /// `nats://127.0.0.1:<port>`.
+    /// `nats://[user:password@]127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        match &self.credentials {
+            Some((user, password)) => format!("nats://{user}:{password}@127.0.0.1:{}", self.port),
+            None => format!("nats://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Kills the server (SIGKILL): connections drop at once.
@@ -70,16 +85,20 @@ impl NatsServer {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(binary())
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-sd",
-            ])
-            .arg(self.store.path().join("js"))
+        let mut cmd = Command::new(binary());
+        cmd.args([
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-sd",
+        ])
+        .arg(self.store.path().join("js"));
+        if let Some((user, password)) = &self.credentials {
+            cmd.args(["--user", user, "--pass", password]);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -122,7 +141,8 @@ pub struct Message {
 
 /// Every message of JetStream stream `name` at `url`, in stream order.
 pub async fn read_stream(url: &str, name: &str) -> Vec<Message> {
-    let client = async_nats::connect(url).await.expect("connect to NATS");
+    let (options, url) = accord::stream::connect_options(url);
+    let client = options.connect(url).await.expect("connect to NATS");
     let js = async_nats::jetstream::new(client);
     let mut stream = js.get_stream(name).await.expect("the stream exists");
     let last = stream.info().await.unwrap().state.last_sequence;
@@ -144,14 +164,14 @@ pub async fn read_stream(url: &str, name: &str) -> Vec<Message> {
     out
 }
 
-/// An indexed event's identity: chain, block number, block hash, log index.
-pub type Indexed = (String, i64, String, i64);
+/// An indexed event's identity and entity: chain, block number, block hash, log index, stream.
+pub type Indexed = (String, i64, String, i64, String);
 
 /// Applies `messages` as a consumer would (an event appends, a rollback withdraws its chain's events above the
 /// fork) and checks the outcome: no message id twice, every event's subject
-/// `accord.<chain>.<contract>.<event>`, and per chain the surviving events, in the order they arrived, equal
-/// `indexed` (a snapshot of the index in chain order; events the stream holds beyond its last position per chain
-/// were indexed after it and are left out). Returns how many rollbacks were applied.
+/// `accord.<chain>.<contract>.<event>`, per chain the surviving events are those of `indexed` (a snapshot of the
+/// index in chain order; events the stream holds beyond its last position per chain were indexed after it and are
+/// left out), and each entity's arrived in chain order. Returns how many rollbacks were applied.
 pub fn assert_consumer_matches(messages: &[Message], indexed: &[Indexed]) -> usize {
     let mut ids = HashSet::new();
     let mut live: HashMap<String, Vec<Indexed>> = HashMap::new();
@@ -185,6 +205,7 @@ pub fn assert_consumer_matches(messages: &[Message], indexed: &[Indexed]) -> usi
             m.payload["block_number"].as_i64().unwrap(),
             m.payload["block_hash"].as_str().unwrap().to_owned(),
             m.payload["log_index"].as_i64().unwrap(),
+            m.payload["stream"].as_str().unwrap().to_owned(),
         ));
     }
     let chains: HashSet<&String> = indexed.iter().map(|e| &e.0).collect();
@@ -202,9 +223,18 @@ pub fn assert_consumer_matches(messages: &[Message], indexed: &[Indexed]) -> usi
             got.len(),
             want.len()
         );
+        // In chain order per entity; different entities may interleave otherwise.
+        let by_entity = |events: &[&Indexed]| {
+            let mut map: HashMap<String, Vec<Indexed>> = HashMap::new();
+            for e in events {
+                map.entry(e.4.clone()).or_default().push((*e).clone());
+            }
+            map
+        };
         assert_eq!(
-            got, want,
-            "{chain}: the consumer's events differ from the index"
+            by_entity(&got),
+            by_entity(&want),
+            "{chain}: the consumer's events differ from the index (or arrived out of order for an entity)"
         );
     }
     rollbacks
@@ -226,6 +256,7 @@ pub async fn indexed_events(api: &str) -> Vec<Indexed> {
                 e["block_number"].as_i64().unwrap(),
                 e["block_hash"].as_str().unwrap().to_owned(),
                 e["log_index"].as_i64().unwrap(),
+                e["stream"].as_str().unwrap().to_owned(),
             ));
         }
         match page["next_cursor"].as_str() {

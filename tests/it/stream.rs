@@ -40,7 +40,8 @@ async fn drained(stack: &Stack, pool: &sqlx::PgPool, api: &str, what: &str) -> V
 
 #[tokio::test(flavor = "multi_thread")]
 async fn event_stream_publishes_rollbacks_survives_an_outage_and_never_duplicates() {
-    let mut nats = NatsServer::start();
+    // The server wants a user and password: the publisher sends those of stream.url, and shows them nowhere.
+    let mut nats = NatsServer::start_with_user("accord", "s3cret-pass");
     let stack = Stack::start().await;
     // Events before the coordinator starts: the publisher begins with a backlog.
     stack.devnet.scenario(1);
@@ -52,6 +53,12 @@ async fn event_stream_publishes_rollbacks_survives_an_outage_and_never_duplicate
     let (coordinator, api) = stack.coordinator_with(config.clone()).await;
     let status = drained(&stack, &coordinator.pool, &api, "the backlog published").await;
     assert!(status["publishing"] == true, "{status}");
+    assert_eq!(
+        status["server"],
+        format!("nats://***@127.0.0.1:{}", nats.port),
+        "{status}"
+    );
+    assert!(!get(&api, "/v1/status").await.to_string().contains("s3cret"));
     assert!(
         status["chains"][0]["published"].as_u64().unwrap() > 20,
         "{status}"
@@ -162,7 +169,8 @@ async fn event_stream_publishes_rollbacks_survives_an_outage_and_never_duplicate
 
     // An event the stream refuses (larger than the stream's message limit) is retried, then sent to the
     // dead-letter subject with its identity; the events after it are published.
-    let client_nats = async_nats::connect(nats.url()).await.unwrap();
+    let (options, url) = accord::stream::connect_options(&nats.url());
+    let client_nats = options.connect(url).await.unwrap();
     let js = async_nats::jetstream::new(client_nats);
     let mut stream_config = js
         .get_stream("ACCORD")
