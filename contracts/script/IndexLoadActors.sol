@@ -104,13 +104,14 @@ contract LoadWorker is LoadOwned {
         registry.requestUnstake(amount);
     }
 
-    /// @notice Submits a result for each job; DA kind, commitment and size vary per job.
+    /// @notice Submits a result for each job; DA kind (1 local or 2 Celestia: a kind-3 result needs its blob in the
+    ///         transaction), commitment and size vary per job.
     function submitMany(uint256[] calldata jobIds, string calldata locator) external onlyOwner {
         IJobManager jm = jobManager;
         for (uint256 i; i < jobIds.length; ++i) {
             uint256 id = jobIds[i];
             // forge-lint: disable-next-line(unsafe-typecast)
-            uint8 daKind = uint8(id % 3);
+            uint8 daKind = uint8(1 + id % 2);
             // forge-lint: disable-next-line(unsafe-typecast)
             uint64 size = uint64(1024 + id % 1_000_000);
             jm.submitResult(id, daKind, keccak256(abi.encode(address(this), id)), size, locator);
