@@ -17,3 +17,5 @@ CREATE TABLE da_checks (
     PRIMARY KEY (chain_id, job_id, attempt)
 );
 CREATE INDEX da_checks_checked_at ON da_checks (checked_at);
+-- The report lists the results not available in full; most are.
+CREATE INDEX da_checks_problems ON da_checks (chain_id, state) WHERE state <> 'available';

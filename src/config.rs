@@ -351,6 +351,9 @@ impl Config {
     fn validate_da(&self) -> Result<()> {
         let invalid = |key, reason: String| Err(Error::Invalid { key, reason });
         let da = &self.da;
+        if da.recheck_secs < 60 {
+            return invalid("da.recheck_secs", "must be at least 60".into());
+        }
         if da.secondary == Some(da.primary) {
             return invalid(
                 "da.secondary",

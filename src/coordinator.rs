@@ -153,8 +153,6 @@ fn start_da(config: &Config, pool: &PgPool) -> anyhow::Result<Arc<DaRouter>> {
 /// How long a shutdown waits for the tasks to stop, all together, before it aborts the rest.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
-/// Reconciles pending blobs every `interval_secs` (0: never) until `cancel`. A failed run is logged and retried
-/// at the next tick; it never stops the coordinator.
 /// Results checked per pass of the DA checker (new ones, then as many re-checks).
 const CHECKS_PER_PASS: i64 = 200;
 
@@ -168,7 +166,11 @@ async fn check_every(
     cancel: CancellationToken,
 ) {
     loop {
-        let pass = crate::da::check::check_pass(&da, &pool, recheck_secs, CHECKS_PER_PASS).await;
+        let recheck_before = crate::offchain::unix_now().saturating_sub(recheck_secs) as i64;
+        let pass = tokio::select! {
+            _ = cancel.cancelled() => return,
+            pass = crate::da::check::check_pass(&da, &pool, recheck_before, CHECKS_PER_PASS) => pass,
+        };
         let more = match pass {
             Ok(p) => {
                 if p.new + p.rechecked > 0 {
@@ -193,6 +195,8 @@ async fn check_every(
     }
 }
 
+/// Reconciles pending blobs every `interval_secs` (0: never) until `cancel`. A failed run is logged and retried
+/// at the next tick; it never stops the coordinator.
 async fn reconcile_every(da: Arc<DaRouter>, interval_secs: u64, cancel: CancellationToken) {
     if interval_secs == 0 {
         return;

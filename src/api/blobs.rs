@@ -274,6 +274,20 @@ pub(crate) fn bytes_response(data: Bytes, commitment: &B256, source: &str) -> Re
     if let Ok(v) = HeaderValue::from_str(source) {
         response.headers_mut().insert(HEADER_SOURCE, v);
     }
+    // The bytes are a worker's: never rendered as a page of this origin (the dashboard's), only downloaded.
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
     response
 }
 

@@ -321,6 +321,8 @@ async fn start(args: &DevnetArgs) -> anyhow::Result<Running> {
     config.database.url = cluster.url();
     config.api.listen = SocketAddr::from(([127, 0, 0, 1], args.api_port));
     config.indexer.poll_interval_ms = 250;
+    // The dashboard's DA page fills within seconds of the demo's first results.
+    config.da.check_interval_secs = 5;
     let keys: Vec<CoordinatorKey> = chains
         .iter_mut()
         .filter_map(|c| c.coordinator_key.take())

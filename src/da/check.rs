@@ -92,12 +92,12 @@ pub struct Checked {
 
 impl DaRouter {
     /// Checks both copies of `r` (recorded on chain in `block`): the archive's and its layer's, each against
-    /// the commitment.
-    pub async fn check(&self, r: &BlobRef, block: Option<u64>) -> Checked {
+    /// the commitment. The layer gets `CHECK_TIMEOUT`; a database error is an error, never a verdict.
+    pub async fn check(&self, r: &BlobRef, block: Option<u64>) -> Result<Checked, Error> {
         let mut details = Vec::new();
-        let archive = match self.archived_for(r).await {
-            Ok(None) => Presence::Missing,
-            Ok(Some(data)) => {
+        let archive = match self.archived_for(r).await? {
+            None => Presence::Missing,
+            Some(data) => {
                 let r = r.clone();
                 let checked = tokio::task::spawn_blocking(move || verify(&r, &data)).await;
                 match checked {
@@ -112,14 +112,17 @@ impl DaRouter {
                     }
                 }
             }
-            Err(e) => {
-                details.push(format!("archive: {e}"));
-                Presence::Missing
-            }
         };
         let layer = match self.layer(r.kind) {
             None => Presence::NotConfigured,
-            Some(layer) => match layer.get_at(r, block).await {
+            Some(layer) => match tokio::time::timeout(CHECK_TIMEOUT, layer.get_at(r, block))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Unavailable {
+                        layer: layer.name().to_owned(),
+                        message: format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+                    })
+                }) {
                 Ok(_) => Presence::Verified,
                 Err(e) => {
                     details.push(format!("{}: {e}", layer.name()));
@@ -131,13 +134,16 @@ impl DaRouter {
                 }
             },
         };
-        Checked {
+        Ok(Checked {
             archive,
             layer,
             detail: (!details.is_empty()).then(|| details.join("; ")),
-        }
+        })
     }
 }
+
+/// How long a DA layer may take to answer one check.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a check pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -148,17 +154,17 @@ pub struct Pass {
     pub rechecked: usize,
 }
 
-/// Checks up to `limit` results never checked, then up to `limit` whose last check is older than
-/// `recheck_secs`, and records each.
+/// Checks up to `limit` results never checked, then up to `limit` last checked before `recheck_before`
+/// (unix seconds), and records each. Passes repeated with the same `recheck_before` come to an end: every check
+/// recorded moves past it.
 pub async fn check_pass(
     router: &DaRouter,
     pool: &PgPool,
-    recheck_secs: u64,
+    recheck_before: i64,
     limit: i64,
 ) -> Result<Pass, Error> {
     let fresh = store::unchecked_results(pool, limit).await?;
-    let stale =
-        store::stale_results(pool, i64::try_from(recheck_secs).unwrap_or(i64::MAX), limit).await?;
+    let stale = store::stale_results(pool, recheck_before, limit).await?;
     for r in fresh.iter().chain(&stale) {
         check_one(router, pool, r).await?;
     }
@@ -181,7 +187,7 @@ async fn check_one(router: &DaRouter, pool: &PgPool, r: &ResultToCheck) -> Resul
         Some(reference) => {
             router
                 .check(&reference, u64::try_from(r.block_number).ok())
-                .await
+                .await?
         }
         // A reference no layer could name (an unknown kind, a size beyond u64): nothing can serve it.
         None => Checked {

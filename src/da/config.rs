@@ -43,7 +43,7 @@ pub struct DaConfig {
     /// How often `accord serve` checks committed results for the DA consistency report (`/v1/da/report`), in
     /// seconds; 0 leaves it to `accord da report --refresh`.
     pub check_interval_secs: u64,
-    /// A result's last check older than this is checked again (layers prune), in seconds.
+    /// A result's last check older than this is checked again (layers prune), in seconds; at least 60.
     pub recheck_secs: u64,
     /// `[da.celestia]`, used when `primary` or `secondary` is `celestia`.
     pub celestia: CelestiaConfig,
@@ -97,7 +97,7 @@ impl Default for DaConfig {
             put_timeout_ms: 120_000,
             reconcile_interval_secs: 300,
             check_interval_secs: 60,
-            recheck_secs: 3_600,
+            recheck_secs: 86_400,
             celestia: CelestiaConfig::default(),
             eip4844: super::Eip4844Config::default(),
         }

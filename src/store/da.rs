@@ -268,10 +268,10 @@ pub async fn unchecked_results(
     .await
 }
 
-/// Up to `limit` committed results last checked more than `older_than_secs` ago, least recently checked first.
+/// Up to `limit` committed results last checked before `before` (unix seconds), least recently checked first.
 pub async fn stale_results(
     db: impl PgExecutor<'_>,
-    older_than_secs: i64,
+    before: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<ResultToCheck>> {
     sqlx::query_as!(
@@ -281,10 +281,10 @@ pub async fn stale_results(
            FROM da_checks c
            JOIN results r ON r.chain_id = c.chain_id AND r.job_id = c.job_id AND r.attempt = c.attempt
                          AND r.commitment = c.commitment AND r.da_kind = c.kind
-           WHERE c.checked_at < now() - make_interval(secs => $1::bigint::double precision)
+           WHERE c.checked_at < to_timestamp($1::bigint)
            ORDER BY c.checked_at
            LIMIT $2"#,
-        older_than_secs,
+        before,
         limit
     )
     .fetch_all(db)

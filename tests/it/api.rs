@@ -371,7 +371,8 @@ async fn status_reports_progress_lag_and_contracts() {
                               "refused": 0, "housekeeping": 0, "last_error": null, "paused": null}
             }],
             "caught_up": true,
-            "da": {"primary": "local", "secondary": null, "pending": 0, "oldest_pending": null}
+            "da": {"primary": "local", "secondary": null, "pending": 0, "oldest_pending": null},
+            "stream": null
         })
     );
     // The status is live: a new head shows at once.

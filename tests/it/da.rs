@@ -1199,12 +1199,11 @@ async fn job_results_are_served_only_when_they_match_the_chain() {
     assert!(out.stdout.is_empty());
 
     // The consistency report. Job 1's archive copy is gone but Celestia serves it; job 2's only copy (local) was
-    // tampered with; the scenario's three results name bytes nobody has. `--refresh` with recheck_secs = 0 checks
-    // every result now.
+    // tampered with; the scenario's three results name bytes nobody has. `--refresh` checks every result now.
     std::fs::write(
         &config_path,
         format!(
-            "[da]\nprimary = \"celestia\"\nsecondary = \"local\"\nrecheck_secs = 0\n[da.celestia]\nurl = \"{}\"\nnamespace = \"{NAMESPACE}\"\n",
+            "[da]\nprimary = \"celestia\"\nsecondary = \"local\"\n[da.celestia]\nurl = \"{}\"\nnamespace = \"{NAMESPACE}\"\n",
             node.url
         ),
     )

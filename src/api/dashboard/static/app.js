@@ -510,6 +510,8 @@ function jobPage(chain, id) {
   fill(view(), h('h1', null, `Job ${id} `, h('small', { class: 'mono' }, chain)), summary,
     section('Result', result), body, section('Timeline', timeline));
   let verified = null;
+  // A result that did not verify is fetched again at most every 30 s (each fetch may reach the DA layer).
+  let failedAt = 0;
   return async () => {
     const where = { chain };
     const [job, events] = await Promise.all([
@@ -530,10 +532,13 @@ function jobPage(chain, id) {
     'No events.'));
     if (!job.results.length) {
       loaded(result, h('p', { class: 'muted', id: 'verification' }, 'No result submitted yet.'));
-    } else if (!verified) {
+    } else if (!verified && Date.now() - failedAt >= 30000) {
       verified = await verifyResult(chain, id, job);
       loaded(result, verified.node);
-      if (!verified.ok) verified = null;
+      if (!verified.ok) {
+        verified = null;
+        failedAt = Date.now();
+      }
     }
   };
 }
@@ -794,9 +799,10 @@ function daPage() {
       if (e.status === 404) return loaded(report, h('p', { class: 'muted', id: 'da-missing' }, 'The DA report is not available on this server.'));
       throw e;
     }
+    const unchecked = (r.counts || {}).unchecked || 0;
     loaded(report,
-      h('p', null, `${r.results} results checked.`),
-      h('ul', { class: 'counts' }, Object.entries(r.counts || {}).map(([k, n]) => h('li', null, badge(k), ` ${n}`))),
+      h('p', null, `${r.results} results committed on chain, ${r.results - unchecked} checked.`),
+      h('ul', { class: 'counts', id: 'da-counts' }, Object.entries(r.counts || {}).map(([k, n]) => h('li', null, badge(k), ` ${n}`))),
       h('h3', null, 'Oldest missing'),
       r.oldest_missing ? daItems([r.oldest_missing]) : h('p', { class: 'muted' }, 'None missing.'),
       h('h3', null, 'Problems'),
@@ -805,11 +811,13 @@ function daPage() {
 }
 
 function daItems(items) {
-  return table(['chain', 'job', 'kind', 'state', 'layer', 'archive', 'commitment', 'block', 'checked'], items.map((x) => [
-    h('span', { class: 'mono small' }, x.chain), link(jobHref(x.chain, x.job_id), String(x.job_id)), String(x.kind),
-    badge(String(x.state)), String(x.layer ?? '–'), String(x.archive ?? '–'), short(x.commitment), `#${x.block_number}`,
-    typeof x.checked_at === 'number' ? time(x.checked_at) : String(x.checked_at ?? '–'),
-  ]), 'No problems.');
+  const when = (t) => (typeof t === 'number' ? time(t) : '–');
+  return table(['chain', 'job', 'attempt', 'kind', 'state', 'layer', 'archive', 'commitment', 'block', 'not available since', 'checked', 'detail'],
+    items.map((x) => [
+      h('span', { class: 'mono small' }, x.chain), link(jobHref(x.chain, x.job_id), String(x.job_id)), String(x.attempt ?? '–'),
+      String(x.kind), badge(String(x.state)), String(x.layer ?? '–'), String(x.archive ?? '–'), short(x.commitment),
+      `#${x.block_number}`, when(x.missing_since), when(x.checked_at), h('span', { class: 'clip', title: x.detail || '' }, x.detail || ''),
+    ]), 'No problems.');
 }
 
 // ---------------------------------------------------------------------------------------------------------
