@@ -114,6 +114,10 @@ pub struct Param {
     pub value: String,
     /// Block of the last change.
     pub block_number: i64,
+    /// The least value the contract accepts (decimal), when it bounds this parameter.
+    pub min: Option<String>,
+    /// The most the contract accepts (decimal), when it bounds this parameter.
+    pub max: Option<String>,
 }
 
 /// Proposals by chain (in the order `/v1/status` lists them), then creation block, then id.
@@ -212,10 +216,12 @@ pub(crate) async fn get_params(
     let mut out: BTreeMap<String, BTreeMap<String, Param>> = BTreeMap::new();
     for r in rows {
         out.entry(r.contract).or_default().insert(
-            r.key,
+            r.key.clone(),
             Param {
                 value: r.value,
                 block_number: r.block_number,
+                min: crate::domain::bounds::of(&r.key).map(|b| b.0.to_owned()),
+                max: crate::domain::bounds::of(&r.key).map(|b| b.1.to_owned()),
             },
         );
     }

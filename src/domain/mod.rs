@@ -7,6 +7,7 @@
 //! that change derived state, a [`ProtocolEvent`].
 
 mod address;
+pub mod bounds;
 mod event;
 mod stream;
 

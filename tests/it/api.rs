@@ -860,18 +860,21 @@ async fn proposals_have_tallies_votes_and_computed_states() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn params_are_grouped_by_contract() {
+async fn params_are_grouped_by_contract_with_their_bounds() {
     let f = fixture().await;
     assert_eq!(
         ok(&f.app, "/v1/params").await,
         json!({
-            "AccordGovernor": {"quorumNumerator": {"value": "4", "block_number": 3}},
-            "AccordToken": {"totalSupply": {"value": "10000", "block_number": 1}},
+            "AccordGovernor": {"quorumNumerator": {"value": "4", "block_number": 3, "min": null, "max": null}},
+            "AccordToken": {"totalSupply": {"value": "10000", "block_number": 1, "min": null, "max": null}},
             "JobManager": {
-                "challengeWindow": {"value": "3600", "block_number": 7},
-                "protocolFeeBps": {"value": "250", "block_number": 40}
+                "challengeWindow": {"value": "3600", "block_number": 7, "min": "60", "max": "259200"},
+                "protocolFeeBps": {"value": "250", "block_number": 40, "min": "0", "max": "2000"}
             },
-            "WorkerRegistry": {"minStake": {"value": "1000000000000000000000", "block_number": 6}}
+            "WorkerRegistry": {"minStake": {
+                "value": "1000000000000000000000", "block_number": 6,
+                "min": "1000000000000000000", "max": "100000000000000000000000000"
+            }}
         })
     );
 }

@@ -705,8 +705,9 @@ function governancePage() {
     ]), 'No proposals yet.'), pager(p, page.next_cursor, '#/governance', {}));
     loaded(params, st.chains.map((c, i) => [
       h('h3', { class: 'mono' }, c.chain),
-      table(['contract', 'parameter', 'value', 'set at'], Object.entries(byChain[i]).flatMap(([contract, keys]) =>
-        Object.entries(keys).map(([key, v]) => [contract, key, h('span', { class: 'mono' }, v.value), `#${v.block_number}`])),
+      table(['contract', 'parameter', 'value', 'bounds', 'set at'], Object.entries(byChain[i]).flatMap(([contract, keys]) =>
+        Object.entries(keys).map(([key, v]) => [contract, key, h('span', { class: 'mono' }, v.value),
+          h('span', { class: 'mono muted' }, v.min !== null && v.min !== undefined ? `${v.min} … ${v.max}` : '–'), `#${v.block_number}`])),
       'No parameters indexed.'),
     ]));
   };
